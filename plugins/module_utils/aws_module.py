@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible side of the AWS layer: the shared connection options and a thin module wrapper."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import (
+    HAS_BOTO3,
+    AwsConnection,
+    AwsError,
+)
+
+# amazon.aws's names, aliases and environment fallbacks, so users' habits carry over.
+# Keys and profile fall through to boto3's own chain when unset.
+AWS_ARGUMENT_SPEC = dict(
+    access_key=dict(type="str", aliases=["aws_access_key_id", "aws_access_key", "ec2_access_key"], no_log=False),
+    secret_key=dict(type="str", aliases=["aws_secret_access_key", "aws_secret_key", "ec2_secret_key"], no_log=True),
+    session_token=dict(type="str", aliases=["aws_session_token", "security_token", "aws_security_token", "access_token"],
+                       no_log=True),
+    profile=dict(type="str", aliases=["aws_profile"]),
+    region=dict(type="str", aliases=["aws_region", "ec2_region"],
+                fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION"])),
+    endpoint_url=dict(type="str", aliases=["aws_endpoint_url", "ec2_url", "s3_url"],
+                      fallback=(env_fallback, ["AWS_URL", "EC2_URL"])),
+    validate_certs=dict(type="bool", default=True),
+    aws_ca_bundle=dict(type="path"),
+    aws_config=dict(type="dict"),
+)
+
+
+class AwsModule:
+    """An AnsibleModule with the AWS options added and a lazily built connection."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = dict(AWS_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self._connection = None
+        if not HAS_BOTO3:
+            self.module.fail_json(msg=missing_required_lib("boto3 and botocore"))
+
+    @property
+    def connection(self):
+        if self._connection is None:
+            try:
+                self._connection = AwsConnection.from_params(self.params)
+            except AwsError as exc:
+                self.fail_aws(exc)
+        return self._connection
+
+    def client(self, service, region=None):
+        return self.connection.client(service, region=region)
+
+    def fail_aws(self, exc, msg=None, **result):
+        """Fail with one message naming the AWS error code, the operation and the resource."""
+        result.update(exc.to_result())
+        self.module.fail_json(msg="%s: %s" % (msg, exc) if msg else str(exc), **result)
+
+    def fail_json(self, **kwargs):
+        self.module.fail_json(**kwargs)
+
+    def exit_json(self, **kwargs):
+        self.module.exit_json(**kwargs)

@@ -1,0 +1,1 @@
+"""Test bed shared by pytest, Molecule scenarios, the demo and the benchmarks."""

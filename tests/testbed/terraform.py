@@ -1,0 +1,156 @@
+"""Create Terraform roots and run the real ``terraform`` (or ``tofu``) against a moto server.
+
+Only the built-in ``terraform_data`` resource is used, so nothing is downloaded; a
+``local-exec`` ``sleep`` makes an apply that holds its lock for a while.
+"""
+
+import os
+import shutil
+import subprocess
+import textwrap
+import time
+
+
+def terraform_binary(name=None):
+    """Path of the terraform/tofu binary, or None when it is missing."""
+    return shutil.which(name or os.environ.get("TFSTATE_TERRAFORM_BIN", "terraform"))
+
+
+def terraform_env(endpoint_url, access_key="testing", secret_key="testing", region="us-east-1", workdir=None):
+    """Environment for a terraform process talking to moto (no network, no prompts)."""
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith("TF_") or name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+            env.pop(name)
+    env.update({
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": secret_key,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "CHECKPOINT_DISABLE": "1",
+    })
+    if workdir:
+        # An empty CLI configuration silences the "Unable to open CLI configuration file" warning.
+        cli_config = os.path.join(workdir, ".terraformrc")
+        if not os.path.exists(cli_config):
+            open(cli_config, "w").close()
+        env["TF_CLI_CONFIG_FILE"] = cli_config
+    return env
+
+
+MAIN_TF = textwrap.dedent('''\
+    variable "sleep_seconds" {
+      type    = number
+      default = 0
+    }
+
+    variable "serial" {
+      type    = string
+      default = "1"
+    }
+
+    resource "terraform_data" "probe" {
+      input = var.serial
+
+      provisioner "local-exec" {
+        command = "sleep ${var.sleep_seconds}"
+      }
+    }
+    ''')
+
+
+def backend_block(bucket, key, region="us-east-1", dynamodb_table=None, use_lockfile=None,
+                  encrypt=True, kms_key_id=None, workspace_key_prefix=None, extra=None):
+    """Text of a ``terraform { backend "s3" { ... } }`` block."""
+    settings = [("bucket", '"%s"' % bucket), ("key", '"%s"' % key), ("region", '"%s"' % region)]
+    if encrypt is not None:
+        settings.append(("encrypt", "true" if encrypt else "false"))
+    if kms_key_id:
+        settings.append(("kms_key_id", '"%s"' % kms_key_id))
+    if workspace_key_prefix:
+        settings.append(("workspace_key_prefix", '"%s"' % workspace_key_prefix))
+    if dynamodb_table:
+        settings.append(("dynamodb_table", '"%s"' % dynamodb_table))
+    if use_lockfile is not None:
+        settings.append(("use_lockfile", "true" if use_lockfile else "false"))
+    for name, value in (extra or {}).items():
+        settings.append((name, value))
+    width = max(len(name) for name, _ in settings)
+    lines = ["    %s = %s" % (name.ljust(width), value) for name, value in settings]
+    return 'terraform {\n  backend "s3" {\n%s\n  }\n}\n' % "\n".join(lines)
+
+
+class TerraformRoot:
+    """A Terraform root directory and a way to run terraform in it against moto."""
+
+    def __init__(self, path, endpoint_url, binary=None, access_key="testing", secret_key="testing",
+                 region="us-east-1"):
+        self.path = str(path)
+        os.makedirs(self.path, exist_ok=True)
+        self.binary = binary or terraform_binary() or "terraform"
+        self.env = terraform_env(endpoint_url, access_key, secret_key, region, workdir=self.path)
+
+    def write(self, name, text):
+        with open(os.path.join(self.path, name), "w") as handle:
+            handle.write(text)
+        return os.path.join(self.path, name)
+
+    def write_main(self):
+        return self.write("main.tf", MAIN_TF)
+
+    def write_backend(self, **kwargs):
+        return self.write("backend.tf", backend_block(**kwargs))
+
+    def command(self, *args):
+        return [self.binary] + list(args)
+
+    def run(self, *args, check=True, timeout=300):
+        proc = subprocess.run(
+            self.command(*args), cwd=self.path, env=self.env, capture_output=True, text=True,
+            timeout=timeout, stdin=subprocess.DEVNULL,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                "terraform %s failed (rc=%s)\nstdout:\n%s\nstderr:\n%s"
+                % (" ".join(args), proc.returncode, proc.stdout, proc.stderr))
+        return proc
+
+    def init(self, *extra, reconfigure=False):
+        args = ["init", "-no-color", "-backend-config=use_path_style=true"]
+        if reconfigure:
+            args.append("-reconfigure")
+        return self.run(*(args + list(extra)))
+
+    def apply(self, *extra, sleep_seconds=0, serial=None, check=True):
+        args = ["apply", "-no-color", "-auto-approve", "-lock-timeout=0s",
+                "-var", "sleep_seconds=%s" % sleep_seconds]
+        if serial is not None:
+            args += ["-var", "serial=%s" % serial]
+        return self.run(*(args + list(extra)), check=check)
+
+    def plan(self, *extra, check=True):
+        return self.run(*(["plan", "-no-color", "-lock-timeout=0s"] + list(extra)), check=check)
+
+    def start_apply(self, sleep_seconds=20, serial=None):
+        """Start a slow apply in the background; returns the Popen (stdout/stderr piped)."""
+        args = ["apply", "-no-color", "-auto-approve", "-var", "sleep_seconds=%s" % sleep_seconds]
+        args += ["-var", "serial=%s" % (serial if serial is not None else time.time())]
+        return subprocess.Popen(
+            self.command(*args), cwd=self.path, env=self.env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        )
+
+
+def wait_for(predicate, timeout=60.0, interval=0.2, what="condition"):
+    """Poll ``predicate`` until it returns a truthy value; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
