@@ -60,6 +60,17 @@ def moto_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def moto_aws_faithful(tmp_path_factory):
+    """A second moto server with moto's stricter-than-AWS checks lifted (see moto_aws_faithful.py)."""
+    from tests.testbed.moto_aws_faithful import start_faithful_server
+
+    log = tmp_path_factory.mktemp("moto-faithful") / "moto.log"
+    server = start_faithful_server(log_path=str(log))
+    yield server
+    server.stop()
+
+
 @pytest.fixture()
 def aws_params(moto_server):
     """amazon.aws-style connection options pointing at the moto server."""

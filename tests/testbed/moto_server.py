@@ -56,8 +56,12 @@ class MotoServer:
         return {"pid": self.pid, "port": self.port, "url": self.url}
 
     @classmethod
-    def start(cls, auth_after=None, log_path=None, timeout=30.0):
-        """Start a server; with ``auth_after`` IAM is enforced after that many requests."""
+    def start(cls, auth_after=None, log_path=None, timeout=30.0, command=None):
+        """Start a server; with ``auth_after`` IAM is enforced after that many requests.
+
+        ``command``: the server program to run instead of moto_server (it takes moto_server's
+        ``-H``/``-p`` arguments), e.g. a launcher that patches moto first.
+        """
         port = free_port()
         env = dict(os.environ)
         env.pop("AWS_ENDPOINT_URL", None)
@@ -65,7 +69,7 @@ class MotoServer:
             env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(auth_after)
         log = open(log_path or os.devnull, "ab")
         proc = subprocess.Popen(
-            _moto_command() + ["-H", "127.0.0.1", "-p", str(port)],
+            list(command or _moto_command()) + ["-H", "127.0.0.1", "-p", str(port)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=env, start_new_session=True,
         )

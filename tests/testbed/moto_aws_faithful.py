@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""A moto server that answers like AWS where moto 5.2 is stricter than AWS.
+
+moto refuses PutObjectLockConfiguration on a bucket that holds any object ("InvalidBucket:
+Bucket needs to be empty"); AWS has allowed enabling Object Lock on existing, non-empty buckets
+since November 2023 (versioning must still be Enabled, which moto checks first, as AWS does).
+This launcher lifts that one check and then runs moto_server unchanged:
+
+    python tests/testbed/moto_aws_faithful.py -H 127.0.0.1 -p PORT    # moto_server's arguments
+
+From Python: ``start_faithful_server(log_path=...)`` gives a ``MotoServer``.
+"""
+
+import os
+import sys
+
+
+def allow_object_lock_on_non_empty_buckets():
+    """Patch moto's S3 backend so PutObjectLockConfiguration works on a non-empty bucket."""
+    from moto.s3 import models
+
+    original = models.S3Backend.put_object_lock_configuration
+    if getattr(original, "faithful_to_aws", False):
+        return
+
+    def put_object_lock_configuration(self, bucket_name, lock_enabled, mode=None, days=None, years=None):
+        try:
+            return original(self, bucket_name, lock_enabled, mode=mode, days=days, years=years)
+        except models.BucketNeedsToBeNew:
+            # Raised after moto's versioning check passed: apply the configuration as moto
+            # does for an empty bucket (same attributes, same order).
+            bucket = self.get_bucket(bucket_name)
+            if lock_enabled:
+                bucket.object_lock_enabled = True
+                bucket.versioning_status = "Enabled"
+            bucket.default_lock_mode = mode
+            bucket.default_lock_days = days
+            bucket.default_lock_years = years
+            return None
+
+    put_object_lock_configuration.faithful_to_aws = True
+    models.S3Backend.put_object_lock_configuration = put_object_lock_configuration
+
+
+def start_faithful_server(log_path=None, **kwargs):
+    """Start this launcher as a MotoServer (same stop/reset/url as the plain one)."""
+    from tests.testbed.moto_server import MotoServer  # imported here: the launcher itself runs without it
+
+    return MotoServer.start(log_path=log_path, command=[sys.executable, os.path.abspath(__file__)], **kwargs)
+
+
+def main(argv=None):
+    allow_object_lock_on_non_empty_buckets()
+    from moto.server import main as moto_main
+
+    return moto_main(argv if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
