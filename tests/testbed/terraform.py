@@ -6,6 +6,7 @@ Only the built-in ``terraform_data`` resource is used, so nothing is downloaded;
 
 import os
 import shutil
+import signal
 import subprocess
 import textwrap
 import time
@@ -52,8 +53,10 @@ MAIN_TF = textwrap.dedent('''\
       default = "1"
     }
 
+    # A new serial replaces the resource, so its provisioner (the sleep) runs on every apply.
     resource "terraform_data" "probe" {
-      input = var.serial
+      input            = var.serial
+      triggers_replace = var.serial
 
       provisioner "local-exec" {
         command = "sleep ${var.sleep_seconds}"
@@ -135,13 +138,25 @@ class TerraformRoot:
         return self.run(*(["plan", "-no-color", "-lock-timeout=0s"] + list(extra)), check=check)
 
     def start_apply(self, sleep_seconds=20, serial=None):
-        """Start a slow apply in the background; returns the Popen (stdout/stderr piped)."""
+        """Start a slow apply in its own process group; returns the Popen (stdout/stderr piped).
+
+        ``kill_process_group(proc)`` ends it like a killed CI runner: its lock stays behind.
+        """
         args = ["apply", "-no-color", "-auto-approve", "-var", "sleep_seconds=%s" % sleep_seconds]
         args += ["-var", "serial=%s" % (serial if serial is not None else time.time())]
         return subprocess.Popen(
             self.command(*args), cwd=self.path, env=self.env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, start_new_session=True,
         )
+
+
+def kill_process_group(proc):
+    """SIGKILL a process started with start_apply and its children (the provisioner's sleep)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate(timeout=30)
 
 
 def wait_for(predicate, timeout=60.0, interval=0.2, what="condition"):

@@ -1,0 +1,131 @@
+"""The generated IAM policy is enough for Terraform and no more, proven with moto's IAM enforcement.
+
+A moto server started with INITIAL_NO_AUTH_ACTION_COUNT checks every request after the first few
+against the caller's IAM policies. The first requests create an administrator; everything after,
+the administrator's set-up and every terraform run, is authorised through IAM.
+"""
+
+import json
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import backend_policy
+from tests.testbed.moto_server import MotoServer
+from tests.testbed.terraform import TerraformRoot, kill_process_group, wait_for
+
+BUCKET = "tfstate-policy-proof"
+KEY = "team/app/terraform.tfstate"
+# create_user, put_user_policy and create_access_key for the administrator are not checked.
+UNCHECKED_SETUP_REQUESTS = 3
+
+
+def _client(server, service, keys):
+    return boto3.client(service, endpoint_url=server.url, region_name="us-east-1",
+                        aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
+                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+
+def _user_with_policy(iam, name, policy):
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+@pytest.fixture(scope="module")
+def enforcing_server(tmp_path_factory):
+    server = MotoServer.start(auth_after=UNCHECKED_SETUP_REQUESTS,
+                              log_path=str(tmp_path_factory.mktemp("moto-iam") / "moto.log"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def accounts(enforcing_server):
+    bootstrap = _client(enforcing_server, "iam", ("testing", "testing"))
+    admin_keys = _user_with_policy(bootstrap, "admin", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    admin_s3 = _client(enforcing_server, "s3", admin_keys)
+    admin_s3.create_bucket(Bucket=BUCKET)
+    admin_s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    admin_iam = _client(enforcing_server, "iam", admin_keys)
+    admin_dynamodb = _client(enforcing_server, "dynamodb", admin_keys)
+    admin_dynamodb.create_table(TableName="legacy-locks", BillingMode="PAY_PER_REQUEST",
+                                AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+                                KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
+    terraform_keys = _user_with_policy(admin_iam, "terraform", backend_policy(BUCKET, [KEY]))
+    return {"admin": admin_keys, "terraform": terraform_keys}
+
+
+def test_admin_really_is_checked(enforcing_server, accounts):
+    """The enforcement is on: unknown keys are refused (else the proof below proves nothing)."""
+    stranger = _client(enforcing_server, "s3", ("AKIAUNKNOWN000000000", "nope"))
+    with pytest.raises(ClientError):
+        stranger.list_objects_v2(Bucket=BUCKET)
+
+
+def test_policy_is_enough_for_terraform_and_no_more(enforcing_server, accounts, tmp_path, terraform_bin):
+    admin_s3 = _client(enforcing_server, "s3", accounts["admin"])
+    root = TerraformRoot(tmp_path / "root", enforcing_server.url, binary=terraform_bin,
+                         access_key=accounts["terraform"][0], secret_key=accounts["terraform"][1])
+    root.write_main()
+    root.write_backend(bucket=BUCKET, key=KEY, use_lockfile=True)
+
+    root.init()
+    root.plan()
+    root.apply(serial="1")
+    root.apply(serial="2")
+    versions = admin_s3.list_object_versions(Bucket=BUCKET, Prefix=KEY)["Versions"]
+    assert len([v for v in versions if v["Key"] == KEY]) == 2
+
+    # A killed apply leaves its lock behind; force-unlock with the policy user's rights removes it.
+    apply = root.start_apply(sleep_seconds=60)
+    lock_key = KEY + ".tflock"
+
+    def lock_body():
+        try:
+            return json.loads(admin_s3.get_object(Bucket=BUCKET, Key=lock_key)["Body"].read())
+        except ClientError:
+            return None
+
+    lock = wait_for(lock_body, timeout=60, what="the .tflock of the running apply")
+    kill_process_group(apply)
+    assert lock_body() is not None, "the killed apply's lock should still be there"
+    refused = root.plan(check=False)
+    assert refused.returncode != 0 and "Error acquiring the state lock" in refused.stderr
+    root.run("force-unlock", "-force", lock["ID"])
+    assert lock_body() is None
+
+    terraform_s3 = _client(enforcing_server, "s3", accounts["terraform"])
+    with pytest.raises(ClientError) as denied:
+        terraform_s3.delete_object(Bucket=BUCKET, Key=KEY)
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert admin_s3.head_object(Bucket=BUCKET, Key=KEY)["ContentLength"] > 0
+
+    terraform_dynamodb = _client(enforcing_server, "dynamodb", accounts["terraform"])
+    with pytest.raises(ClientError) as denied:
+        terraform_dynamodb.get_item(TableName="legacy-locks", Key={"LockID": {"S": "%s/%s" % (BUCKET, KEY)}})
+    # moto answers 403 with the bare status as the code; AWS says AccessDeniedException.
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+    with pytest.raises(ClientError):
+        terraform_s3.get_object(Bucket=BUCKET, Key="other-team/terraform.tfstate")
+
+
+def test_policy_without_lock_permissions_is_not_enough(enforcing_server, accounts, tmp_path, terraform_bin):
+    """The proof can fail: drop the .tflock statement and terraform cannot lock."""
+    policy = backend_policy(BUCKET, [KEY])
+    policy["Statement"] = [stmt for stmt in policy["Statement"] if stmt["Sid"] != "LockFiles"]
+    admin_iam = _client(enforcing_server, "iam", accounts["admin"])
+    keys = _user_with_policy(admin_iam, "terraform-no-locks", policy)
+    root = TerraformRoot(tmp_path / "root", enforcing_server.url, binary=terraform_bin,
+                         access_key=keys[0], secret_key=keys[1])
+    root.write_main()
+    root.write_backend(bucket=BUCKET, key=KEY, use_lockfile=True)
+    root.init()
+    result = root.apply(serial="3", check=False)
+    assert result.returncode != 0
+    assert "Error acquiring the state lock" in result.stderr
