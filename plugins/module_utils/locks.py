@@ -11,8 +11,30 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+import os
+import time
+
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call, paginate
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import DIGEST_SUFFIX
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import (
+    CONTENT_TYPE,
+    LOCK_FIELDS,
+    CorruptLock,
+    dump_lock,
+    lock_age_seconds,
+    parse_lock,
+)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import (
+    DEFAULT_WORKSPACE_KEY_PREFIX,
+    DIGEST_SUFFIX,
+    lock_id as dynamodb_lock_id,
+    lock_key,
+    parse_lock_id,
+    state_key,
+    state_key_of_lock,
+    state_path,
+    workspace_of,
+)
 
 # BatchGetItem accepts at most 100 keys per request.
 BATCH_GET_LIMIT = 100
@@ -75,3 +97,564 @@ def scan_table(client, table, lock_id_prefix=None):
 def scan_lock_items(client, table, lock_id_prefix=None):
     """The lock items (not the ``-md5`` digest items) of a lock table, sorted by LockID."""
     return [item for item in scan_table(client, table, lock_id_prefix) if not is_digest_item(item)]
+
+
+# ---------------------------------------------------------------------------
+# Lock records: one dict per lock found, the same shape for both stores.
+
+STORE_S3 = "s3"
+STORE_DYNAMODB = "dynamodb"
+
+
+def s3_resource(bucket, key):
+    """How errors and messages name a lock object."""
+    return "s3://%s/%s" % (bucket, key)
+
+
+def item_resource(table, lock_id):
+    """How errors and messages name a DynamoDB lock item."""
+    return "DynamoDB table %s item %s" % (table, lock_id)
+
+
+def normalise_etag(etag):
+    """ETags compare without their quotes (users paste them either way)."""
+    return (etag or "").strip().strip('"')
+
+
+def lock_record(store, bucket, state_object_key, body, table=None, workspace=None, etag=None,
+                version_id=None, last_modified=None, size=None, stale_after=None, now=None):
+    """Describe one lock; a corrupt or empty body gives ``corrupt: true`` and a reason.
+
+    ``body`` None means the body was not read (``corrupt`` is then None). ``age_seconds`` comes
+    from the lock's ``Created``, else from the object's LastModified (``age_source`` says which).
+    """
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    if store == STORE_S3:
+        key = lock_key(state_object_key)
+    else:
+        key = dynamodb_lock_id(bucket, state_object_key)
+    record = {
+        "store": store,
+        "bucket": bucket,
+        "table": table,
+        "lock_key": key,
+        "state_key": state_object_key,
+        "state_path": state_path(bucket, state_object_key),
+        "workspace": workspace,
+        "etag": etag,
+        "version_id": version_id,
+        "last_modified": last_modified.isoformat() if last_modified else None,
+        "size": size,
+        "corrupt": None,
+        "reason": None,
+    }
+    lock = dict((field, None) for field in LOCK_FIELDS)
+    if body is not None:
+        try:
+            lock = parse_lock(body)
+            record["corrupt"] = False
+        except CorruptLock as exc:
+            record["corrupt"] = True
+            record["reason"] = str(exc)
+    for field in LOCK_FIELDS:
+        record[field.lower()] = lock[field]
+    age = lock_age_seconds(lock, now) if lock["Created"] else None
+    record["age_source"] = "created" if age is not None else None
+    if age is None and last_modified is not None:
+        age = max(0.0, (now - last_modified).total_seconds())
+        record["age_source"] = "last_modified"
+    record["age_seconds"] = None if age is None else int(age)
+    record["stale"] = None if age is None or stale_after is None else age > stale_after
+    return record
+
+
+# ---------------------------------------------------------------------------
+# Finding locks: which state keys a request covers, then one listing (or scan) per place.
+
+class StateKeyMatcher:
+    """Which state keys one request covers, and the narrowest key prefix that holds them all.
+
+    ``exact`` is the set of state keys when they can be enumerated (named workspaces), so
+    DynamoDB can be asked for those items directly instead of scanned.
+    """
+
+    def __init__(self, prefix, match, exact=None):
+        self.prefix = prefix
+        self.match = match  # state key -> (True, workspace or None) | (False, None)
+        self.exact = exact
+
+    @classmethod
+    def for_prefix(cls, prefix=""):
+        """Every state key under ``prefix`` (a whole bucket when empty)."""
+        prefix = prefix or ""
+
+        def match(state_object_key):
+            return (state_object_key.startswith(prefix), None)
+        return cls(prefix, match)
+
+    @classmethod
+    def for_state(cls, key, workspace_key_prefix=None, workspaces=None):
+        """The state keys of a backend ``key``: the given workspaces, or all when ``workspaces`` is None."""
+        prefix_setting = DEFAULT_WORKSPACE_KEY_PREFIX if workspace_key_prefix is None else workspace_key_prefix
+        if workspaces is not None:
+            wanted = dict((state_key(key, name, prefix_setting), name) for name in workspaces)
+
+            def match_named(state_object_key):
+                name = wanted.get(state_object_key)
+                return (name is not None, name)
+            # No workspace named: the key itself keeps the listing narrow and nothing matches.
+            return cls(os.path.commonprefix(list(wanted)) if wanted else key, match_named, exact=set(wanted))
+
+        def match_any(state_object_key):
+            name = workspace_of(state_object_key, key, prefix_setting)
+            return (name is not None, name)
+        return cls(os.path.commonprefix([key, prefix_setting + "/"]), match_any)
+
+
+def combine_matchers(matchers):
+    """One matcher covering several requests on the same bucket or table (first match names the workspace)."""
+    def match(state_object_key):
+        found, name = False, None
+        for matcher in matchers:
+            hit, workspace = matcher.match(state_object_key)
+            if hit:
+                found = True
+                name = name or workspace
+        return (found, name)
+    exact = None
+    if all(matcher.exact is not None for matcher in matchers):
+        exact = set().union(*[matcher.exact for matcher in matchers])
+    return StateKeyMatcher(os.path.commonprefix([matcher.prefix for matcher in matchers]), match, exact)
+
+
+def list_lock_objects(client, bucket, matcher):
+    """The ``.tflock`` objects a matcher covers, from ONE paginated ListObjectsV2 of its prefix.
+
+    Yields ``(object summary, state key, workspace)``; state objects are listed, never read.
+    """
+    pages = paginate(client, "list_objects_v2", resource="s3://%s/%s" % (bucket, matcher.prefix),
+                     Bucket=bucket, Prefix=matcher.prefix)
+    for page in pages:
+        for summary in page.get("Contents", []):
+            state_object_key = state_key_of_lock(summary["Key"])
+            if state_object_key is None:
+                continue
+            hit, workspace = matcher.match(state_object_key)
+            if hit:
+                yield summary, state_object_key, workspace
+
+
+def read_s3_lock(client, bucket, key):
+    """GET a lock object: ``{"body", "etag", "version_id", "last_modified", "size"}``, None when absent."""
+    answer = call(client, "get_object", resource=s3_resource(bucket, key), ignore_codes=("NoSuchKey",),
+                  Bucket=bucket, Key=key)
+    if answer is None:
+        return None
+    body = answer["Body"].read()
+    return {
+        "body": body,
+        "etag": answer.get("ETag"),
+        "version_id": answer.get("VersionId"),
+        "last_modified": answer.get("LastModified"),
+        "size": len(body),
+    }
+
+
+def read_dynamodb_lock(client, table, lock_id):
+    """GetItem (consistent) of one lock item as a plain dict, None when absent."""
+    answer = call(client, "get_item", resource=item_resource(table, lock_id), TableName=table,
+                  Key={"LockID": {"S": lock_id}}, ConsistentRead=True)
+    item = answer.get("Item")
+    return plain_item(item) if item else None
+
+
+def find_s3_locks(client, bucket, matchers, read_bodies=True, stale_after=None, now=None):
+    """Lock records of one bucket: one listing for all ``matchers``, then a GET per lock object."""
+    records = []
+    for summary, state_object_key, workspace in list_lock_objects(client, bucket, combine_matchers(matchers)):
+        where = {"etag": summary.get("ETag"), "last_modified": summary.get("LastModified"),
+                 "size": summary.get("Size"), "version_id": None}
+        body = None
+        if read_bodies:
+            read = read_s3_lock(client, bucket, summary["Key"])
+            if read is None:  # released since the listing
+                continue
+            body = read.pop("body")
+            where.update(read)
+        records.append(lock_record(STORE_S3, bucket, state_object_key, body, workspace=workspace,
+                                   stale_after=stale_after, now=now, **where))
+    return records
+
+
+def dynamodb_item_record(table, item, workspace=None, stale_after=None, now=None):
+    """Lock record of a plain DynamoDB lock item; a LockID that is not ``<bucket>/<key>`` counts as corrupt."""
+    parsed = parse_lock_id(item.get("LockID", ""))
+    bucket, state_object_key = (parsed[0], parsed[1]) if parsed else ("", item.get("LockID", ""))
+    record = lock_record(STORE_DYNAMODB, bucket, state_object_key, item.get("Info", ""), table=table,
+                         workspace=workspace, stale_after=stale_after, now=now)
+    record["lock_key"] = item.get("LockID")
+    if not parsed:
+        record["corrupt"] = True
+        record["reason"] = "LockID %r is not <bucket>/<state key>" % item.get("LockID")
+    return record
+
+
+def find_dynamodb_locks(client, table, bucket_matchers, stale_after=None, now=None):
+    """Lock records of one table.
+
+    ``bucket_matchers``: ``{bucket: [StateKeyMatcher]}``, or None for every lock item of the table.
+    Named workspaces are read with BatchGetItem; anything wider is one Scan of the common LockID prefix.
+    """
+    if bucket_matchers is None:
+        return [dynamodb_item_record(table, item, stale_after=stale_after, now=now)
+                for item in scan_lock_items(client, table)]
+    combined = dict((bucket, combine_matchers(matchers)) for bucket, matchers in bucket_matchers.items())
+    if all(matcher.exact is not None for matcher in combined.values()):
+        ids = [dynamodb_lock_id(bucket, key) for bucket, matcher in combined.items() for key in matcher.exact]
+        items = [item for dummy, item in sorted(read_lock_items(client, table, ids).items())]
+    else:
+        scan_prefix = os.path.commonprefix(
+            [state_path(bucket, matcher.prefix) for bucket, matcher in combined.items()])
+        items = scan_lock_items(client, table, scan_prefix)
+    records = []
+    for item in items:
+        parsed = parse_lock_id(item.get("LockID", ""))
+        if not parsed or parsed[2] or parsed[0] not in combined:
+            continue
+        hit, workspace = combined[parsed[0]].match(parsed[1])
+        if hit:
+            records.append(dynamodb_item_record(table, item, workspace=workspace, stale_after=stale_after, now=now))
+    return records
+
+
+def requests_from_backends(backends, workspaces=None):
+    """find_locks requests from backend_info results, read loosely.
+
+    Each entry is a dict whose ``settings`` (or, without ``settings``, the entry itself) holds at
+    least ``bucket`` and ``key``, and optionally ``workspace_key_prefix``, ``dynamodb_table`` and
+    ``region``; other fields are ignored. Raises ValueError naming the entry that has no bucket or key.
+    """
+    requests = []
+    for index, entry in enumerate(backends or []):
+        settings = entry.get("settings", entry) if isinstance(entry, dict) else None
+        if not isinstance(settings, dict) or not settings.get("bucket") or not settings.get("key"):
+            raise ValueError("backends[%d] has no settings.bucket and settings.key" % index)
+        requests.append({
+            "bucket": settings["bucket"],
+            "key": settings["key"],
+            "workspace_key_prefix": settings.get("workspace_key_prefix") or None,
+            "workspaces": workspaces,
+            "dynamodb_table": settings.get("dynamodb_table") or None,
+            "region": settings.get("region") or None,
+        })
+    return requests
+
+
+def find_locks(client_for, requests, read_bodies=True, stale_after=None, now=None):
+    """Every lock the requests cover, in S3 and DynamoDB, with ONE listing per bucket and one read per table.
+
+    ``client_for(service, region)`` gives boto3 clients. Each request is a dict:
+    ``bucket`` (None: no S3 search), ``prefix`` (bucket-wide search under it) or ``key`` with
+    ``workspace_key_prefix`` and ``workspaces`` (None: all), ``dynamodb_table`` and ``region``.
+    A request with only ``dynamodb_table`` covers every lock item of that table.
+    """
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    clients = {}
+
+    def client(service, region):
+        if (service, region) not in clients:
+            clients[(service, region)] = client_for(service, region)
+        return clients[(service, region)]
+
+    buckets = {}   # bucket -> (region, [matcher])
+    tables = {}    # (region, table) -> {bucket: [matcher]} or None for the whole table
+    for request in requests:
+        bucket = request.get("bucket")
+        table = request.get("dynamodb_table")
+        region = request.get("region")
+        if bucket and request.get("key"):
+            matcher = StateKeyMatcher.for_state(request["key"], request.get("workspace_key_prefix"),
+                                                request.get("workspaces"))
+        else:
+            matcher = StateKeyMatcher.for_prefix(request.get("prefix"))
+        if bucket:
+            buckets.setdefault(bucket, (region, []))[1].append(matcher)
+        if table:
+            place = (region, table)
+            if not bucket:
+                tables[place] = None
+            elif tables.get(place, {}) is not None:
+                tables.setdefault(place, {}).setdefault(bucket, []).append(matcher)
+    records = []
+    for bucket in sorted(buckets):
+        region, matchers = buckets[bucket]
+        records.extend(find_s3_locks(client("s3", region), bucket, matchers, read_bodies=read_bodies,
+                                     stale_after=stale_after, now=now))
+    for region, table in sorted(tables, key=lambda place: (place[0] or "", place[1])):
+        records.extend(find_dynamodb_locks(client("dynamodb", region), table, tables[(region, table)],
+                                           stale_after=stale_after, now=now))
+    return records
+
+
+# ---------------------------------------------------------------------------
+# Taking and releasing one state's lock, the way Terraform does, but never deleting a lock
+# that changed hands: deletes are conditional on what was read.
+
+# AWS answers 409 ConditionalRequestConflict when conditional writes on one key race; retry them.
+CONFLICT_CODE = "ConditionalRequestConflict"
+CONFLICT_ATTEMPTS = 5
+CONFLICT_BACKOFF_SECONDS = 0.2
+_sleep = time.sleep  # replaced in unit tests
+
+KEPT_OTHER_ID = "held under another lock ID"
+KEPT_NOT_STALE = "not older than stale_after"
+KEPT_NO_AGE = "age unknown (no readable Created), so not provably stale"
+KEPT_CORRUPT = "corrupt lock body: released only with force and, in S3, its etag"
+KEPT_NO_CRITERION = "a readable lock is released only by lock_id or stale_after"
+KEPT_CHANGED = "changed between read and delete: the conditional delete refused it"
+
+
+def retry_conflicts(action):
+    """Run ``action()``; retry a bounded number of times, with backoff, on 409 ConditionalRequestConflict."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            return action()
+        except AwsError as exc:
+            if exc.code != CONFLICT_CODE or attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            _sleep(CONFLICT_BACKOFF_SECONDS * (2 ** attempt))
+    return None  # not reached: the last attempt returns or raises
+
+
+class LockTarget:
+    """One state's lock places: the ``.tflock`` object, and the DynamoDB item when a table is given."""
+
+    def __init__(self, bucket, state_object_key, dynamodb_table=None, encrypt=False, kms_key_id=None,
+                 workspace=None):
+        self.bucket = bucket
+        self.state_key = state_object_key
+        self.table = dynamodb_table or None
+        self.encrypt = encrypt
+        self.kms_key_id = kms_key_id or None
+        self.workspace = workspace
+
+    @property
+    def lock_key(self):
+        return lock_key(self.state_key)
+
+    @property
+    def lock_id(self):
+        return dynamodb_lock_id(self.bucket, self.state_key)
+
+    @property
+    def path(self):
+        return state_path(self.bucket, self.state_key)
+
+    @property
+    def s3_resource(self):
+        return s3_resource(self.bucket, self.lock_key)
+
+    @property
+    def item_resource(self):
+        return item_resource(self.table, self.lock_id)
+
+    def encryption_args(self):
+        """PutObject encryption arguments as Terraform derives them from the backend settings."""
+        if self.kms_key_id:
+            return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
+        if self.encrypt:
+            return {"ServerSideEncryption": "AES256"}
+        return {}
+
+
+def read_target_locks(s3, dynamodb, target, stale_after=None, now=None):
+    """The target's current lock records: ``{"s3": record or None, "dynamodb": record or None}``."""
+    found = {STORE_S3: None, STORE_DYNAMODB: None}
+    read = read_s3_lock(s3, target.bucket, target.lock_key)
+    if read is not None:
+        body = read.pop("body")
+        found[STORE_S3] = lock_record(STORE_S3, target.bucket, target.state_key, body, workspace=target.workspace,
+                                      stale_after=stale_after, now=now, **read)
+    if target.table:
+        item = read_dynamodb_lock(dynamodb, target.table, target.lock_id)
+        if item is not None:
+            record = dynamodb_item_record(target.table, item, workspace=target.workspace,
+                                          stale_after=stale_after, now=now)
+            record["_info"] = item.get("Info")  # the exact value the conditional delete compares
+            found[STORE_DYNAMODB] = record
+    return found
+
+
+def put_s3_lock(client, target, body):
+    """Terraform's acquire: PutObject with If-None-Match: *. Returns the new ETag, None when held."""
+    def put():
+        return call(client, "put_object", resource=target.s3_resource, ignore_codes=("PreconditionFailed",),
+                    Bucket=target.bucket, Key=target.lock_key, Body=body.encode("utf-8"), IfNoneMatch="*",
+                    ContentType=CONTENT_TYPE, ChecksumAlgorithm="SHA256", **target.encryption_args())
+    answer = retry_conflicts(put)
+    return None if answer is None else answer.get("ETag")
+
+
+def put_dynamodb_lock(client, target, body):
+    """Terraform's DynamoDB acquire: PutItem if no item has the LockID. False when held."""
+    answer = call(client, "put_item", resource=target.item_resource,
+                  ignore_codes=("ConditionalCheckFailedException",), TableName=target.table,
+                  Item={"LockID": {"S": target.lock_id}, "Info": {"S": body}},
+                  ConditionExpression="attribute_not_exists(LockID)")
+    return answer is not None
+
+
+def delete_s3_lock(client, target, etag):
+    """DeleteObject only if the object still has ``etag``. False when it changed or is gone."""
+    def delete():
+        return call(client, "delete_object", resource=target.s3_resource,
+                    ignore_codes=("PreconditionFailed", "NoSuchKey"),
+                    Bucket=target.bucket, Key=target.lock_key, IfMatch=etag)
+    return retry_conflicts(delete) is not None
+
+
+def delete_dynamodb_lock(client, target, info):
+    """DeleteItem only if ``Info`` is still exactly what was read. False when it changed or is gone."""
+    if info is None:
+        condition = {"ConditionExpression": "attribute_exists(LockID) AND attribute_not_exists(Info)"}
+    else:
+        condition = {"ConditionExpression": "Info = :info", "ExpressionAttributeValues": {":info": {"S": info}}}
+    answer = call(client, "delete_item", resource=target.item_resource,
+                  ignore_codes=("ConditionalCheckFailedException",), TableName=target.table,
+                  Key={"LockID": {"S": target.lock_id}}, **condition)
+    return answer is not None
+
+
+def public(record):
+    """A record without its internal fields (kept for the conditional delete)."""
+    return None if record is None else dict((k, v) for k, v in record.items() if not k.startswith("_"))
+
+
+def take_s3_lock(s3, target, body, now=None):
+    """PutObject If-None-Match: *. Returns ``(None, new ETag)`` when taken, ``(holder record, None)`` when held.
+
+    A lock released between our refused PUT and our GET is simply tried again (bounded).
+    """
+    for dummy in range(CONFLICT_ATTEMPTS):
+        etag = put_s3_lock(s3, target, body)
+        if etag is not None:
+            return None, etag
+        read = read_s3_lock(s3, target.bucket, target.lock_key)
+        if read is not None:
+            held = read.pop("body")
+            return lock_record(STORE_S3, target.bucket, target.state_key, held, workspace=target.workspace,
+                               now=now, **read), None
+    raise AwsError("the lock kept appearing and disappearing", operation="PutObject",
+                   resource=target.s3_resource, code="LockContention")
+
+
+def take_dynamodb_lock(dynamodb, target, body, now=None):
+    """Conditional PutItem. Returns None when taken, the holder's record when held."""
+    for dummy in range(CONFLICT_ATTEMPTS):
+        if put_dynamodb_lock(dynamodb, target, body):
+            return None
+        item = read_dynamodb_lock(dynamodb, target.table, target.lock_id)
+        if item is not None:
+            return dynamodb_item_record(target.table, item, workspace=target.workspace, now=now)
+    raise AwsError("the lock item kept appearing and disappearing", operation="PutItem",
+                   resource=target.item_resource, code="LockContention")
+
+
+def acquire(s3, dynamodb, target, lock, check_mode=False, now=None):
+    """Take ``target``'s lock as Terraform does: the ``.tflock`` object first, then the DynamoDB item.
+
+    ``lock`` is a lock dict (see lock_info.new_lock). A lock already held under ``lock["ID"]``
+    counts as ours (no change), so a rerun with the same ID is idempotent. If the DynamoDB item
+    is held by someone else, the ``.tflock`` we just wrote is released again, as Terraform does.
+
+    Returns ``{"changed", "acquired", "lock": record, "held_by": [records]}``.
+    """
+    body = dump_lock(lock)
+
+    def ours(record):
+        return record["id"] == lock["ID"]
+
+    result = {"changed": False, "acquired": False, "lock": None, "held_by": []}
+    new_record = lock_record(STORE_S3, target.bucket, target.state_key, body, workspace=target.workspace, now=now)
+    if check_mode:
+        current = read_target_locks(s3, dynamodb, target, now=now)
+        wanted = [current[STORE_S3]] + ([current[STORE_DYNAMODB]] if target.table else [])
+        result["held_by"] = [public(record) for record in wanted if record is not None and not ours(record)]
+        if not result["held_by"]:
+            result["acquired"] = True
+            result["changed"] = any(record is None for record in wanted)
+            result["lock"] = public(current[STORE_S3]) or new_record
+        return result
+
+    s3_holder, taken_etag = take_s3_lock(s3, target, body, now=now)
+    if s3_holder is not None and not ours(s3_holder):
+        result["held_by"].append(s3_holder)
+        return result
+    if target.table:
+        table_holder = take_dynamodb_lock(dynamodb, target, body, now=now)
+        if table_holder is not None and not ours(table_holder):
+            if taken_etag is not None:
+                delete_s3_lock(s3, target, taken_etag)
+            result["held_by"].append(table_holder)
+            return result
+        result["changed"] = table_holder is None
+    result["changed"] = result["changed"] or taken_etag is not None
+    result["acquired"] = True
+    if s3_holder is not None:
+        result["lock"] = s3_holder
+    else:
+        new_record["etag"] = taken_etag
+        result["lock"] = new_record
+    return result
+
+
+def release_decision(record, lock_id=None, stale_after=None, force=False, etag=None):
+    """Why a lock record must be kept, or None when the request allows releasing it."""
+    if record["corrupt"]:
+        if not force:
+            return KEPT_CORRUPT
+        if record["store"] == STORE_S3 and normalise_etag(etag) != normalise_etag(record["etag"]):
+            return KEPT_CORRUPT
+        return None
+    if lock_id is None and stale_after is None:
+        return KEPT_NO_CRITERION
+    if lock_id is not None and record["id"] != lock_id:
+        return KEPT_OTHER_ID
+    if stale_after is not None:
+        if record["age_source"] != "created":
+            return KEPT_NO_AGE
+        if not record["stale"]:
+            return KEPT_NOT_STALE
+    return None
+
+
+def release(s3, dynamodb, target, lock_id=None, stale_after=None, force=False, etag=None, check_mode=False,
+            now=None):
+    """Release ``target``'s lock in each store where the request allows it.
+
+    Each lock is re-read, checked (ID, age, corrupt body) and deleted conditionally on what was
+    read (S3: If-Match on the ETag; DynamoDB: ``Info`` unchanged), so a lock that changed hands
+    in between is kept. Returns ``{"changed", "released": [records], "kept": [records]}``; kept
+    records carry ``kept_reason``.
+    """
+    result = {"changed": False, "released": [], "kept": []}
+    found = read_target_locks(s3, dynamodb, target, stale_after=stale_after, now=now)
+    for store in (STORE_S3, STORE_DYNAMODB):
+        record = found[store]
+        if record is None:
+            continue
+        reason = release_decision(record, lock_id, stale_after, force, etag)
+        if reason is None and not check_mode:
+            if store == STORE_S3:
+                deleted = delete_s3_lock(s3, target, record["etag"])
+            else:
+                deleted = delete_dynamodb_lock(dynamodb, target, record["_info"])
+            reason = None if deleted else KEPT_CHANGED
+        record = public(record)
+        if reason is None:
+            result["released"].append(record)
+            result["changed"] = True
+        else:
+            record["kept_reason"] = reason
+            result["kept"].append(record)
+    return result

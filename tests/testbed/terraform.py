@@ -169,3 +169,18 @@ def wait_for(predicate, timeout=60.0, interval=0.2, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
         time.sleep(interval)
+
+
+def lock_info_shown(output):
+    """The fields of the ``Lock Info:`` block Terraform prints when a lock is held, as a dict."""
+    fields = {}
+    lines = output.splitlines()
+    for start, line in enumerate(lines):
+        if line.strip() == "Lock Info:":
+            for field_line in lines[start + 1:]:
+                name, sep, value = field_line.strip().partition(":")
+                if not field_line.startswith("  ") or not sep:
+                    break
+                fields[name] = value.strip()
+            break
+    return fields
