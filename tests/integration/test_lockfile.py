@@ -1,0 +1,170 @@
+"""lockfile takes a lock real terraform respects, and releases only what it proved it may release."""
+
+import json
+import time
+import uuid
+
+import pytest
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
+from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info
+from tests.conftest import run_module
+from tests.testbed.terraform import lock_info_shown, wait_for
+
+STATE_KEY = "svc/terraform.tfstate"
+LOCK_KEY = STATE_KEY + ".tflock"
+
+
+def lock_object(s3, bucket, key=LOCK_KEY):
+    """(ETag, parsed body) of a lock object as S3 has it, or None."""
+    try:
+        answer = s3.get_object(Bucket=bucket, Key=key)
+    except s3.exceptions.NoSuchKey:
+        return None
+    return answer["ETag"], json.loads(answer["Body"].read() or b"null")
+
+
+def run_lockfile(aws_params, bucket, check_mode=False, diff=False, **args):
+    return run_module(lockfile, dict(aws_params, bucket=bucket, key=STATE_KEY, **args), check_mode=check_mode, diff=diff)
+
+
+@pytest.fixture()
+def lockfile_root(tf_root, s3, bucket_name):
+    """An applied root using use_lockfile on a fresh bucket."""
+    s3.create_bucket(Bucket=bucket_name)
+    root = tf_root()
+    root.write_backend(bucket=bucket_name, key=STATE_KEY, use_lockfile=True)
+    root.init()
+    root.apply()
+    return root
+
+
+def assert_plan_blocked_by(root, lock_id):
+    plan = root.plan(check=False)
+    assert plan.returncode != 0 and "Error acquiring the state lock" in plan.stderr, plan.stdout + plan.stderr
+    shown = lock_info_shown(plan.stderr)
+    assert shown["ID"] == lock_id
+    return shown
+
+
+@pytest.mark.terraform
+def test_lock_blocks_terraform_with_our_who_and_info_until_released(lockfile_root, s3, aws_params, bucket_name):
+    taken = run_lockfile(aws_params, bucket_name, encrypt=True, who="ops@bastion", info="Backend migration OPS-1",
+                         diff=True)
+    assert taken["changed"] and taken["acquired"] and not taken.get("failed"), taken
+    shown = assert_plan_blocked_by(lockfile_root, taken["lock_id"])
+    assert (shown["Who"], shown["Info"], shown["Operation"]) == ("ops@bastion", "Backend migration OPS-1", "maintenance")
+    assert shown["Path"] == "%s/%s" % (bucket_name, STATE_KEY)
+    head = s3.head_object(Bucket=bucket_name, Key=LOCK_KEY)
+    assert (head["ContentType"], head["ServerSideEncryption"]) == ("application/json", "AES256")
+    assert taken["diff"]["before"] == {} and taken["diff"]["after"]["s3"]["id"] == taken["lock_id"]
+
+    # Rerun with our ID: nothing written (same ETag).
+    etag = head["ETag"]
+    again = run_lockfile(aws_params, bucket_name, encrypt=True, lock_id=taken["lock_id"])
+    assert (again["changed"], again["acquired"], again["lock_id"]) == (False, True, taken["lock_id"])
+    assert s3.head_object(Bucket=bucket_name, Key=LOCK_KEY)["ETag"] == etag
+
+    # Someone else: fails naming the bucket, the lock key and the holder; or reports without failing.
+    refused = run_lockfile(aws_params, bucket_name, who="other@host")
+    assert refused["failed"] and bucket_name in refused["msg"] and LOCK_KEY in refused["msg"]
+    assert "ops@bastion" in refused["msg"] and [h["id"] for h in refused["held_by"]] == [taken["lock_id"]]
+    polite = run_lockfile(aws_params, bucket_name, fail_if_held=False)
+    assert (polite.get("failed"), polite["changed"], polite["acquired"]) == (None, False, False)
+    assert polite["held_by"][0]["who"] == "ops@bastion"
+
+    # Check mode says what would go, and deletes nothing.
+    would = run_lockfile(aws_params, bucket_name, state="absent", lock_id=taken["lock_id"], check_mode=True)
+    assert would["changed"] and [r["id"] for r in would["released"]] == [taken["lock_id"]]
+    assert lock_object(s3, bucket_name)[0] == etag
+
+    released = run_lockfile(aws_params, bucket_name, state="absent", lock_id=taken["lock_id"])
+    assert released["changed"] and lock_object(s3, bucket_name) is None
+    lockfile_root.plan()  # runs now
+    assert run_lockfile(aws_params, bucket_name, state="absent", lock_id=taken["lock_id"])["changed"] is False
+
+
+@pytest.mark.terraform
+def test_wrong_id_releases_nothing(lockfile_root, s3, aws_params, bucket_name):
+    taken = run_lockfile(aws_params, bucket_name)
+    before = lock_object(s3, bucket_name)
+    wrong = run_lockfile(aws_params, bucket_name, state="absent", lock_id=str(uuid.uuid4()))
+    assert (wrong["changed"], wrong["released"]) == (False, [])
+    assert wrong["kept"][0]["kept_reason"] == locks.KEPT_OTHER_ID
+    assert lock_object(s3, bucket_name) == before
+    assert_plan_blocked_by(lockfile_root, taken["lock_id"])
+
+
+def test_lock_replaced_between_read_and_delete_is_kept(s3, aws_params, bucket_name, monkeypatch):
+    s3.create_bucket(Bucket=bucket_name)
+    taken = run_lockfile(aws_params, bucket_name)
+    successor = new_lock("%s/%s" % (bucket_name, STATE_KEY), "OperationTypeApply", who="next@runner")
+    original_read = locks.read_target_locks
+
+    def read_then_replace(*args, **kwargs):
+        found = original_read(*args, **kwargs)
+        # Between our read and our delete, the lock is released and taken by another run.
+        s3.delete_object(Bucket=bucket_name, Key=LOCK_KEY)
+        s3.put_object(Bucket=bucket_name, Key=LOCK_KEY, Body=dump_lock(successor).encode(), IfNoneMatch="*")
+        return found
+
+    monkeypatch.setattr(locks, "read_target_locks", read_then_replace)
+    result = run_lockfile(aws_params, bucket_name, state="absent", lock_id=taken["lock_id"])
+    assert (result["changed"], result["released"]) == (False, [])
+    assert result["kept"][0]["kept_reason"] == locks.KEPT_CHANGED
+    assert lock_object(s3, bucket_name)[1]["ID"] == successor["ID"]
+
+
+@pytest.mark.terraform
+def test_killed_terraform_lock_is_released_once_stale(lockfile_root, s3, aws_params, bucket_name):
+    proc = lockfile_root.start_apply(sleep_seconds=20)
+    try:
+        wait_for(lambda: lock_object(s3, bucket_name), timeout=60, what="terraform's lock")
+    finally:
+        proc.kill()  # a CI runner killed mid-apply: terraform never releases its lock
+        proc.communicate()
+    etag, held = lock_object(s3, bucket_name)
+
+    fresh = run_lockfile(aws_params, bucket_name, state="absent", stale_after=3600)
+    assert (fresh["changed"], fresh["kept"][0]["kept_reason"]) == (False, locks.KEPT_NOT_STALE)
+    assert lock_object(s3, bucket_name)[0] == etag
+
+    time.sleep(3)
+    reported = run_module(lockfile_info, dict(aws_params, bucket=bucket_name, stale_after=2))["locks"]
+    assert [(r["id"], r["stale"]) for r in reported] == [(held["ID"], True)]
+    released = run_lockfile(aws_params, bucket_name, state="absent", stale_after=2)
+    assert released["changed"] and [r["id"] for r in released["released"]] == [held["ID"]]
+    assert lock_object(s3, bucket_name) is None
+    lockfile_root.plan()
+
+
+@pytest.mark.terraform
+def test_corrupt_lock_needs_force_and_its_etag(lockfile_root, s3, aws_params, bucket_name):
+    etag = s3.put_object(Bucket=bucket_name, Key=LOCK_KEY, Body=b"")["ETag"]
+    assert lockfile_root.plan(check=False).returncode != 0  # terraform cannot lock either
+
+    by_age = run_lockfile(aws_params, bucket_name, state="absent", stale_after=0)
+    assert by_age["kept"][0]["kept_reason"] == locks.KEPT_CORRUPT
+    wrong_etag = run_lockfile(aws_params, bucket_name, state="absent", force=True, etag='"0123"')
+    assert wrong_etag["changed"] is False and lock_object(s3, bucket_name) is not None
+    forced = run_lockfile(aws_params, bucket_name, state="absent", force=True, etag=etag.strip('"'))
+    assert forced["changed"] and forced["released"][0]["corrupt"] is True
+    assert lock_object(s3, bucket_name) is None
+    lockfile_root.plan()
+
+
+def test_kms_key_encrypts_the_lock_object(s3, aws_params, bucket_name):
+    s3.create_bucket(Bucket=bucket_name)
+    key_arn = "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-aaaa-bbbb-cccc-0123456789ab"
+    assert run_lockfile(aws_params, bucket_name, encrypt=True, kms_key_id=key_arn)["changed"]
+    head = s3.head_object(Bucket=bucket_name, Key=LOCK_KEY)
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key_arn)
+
+
+def test_check_mode_takes_nothing_and_absent_needs_a_criterion(s3, aws_params, bucket_name):
+    s3.create_bucket(Bucket=bucket_name)
+    would = run_lockfile(aws_params, bucket_name, check_mode=True)
+    assert would["changed"] and would["acquired"] and lock_object(s3, bucket_name) is None
+    vague = run_lockfile(aws_params, bucket_name, state="absent")
+    assert vague["failed"] and "lock_id, stale_after or force" in vague["msg"]
