@@ -17,7 +17,8 @@ def terraform_binary(name=None):
     return shutil.which(name or os.environ.get("TFSTATE_TERRAFORM_BIN", "terraform"))
 
 
-def terraform_env(endpoint_url, access_key="testing", secret_key="testing", region="us-east-1", workdir=None):
+def terraform_env(endpoint_url, access_key="testing", secret_key="testing", region="us-east-1", workdir=None,
+                  ca_bundle=None):
     """Environment for a terraform process talking to moto (no network, no prompts)."""
     env = dict(os.environ)
     for name in list(env):
@@ -33,6 +34,8 @@ def terraform_env(endpoint_url, access_key="testing", secret_key="testing", regi
         "TF_INPUT": "0",
         "CHECKPOINT_DISABLE": "1",
     })
+    if ca_bundle:
+        env["AWS_CA_BUNDLE"] = ca_bundle
     if workdir:
         # An empty CLI configuration silences the "Unable to open CLI configuration file" warning.
         cli_config = os.path.join(workdir, ".terraformrc")
@@ -90,11 +93,11 @@ class TerraformRoot:
     """A Terraform root directory and a way to run terraform in it against moto."""
 
     def __init__(self, path, endpoint_url, binary=None, access_key="testing", secret_key="testing",
-                 region="us-east-1"):
+                 region="us-east-1", ca_bundle=None):
         self.path = str(path)
         os.makedirs(self.path, exist_ok=True)
         self.binary = binary or terraform_binary() or "terraform"
-        self.env = terraform_env(endpoint_url, access_key, secret_key, region, workdir=self.path)
+        self.env = terraform_env(endpoint_url, access_key, secret_key, region, workdir=self.path, ca_bundle=ca_bundle)
 
     def write(self, name, text):
         with open(os.path.join(self.path, name), "w") as handle:
