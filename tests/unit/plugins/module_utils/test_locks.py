@@ -1,0 +1,208 @@
+import collections
+import datetime
+
+import pytest
+from botocore.stub import Stubber
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, format_created, new_lock
+
+NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def body_created(seconds_ago, lock_id="id-1"):
+    lock = new_lock("b/k", "OperationTypeApply", now=NOW - datetime.timedelta(seconds=seconds_ago))
+    lock["ID"] = lock_id
+    return dump_lock(lock)
+
+
+# --- which keys a request covers ---------------------------------------------------------------
+
+def test_state_matcher_all_workspaces():
+    matcher = locks.StateKeyMatcher.for_state("net/terraform.tfstate")
+    assert matcher.prefix == "" and matcher.exact is None
+    assert matcher.match("net/terraform.tfstate") == (True, "default")
+    assert matcher.match("env:/staging/net/terraform.tfstate") == (True, "staging")
+    assert matcher.match("env:/a/b/net/terraform.tfstate") == (False, None)
+    assert matcher.match("other/terraform.tfstate") == (False, None)
+
+
+def test_state_matcher_named_workspaces_and_custom_prefix():
+    matcher = locks.StateKeyMatcher.for_state("net/terraform.tfstate", "tfws", ["staging", "prod"])
+    assert matcher.exact == {"tfws/staging/net/terraform.tfstate", "tfws/prod/net/terraform.tfstate"}
+    assert matcher.prefix == "tfws/"
+    assert matcher.match("tfws/prod/net/terraform.tfstate") == (True, "prod")
+    assert matcher.match("net/terraform.tfstate") == (False, None)
+    assert locks.StateKeyMatcher.for_state("k", "tfws").prefix == ""
+    assert locks.StateKeyMatcher.for_state("tfws.tfstate", "tfws").prefix == "tfws"
+
+
+def test_combined_matchers_use_the_common_prefix():
+    combined = locks.combine_matchers([locks.StateKeyMatcher.for_prefix("team-a/x"),
+                                       locks.StateKeyMatcher.for_state("team-a/y.tfstate", workspaces=["default"])])
+    assert combined.prefix == "team-a/" and combined.exact is None
+    assert combined.match("team-a/y.tfstate") == (True, "default")
+    assert combined.match("team-a/x1/terraform.tfstate") == (True, None)
+    assert combined.match("team-a/z.tfstate") == (False, None)
+
+
+def test_requests_from_backends_reads_settings_loosely():
+    requests = locks.requests_from_backends([
+        {"settings": {"bucket": "b", "key": "k", "dynamodb_table": "", "region": "eu-west-1", "encrypt": True}},
+        {"bucket": "c", "key": "k2", "workspace_key_prefix": "ws"},
+    ], workspaces=["default"])
+    assert [(r["bucket"], r["key"], r["dynamodb_table"], r["region"], r["workspace_key_prefix"], r["workspaces"])
+            for r in requests] == [("b", "k", None, "eu-west-1", None, ["default"]), ("c", "k2", None, None, "ws", ["default"])]
+    with pytest.raises(ValueError, match=r"backends\[1\]"):
+        locks.requests_from_backends([{"settings": {"bucket": "b", "key": "k"}}, {"settings": {"bucket": "b"}}])
+
+
+# --- records and release decisions -------------------------------------------------------------
+
+def test_lock_record_age_and_staleness():
+    record = locks.lock_record("s3", "b", "k", body_created(120), stale_after=60, now=NOW)
+    assert (record["id"], record["age_seconds"], record["age_source"], record["stale"]) == ("id-1", 120, "created", True)
+    assert record["lock_key"] == "k.tflock" and record["state_path"] == "b/k"
+    fresh = locks.lock_record("dynamodb", "b", "k", body_created(10), table="t", stale_after=60, now=NOW)
+    assert (fresh["lock_key"], fresh["stale"]) == ("b/k", False)
+
+
+def test_corrupt_record_ages_from_last_modified():
+    record = locks.lock_record("s3", "b", "k", b"{", last_modified=NOW - datetime.timedelta(seconds=30),
+                               stale_after=10, now=NOW)
+    assert record["corrupt"] is True and record["reason"].startswith("lock body is not JSON")
+    assert (record["id"], record["age_source"], record["age_seconds"], record["stale"]) == (None, "last_modified", 30, True)
+
+
+@pytest.mark.parametrize("args, reason", [
+    (dict(lock_id="id-1"), None),
+    (dict(lock_id="id-2"), locks.KEPT_OTHER_ID),
+    (dict(stale_after=60), None),
+    (dict(stale_after=600), locks.KEPT_NOT_STALE),
+    (dict(lock_id="id-1", stale_after=600), locks.KEPT_NOT_STALE),
+    (dict(force=True, etag="e"), locks.KEPT_NO_CRITERION),
+    (dict(), locks.KEPT_NO_CRITERION),
+])
+def test_release_decision_for_readable_locks(args, reason):
+    record = locks.lock_record("s3", "b", "k", body_created(120), etag='"e"', now=NOW, stale_after=args.get("stale_after"))
+    assert locks.release_decision(record, **args) == reason
+
+
+@pytest.mark.parametrize("store, args, reason", [
+    ("s3", dict(stale_after=0), locks.KEPT_CORRUPT),
+    ("s3", dict(force=True), locks.KEPT_CORRUPT),
+    ("s3", dict(force=True, etag="other"), locks.KEPT_CORRUPT),
+    ("s3", dict(force=True, etag="e"), None),
+    ("s3", dict(force=True, etag='"e"'), None),
+    ("dynamodb", dict(force=True), None),
+    ("dynamodb", dict(lock_id="x"), locks.KEPT_CORRUPT),
+])
+def test_release_decision_for_corrupt_locks(store, args, reason):
+    record = locks.lock_record(store, "b", "k", "", etag='"e"' if store == "s3" else None, now=NOW)
+    assert locks.release_decision(record, **args) == reason
+
+
+def test_lock_without_readable_created_is_never_stale():
+    lock = new_lock("b/k", "init")
+    lock["Created"] = "yesterday"
+    record = locks.lock_record("s3", "b", "k", dump_lock(lock), now=NOW, stale_after=1)
+    assert record["stale"] is None and locks.release_decision(record, stale_after=1) == locks.KEPT_NO_AGE
+
+
+# --- 409 ConditionalRequestConflict ------------------------------------------------------------
+
+def test_conflicts_are_retried_with_backoff_then_given_up(monkeypatch):
+    sleeps = []
+    monkeypatch.setattr(locks, "_sleep", sleeps.append)
+    answers = [AwsError("busy", code=locks.CONFLICT_CODE)] * 2 + ["done"]
+
+    def action():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    assert locks.retry_conflicts(action) == "done"
+    assert sleeps == [locks.CONFLICT_BACKOFF_SECONDS, locks.CONFLICT_BACKOFF_SECONDS * 2]
+
+    calls = []
+
+    def always_busy():
+        calls.append(1)
+        raise AwsError("busy", code=locks.CONFLICT_CODE)
+    with pytest.raises(AwsError):
+        locks.retry_conflicts(always_busy)
+    assert len(calls) == locks.CONFLICT_ATTEMPTS
+
+
+def test_other_errors_are_not_retried():
+    calls = []
+
+    def denied():
+        calls.append(1)
+        raise AwsError("no", code="AccessDenied")
+    with pytest.raises(AwsError):
+        locks.retry_conflicts(denied)
+    assert calls == [1]
+
+
+def test_put_lock_object_retries_a_409_answer(s3, monkeypatch):
+    monkeypatch.setattr(locks, "_sleep", lambda seconds: None)
+    target = locks.LockTarget("bucket-a", "k", encrypt=True)
+    stubber = Stubber(s3)
+    stubber.add_client_error("put_object", service_error_code="ConditionalRequestConflict", http_status_code=409)
+    expected = {"Bucket": "bucket-a", "Key": "k.tflock", "Body": b"{}", "IfNoneMatch": "*", "ContentType": "application/json",
+                "ChecksumAlgorithm": "SHA256", "ServerSideEncryption": "AES256"}
+    stubber.add_response("put_object", {"ETag": '"abc"'}, expected)
+    with stubber:
+        assert locks.put_s3_lock(s3, target, "{}") == '"abc"'
+    stubber.assert_no_pending_responses()
+
+
+# --- against the moto server: how many calls a search costs ------------------------------------
+
+def count_calls(client):
+    counts = collections.Counter()
+    client.meta.events.register("before-call.*.*", lambda model, **kwargs: counts.update([model.name]))
+    return counts
+
+
+def test_one_listing_per_bucket_and_gets_only_for_lock_objects(s3, dynamodb, bucket_name):
+    s3.create_bucket(Bucket=bucket_name)
+    keys = ["net/terraform.tfstate", "env:/staging/net/terraform.tfstate", "app/terraform.tfstate"]
+    for key in keys:
+        s3.put_object(Bucket=bucket_name, Key=key, Body=b"{}")
+        s3.put_object(Bucket=bucket_name, Key=key + ".tflock", Body=dump_lock(new_lock(bucket_name + "/" + key, "plan")))
+    table = bucket_name + "-t"
+    dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}])
+    dynamodb.put_item(TableName=table, Item={"LockID": {"S": bucket_name + "/net/terraform.tfstate"},
+                                             "Info": {"S": dump_lock(new_lock("x", "plan"))}})
+    dynamodb.put_item(TableName=table, Item={"LockID": {"S": bucket_name + "/net/terraform.tfstate-md5"},
+                                             "Digest": {"S": "0" * 32}})
+    s3_calls, dynamodb_calls = count_calls(s3), count_calls(dynamodb)
+    clients = {"s3": s3, "dynamodb": dynamodb}
+    requests = [
+        {"bucket": bucket_name, "key": "net/terraform.tfstate", "dynamodb_table": table},
+        {"bucket": bucket_name, "key": "app/terraform.tfstate", "workspaces": ["default"]},
+        {"bucket": bucket_name, "prefix": "app/"},
+    ]
+    found = locks.find_locks(lambda service, region: clients[service], requests)
+    assert sorted((r["store"], r["lock_key"], r["workspace"]) for r in found) == [
+        ("dynamodb", bucket_name + "/net/terraform.tfstate", "default"),
+        ("s3", "app/terraform.tfstate.tflock", "default"),
+        ("s3", "env:/staging/net/terraform.tfstate.tflock", "staging"),
+        ("s3", "net/terraform.tfstate.tflock", "default"),
+    ]
+    assert dict(s3_calls) == {"ListObjectsV2": 1, "GetObject": 3}
+    assert dict(dynamodb_calls) == {"Scan": 1}
+
+    s3_calls.clear()
+    dynamodb_calls.clear()
+    named = locks.find_locks(lambda service, region: clients[service],
+                             [{"bucket": bucket_name, "key": "net/terraform.tfstate", "workspaces": ["default"],
+                               "dynamodb_table": table}])
+    assert [(r["store"], r["state_key"]) for r in named] == [("s3", "net/terraform.tfstate"), ("dynamodb", "net/terraform.tfstate")]
+    assert dict(s3_calls) == {"ListObjectsV2": 1, "GetObject": 1}
+    assert dict(dynamodb_calls) == {"BatchGetItem": 1}
