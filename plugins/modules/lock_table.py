@@ -1,0 +1,439 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: lock_table
+short_description: Inspect, sync the digests of, create or safely retire Terraform's DynamoDB lock table
+version_added: 1.0.0
+description:
+  - Works on the DynamoDB table that Terraform's S3 backend uses with C(dynamodb_table). The table holds lock
+    items (C(LockID=<bucket>/<state key>), the lock JSON in C(Info)) and digest items
+    (C(LockID=<bucket>/<state key>-md5), the hex MD5 of the state bytes in C(Digest)).
+  - With neither O(state) nor O(digest) set, the module only reports and changes nothing. It returns the table's status,
+    billing mode and deletion protection, item counts, and its items grouped by state path. State contents are
+    never read for this, and never returned by any action.
+  - O(digest=sync) sets each digest to the MD5 of the state object's current bytes, downloaded from S3 and hashed
+    as a stream (never taken from the ETag, which is not the MD5 under KMS encryption or multipart uploads). This
+    undoes the rollback trap, where after a lockfile-only apply every C(terraform plan) with C(dynamodb_table)
+    fails with C(state data in S3 does not have the expected content). A digest whose state object does not
+    exist is removed, since it would fail every read. Each write is conditional on the digest read, so a digest
+    Terraform writes meanwhile is never overwritten with an older value.
+  - O(digest=absent) removes digest items, for example after the cut-over to C(use_lockfile), so that old clones
+    or C(terraform_remote_state) readers that still have C(dynamodb_table) do not fail on stale digests.
+  - O(state=absent) deletes the table only when no lock item exists and no digest item shows a client still
+    writing with C(dynamodb_table), that is a digest that equals the MD5 of a state version written after O(cutover_time).
+  - O(state=present) creates the table when missing (C(LockID) string hash key, on-demand billing), as a
+    rollback needs it.
+author:
+  - tfstate.s3_backend contributors
+options:
+  name:
+    description:
+      - Name of the DynamoDB table (the backend's C(dynamodb_table)).
+    type: str
+    required: true
+    aliases: [table, dynamodb_table]
+  state:
+    description:
+      - V(present) creates the table when it does not exist and waits until it is active.
+      - V(absent) deletes it when it is provably unused (see the description), optionally after an on-demand
+        backup (O(backup)), and waits until it is gone. Deletion protection is respected unless
+        O(lift_deletion_protection=true).
+      - Unset leaves the table as it is.
+    type: str
+    choices: [present, absent]
+  deletion_protection:
+    description:
+      - With O(state=present), the table's deletion protection. Unset leaves it as it is (a new table gets none).
+    type: bool
+  digest:
+    description:
+      - V(sync) sets the digests of the selected states to the MD5 of their current state objects.
+      - V(absent) removes the digest items of the selected states.
+      - Needs O(bucket). The selected states are the named ones (O(keys), O(key) with O(workspaces)); without
+        names, every state of O(bucket) (under O(prefix)) that has a digest item in the table. States without
+        a digest item are left so, as Terraform only warns about a missing digest and writes it on its next
+        state write.
+      - Cannot be combined with O(state=absent).
+    type: str
+    choices: [sync, absent]
+  bucket:
+    description:
+      - The state bucket whose states O(digest) works on, and the only bucket reported when set.
+    type: str
+  keys:
+    description:
+      - State object keys in O(bucket), as stored (for a workspace, C(<workspace_key_prefix>/<workspace>/<key>)).
+    type: list
+    elements: str
+  key:
+    description:
+      - A backend C(key); its states are selected in each of O(workspaces) (default workspace only when unset).
+    type: str
+  workspaces:
+    description:
+      - Workspaces of O(key). V(default) is the state at O(key) itself.
+    type: list
+    elements: str
+  workspace_key_prefix:
+    description:
+      - The backend's C(workspace_key_prefix), for O(workspaces). Terraform's default is C(env:).
+    type: str
+  prefix:
+    description:
+      - Without named states, only states whose key starts with this prefix. For example V(env:/) for every
+        workspace state with the default O(workspace_key_prefix).
+    type: str
+  cutover_time:
+    description:
+      - With O(state=absent), when the last client switched to lockfile-only locking (ISO 8601, for example
+        V(2026-11-27T10:00:00Z); a time without zone is UTC).
+      - Every digest item is compared with the MD5 of every version of its state written after this time
+        (ListObjectVersions, then GetObject by version). A match means a client that still has
+        C(dynamodb_table) wrote the state after the cut-over, and the table is kept.
+      - Required when the table holds digest items; without it the deletion is refused.
+    type: str
+  backup:
+    description:
+      - With O(state=absent), take an on-demand backup (CreateBackup) and wait until it is available before
+        deleting the table.
+    type: bool
+    default: false
+  backup_name:
+    description:
+      - Name of the backup. Defaults to C(<name>-before-delete-<UTC time>).
+    type: str
+  lift_deletion_protection:
+    description:
+      - With O(state=absent), turn off the table's deletion protection before deleting it. Without it a protected
+        table is not deleted and the module fails saying so.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait for the table to become active or be gone, and for the backup to become available.
+    type: int
+    default: 600
+extends_documentation_fragment:
+  - tfstate.s3_backend.aws
+attributes:
+  check_mode:
+    support: full
+    description: Reads the table and the state objects and reports what would change, refusals included; writes nothing.
+  diff_mode:
+    support: full
+    description: Before and after of the table's settings and of the selected digests.
+  platform:
+    platforms: [aws]
+    description: Talks to Amazon DynamoDB and Amazon S3 (or compatible endpoints).
+notes:
+  - "Permissions: C(dynamodb:DescribeTable) and C(dynamodb:Scan) or C(dynamodb:BatchGetItem) always;
+    C(s3:GetObject) on the states for O(digest=sync); C(dynamodb:PutItem) and C(dynamodb:DeleteItem) for
+    O(digest); C(s3:ListBucketVersions) and C(s3:GetObjectVersion) for O(state=absent) with digest items;
+    C(dynamodb:CreateTable), C(dynamodb:UpdateTable), C(dynamodb:DeleteTable) and C(dynamodb:CreateBackup)
+    for the table changes."
+  - A digest sync races any client writing the same state with lockfile-only locking (it does not write
+    digests). Hold the state's lock (M(tfstate.s3_backend.lockfile)) while you sync during a rollback.
+  - Between the last check and DeleteTable a client could still take a lock; the lock items are read once more
+    right before the deletion, which narrows but cannot close that window.
+seealso:
+  - module: tfstate.s3_backend.lockfile_info
+  - module: tfstate.s3_backend.lockfile
+"""
+
+EXAMPLES = r"""
+- name: Report the lock table (locks and digests by state)
+  tfstate.s3_backend.lock_table:
+    name: terraform-locks
+  register: lock_table_report
+
+- name: Rollback to dynamodb_table - recreate the table and sync the digests of two workspaces
+  tfstate.s3_backend.lock_table:
+    name: terraform-locks
+    state: present
+    digest: sync
+    bucket: acme-terraform-state
+    key: network/terraform.tfstate
+    workspaces: [default, staging]
+
+- name: After the cut-over, remove every digest item of the bucket
+  tfstate.s3_backend.lock_table:
+    name: terraform-locks
+    digest: absent
+    bucket: acme-terraform-state
+
+- name: Retire the table once no client uses it, with a backup first
+  tfstate.s3_backend.lock_table:
+    name: terraform-locks
+    state: absent
+    cutover_time: "2026-11-27T10:00:00Z"
+    backup: true
+    lift_deletion_protection: true
+"""
+
+RETURN = r"""
+lock_table:
+  description:
+    - The table after the run (in check mode, as it would be). Item counts come from a scan, not from the
+      table's periodically updated ItemCount.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Table name.
+      type: str
+      sample: terraform-locks
+    exists:
+      description: Whether the table exists.
+      type: bool
+      sample: true
+    status:
+      description: The table's status.
+      type: str
+      sample: ACTIVE
+    arn:
+      description: The table's ARN.
+      type: str
+      sample: arn:aws:dynamodb:eu-west-1:123456789012:table/terraform-locks
+    billing_mode:
+      description: V(PAY_PER_REQUEST) or V(PROVISIONED).
+      type: str
+      sample: PAY_PER_REQUEST
+    deletion_protection:
+      description: Whether deletion protection is on.
+      type: bool
+      sample: false
+    key_schema_problem:
+      description: Why Terraform could not lock with this table, or V(null) when its key is a string C(LockID).
+      type: str
+      sample: null
+    item_count:
+      description: Items seen (all of the table, or those of O(bucket)).
+      type: int
+      sample: 3
+    lock_item_count:
+      description: Lock items among them.
+      type: int
+      sample: 1
+    digest_item_count:
+      description: Digest items among them.
+      type: int
+      sample: 2
+states:
+  description:
+    - The table's items grouped by state path, sorted (only those of O(bucket) when it is set). After
+      O(state=absent) an empty list.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    state_path:
+      description: C(<bucket>/<state key>).
+      type: str
+      sample: acme-terraform-state/network/terraform.tfstate
+    bucket:
+      description: The state bucket.
+      type: str
+      sample: acme-terraform-state
+    key:
+      description: The state object key.
+      type: str
+      sample: network/terraform.tfstate
+    lock:
+      description:
+        - The lock item, or V(null) when the state is not locked in DynamoDB. The same record as
+          M(tfstate.s3_backend.lockfile_info) returns (C(id), C(operation), C(who), C(created), C(age_seconds),
+          C(corrupt), ...).
+      type: dict
+      sample: {"store": "dynamodb", "lock_key": "acme-terraform-state/network/terraform.tfstate",
+               "id": "5d3c2f8e-1b2a-4c3d-9e8f-7a6b5c4d3e2f", "operation": "OperationTypeApply", "who": "ci@runner"}
+    digest:
+      description: The hex MD5 in the digest item, or V(null) when there is none.
+      type: str
+      sample: 0cc175b9c0f1b6a831c399e269772661
+unrecognised_items:
+  description: LockIDs that are neither C(<bucket>/<key>) lock items nor digest items.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+digests:
+  description: One entry per state the O(digest) action selected.
+  returned: when O(digest) is set
+  type: list
+  elements: dict
+  contains:
+    state_path:
+      description: C(<bucket>/<state key>).
+      type: str
+      sample: acme-terraform-state/network/terraform.tfstate
+    digest_lock_id:
+      description: The digest item's LockID.
+      type: str
+      sample: acme-terraform-state/network/terraform.tfstate-md5
+    action:
+      description: V(set), V(delete) or V(none).
+      type: str
+      sample: set
+    before:
+      description: The digest before, or V(null).
+      type: str
+      sample: 92eb5ffee6ae2fec3ad71c777531578f
+    after:
+      description: The digest after, or V(null) when the item is (to be) removed.
+      type: str
+      sample: 4a8a08f09d37b73795649038408b5f33
+    reason:
+      description: Why.
+      type: str
+      sample: MD5 of the current state object
+backup:
+  description: The on-demand backup taken before the deletion (in check mode its ARN is V(null)).
+  returned: when O(state=absent), O(backup=true) and the table was (to be) deleted
+  type: dict
+  contains:
+    name:
+      description: Backup name.
+      type: str
+      sample: terraform-locks-before-delete-20261127T100000Z
+    arn:
+      description: Backup ARN.
+      type: str
+      sample: arn:aws:dynamodb:eu-west-1:123456789012:table/terraform-locks/backup/01700000000000-abcdef12
+blockers:
+  description: Why the table was not deleted, one entry per lock item or current digest.
+  returned: when O(state=absent) is refused
+  type: list
+  elements: dict
+  sample: [{"reason": "lock item", "lock_id": "acme-terraform-state/network/terraform.tfstate", "who": "ci@runner"}]
+"""
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import (
+    DigestConflict,
+    StateSelection,
+    named_state_keys,
+    parse_time,
+    remove_digests,
+    sync_digests,
+)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table import (
+    TableRefused,
+    ensure_table,
+    ensure_table_absent,
+    table_info,
+)
+
+
+def selection_of(params):
+    if not params["bucket"]:
+        return None
+    named = named_state_keys(params["keys"], params["key"], params["workspaces"], params["workspace_key_prefix"])
+    return StateSelection(params["bucket"], named, params["prefix"])
+
+
+def digests_view(changes, side):
+    return dict((change["digest_lock_id"], change[side]) for change in changes)
+
+
+def run(module, dynamodb, s3, cutover):
+    """Apply what the params ask; returns the module result."""
+    params = module.params
+    name = params["name"]
+    selection = selection_of(params)
+    result = {"changed": False}
+    before = {}
+    after = {}
+
+    if params["state"] == "absent":
+        result["changed"], before["table"], after["table"], backup = ensure_table_absent(
+            s3, dynamodb, name, cutover=cutover, backup=params["backup"], backup_name=params["backup_name"],
+            lift_deletion_protection=params["lift_deletion_protection"], check_mode=module.check_mode,
+            wait_timeout=params["wait_timeout"])
+        if backup:
+            result["backup"] = backup
+    elif params["state"] == "present":
+        result["changed"], before["table"], after["table"] = ensure_table(
+            dynamodb, name, deletion_protection=params["deletion_protection"], check_mode=module.check_mode,
+            wait_timeout=params["wait_timeout"])
+    # A table that is new (or, in check mode, still to be made) has no items to read yet.
+    starts_empty = "table" in after and not before["table"]["exists"]
+
+    if params["digest"]:
+        items = {} if starts_empty else selection.read_items(dynamodb, name)
+        if params["digest"] == "sync":
+            changes = sync_digests(s3, dynamodb, name, selection, items, check_mode=module.check_mode)
+        else:
+            changes = remove_digests(dynamodb, name, selection, items, check_mode=module.check_mode)
+        result["digests"] = changes
+        result["changed"] = result["changed"] or any(change["action"] != "none" for change in changes)
+        before["digests"], after["digests"] = digests_view(changes, "before"), digests_view(changes, "after")
+
+    report_items = None
+    if ("table" in after and not after["table"]["exists"]) or (module.check_mode and starts_empty):
+        report_items = []
+    elif selection is not None:
+        report_items = list(selection.read_items(dynamodb, name).values())
+    summary, states, unrecognised = table_info(dynamodb, name, items=report_items)
+    if module.check_mode and "table" in after:
+        summary.update(after["table"])
+    result.update(lock_table=summary, states=states, unrecognised_items=unrecognised)
+    if before:
+        result["diff"] = {"before": before, "after": after}
+    return result
+
+
+def main():
+    module = AwsModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True, aliases=["table", "dynamodb_table"]),
+            state=dict(type="str", choices=["present", "absent"]),
+            deletion_protection=dict(type="bool"),
+            digest=dict(type="str", choices=["sync", "absent"]),
+            bucket=dict(type="str"),
+            keys=dict(type="list", elements="str", no_log=False),
+            key=dict(type="str", no_log=False),
+            workspaces=dict(type="list", elements="str"),
+            workspace_key_prefix=dict(type="str", no_log=False),
+            prefix=dict(type="str"),
+            cutover_time=dict(type="str"),
+            backup=dict(type="bool", default=False),
+            backup_name=dict(type="str"),
+            lift_deletion_protection=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=600),
+        ),
+        required_if=[("digest", "sync", ["bucket"]), ("digest", "absent", ["bucket"])],
+        required_by={"keys": "bucket", "key": "bucket", "prefix": "bucket", "workspaces": "key"},
+        mutually_exclusive=[["prefix", "keys"], ["prefix", "key"]],
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["state"] == "absent" and params["digest"]:
+        module.fail_json(msg="digest=%s cannot be combined with state=absent: deleting the table removes every digest"
+                         % params["digest"])
+    cutover = None
+    if params["cutover_time"]:
+        try:
+            cutover = parse_time(params["cutover_time"])
+        except ValueError as exc:
+            module.fail_json(msg="cutover_time: %s" % exc)
+    try:
+        result = run(module, module.client("dynamodb"), module.client("s3"), cutover)
+    except TableRefused as exc:
+        module.fail_json(msg=str(exc), blockers=exc.blockers, changed=False)
+    except DigestConflict as exc:
+        module.fail_json(msg="table %s: %s" % (params["name"], exc), changed=False)
+    except AwsError as exc:
+        module.fail_aws(exc)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
