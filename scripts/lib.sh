@@ -96,10 +96,58 @@ tfstate_export_env() {
     # ansible.cfg's remote_tmp would not be resolved relative to the file.
     export ANSIBLE_REMOTE_TMP="$TFSTATE_ROOT/.ansible/tmp"
     export ANSIBLE_LOCAL_TEMP="$TFSTATE_ROOT/.ansible/tmp"
+    # Logs (CI, files) get no colour codes.
+    if [[ ! -t 1 ]]; then
+        export NO_COLOR=1 ANSIBLE_NOCOLOR=1 PY_COLORS=0
+    fi
 }
 
 tfstate_setup() {
     tfstate_ensure_venv
     tfstate_link_collection
     tfstate_export_env
+}
+
+# Mark the processes this script starts, so tfstate_stop_leaked_servers finds exactly those.
+# Nested scripts add their own mark; the variable is inherited by every descendant.
+tfstate_mark_processes() {
+    TFSTATE_RUN_MARK="tfstate-run-$$-$RANDOM$RANDOM"
+    export TFSTATE_RUN_MARKS="${TFSTATE_RUN_MARKS:+$TFSTATE_RUN_MARKS:}$TFSTATE_RUN_MARK"
+}
+
+# Stop moto servers still running that carry this script's mark (a killed pytest or molecule
+# leaves its server behind: it runs in its own session). Other people's servers lack the mark.
+tfstate_stop_leaked_servers() {
+    [[ -n "${TFSTATE_RUN_MARK:-}" ]] || return 0
+    "$TFSTATE_VENV/bin/python" - "$TFSTATE_RUN_MARK" <<'PY' || true
+import os
+import signal
+import sys
+
+mark = sys.argv[1].encode()
+for entry in os.listdir("/proc"):
+    if not entry.isdigit():
+        continue
+    pid = int(entry)
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            cmdline = handle.read()
+        with open("/proc/%d/environ" % pid, "rb") as handle:
+            environ = handle.read().split(b"\0")
+    except OSError:
+        continue
+    if b"moto" not in cmdline:
+        continue
+    marks = [var.split(b"=", 1)[1].split(b":") for var in environ if var.startswith(b"TFSTATE_RUN_MARKS=")]
+    if not marks or mark not in marks[0]:
+        continue
+    print("==> stopping leaked moto server, pid %d" % pid, file=sys.stderr)
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGTERM)
+        else:
+            os.kill(pid, signal.SIGTERM)
+    except OSError:
+        pass
+PY
 }
