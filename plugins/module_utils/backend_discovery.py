@@ -1,0 +1,733 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Find Terraform/OpenTofu S3 backend settings in files and directory trees.
+
+Pure Python, no Ansible imports. Forms found (``form`` of a backend):
+
+- ``block``: ``terraform { backend "s3" { ... } }`` in ``*.tf`` (or any HCL file holding one);
+- ``json``: ``terraform.backend.s3`` in ``*.tf.json``, objects or arrays of blocks;
+- ``partial``: a partial configuration given to ``terraform init -backend-config=FILE``
+  (``*.tfbackend``, ``backend.hcl``, ``*.conf``, ``*.backend``, or any file the caller names);
+- ``terragrunt``: ``remote_state { backend = "s3" config = { ... } }`` (block or attribute);
+- ``terragrunt_generate``: a ``backend "s3"`` block inside a Terragrunt ``generate`` heredoc;
+- ``terragrunt_tfvars``: the old ``terragrunt = { remote_state { ... } }`` form in ``*.tfvars``.
+
+Files are first checked with a cheap byte search; only candidates are parsed. Things that look
+like backend settings but are not (``data "terraform_remote_state"`` configs, commented-out or
+templated backends, ``aws_dynamodb_table`` resources, ...) are returned as notes, never as backends.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import codecs
+import fnmatch
+import os
+import re
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_hcl_syntax as hcl
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_json_syntax as hjson
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_versions import (
+    VersionConstraintError,
+    lockfile_support,
+)
+
+LOCK_MODES = ("dynamodb", "dual", "lockfile", "none")
+FORMS = ("block", "json", "partial", "terragrunt", "terragrunt_generate", "terragrunt_tfvars")
+
+# Directories never descended into: tool caches, VCS metadata and vendored code.
+SKIP_DIRS = frozenset([
+    ".git", ".hg", ".svn", ".terraform", ".terragrunt-cache", ".external_modules", "node_modules",
+    "vendor", ".venv", "venv", "__pycache__", ".tox",
+])
+
+# Arguments of Terraform's (1.11) and OpenTofu's S3 backend.
+S3_SETTINGS = frozenset("""
+    bucket key region dynamodb_table use_lockfile encrypt kms_key_id acl workspace_key_prefix
+    profile shared_config_files shared_credentials_files shared_credentials_file access_key secret_key
+    token assume_role assume_role_with_web_identity role_arn session_name external_id
+    assume_role_duration_seconds assume_role_policy assume_role_policy_arns assume_role_tags
+    assume_role_transitive_tag_keys endpoint endpoints dynamodb_endpoint iam_endpoint sts_endpoint
+    force_path_style use_path_style skip_credentials_validation skip_region_validation
+    skip_requesting_account_id skip_metadata_api_check skip_s3_checksum sse_customer_key max_retries
+    retry_mode http_proxy https_proxy no_proxy insecure custom_ca_bundle ec2_metadata_service_endpoint
+    ec2_metadata_service_endpoint_mode use_dualstack_endpoint use_fips_endpoint allowed_account_ids
+    forbidden_account_ids use_legacy_workflow
+""".split())
+
+# Terragrunt remote_state config keys that only concern the DynamoDB lock table.
+TERRAGRUNT_LOCK_TABLE_OPTIONS = ("dynamodb_table_tags", "enable_lock_table_ssencryption")
+
+# What makes a backend lock with DynamoDB, and the deprecated DynamoDB endpoint settings.
+DYNAMODB_SETTINGS = ("dynamodb_table", "dynamodb_endpoint")
+
+TEMPLATE_SUFFIXES = (".tpl", ".tmpl", ".tftpl", ".j2", ".jinja", ".jinja2", ".gotmpl", ".mustache")
+PARTIAL_SUFFIXES = (".tfbackend", ".tfbackend.example", ".conf", ".backend")
+
+# Cheap byte-level prefilters: a file is parsed only when one of these matches.
+_BACKEND_S3 = re.compile(rb'backend\s*(?:=\s*)?"s3"|"backend"\s*:')
+_REMOTE_STATE = re.compile(rb"remote_state")
+_PARTIAL_LINE = re.compile(
+    rb"(?m)^[ \t]*(?:bucket|key|region|dynamodb_table|use_lockfile|workspace_key_prefix|dynamodb_endpoint)[ \t]*=")
+_REQUIRED_VERSION = b"required_version"
+_TEMPLATE_MARK = re.compile(r"\{\{|%\{")
+_PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
+_COMMENTED_BACKEND = re.compile(r'backend\s*(?:=\s*)?"s3"')
+_LOCAL_REF = re.compile(r"^local\.([^\W\d][\w-]*)$", re.UNICODE)
+
+
+class TextFile:
+    """A file's text and what is needed to write it back byte for byte."""
+
+    def __init__(self, path, data):
+        self.path = path
+        self.data = data
+        self.bom = data.startswith(codecs.BOM_UTF8)
+        raw = data[3:] if self.bom else data
+        try:
+            self.text = raw.decode("utf-8")
+            self.encoding = "utf-8"
+        except UnicodeDecodeError:
+            # Terraform wants UTF-8, but a Latin-1 comment must not stop an edit elsewhere;
+            # Latin-1 maps every byte, so the untouched parts round-trip exactly.
+            self.text = raw.decode("latin-1")
+            self.encoding = "latin-1"
+
+    def encode(self, text):
+        data = text.encode(self.encoding)
+        return codecs.BOM_UTF8 + data if self.bom else data
+
+    @classmethod
+    def read(cls, path):
+        with open(path, "rb") as handle:
+            return cls(path, handle.read())
+
+
+def file_kind(name, explicit=False):
+    """How a file name is read: tf, tf_json, hcl, tfvars, partial, template; None when ignored."""
+    lower = name.lower()
+    if lower.endswith(".tf.json"):
+        return "tf_json"
+    if lower.endswith(".tf"):
+        return "tf"
+    if lower.endswith(".tfvars"):
+        return "tfvars"
+    if lower.endswith(PARTIAL_SUFFIXES):
+        return "partial"
+    if lower.endswith(".hcl"):
+        if lower.endswith((".lock.hcl", ".tftest.hcl")):
+            return None
+        return "hcl"
+    if lower.endswith(TEMPLATE_SUFFIXES):
+        return "template" if explicit else None
+    if explicit:
+        return "json" if lower.endswith(".json") else "partial"
+    return None
+
+
+def is_candidate(kind, data):
+    """The cheap text scan: can this file hold S3 backend settings at all?"""
+    if kind == "tf":
+        return _BACKEND_S3.search(data) is not None
+    if kind == "tf_json":
+        return b'"backend"' in data or b'"s3"' in data
+    if kind == "tfvars":
+        return b"terragrunt" in data and _REMOTE_STATE.search(data) is not None
+    if kind == "hcl":
+        return (_REMOTE_STATE.search(data) is not None or _BACKEND_S3.search(data) is not None
+                or _PARTIAL_LINE.search(data) is not None)
+    if kind == "partial":
+        return _PARTIAL_LINE.search(data) is not None
+    return True
+
+
+class Backend:
+    """One S3 backend configuration found in a file, with the nodes needed to edit it."""
+
+    def __init__(self, path, lines, line, form, syntax, container, nodes, index):
+        self.path = path
+        self.lines = lines
+        self.line = line
+        self.form = form
+        self.syntax = syntax          # "hcl" or "json"
+        self.container = container    # hcl.Body, hcl.Expr (object) or hjson.JsonValue (object)
+        self.nodes = nodes            # setting name -> hcl.Item / hcl.Block / hjson.JsonMember
+        self.index = index            # ordinal among the file's backends
+        self.templated = None         # why this backend is a template, when it is one
+        self.local_refs = {}          # setting name -> (local name, line of the local)
+        self.locals = {}
+        self.settings = {}
+        self.unresolved = []
+        self.unknown = []
+        self._read_settings()
+
+    def _value(self, name, node):
+        text = self.lines.text
+        if self.syntax == "json":
+            return node.value.python_value(), True
+        if isinstance(node, hcl.Block):
+            return dict((item.name, self._expr_value(item.value)[0]) for item in node.body.attributes()), True
+        return self._expr_value(node.value, name)
+
+    def _expr_value(self, expr, name=None):
+        if expr.is_literal:
+            return expr.python_value(), True
+        source = self.lines.text[expr.start:expr.end]
+        if expr.kind == "template":
+            return source[1:-1], False   # the template itself, e.g. ${path_relative_to_include()}/x
+        m = _LOCAL_REF.match(source)
+        if m and name is not None and m.group(1) in self.locals:
+            local_item = self.locals[m.group(1)]
+            self.local_refs[name] = (m.group(1), self.lines.line_of(local_item.start))
+            if local_item.value.is_literal:
+                return local_item.value.python_value(), True
+        return source, False
+
+    def _read_settings(self):
+        self.settings = {}
+        self.unresolved = []
+        for name, node in self.nodes.items():
+            value, literal = self._value(name, node)
+            self.settings[name] = value
+            if not literal:
+                self.unresolved.append(name)
+
+    def resolve_locals(self, local_items):
+        self.locals = local_items
+        self._read_settings()
+
+    def setting_line(self, name):
+        return self.lines.line_of(self.nodes[name].start)
+
+    @property
+    def has_table(self):
+        if "dynamodb_table" not in self.nodes:
+            return False
+        value = self.settings["dynamodb_table"]
+        return "dynamodb_table" in self.unresolved or value not in ("", None)
+
+    @property
+    def lockfile_on(self):
+        if "use_lockfile" not in self.nodes:
+            return False
+        value = self.settings["use_lockfile"]
+        if "use_lockfile" in self.unresolved:
+            return True
+        return value is True or (isinstance(value, str) and value.lower() == "true")
+
+    @property
+    def lock_mode(self):
+        return lock_mode(self.has_table, self.lockfile_on)
+
+    @property
+    def endpoints_dynamodb(self):
+        value = self.settings.get("endpoints")
+        return isinstance(value, dict) and "dynamodb" in value
+
+    @property
+    def has_lock_settings(self):
+        """Any setting a lock-mode change edits (an empty dynamodb_table counts)."""
+        return any(name in self.nodes for name in ("dynamodb_table", "use_lockfile", "dynamodb_endpoint")) \
+            or self.endpoints_dynamodb
+
+    @property
+    def incomplete(self):
+        """A block that needs a partial configuration: bucket or key is missing."""
+        return self.form in ("block", "json") and not ("bucket" in self.nodes and "key" in self.nodes)
+
+    def as_dict(self):
+        return {
+            "file": self.path,
+            "line": self.line,
+            "form": self.form,
+            "root": os.path.dirname(self.path),
+            "settings": dict(self.settings),
+            "unresolved_settings": sorted(self.unresolved),
+            "lock_mode": self.lock_mode,
+        }
+
+
+def lock_mode(has_table, lockfile_on):
+    if has_table and lockfile_on:
+        return "dual"
+    if has_table:
+        return "dynamodb"
+    if lockfile_on:
+        return "lockfile"
+    return "none"
+
+
+class FileScan:
+    """What one file holds: backends, notes (traps and remarks), a parse failure, required_version."""
+
+    def __init__(self, path, text_file=None):
+        self.path = path
+        self.file = text_file
+        self.text = text_file.text if text_file is not None else ""
+        self.lines = None
+        self.comments = []            # every comment, generate heredocs' included
+        self.backends = []
+        self.notes = []
+        self.failure = None
+        self.required_versions = []   # (constraint text, line)
+        self.version_constraints = []  # Terragrunt terraform_version_constraint, (text, line)
+
+    def note(self, line, kind, message):
+        self.notes.append({"file": self.path, "line": line, "kind": kind, "message": message})
+
+    def fail(self, line, reason):
+        self.failure = {"file": self.path, "line": line, "reason": reason}
+
+
+def _is_s3_label(block):
+    return block.type == "backend" and block.labels == ["s3"]
+
+
+def _string_value(expr):
+    return expr.value if expr is not None and expr.kind == "string" else None
+
+
+class _HclScanner:
+    """Walks a parsed HCL file and fills a FileScan."""
+
+    def __init__(self, scan, parsed, kind, generated=False):
+        self.scan = scan
+        self.parsed = parsed
+        self.lines = parsed.lines
+        self.kind = kind
+        self.generated = generated   # parsing what a Terragrunt generate block renders
+
+    def line(self, offset):
+        return self.lines.line_of(offset)
+
+    def add(self, line, form, container, items):
+        nodes = {}
+        for item in items:
+            name = item.name if isinstance(item, hcl.Item) else (item.type if isinstance(item, hcl.Block)
+                                                                   and not item.labels else None)
+            if name is not None:
+                nodes[name] = item
+        backend = Backend(self.scan.path, self.lines, line, form, "hcl", container, nodes, len(self.scan.backends))
+        self.scan.backends.append(backend)
+        return backend
+
+    def run(self):
+        body = self.parsed.body
+        top_items = body.items
+        local_items = {}
+        for block in body.blocks("locals"):
+            for item in block.body.attributes():
+                local_items[item.name] = item
+        for item in top_items:
+            if isinstance(item, hcl.Block):
+                self.block(item)
+            elif item.name == "remote_state" and item.value.kind == "object":
+                self.remote_state(item, item.value.items, "terragrunt")
+            elif item.name == "terragrunt" and item.value.kind == "object":
+                for inner in item.value.items:
+                    if inner.name == "remote_state" and inner.value.kind == "object":
+                        self.remote_state(inner, inner.value.items, "terragrunt_tfvars")
+            elif item.name == "terraform_version_constraint" and _string_value(item.value):
+                self.scan.version_constraints.append((item.value.value, self.line(item.start)))
+        if not self.scan.backends and self.kind in ("partial", "hcl") and self.looks_partial(top_items):
+            first = top_items[0].start if top_items else 0
+            self.add(self.line(first), "partial", body, top_items)
+        for backend in self.scan.backends:
+            if backend.form.startswith("terragrunt") and local_items:
+                backend.resolve_locals(local_items)
+            self.inspect(backend)
+        self.comments()
+
+    def looks_partial(self, items):
+        """Top-level attributes only, all of them S3 backend settings."""
+        if not items or self.kind == "tfvars":
+            return False
+        names = [item.name for item in items if isinstance(item, hcl.Item)]
+        if len(names) != len(items):
+            return False
+        if self.kind == "partial":
+            return True
+        return all(name in S3_SETTINGS for name in names) and any(
+            name in ("bucket", "key", "dynamodb_table", "use_lockfile") for name in names)
+
+    def block(self, block):
+        if block.type == "terraform":
+            for item in block.body.items:
+                if isinstance(item, hcl.Block) and item.type == "backend":
+                    if item.labels == ["s3"]:
+                        form = "terragrunt_generate" if self.generated else "block"
+                        self.add(self.line(item.start), form, item.body, item.body.items)
+                    else:
+                        self.scan.note(self.line(item.start), "other_backend",
+                                       'the active backend is "%s", not "s3"' % "/".join(item.labels))
+                elif isinstance(item, hcl.Item) and item.name == "required_version":
+                    value = _string_value(item.value)
+                    if value is not None:
+                        self.scan.required_versions.append((value, self.line(item.start)))
+        elif block.type == "data" and block.labels[:1] == ["terraform_remote_state"]:
+            backend = block.body.attribute("backend")
+            if backend is not None and _string_value(backend.value) == "s3":
+                self.scan.note(self.line(block.start), "remote_state_data",
+                               'data "terraform_remote_state" "%s" reads another state; its config is not a backend'
+                               % "/".join(block.labels[1:]))
+        elif block.type == "resource" and block.labels[:1] == ["aws_dynamodb_table"]:
+            self.scan.note(self.line(block.start), "lock_table_resource",
+                           'resource "aws_dynamodb_table" "%s" is a table, not a backend setting'
+                           % "/".join(block.labels[1:]))
+        elif block.type == "remote_state":
+            self.remote_state(block, block.body.items, "terragrunt")
+        elif block.type == "generate":
+            self.generate(block)
+
+    def remote_state(self, node, items, form):
+        by_name = {}
+        for item in items:
+            key = item.name if isinstance(item, hcl.Item) else item.type
+            by_name[key] = item
+        backend = by_name.get("backend")
+        backend_name = _string_value(backend.value) if isinstance(backend, hcl.Item) else None
+        if backend_name != "s3":
+            self.scan.note(self.line(node.start), "other_backend",
+                           "remote_state uses backend %r, not \"s3\"" % (backend_name,))
+            return
+        config = by_name.get("config")
+        if isinstance(config, hcl.Block):
+            container, config_items = config.body, config.body.items
+        elif isinstance(config, hcl.Item) and config.value.kind == "object":
+            container, config_items = config.value, config.value.items
+        else:
+            self.scan.note(self.line(node.start), "unreadable_config",
+                           "remote_state config is not an object written in this file")
+            return
+        self.add(self.line(node.start), form, container, config_items)
+
+    def generate(self, block):
+        contents = block.body.attribute("contents")
+        if contents is None or contents.value.kind != "heredoc":
+            return
+        _literal, content_start, content_end, _indented = contents.value.token.value
+        if not _BACKEND_S3.search(self.lines.text[content_start:content_end].encode("utf-8")):
+            return
+        try:
+            inner = hcl.parse(self.lines.text, content_start, content_end, template=True, lines=self.lines)
+        except hcl.TemplateDirective as exc:
+            self.scan.note(self.line(exc.offset), "template",
+                           "generate %r renders a template directive; its backend is left as is" % block.labels)
+            return
+        except hcl.HclSyntaxError as exc:
+            self.scan.fail(self.line(exc.offset), "generate block %s: %s" % ("/".join(block.labels), exc.message))
+            return
+        self.scan.comments.extend(inner.comments)
+        sub = _HclScanner(self.scan, inner, "tf", generated=True)
+        for item in inner.body.blocks("terraform"):
+            sub.block(item)
+
+    def inspect(self, backend):
+        """Notes about a backend: templates, unknown settings, expressions Terraform refuses."""
+        text = self.lines.text
+        for name, node in backend.nodes.items():
+            source = text[node.start:node.end]
+            value_source = source[source.find("=") + 1:] if "=" in source else source
+            if _PLACEHOLDER.search(value_source):
+                backend.templated = "%s at line %d holds a template placeholder" % (name, self.line(node.start))
+                break
+        if backend.form == "terragrunt" or backend.form == "terragrunt_tfvars":
+            for name in TERRAGRUNT_LOCK_TABLE_OPTIONS:
+                if name in backend.nodes:
+                    self.scan.note(backend.setting_line(name), "lock_table_option",
+                                   "Terragrunt option %s concerns the DynamoDB lock table; it is left as is" % name)
+        else:
+            for name in backend.nodes:
+                if name not in S3_SETTINGS:
+                    self.scan.note(backend.setting_line(name), "unknown_setting",
+                                   "%s is not an S3 backend setting (Terraform rejects it)" % name)
+        if backend.form in ("block", "partial"):
+            for name in backend.unresolved:
+                self.scan.note(backend.setting_line(name), "expression_setting",
+                               "%s is an expression; Terraform accepts only literal values here" % name)
+        for name, (local, line) in backend.local_refs.items():
+            if name in DYNAMODB_SETTINGS:
+                self.scan.note(line, "local_reference", "%s of the backend at line %d comes from local.%s"
+                               % (name, backend.line, local))
+
+    def comments(self):
+        text = self.lines.text
+        active = set(b.line for b in self.scan.backends)
+        for comment in self.parsed.comments:
+            if _COMMENTED_BACKEND.search(text, comment.start, comment.end):
+                line = self.line(_COMMENTED_BACKEND.search(text, comment.start, comment.end).start())
+                if line not in active:
+                    self.scan.note(line, "commented_out", 'a commented-out S3 backend; left as is')
+
+
+def _template_line(text, lines):
+    m = _TEMPLATE_MARK.search(text)
+    return lines.line_of(m.start()) if m else 1
+
+
+def scan_text(path, text_file, kind):
+    """Scan one decoded file. ``kind`` from :func:`file_kind` (``json`` for explicit JSON)."""
+    scan = FileScan(path, text_file)
+    text = text_file.text
+    if kind in ("tf_json", "json"):
+        _scan_json(scan, text)
+        return scan
+    lines = scan.lines = hcl.LineIndex(text)
+    try:
+        parsed = hcl.parse(text, hcl1=(kind == "tfvars"), lines=lines)
+    except hcl.TemplateDirective as exc:
+        scan.note(lines.line_of(exc.offset), "template", "a template, not configuration: %s" % exc.message)
+        return scan
+    except hcl.HclSyntaxError as exc:
+        if kind == "template":
+            scan.note(lines.line_of(exc.offset), "template", "a template file that is not valid HCL as it stands")
+        else:
+            scan.fail(lines.line_of(exc.offset), exc.message)
+        return scan
+    scan.comments = list(parsed.comments)
+    _HclScanner(scan, parsed, kind).run()
+    if kind == "template":
+        line = _template_line(text, lines)
+        for backend in scan.backends:
+            backend.templated = backend.templated or "a template file (placeholder at line %d)" % line
+    for backend in scan.backends:
+        if backend.templated:
+            scan.note(backend.line, "template", "templated backend: %s" % backend.templated)
+    return scan
+
+
+def _scan_json(scan, text):
+    lines = scan.lines = hcl.LineIndex(text)
+    try:
+        root = hjson.parse(text)
+    except hcl.HclSyntaxError as exc:
+        scan.fail(lines.line_of(exc.offset), exc.message)
+        return
+    if root.kind != "object":
+        return
+
+    def objects(value):
+        if value.kind == "object":
+            return [value]
+        if value.kind == "array":
+            return [item for item in value.items if item.kind == "object"]
+        return []
+
+    def members(value, name):
+        return [member for obj in objects(value) for member in obj.items if member.name == name]
+
+    for terraform in members(root, "terraform"):
+        for block in objects(terraform.value):
+            for member in block.items:
+                if member.name == "required_version" and member.value.kind == "string":
+                    scan.required_versions.append((member.value.value, lines.line_of(member.start)))
+        for backend_member in members(terraform.value, "backend"):
+            for obj in objects(backend_member.value):
+                for member in obj.items:
+                    if member.name != "s3":
+                        scan.note(lines.line_of(member.start), "other_backend",
+                                  'the active backend is "%s", not "s3"' % member.name)
+                        continue
+                    for config in objects(member.value):
+                        nodes = dict((m.name, m) for m in config.items)
+                        backend = Backend(scan.path, lines, lines.line_of(member.start), "json", "json", config,
+                                          nodes, len(scan.backends))
+                        scan.backends.append(backend)
+                        for name in nodes:
+                            if name not in S3_SETTINGS and name != "//":
+                                scan.note(lines.line_of(nodes[name].start), "unknown_setting",
+                                          "%s is not an S3 backend setting (Terraform rejects it)" % name)
+    for data in members(root, "data"):
+        for remote in members(data.value, "terraform_remote_state"):
+            scan.note(lines.line_of(remote.start), "remote_state_data",
+                      'data "terraform_remote_state" reads another state; its config is not a backend')
+    for resource in members(root, "resource"):
+        for table in members(resource.value, "aws_dynamodb_table"):
+            scan.note(lines.line_of(table.start), "lock_table_resource",
+                      'resource "aws_dynamodb_table" is a table, not a backend setting')
+
+
+def scan_file(path, explicit=False, kind=None):
+    """Read, prefilter and scan one file; None when the cheap scan rules it out."""
+    kind = kind or file_kind(os.path.basename(path), explicit=explicit)
+    if kind is None:
+        return None
+    text_file = TextFile.read(path)
+    if not explicit and not is_candidate(kind, text_file.data):
+        return None
+    return scan_text(path, text_file, kind)
+
+
+def _matches(patterns, rel):
+    return any(fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(os.path.basename(rel), pattern)
+               for pattern in patterns)
+
+
+def walk(paths, exclude=()):
+    """Yield ``(path, explicit)`` for every file under ``paths`` worth classifying.
+
+    Directories are walked (skipping SKIP_DIRS and symlinked directories); ``exclude`` holds
+    shell patterns matched against the path relative to the given directory and the file name.
+    """
+    for top in paths:
+        if os.path.isfile(top):
+            yield top, True
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            rel_dir = os.path.relpath(dirpath, top)
+            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS
+                                 and not _matches(exclude, rel_dir + d)
+                                 and not os.path.islink(os.path.join(dirpath, d)))
+            for name in sorted(filenames):
+                if exclude and _matches(exclude, rel_dir + name):
+                    continue
+                yield os.path.join(dirpath, name), False
+
+
+class TreeScan:
+    """The result of scanning paths: backends, notes, failures, per-root versions and partials."""
+
+    def __init__(self):
+        self.files = []        # FileScan with backends, notes or a failure
+        self.backends = []
+        self.notes = []
+        self.failures = []
+        self.version_files = {}   # directory -> [paths of .tf/.tf.json files mentioning required_version]
+        self.partials = {}        # directory -> [partial-configuration Backend]
+        self.by_path = {}
+        self.walked_dirs = set()
+        self.scanned = 0
+
+    def add(self, scan):
+        if scan.backends or scan.notes or scan.failure:
+            self.files.append(scan)
+            self.by_path[scan.path] = scan
+        self.backends.extend(scan.backends)
+        self.notes.extend(scan.notes)
+        if scan.failure:
+            self.failures.append(scan.failure)
+        for backend in scan.backends:
+            if backend.form == "partial":
+                self.partials.setdefault(os.path.dirname(backend.path), []).append(backend)
+
+
+def scan_paths(paths, exclude=()):
+    """Scan files and directory trees; files named in ``paths`` are always parsed."""
+    tree = TreeScan()
+    for path, explicit in walk(paths, exclude):
+        name = os.path.basename(path)
+        kind = file_kind(name, explicit=explicit)
+        if kind is None:
+            continue
+        tree.scanned += 1
+        if not explicit:
+            tree.walked_dirs.add(os.path.dirname(path))
+        text_file = TextFile.read(path)
+        if kind in ("tf", "tf_json") and _REQUIRED_VERSION in text_file.data:
+            tree.version_files.setdefault(os.path.dirname(path), []).append(path)
+        if not explicit and not is_candidate(kind, text_file.data):
+            continue
+        tree.add(scan_text(path, text_file, kind))
+    return tree
+
+
+def find_partial_configs(directory, tree=None):
+    """Partial-configuration files in ``directory`` and its immediate subdirectories."""
+    found = []
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError:
+        return found
+    candidates = []
+    for name in entries:
+        full = os.path.join(directory, name)
+        if os.path.isdir(full):
+            if name in SKIP_DIRS:
+                continue
+            try:
+                candidates.extend(os.path.join(full, sub) for sub in sorted(os.listdir(full)))
+            except OSError:
+                continue
+        else:
+            candidates.append(full)
+    for path in candidates:
+        kind = file_kind(os.path.basename(path))
+        if kind not in ("partial", "hcl") or not os.path.isfile(path):
+            continue
+        known = None
+        if tree is not None and os.path.dirname(path) in tree.walked_dirs:
+            known = [b for b in tree.partials.get(os.path.dirname(path), []) if b.path == path]
+        if known is None:
+            scan = scan_file(path)
+            known = [b for b in scan.backends if b.form == "partial"] if scan else []
+        found.extend(known)
+    return found
+
+
+def required_versions(directory, tree=None):
+    """``(constraints, failure)`` for a root: every ``terraform { required_version }`` of its files."""
+    constraints = []
+    failures = []
+    if tree is not None and directory in tree.walked_dirs:
+        paths = tree.version_files.get(directory, [])
+    else:
+        paths = []
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            names = []
+        for name in names:
+            if name.endswith((".tf", ".tf.json")):
+                full = os.path.join(directory, name)
+                with open(full, "rb") as handle:
+                    if _REQUIRED_VERSION in handle.read():
+                        paths.append(full)
+    for path in paths:
+        scan = scan_file(path, explicit=True)
+        if scan.failure:
+            failures.append(scan.failure)
+        constraints.extend(text for text, _line in scan.required_versions)
+    return constraints, failures
+
+
+def describe(tree, backend, version_cache=None, partial_cache=None):
+    """The result entry of one backend: settings, lock mode, root facts and partial configurations."""
+    version_cache = {} if version_cache is None else version_cache
+    partial_cache = {} if partial_cache is None else partial_cache
+    entry = backend.as_dict()
+    root = entry["root"]
+    constraints = []
+    if backend.form in ("block", "json"):
+        if root not in version_cache:
+            version_cache[root] = required_versions(root, tree)
+        constraints, _failures = version_cache[root]
+    elif backend.form.startswith("terragrunt"):
+        scan = tree.by_path.get(backend.path)
+        constraints = [text for text, _line in scan.version_constraints] if scan else []
+    entry["required_version"] = ", ".join(constraints) if constraints else None
+    try:
+        entry["admits_use_lockfile"] = lockfile_support(constraints)
+    except VersionConstraintError:
+        entry["admits_use_lockfile"] = None
+    entry["partial_config_files"] = []
+    if backend.incomplete:
+        if root not in partial_cache:
+            partial_cache[root] = find_partial_configs(root, tree)
+        entry["partial_config_files"] = [p.path for p in partial_cache[root]]
+    entry["partial_configs"] = [
+        {"file": p.path, "settings": dict(p.settings), "lock_mode": p.lock_mode}
+        for p in partial_cache.get(root, [])] if backend.incomplete else []
+    entry["templated"] = bool(backend.templated)
+    return entry
+
+
+def effective_lock_mode(block_settings, partial_settings):
+    """Lock mode of a backend block completed by a partial configuration (the file wins)."""
+    merged = dict(block_settings or {})
+    merged.update(partial_settings or {})
+    table = merged.get("dynamodb_table")
+    lockfile = merged.get("use_lockfile")
+    return lock_mode(table not in (None, ""), lockfile is True or (isinstance(lockfile, str) and lockfile.lower() == "true"))
