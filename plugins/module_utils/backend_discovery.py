@@ -600,8 +600,10 @@ class TreeScan:
         self.by_path = {}
         self.walked_dirs = set()
         self.scanned = 0
+        self.parsed = []
 
     def add(self, scan):
+        self.parsed.append(scan.path)
         if scan.backends or scan.notes or scan.failure:
             self.files.append(scan)
             self.by_path[scan.path] = scan
@@ -731,3 +733,31 @@ def effective_lock_mode(block_settings, partial_settings):
     table = merged.get("dynamodb_table")
     lockfile = merged.get("use_lockfile")
     return lock_mode(table not in (None, ""), lockfile is True or (isinstance(lockfile, str) and lockfile.lower() == "true"))
+
+
+def report(paths, exclude=()):
+    """Everything backend_info returns: backends, parse failures, notes and counts."""
+    tree = scan_paths(paths, exclude)
+    version_cache = {}
+    partial_cache = {}
+    backends = []
+    counts = dict((mode, 0) for mode in LOCK_MODES)
+    for backend in tree.backends:
+        if backend.templated:
+            continue
+        entry = describe(tree, backend, version_cache, partial_cache)
+        backends.append(entry)
+        counts[entry["lock_mode"]] += 1
+    failures = list(tree.failures)
+    for constraints_failures in version_cache.values():
+        for failure in constraints_failures[1]:
+            if failure not in failures:
+                failures.append(failure)
+    return {
+        "backends": backends,
+        "failures": failures,
+        "notes": list(tree.notes),
+        "lock_modes": counts,
+        "files_scanned": tree.scanned,
+        "files_parsed": len(tree.parsed),
+    }

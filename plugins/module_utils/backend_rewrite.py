@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
@@ -785,3 +786,27 @@ def _verify(scan, kind, new_text, planned, mode):
         if old.index in expected and new.lock_mode != mode:
             raise RewriteError(scan.path, old.line, "the edited backend is in lock mode %s, not %s"
                                % (new.lock_mode, mode))
+
+
+def rewrite_paths(paths, mode, dynamodb_table=None, exclude=()):
+    """Plan the mode change of every candidate file under ``paths``; nothing is written here.
+
+    Returns FileRewrite objects for files that change or that hold something worth a reason.
+    Raises RewriteError, naming file and line, when an edit cannot be verified.
+    """
+    if mode not in MODES:
+        raise ValueError("mode must be one of %s" % ", ".join(MODES))
+    results = []
+    for path, explicit in disc.walk(paths, exclude):
+        kind = disc.file_kind(os.path.basename(path), explicit=explicit)
+        if kind is None:
+            continue
+        text_file = disc.TextFile.read(path)
+        if not explicit and not disc.is_candidate(kind, text_file.data):
+            continue
+        result = rewrite_scan(disc.scan_text(path, text_file, kind), kind, mode, dynamodb_table)
+        if not explicit:
+            result.untouched = [entry for entry in result.untouched if entry["kind"] != "no_backend"]
+        if result.changed or result.untouched:
+            results.append(result)
+    return results

@@ -1,0 +1,307 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: backend_hcl
+short_description: Switch the lock settings of Terraform and OpenTofu S3 backends, keeping the files' formatting
+version_added: 0.1.0
+description:
+  - Edits every S3 backend found in O(path) (the forms of M(tfstate.s3_backend.backend_info)) so that it locks
+    state the way O(mode) says, changing only the lines that must change.
+  - "O(mode=lockfile): C(use_lockfile = true) takes the place of C(dynamodb_table); C(dynamodb_table),
+    C(dynamodb_endpoint) and C(endpoints.dynamodb) are removed and nothing else is."
+  - "O(mode=dual): C(use_lockfile = true) is added right after C(dynamodb_table), which stays. This is the safe
+    intermediate step of a migration: a client with only C(dynamodb_table) and a dual client exclude each other."
+  - "O(mode=dynamodb) (rollback): C(use_lockfile) is removed; a backend without C(dynamodb_table) gets
+    O(dynamodb_table)."
+  - Indentation (tabs or spaces), line endings, comments (a comment on a removed line goes with it), the final
+    newline or its absence, and the encoding are kept. In the edited group of lines the C(=) signs (and trailing
+    comments) are aligned as C(terraform fmt) aligns them when the group was aligned that way before.
+    C(use_lockfile) is written as the bool C(true).
+  - Never touched, and reported in RV(untouched) with file, line and reason, are C(data "terraform_remote_state")
+    configurations, commented-out and templated backends, C(aws_dynamodb_table) resources, Terragrunt's
+    C(dynamodb_table_tags), files that cannot be parsed, and backends without any lock setting. A
+    C(dynamodb_table) taken from a Terragrunt C(locals) entry is removed where it is used; the local stays and is
+    reported in RV(locals).
+  - Every edited text is parsed again and its backend settings are compared with the expected ones before anything
+    is written; when that fails, no file is written and the task fails naming the file and line.
+  - Running O(mode=dual) and then O(mode=lockfile) gives the same bytes as O(mode=lockfile) directly.
+author:
+  - tfstate.s3_backend maintainers
+options:
+  path:
+    description:
+      - Files and directories to edit. Directories are walked as M(tfstate.s3_backend.backend_info) walks them; a
+        file named here is always parsed, whatever its name, so an unusual partial-configuration file can be given.
+    type: list
+    elements: path
+    required: true
+    aliases: [paths]
+  mode:
+    description:
+      - The lock mode the backends get.
+    type: str
+    required: true
+    choices: [lockfile, dual, dynamodb]
+  dynamodb_table:
+    description:
+      - The DynamoDB table to set where a backend has none, with O(mode=dual) or O(mode=dynamodb).
+      - An existing C(dynamodb_table) is kept; when it differs from this one a warning says so.
+      - Without it, backends that have no C(dynamodb_table) are left untouched in those modes.
+    type: str
+  exclude:
+    description:
+      - Shell patterns of files and directories to skip, matched against the path relative to each directory in
+        O(path) and against the file name. C(*) also matches C(/).
+    type: list
+    elements: str
+    default: []
+  backup:
+    description:
+      - Keep a time-stamped copy of each file before it is changed.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Reports the changes, and the diff with O(ignore:diff), without writing.
+  diff_mode:
+    support: full
+    description: One before/after pair per changed file.
+  platform:
+    platforms: posix
+    support: full
+    description: Edits files on the target host.
+notes:
+  - Files are written through a temporary file in the same directory and an atomic rename, so a reader never sees
+    half a file; owner and mode are kept.
+  - After the change every working directory needs C(terraform init -reconfigure) (the state stays where it is).
+  - Rolling back to DynamoDB after applies in lockfile mode needs the DynamoDB digest items fixed too; see the
+    collection's migration documentation.
+seealso:
+  - module: tfstate.s3_backend.backend_info
+  - name: Terraform S3 backend
+    description: The backend's settings, including use_lockfile.
+    link: https://developer.hashicorp.com/terraform/language/backend/s3
+"""
+
+EXAMPLES = r"""
+- name: First step of a migration, lock with both DynamoDB and the S3 lock file
+  tfstate.s3_backend.backend_hcl:
+    path: /srv/repos/platform
+    mode: dual
+
+- name: Preview the final step
+  tfstate.s3_backend.backend_hcl:
+    path: /srv/repos/platform
+    mode: lockfile
+  check_mode: true
+  diff: true
+  register: preview
+
+- name: Show what would stay as it is, and why
+  ansible.builtin.debug:
+    msg: "{{ item.file }}:{{ item.line }} {{ item.reason }}"
+  loop: "{{ preview.untouched }}"
+
+- name: Lock with the S3 lock file only, keeping backups
+  tfstate.s3_backend.backend_hcl:
+    path:
+      - /srv/repos/platform
+      - /srv/repos/app/config/prod.backend-config
+    exclude:
+      - "*/examples/*"
+    mode: lockfile
+    backup: true
+
+- name: Roll back to DynamoDB locking
+  tfstate.s3_backend.backend_hcl:
+    path: /srv/repos/platform
+    mode: dynamodb
+    dynamodb_table: platform-terraform-locks
+"""
+
+RETURN = r"""
+changes:
+  description: One entry per backend that changed (or would change in check mode).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: The file.
+      type: str
+      sample: /srv/repos/app/backend.tf
+    line:
+      description: The line of the backend (before the change).
+      type: int
+      sample: 2
+    form:
+      description: How the backend is written, as in M(tfstate.s3_backend.backend_info).
+      type: str
+      sample: block
+    lock_mode_before:
+      description: The lock mode before the change.
+      type: str
+      sample: dynamodb
+    lock_mode_after:
+      description: The lock mode after the change (O(mode)).
+      type: str
+      sample: lockfile
+    removed:
+      description: Settings removed (or replaced), C(endpoints.dynamodb) for that entry of C(endpoints).
+      type: list
+      elements: str
+      sample: [dynamodb_table, dynamodb_endpoint]
+    added:
+      description: Settings added.
+      type: list
+      elements: str
+      sample: [use_lockfile]
+    updated:
+      description: Settings whose value was changed in place (for example C(use_lockfile = "true") to C(true)).
+      type: list
+      elements: str
+      sample: []
+    warnings:
+      description: Remarks, such as an existing C(dynamodb_table) that differs from O(dynamodb_table).
+      type: list
+      elements: str
+      sample: []
+files:
+  description: The files that changed (or would change in check mode).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file.
+      type: str
+      sample: /srv/repos/app/backend.tf
+    backup_file:
+      description: The backup copy, when O(backup=true) and the file was written.
+      type: str
+      sample: /srv/repos/app/backend.tf.12345.2026-11-27@10:27:34~
+untouched:
+  description:
+    - Backends and files left as they are, with the reason. C(kind) is one of C(already) (already in O(mode)),
+      C(no_lock_settings), C(needs_table), C(parse_error), C(template), C(remote_state_data), C(lock_table_resource),
+      C(commented_out), C(other_backend), C(unreadable_config), C(layout), C(no_backend).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: The file.
+      type: str
+      sample: /srv/repos/app/backend.tf
+    line:
+      description: The line the reason refers to; null for a named file with nothing in it.
+      type: int
+      sample: 2
+    kind:
+      description: The kind of reason.
+      type: str
+      sample: already
+    reason:
+      description: Why it was left as it is.
+      type: str
+      sample: the backend at line 2 already uses only use_lockfile
+locals:
+  description: Terragrunt locals that held a removed C(dynamodb_table); they are left in place.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{file: /srv/repos/live/root.hcl, line: 16, name: dynamodb_table,
+            message: local.dynamodb_table held the removed dynamodb_table; it is left in place and is no longer
+              referenced}]
+diff:
+  description: One before/after pair per changed file.
+  returned: when diff mode is on and a file changed
+  type: list
+  elements: dict
+  sample: [{before_header: /srv/repos/app/backend.tf (before), after_header: /srv/repos/app/backend.tf (after),
+            before: "...", after: "..."}]
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite import (
+    MODES,
+    RewriteError,
+    rewrite_paths,
+)
+
+
+def write_atomically(module, result, backup):
+    """Write a FileRewrite's text through a temp file beside it; returns the backup path or None."""
+    path = result.path
+    backup_file = module.backup_local(path) if backup else None
+    handle, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or ".")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(result.file.encode(result.after))
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return backup_file
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="list", elements="path", required=True, aliases=["paths"]),
+            mode=dict(type="str", required=True, choices=list(MODES)),
+            dynamodb_table=dict(type="str"),
+            exclude=dict(type="list", elements="str", default=[]),
+            backup=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    missing = [path for path in params["path"] if not os.path.exists(path)]
+    if missing:
+        module.fail_json(msg="path does not exist: %s" % ", ".join(missing))
+    try:
+        results = rewrite_paths(params["path"], params["mode"], params["dynamodb_table"], params["exclude"])
+    except RewriteError as exc:
+        module.fail_json(msg="nothing was written: %s" % exc, file=exc.path, line=exc.line)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read: %s" % to_native(exc))
+
+    changed_results = [result for result in results if result.changed]
+    files = []
+    for result in changed_results:
+        entry = {"path": result.path}
+        if not module.check_mode:
+            backup_file = write_atomically(module, result, params["backup"])
+            if backup_file:
+                entry["backup_file"] = backup_file
+        files.append(entry)
+    output = dict(
+        changed=bool(changed_results),
+        changes=[change for result in results for change in result.changes],
+        files=files,
+        untouched=[entry for result in results for entry in result.untouched],
+        locals=[entry for result in results for entry in result.locals],
+    )
+    if module._diff and changed_results:
+        output["diff"] = [dict(before_header="%s (before)" % r.path, after_header="%s (after)" % r.path,
+                               before=r.before, after=r.after) for r in changed_results]
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()
