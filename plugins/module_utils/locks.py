@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import concurrent.futures
 import datetime
 import os
 import time
@@ -171,6 +172,9 @@ def lock_record(store, bucket, state_object_key, body, table=None, workspace=Non
 # ---------------------------------------------------------------------------
 # Finding locks: which state keys a request covers, then one listing (or scan) per place.
 
+# Lock bodies read in parallel (within botocore's default pool of 10 connections).
+BODY_READ_THREADS = 8
+
 class StateKeyMatcher:
     """Which state keys one request covers, and the narrowest key prefix that holds them all.
 
@@ -269,20 +273,29 @@ def read_dynamodb_lock(client, table, lock_id):
 
 
 def find_s3_locks(client, bucket, matchers, read_bodies=True, stale_after=None, now=None):
-    """Lock records of one bucket: one listing for all ``matchers``, then a GET per lock object."""
-    records = []
-    for summary, state_object_key, workspace in list_lock_objects(client, bucket, combine_matchers(matchers)):
-        where = {"etag": summary.get("ETag"), "last_modified": summary.get("LastModified"),
-                 "size": summary.get("Size"), "version_id": None}
-        body = None
-        if read_bodies:
-            read = read_s3_lock(client, bucket, summary["Key"])
-            if read is None:  # released since the listing
-                continue
-            body = read.pop("body")
-            where.update(read)
-        records.append(lock_record(STORE_S3, bucket, state_object_key, body, workspace=workspace,
-                                   stale_after=stale_after, now=now, **where))
+    """Lock records of one bucket: one listing for all ``matchers``, then a GET per lock object.
+
+    The GETs run on a few threads while the listing goes on: on AWS, hundreds of sequential
+    GETs would otherwise take longer than the listing itself (boto3 clients are thread-safe).
+    """
+    listed = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=BODY_READ_THREADS) as pool:
+        for summary, state_object_key, workspace in list_lock_objects(client, bucket, combine_matchers(matchers)):
+            read = pool.submit(read_s3_lock, client, bucket, summary["Key"]) if read_bodies else None
+            listed.append((summary, state_object_key, workspace, read))
+        records = []
+        for summary, state_object_key, workspace, read in listed:
+            where = {"etag": summary.get("ETag"), "last_modified": summary.get("LastModified"),
+                     "size": summary.get("Size"), "version_id": None}
+            body = None
+            if read is not None:
+                found = read.result()  # re-raises the read's AwsError
+                if found is None:  # released since the listing
+                    continue
+                body = found.pop("body")
+                where.update(found)
+            records.append(lock_record(STORE_S3, bucket, state_object_key, body, workspace=workspace,
+                                       stale_after=stale_after, now=now, **where))
     return records
 
 
