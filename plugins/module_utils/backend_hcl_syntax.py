@@ -503,7 +503,11 @@ class Parser:
             raise self.error(nxt, "expected = or { after %r" % tok.text)
         self.pos += 1
         body = self.parse_block_body(nxt.end)
-        close = self.expect_op("}", "} to close the block %r" % tok.text)
+        close = self.next()
+        if close.kind == EOF:
+            raise HclSyntaxError("the block %r opened here is never closed" % " ".join([tok.text] + labels), tok.start)
+        if not self.is_op(close, "}"):
+            raise self.error(close, "expected } to close the block %r" % tok.text)
         return Block(tok.text, labels, tok.start, nxt.start, body, close.end)
 
     def parse_block_body(self, start):
