@@ -604,7 +604,13 @@ def acquire(s3, dynamodb, target, lock, check_mode=False, now=None):
         result["held_by"].append(s3_holder)
         return result
     if target.table:
-        table_holder = take_dynamodb_lock(dynamodb, target, body, now=now)
+        try:
+            table_holder = take_dynamodb_lock(dynamodb, target, body, now=now)
+        except AwsError:
+            # Table missing, access denied...: do not leave a half-taken lock behind.
+            if taken_etag is not None:
+                delete_s3_lock(s3, target, taken_etag)
+            raise
         if table_holder is not None and not ours(table_holder):
             if taken_etag is not None:
                 delete_s3_lock(s3, target, taken_etag)

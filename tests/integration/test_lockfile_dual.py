@@ -131,3 +131,11 @@ def test_item_replaced_between_read_and_delete_is_kept(s3, dynamodb, aws_params,
     assert [(r["store"], r["kept_reason"]) for r in result["kept"]] == [("dynamodb", locks.KEPT_CHANGED)]
     assert lock_item(dynamodb, table, lock_id)["Info"]["S"] == successor
     assert not lock_object_exists(s3, bucket)
+
+
+def test_missing_table_fails_naming_it_and_leaves_no_lock_object(s3, aws_params, bucket_name):
+    s3.create_bucket(Bucket=bucket_name)
+    result = run_lockfile(aws_params, bucket_name, bucket_name + "-no-such-table")
+    assert result["failed"] and result["aws_error_code"] == "ResourceNotFoundException"
+    assert bucket_name + "-no-such-table" in result["msg"] and LOCK_KEY in result["msg"]
+    assert not lock_object_exists(s3, bucket_name)
