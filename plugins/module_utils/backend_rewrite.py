@@ -186,7 +186,21 @@ def plan(backend, mode, dynamodb_table=None):
         raise _Skip("template", "templated backend at line %d: %s" % (backend.line, backend.templated))
     if not backend.has_lock_settings:
         reason = "the backend at line %d has no lock setting (lock mode none); nothing to change" % backend.line
+        unknown = [name for name in backend.nodes if backend.syntax == "hcl" and name not in disc.S3_SETTINGS
+                   and not backend.form.startswith("terragrunt")]
+        if unknown:
+            reason += "; %s at line %d is not an S3 backend setting" % (unknown[0], backend.setting_line(unknown[0]))
+        if backend.incomplete:
+            partials = disc.find_partial_configs(os.path.dirname(backend.path) or ".")
+            if partials:
+                reason += "; its other settings come from partial configurations such as %s" % ", ".join(
+                    os.path.basename(p.path) for p in partials[:3])
         raise _Skip("no_lock_settings", reason)
+    if backend.form in ("block", "json", "partial") and backend.unresolved:
+        # Terraform refuses such a backend already; an edit could not be proven right by terraform init.
+        name = sorted(backend.unresolved, key=backend.setting_line)[0]
+        raise _Skip("expression", "the backend at line %d sets %s at line %d to an expression, which Terraform does "
+                    "not accept in a backend; fix that first" % (backend.line, name, backend.setting_line(name)))
     nodes = backend.nodes
     container = backend.container
     table = nodes.get("dynamodb_table")

@@ -27,7 +27,8 @@ description:
     C(use_lockfile) is written as the bool C(true).
   - Never touched, and reported in RV(untouched) with file, line and reason, are C(data "terraform_remote_state")
     configurations, commented-out and templated backends, C(aws_dynamodb_table) resources, Terragrunt's
-    C(dynamodb_table_tags), files that cannot be parsed, and backends without any lock setting. A
+    C(dynamodb_table_tags), files that cannot be parsed, backends without any lock setting, and backends that
+    Terraform would refuse already because a setting is a variable or other expression. A
     C(dynamodb_table) taken from a Terragrunt C(locals) entry is removed where it is used; the local stays and is
     reported in RV(locals).
   - Every edited text is parsed again and its backend settings are compared with the expected ones before anything
@@ -193,7 +194,8 @@ untouched:
   description:
     - Backends and files left as they are, with the reason. C(kind) is one of C(already) (already in O(mode)),
       C(no_lock_settings), C(needs_table), C(parse_error), C(template), C(remote_state_data), C(lock_table_resource),
-      C(commented_out), C(other_backend), C(unreadable_config), C(layout), C(no_backend).
+      C(commented_out), C(other_backend), C(unreadable_config), C(layout), C(no_backend), C(expression) (a
+      backend that Terraform reads itself holds a variable or other expression, which Terraform refuses).
   returned: always
   type: list
   elements: dict
