@@ -52,8 +52,8 @@ def test_unaligned_and_extra_space_groups_keep_their_style():
     assert after(ragged, "lockfile") == block(['bucket = "b"', 'profile = "p"', 'use_lockfile = true'])
     wide = block(['bucket                = "b"', 'dynamodb_table        = "t"'])
     assert after(wide, "lockfile") == block(['bucket                = "b"', 'use_lockfile          = true'])
-    tight = 'bucket=b\ndynamodb_table="t"\n'
-    assert after(tight, "lockfile", name="x.tfbackend") == 'bucket=b\nuse_lockfile=true\n'
+    tight = 'bucket="b"\ndynamodb_table="t"\n'
+    assert after(tight, "lockfile", name="x.tfbackend") == 'bucket="b"\nuse_lockfile=true\n'
 
 
 def test_comments_on_removed_lines_go_and_others_stay():
@@ -168,6 +168,7 @@ def test_single_line_block_cannot_take_a_second_setting():
 
 @pytest.mark.parametrize("text, kind", [
     (block(['bucket = "b"']), "no_lock_settings"),
+    (block(['region = var.region', 'dynamodb_table = "t"']), "expression"),
     (block(['use_lockfile = true']), "already"),
     ('data "terraform_remote_state" "x" {\n  backend = "s3"\n  config = {\n    dynamodb_table = "t"\n  }\n}\n',
      "remote_state_data"),
