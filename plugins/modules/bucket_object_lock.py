@@ -31,7 +31,7 @@ description:
   - Object Lock needs versioning V(Enabled). Without O(enable_versioning=true) the module fails on a bucket
     without it and changes nothing.
 author:
-  - tfstate.s3_backend contributors
+  - tfstate.s3_backend maintainers (!UNKNOWN)
 options:
   bucket:
     description:
@@ -95,7 +95,8 @@ attributes:
     support: full
     description: Before and after of the versioning status and the Object Lock configuration.
   platform:
-    platforms: [aws]
+    platforms: aws
+    support: full
     description: Talks to the Amazon S3 API (or an S3-compatible endpoint).
 notes:
   - "Permissions: C(s3:GetBucketVersioning), C(s3:GetBucketObjectLockConfiguration),

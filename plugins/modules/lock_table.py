@@ -31,7 +31,7 @@ description:
   - O(state=present) creates the table when missing (C(LockID) string hash key, on-demand billing), as a
     rollback needs it.
 author:
-  - tfstate.s3_backend contributors
+  - tfstate.s3_backend maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -130,7 +130,8 @@ attributes:
     support: full
     description: Before and after of the table's settings and of the selected digests.
   platform:
-    platforms: [aws]
+    platforms: aws
+    support: full
     description: Talks to Amazon DynamoDB and Amazon S3 (or compatible endpoints).
 notes:
   - "Permissions: C(dynamodb:DescribeTable) and C(dynamodb:Scan) or C(dynamodb:BatchGetItem) always;

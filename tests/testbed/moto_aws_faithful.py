@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A moto server that answers like AWS where moto 5.2 is stricter than AWS.
 
 moto refuses PutObjectLockConfiguration on a bucket that holds any object ("InvalidBucket:
@@ -54,8 +53,8 @@ def evaluate_conditions_like_aws(secure_transport):
     if getattr(models.FakeBucket.get_permission, "faithful_to_aws", False):
         return
     policy_conditions.CONDITION_OPERATIONS["Bool"] = (
-        lambda expected, actual: str(actual).lower() in [str(item).lower() for item in
-                                                        (expected if isinstance(expected, list) else [expected])])
+        lambda expected, actual: str(actual).lower() in [
+            str(item).lower() for item in (expected if isinstance(expected, list) else [expected])])
     context = {"aws:SecureTransport": "true" if secure_transport else "false"}
     statement_class = access_control.IAMPolicyStatement
     original_is_action_permitted = statement_class.is_action_permitted
