@@ -20,14 +20,15 @@ description:
     never read for this, and never returned by any action.
   - O(digest=sync) sets each digest to the MD5 of the state object's current bytes, downloaded from S3 and hashed
     as a stream (never taken from the ETag, which is not the MD5 under KMS encryption or multipart uploads). This
-    undoes the rollback trap, where after a lockfile-only apply every C(terraform plan) with C(dynamodb_table)
-    fails with C(state data in S3 does not have the expected content). A digest whose state object does not
-    exist is removed, since it would fail every read. Each write is conditional on the digest read, so a digest
+    undoes the rollback trap, where after a lockfile-only apply every C(terraform init) and C(terraform plan)
+    with C(dynamodb_table) fails with C(state data in S3 does not have the expected content). A digest whose
+    state object does not exist is removed, since it would fail every read. Each write is conditional on the digest read, so a digest
     Terraform writes meanwhile is never overwritten with an older value.
   - O(digest=absent) removes digest items, for example after the cut-over to C(use_lockfile), so that old clones
     or C(terraform_remote_state) readers that still have C(dynamodb_table) do not fail on stale digests.
-  - O(state=absent) deletes the table only when no lock item exists and no digest item shows a client still
-    writing with C(dynamodb_table), that is a digest that equals the MD5 of a state version written after O(cutover_time).
+  - O(state=absent) deletes the table only when no lock item exists (an item that is not a digest counts as one)
+    and no digest item shows a client still writing with C(dynamodb_table), that is a digest that equals the MD5
+    of a state version written after O(cutover_time).
   - O(state=present) creates the table when missing (C(LockID) string hash key, on-demand billing), as a
     rollback needs it.
 author:

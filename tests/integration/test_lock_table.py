@@ -225,3 +225,49 @@ def test_digest_cannot_be_combined_with_deleting_the_table(aws_params, dynamodb,
     refused = run_module(lock_table, dict(aws_params, name=table, state="absent", digest="sync", bucket=bucket_name))
     assert refused.get("failed") is True and "state=absent" in refused["msg"]
     assert table in table_names(dynamodb)
+
+
+def test_rollback_creates_the_table_and_syncs_digests_in_one_task(aws_params, dynamodb, s3, table_name, bucket_name):
+    s3.create_bucket(Bucket=bucket_name)
+    s3.put_object(Bucket=bucket_name, Key="app/terraform.tfstate", Body=state_body(3))
+    lock_id = "%s/app/terraform.tfstate-md5" % bucket_name
+    args = dict(aws_params, name=table_name, state="present", digest="sync", bucket=bucket_name,
+                key="app/terraform.tfstate")
+
+    checked = run_module(lock_table, args, check_mode=True, diff=True)
+    assert checked["changed"] is True, checked
+    assert checked["diff"]["after"]["digests"] == {lock_id: hashlib.md5(state_body(3)).hexdigest()}
+    assert table_name not in table_names(dynamodb)
+
+    done = run_module(lock_table, args)
+    assert done["changed"] is True, done
+    assert get_digest(dynamodb, table_name, lock_id) == hashlib.md5(state_body(3)).hexdigest()
+    assert [entry["digest"] for entry in done["states"]] == [hashlib.md5(state_body(3)).hexdigest()]
+    assert run_module(lock_table, args)["changed"] is False
+
+
+def test_sync_never_overwrites_a_digest_terraform_wrote_meanwhile(
+        aws_params, dynamodb, s3, table, bucket_name, monkeypatch):
+    """Race: Terraform writes a new state and digest between our hash and our write."""
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils import digests
+
+    s3.create_bucket(Bucket=bucket_name)
+    key = "app/terraform.tfstate"
+    path = "%s/%s" % (bucket_name, key)
+    s3.put_object(Bucket=bucket_name, Key=key, Body=state_body(1))
+    put_digest_item(dynamodb, table, path, "7" * 32)
+    original = digests.md5_of_object
+    raced = []
+
+    def md5_then_terraform_writes(*args, **kwargs):
+        digest = original(*args, **kwargs)
+        if not raced:
+            raced.append(True)
+            s3.put_object(Bucket=bucket_name, Key=key, Body=state_body(2))
+            put_digest_item(dynamodb, table, path, hashlib.md5(state_body(2)).hexdigest())
+        return digest
+
+    monkeypatch.setattr(digests, "md5_of_object", md5_then_terraform_writes)
+    synced = run_module(lock_table, dict(aws_params, name=table, bucket=bucket_name, keys=[key], digest="sync"))
+    assert raced and synced.get("failed") is not True, synced
+    assert get_digest(dynamodb, table, path + "-md5") == hashlib.md5(state_body(2)).hexdigest()
