@@ -249,12 +249,20 @@ def parse_time(value):
 
 
 def versions_written_after(s3, bucket, key, moment):
-    """The versions of one object written after ``moment``, newest first (delete markers excluded)."""
+    """The versions of one object written after ``moment``, newest first (delete markers excluded).
+
+    A bucket that no longer exists has none: no client can write a state there.
+    """
     found = []
-    for page in paginate(s3, "list_object_versions", resource="bucket %s" % bucket, Bucket=bucket, Prefix=key):
-        for version in page.get("Versions", []):
-            if version["Key"] == key and version["LastModified"] > moment:
-                found.append(version)
+    pages = paginate(s3, "list_object_versions", resource="bucket %s" % bucket, Bucket=bucket, Prefix=key)
+    try:
+        for page in pages:
+            for version in page.get("Versions", []):
+                if version["Key"] == key and version["LastModified"] > moment:
+                    found.append(version)
+    except AwsError as exc:
+        if exc.code != "NoSuchBucket":
+            raise
     return sorted(found, key=lambda version: version["LastModified"], reverse=True)
 
 

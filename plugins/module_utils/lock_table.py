@@ -136,14 +136,18 @@ def group_by_state(table, items, now=None):
     return [states[path] for path in sorted(states)], sorted(unrecognised)
 
 
-def table_info(dynamodb, table, items=None, now=None):
-    """Summary, item counts and items grouped by state. ``items`` defaults to a scan of the whole table."""
+def table_info(dynamodb, table, read_items=None, now=None):
+    """Summary, item counts and items grouped by state.
+
+    ``read_items``: called (only when the table exists) for the items to report; by default a scan
+    of the whole table.
+    """
     description = describe_table(dynamodb, table)
     summary = table_summary(table, description)
     if description is None:
         items = []
-    elif items is None:
-        items = scan_table(dynamodb, table)
+    else:
+        items = read_items() if read_items else scan_table(dynamodb, table)
     states, unrecognised = group_by_state(table, items, now=now)
     summary.update(item_count=len(items),
                    lock_item_count=sum(1 for state in states if state["lock"]),

@@ -378,12 +378,14 @@ def run(module, dynamodb, s3, cutover):
         result["changed"] = result["changed"] or any(change["action"] != "none" for change in changes)
         before["digests"], after["digests"] = digests_view(changes, "before"), digests_view(changes, "after")
 
-    report_items = None
-    if ("table" in after and not after["table"]["exists"]) or (module.check_mode and starts_empty):
-        report_items = []
-    elif selection is not None:
-        report_items = list(selection.read_items(dynamodb, name).values())
-    summary, states, unrecognised = table_info(dynamodb, name, items=report_items)
+    def selected_items():
+        return list(selection.read_items(dynamodb, name).values())
+
+    read_items = selected_items if selection is not None else None
+    # Check mode reports the table as it would be: no items when it is still to be made or deleted.
+    if module.check_mode and "table" in after and (starts_empty or not after["table"]["exists"]):
+        read_items = list
+    summary, states, unrecognised = table_info(dynamodb, name, read_items=read_items)
     if module.check_mode and "table" in after:
         summary.update(after["table"])
     result.update(lock_table=summary, states=states, unrecognised_items=unrecognised)

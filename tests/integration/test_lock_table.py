@@ -207,6 +207,7 @@ def test_deletion_protection_respected_unless_lifted_and_backup_first(aws_params
 
     checked = run_module(lock_table, dict(args, lift_deletion_protection=True), check_mode=True, diff=True)
     assert checked["changed"] is True and checked["diff"]["after"]["table"]["exists"] is False
+    assert checked["lock_table"]["exists"] is False and checked["states"] == []
     assert table in table_names(dynamodb)
     assert dynamodb.list_backups(TableName=table)["BackupSummaries"] == []
 
@@ -219,6 +220,17 @@ def test_deletion_protection_respected_unless_lifted_and_backup_first(aws_params
     assert backup["SourceTableDetails"]["TableName"] == table
 
     assert run_module(lock_table, dict(args, lift_deletion_protection=True))["changed"] is False
+
+
+def test_delete_judges_digests_of_a_bucket_that_is_gone_as_unused(aws_params, dynamodb, table, bucket_name):
+    put_digest_item(dynamodb, table, "%s/app/terraform.tfstate" % bucket_name, "8" * 32)
+    args = dict(aws_params, name=table, state="absent", cutover_time="2026-01-01T00:00:00Z")
+    checked = run_module(lock_table, args, check_mode=True)
+    assert checked["changed"] is True, checked
+    assert checked["lock_table"]["exists"] is False and checked["states"] == []
+    assert table in table_names(dynamodb)
+    assert run_module(lock_table, args)["changed"] is True
+    assert table not in table_names(dynamodb)
 
 
 def test_digest_cannot_be_combined_with_deleting_the_table(aws_params, dynamodb, table, bucket_name):
@@ -271,3 +283,9 @@ def test_sync_never_overwrites_a_digest_terraform_wrote_meanwhile(
     synced = run_module(lock_table, dict(aws_params, name=table, bucket=bucket_name, keys=[key], digest="sync"))
     assert raced and synced.get("failed") is not True, synced
     assert get_digest(dynamodb, table, path + "-md5") == hashlib.md5(state_body(2)).hexdigest()
+
+
+def test_info_on_a_missing_table_with_a_bucket_selection(aws_params, table_name, bucket_name):
+    info = run_module(lock_table, dict(aws_params, name=table_name, bucket=bucket_name, key="app/terraform.tfstate"))
+    assert info.get("failed") is not True, info
+    assert info["lock_table"]["exists"] is False and info["states"] == []
