@@ -119,19 +119,28 @@ def _matches(patterns, rel):
     return any(fnmatchcase(rel, pattern) for pattern in patterns)
 
 
-def root_hosts(top, tree, include=()):
-    """``(host name, host variables)`` for every root found under ``top``."""
+def root_hosts(top, tree, include=(), warn=None):
+    """``(host name, host variables)`` for every root found under ``top``.
+
+    A root holds one backend; when a directory holds several (Terraform refuses that), the first
+    one in file order makes the host and ``warn`` is told about the others.
+    """
     version_cache, partial_cache = {}, {}
-    seen = set()
+    roots = {}
     for backend in tree.backends:
-        if backend.templated or backend.form == "partial" or backend.path in seen:
+        if backend.templated or backend.form == "partial":
             continue
-        entry = disc.describe(tree, backend, version_cache, partial_cache)
-        root = entry["root"]
+        root = os.path.dirname(backend.path)
+        if root in roots:
+            if warn:
+                warn("terraform_roots: %s:%d is a second backend in %s (the host uses %s:%d)"
+                     % (backend.path, backend.line, root, roots[root].path, roots[root].line))
+            continue
         rel_root = _relative(root, top)
         if include and not _matches(include, rel_root):
             continue
-        seen.add(backend.path)
+        roots[root] = backend
+        entry = disc.describe(tree, backend, version_cache, partial_cache)
         partials = entry.pop("partial_configs")
         entry.pop("partial_config_files")
         entry.pop("templated")
@@ -204,7 +213,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             for failure in tree.failures:
                 self.display.warning("terraform_roots: cannot parse %s:%s: %s"
                                      % (failure["file"], failure["line"], failure["reason"]))
-            for name, host_vars in root_hosts(top, tree, self.get_option("include")):
+            for name, host_vars in root_hosts(top, tree, self.get_option("include"), warn=self.display.warning):
                 self.inventory.add_host(name)
                 if connection:
                     self.inventory.set_variable(name, "ansible_connection", connection)

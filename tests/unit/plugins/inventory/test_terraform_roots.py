@@ -1,0 +1,176 @@
+"""The terraform_roots inventory plugin, through ansible-inventory and ansible on a tree of sample repositories."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import CORPUS_DIR, ansible_env
+
+BIN = os.path.dirname(sys.executable)
+
+BLOCK = 'terraform {\n  backend "s3" {\n    bucket         = "%s"\n    key            = "%s"\n' \
+        '    region         = "eu-west-1"\n    dynamodb_table = "%s"\n  }\n}\n'
+JSON = '{"terraform": [{"backend": [{"s3": [{"bucket": "acme-net", "key": "net.tfstate", "region": "eu-west-1",' \
+       ' "use_lockfile": true}]}]}]}\n'
+TERRAGRUNT = 'remote_state {\n  backend = "s3"\n  config = {\n    bucket         = "acme-live"\n' \
+             '    key            = "${path_relative_to_include()}/terraform.tfstate"\n    region         = "us-east-1"\n' \
+             '    dynamodb_table = "acme-locks"\n    use_lockfile   = true\n  }\n}\n'
+
+
+def write(root, rel, text):
+    path = os.path.join(str(root), rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write(text)
+    return path
+
+
+@pytest.fixture()
+def repos(tmp_path):
+    """Sample repositories, with things that must not become hosts."""
+    top = tmp_path / "repos"
+    write(top, "platform/app/backend.tf", BLOCK % ("acme-state", "app.tfstate", "acme-locks"))
+    write(top, "platform/app/main.tf", 'terraform {\n  required_version = "= 1.10.1"\n}\n')
+    write(top, "platform/net/backend.tf.json", JSON)
+    write(top, "live/prod/terragrunt.hcl", TERRAGRUNT)
+    write(top, "svc/backend.tf", 'terraform {\n  backend "s3" {\n    key = "svc.tfstate"\n  }\n}\n')
+    write(top, "svc/envs/dev.tfbackend", 'bucket = "acme-dev"\nregion = "eu-west-1"\ndynamodb_table = "dev-locks"\n')
+    write(top, "svc/envs/prod.tfbackend", 'bucket = "acme-prod"\nregion = "eu-west-1"\nuse_lockfile = true\n')
+    write(top, "single/backend.tf", 'terraform {\n  backend "s3" {}\n}\n')
+    write(top, "single/only.tfbackend", 'bucket = "acme-single"\nkey = "single.tfstate"\ndynamodb_table = "t"\n')
+    # never hosts: a cached module, an excluded example, a remote-state reader, a broken file
+    write(top, "platform/app/.terraform/modules/vpc/backend.tf", BLOCK % ("cached", "x", "y"))
+    write(top, "platform/examples/demo/backend.tf", BLOCK % ("demo", "x", "y"))
+    write(top, "reader/data.tf", 'data "terraform_remote_state" "app" {\n  backend = "s3"\n  config = {\n'
+                                 '    bucket = "acme-state"\n    dynamodb_table = "acme-locks"\n  }\n}\n')
+    write(top, "broken/backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "open\n  }\n}\n')
+    return tmp_path
+
+
+def inventory(repos, extra=""):
+    path = os.path.join(str(repos), "roots.terraform_roots.yml")
+    with open(path, "w") as handle:
+        handle.write("plugin: tfstate.s3_backend.terraform_roots\npaths:\n  - repos\nexclude:\n  - '*/examples/*'\n"
+                     + extra)
+    return path
+
+
+def run(tool, *args):
+    return subprocess.run([os.path.join(BIN, tool)] + list(args), env=ansible_env(), capture_output=True,
+                          text=True, timeout=300)
+
+
+def plain(value):
+    """ansible-inventory marks strings from inventory plugins as unsafe (never templated): unwrap them."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return dict((key, plain(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def listing(source):
+    proc = run("ansible-inventory", "-i", source, "--list")
+    assert proc.returncode == 0, proc.stderr
+    return plain(json.loads(proc.stdout)), proc.stderr
+
+
+def test_graph_lists_the_expected_hosts_and_groups(repos):
+    proc = run("ansible-inventory", "-i", inventory(repos), "--graph")
+    assert proc.returncode == 0, proc.stderr
+    graph = proc.stdout
+    groups = {}
+    current = None
+    for line in graph.splitlines():
+        name = line.strip(" |-")
+        if name.startswith("@"):
+            current = name[1:].rstrip(":")
+            groups[current] = []
+        elif name:
+            groups[current].append(name)
+    assert groups["lock_mode_dynamodb"] == ["platform/app", "single", "svc/envs/dev.tfbackend"]
+    assert groups["lock_mode_dual"] == ["live/prod"]
+    assert groups["lock_mode_lockfile"] == ["platform/net", "svc/envs/prod.tfbackend"]
+    assert groups["bucket_acme_state"] == ["platform/app"]
+    assert groups["bucket_acme_dev"] == ["svc/envs/dev.tfbackend"]
+    assert groups["dynamodb_table_acme_locks"] == ["live/prod", "platform/app"]
+    assert groups["region_eu_west_1"] == ["platform/app", "platform/net", "svc/envs/dev.tfbackend",
+                                          "svc/envs/prod.tfbackend"]
+    assert groups["region_us_east_1"] == ["live/prod"]
+    hosts = set(h for members in groups.values() for h in members)
+    assert hosts == {"platform/app", "platform/net", "live/prod", "svc/envs/dev.tfbackend",
+                     "svc/envs/prod.tfbackend", "single"}
+    assert "cannot parse" in proc.stderr and "broken/backend.tf:3" in proc.stderr
+
+
+def test_host_variables(repos):
+    data, _stderr = listing(inventory(repos))
+    hostvars = data["_meta"]["hostvars"]
+    top = os.path.join(str(repos), "repos")
+    dev = hostvars["svc/envs/dev.tfbackend"]
+    assert dev["tfstate_root"] == os.path.join(top, "svc")
+    assert dev["tfstate_init_args"] == ["-backend-config=envs/dev.tfbackend"]
+    assert dev["tfstate_partial_config_file"] == os.path.join(top, "svc/envs/dev.tfbackend")
+    assert (dev["tfstate_bucket"], dev["tfstate_key"], dev["tfstate_dynamodb_table"]) == \
+        ("acme-dev", "svc.tfstate", "dev-locks")
+    assert dev["tfstate_backend"]["form"] == "block" and dev["tfstate_backend"]["line"] == 2
+    single = hostvars["single"]
+    assert single["tfstate_init_args"] == ["-backend-config=only.tfbackend"]
+    assert single["tfstate_lock_mode"] == "dynamodb"
+    app = hostvars["platform/app"]
+    assert app["tfstate_init_args"] == [] and app["tfstate_backend"]["required_version"] == "= 1.10.1"
+    assert app["tfstate_backend"]["admits_use_lockfile"] == {"terraform": True, "opentofu": False}
+    assert app["ansible_connection"] == "local"
+    live = hostvars["live/prod"]
+    assert live["tfstate_key"] is None  # a Terragrunt template is no plain value
+    assert live["tfstate_backend"]["settings"]["key"] == "${path_relative_to_include()}/terraform.tfstate"
+
+
+def test_include_options_and_constructed_groups(repos):
+    extra = ("include:\n  - 'platform/*'\nconnection: ''\npython_interpreter: /usr/bin/python3\n"
+             "keyed_groups:\n  - key: tfstate_backend.form\n    prefix: form\n")
+    data, _stderr = listing(inventory(repos, extra))
+    hostvars = data["_meta"]["hostvars"]
+    assert sorted(hostvars) == ["platform/app", "platform/net"]
+    assert "ansible_connection" not in hostvars["platform/app"]
+    assert hostvars["platform/app"]["ansible_python_interpreter"] == "/usr/bin/python3"
+    assert data["form_json"]["hosts"] == ["platform/net"]
+
+
+def test_hosts_run_locally_with_the_controllers_python(repos):
+    proc = run("ansible", "-i", inventory(repos), "platform/app", "-m", "ansible.builtin.setup",
+               "-a", "filter=ansible_python")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    facts = json.loads(proc.stdout.split("=>", 1)[1])["ansible_facts"]
+    assert os.path.dirname(facts["ansible_python"]["executable"]) == BIN  # the venv's, which has boto3
+
+
+@pytest.mark.skipif(not os.path.isdir(CORPUS_DIR), reason="the shared corpus is missing")
+def test_corpus_repositories_as_an_inventory(tmp_path):
+    """The corpus laid out as its repositories: one host per root that has a backend."""
+    with open(os.path.join(CORPUS_DIR, "manifest.json")) as handle:
+        entries = json.load(handle)
+    for entry in entries:
+        with open(os.path.join(CORPUS_DIR, "files", entry["file"]), "rb") as source:
+            data = source.read()
+        path = tmp_path / "repos" / entry["repo"] / entry["path"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    source = tmp_path / "corpus.yml"
+    source.write_text("plugin: tfstate.s3_backend.terraform_roots\npaths: [repos]\n")
+    data, stderr = listing(str(source))
+    hostvars = data["_meta"]["hostvars"]
+    assert "is a second backend in" in stderr  # checkov's fixtures put several backends in one directory
+    circleci = hostvars["mattvanstone/aws-terraform-circleci-pipeline"]
+    assert circleci["tfstate_init_args"] == ["-backend-config=dev.tfbackend"]
+    assert circleci["tfstate_lock_mode"] == "dynamodb"
+    assert not [h for h in hostvars if h.startswith("SoftbearStudios/mk48/terraform")]  # remote-state reader only
+    modes = dict((group[len("lock_mode_"):], len(data[group]["hosts"])) for group in data
+                 if group.startswith("lock_mode_"))
+    assert sum(modes.values()) == len(hostvars)
+    assert modes["dynamodb"] > modes["lockfile"] > 0
