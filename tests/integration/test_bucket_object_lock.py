@@ -2,13 +2,12 @@
 
 import json
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import bucket_object_lock
 from tests.conftest import REGION, run_module
+from tests.conftest import _client as client_of
 from tests.testbed.terraform import TerraformRoot, wait_for
 
 STATE_KEY = "prod/terraform.tfstate"
@@ -126,14 +125,9 @@ def test_missing_bucket_fails_naming_it(aws_params, bucket_name):
 # --- Non-empty buckets: AWS allows Object Lock on them, plain moto does not ---------------------
 
 
-def client_for(server, service):
-    return boto3.client(service, endpoint_url=server.url, region_name=REGION, aws_access_key_id="testing",
-                        aws_secret_access_key="testing", config=Config(s3={"addressing_style": "path"}))
-
-
 @pytest.fixture()
 def faithful_s3(moto_aws_faithful):
-    return client_for(moto_aws_faithful, "s3")
+    return client_of(moto_aws_faithful, "s3")
 
 
 @pytest.fixture()
