@@ -10,7 +10,8 @@ HTTP, in this process and with the same client settings, rounds of:
 - find_locks without bodies (``read_bodies: false``): the listing plus key matching;
 - find_locks with bodies (the module's default): the listing plus one GetObject per lock.
 
-The variants run in turn in each round, so background load hits them alike. It prints the
+The variants run in turn in each round, each round starting with another one, so background
+load hits them alike. It prints the
 median wall time of each, its ratio to the baseline, and the API calls each made (counted with
 botocore event hooks). The GETs of the lock bodies are inherent to reporting who
 holds a lock; the no-body figure isolates the cost of the discovery itself.
@@ -109,8 +110,10 @@ def baseline_listing(s3):
 def measure(variants, counter, repeat):
     """Run the variants in turn, ``repeat`` rounds; per variant the median seconds, the calls and a result."""
     runs = [{"name": name, "times": [], "calls": None, "result": None} for name, dummy in variants]
-    for dummy in range(repeat):
-        for run, (name, action) in zip(runs, variants):
+    for round_number in range(repeat):
+        # Each round starts with a different variant, so no variant always pays for going first.
+        order = [(index + round_number) % len(variants) for index in range(len(variants))]
+        for run, (name, action) in [(runs[index], variants[index]) for index in order]:
             counter.clear()
             start = time.perf_counter()
             run["result"] = action()
@@ -164,6 +167,8 @@ def main(argv=None):
     for run in runs:
         calls = ", ".join("%s=%d" % item for item in sorted(run["calls"].items()))
         print("%-32s %9.3f %7.2f  %s" % (run["name"], run["seconds"], run["seconds"] / base["seconds"], calls))
+    for run in runs:
+        print("%-32s rounds: %s" % (run["name"], " ".join("%.2f" % seconds for seconds in run["times"])))
     return 0
 
 

@@ -175,6 +175,7 @@ def lock_record(store, bucket, state_object_key, body, table=None, workspace=Non
 # Lock bodies read in parallel (within botocore's default pool of 10 connections).
 BODY_READ_THREADS = 8
 
+
 class StateKeyMatcher:
     """Which state keys one request covers, and the narrowest key prefix that holds them all.
 
@@ -236,8 +237,10 @@ def list_lock_objects(client, bucket, matcher):
 
     Yields ``(object summary, state key, workspace)``; state objects are listed, never read.
     """
-    pages = paginate(client, "list_objects_v2", resource="s3://%s/%s" % (bucket, matcher.prefix),
-                     Bucket=bucket, Prefix=matcher.prefix)
+    listing = {"Bucket": bucket}
+    if matcher.prefix:
+        listing["Prefix"] = matcher.prefix
+    pages = paginate(client, "list_objects_v2", resource="s3://%s/%s" % (bucket, matcher.prefix), **listing)
     for page in pages:
         for summary in page.get("Contents", []):
             state_object_key = state_key_of_lock(summary["Key"])
@@ -264,6 +267,13 @@ def read_s3_lock(client, bucket, key):
     }
 
 
+def s3_read_record(bucket, state_object_key, read, workspace=None, stale_after=None, now=None):
+    """Lock record of a read_s3_lock() answer."""
+    return lock_record(STORE_S3, bucket, state_object_key, read["body"], workspace=workspace, etag=read["etag"],
+                       version_id=read["version_id"], last_modified=read["last_modified"], size=read["size"],
+                       stale_after=stale_after, now=now)
+
+
 def read_dynamodb_lock(client, table, lock_id):
     """GetItem (consistent) of one lock item as a plain dict, None when absent."""
     answer = call(client, "get_item", resource=item_resource(table, lock_id), TableName=table,
@@ -285,17 +295,14 @@ def find_s3_locks(client, bucket, matchers, read_bodies=True, stale_after=None, 
             listed.append((summary, state_object_key, workspace, read))
         records = []
         for summary, state_object_key, workspace, read in listed:
-            where = {"etag": summary.get("ETag"), "last_modified": summary.get("LastModified"),
-                     "size": summary.get("Size"), "version_id": None}
-            body = None
-            if read is not None:
-                found = read.result()  # re-raises the read's AwsError
-                if found is None:  # released since the listing
-                    continue
-                body = found.pop("body")
-                where.update(found)
-            records.append(lock_record(STORE_S3, bucket, state_object_key, body, workspace=workspace,
-                                       stale_after=stale_after, now=now, **where))
+            if read is None:
+                records.append(lock_record(STORE_S3, bucket, state_object_key, None, workspace=workspace,
+                                           etag=summary.get("ETag"), last_modified=summary.get("LastModified"),
+                                           size=summary.get("Size"), stale_after=stale_after, now=now))
+                continue
+            found = read.result()  # re-raises the read's AwsError
+            if found is not None:  # else released since the listing
+                records.append(s3_read_record(bucket, state_object_key, found, workspace, stale_after, now))
     return records
 
 
@@ -485,9 +492,7 @@ def read_target_locks(s3, dynamodb, target, stale_after=None, now=None):
     found = {STORE_S3: None, STORE_DYNAMODB: None}
     read = read_s3_lock(s3, target.bucket, target.lock_key)
     if read is not None:
-        body = read.pop("body")
-        found[STORE_S3] = lock_record(STORE_S3, target.bucket, target.state_key, body, workspace=target.workspace,
-                                      stale_after=stale_after, now=now, **read)
+        found[STORE_S3] = s3_read_record(target.bucket, target.state_key, read, target.workspace, stale_after, now)
     if target.table:
         item = read_dynamodb_lock(dynamodb, target.table, target.lock_id)
         if item is not None:
@@ -554,9 +559,7 @@ def take_s3_lock(s3, target, body, now=None):
             return None, etag
         read = read_s3_lock(s3, target.bucket, target.lock_key)
         if read is not None:
-            held = read.pop("body")
-            return lock_record(STORE_S3, target.bucket, target.state_key, held, workspace=target.workspace,
-                               now=now, **read), None
+            return s3_read_record(target.bucket, target.state_key, read, target.workspace, now=now), None
     raise AwsError("the lock kept appearing and disappearing", operation="PutObject",
                    resource=target.s3_resource, code="LockContention")
 

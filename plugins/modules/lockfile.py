@@ -119,6 +119,8 @@ attributes:
     description: Shows the lock holders in each store before and after.
   platform:
     platforms: aws
+    support: full
+    description: Talks to the S3 and DynamoDB APIs of AWS or of a compatible endpoint.
 notes:
   - Needs C(s3:GetObject), C(s3:PutObject) and C(s3:DeleteObject) on the C(.tflock) object, and with
     O(dynamodb_table) C(dynamodb:GetItem), C(dynamodb:PutItem) and C(dynamodb:DeleteItem) on the table.
@@ -126,7 +128,7 @@ notes:
 seealso:
   - module: tfstate.s3_backend.lockfile_info
 author:
-  - tfstate.s3_backend contributors
+  - tfstate.s3_backend maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

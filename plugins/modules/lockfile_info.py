@@ -84,8 +84,11 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Reports only, nothing changes.
   platform:
     platforms: aws
+    support: full
+    description: Talks to the S3 and DynamoDB APIs of AWS or of a compatible endpoint.
 notes:
   - A state's lock object is its key plus C(.tflock); for a workspace other than C(default) the state key is
     C(<workspace_key_prefix>/<workspace>/<key>). A DynamoDB lock item's C(LockID) is C(<bucket>/<state key>).
@@ -94,7 +97,7 @@ notes:
 seealso:
   - module: tfstate.s3_backend.lockfile
 author:
-  - tfstate.s3_backend contributors
+  - tfstate.s3_backend maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
