@@ -1,0 +1,185 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The effective S3 backend of one Terraform root, as ``terraform init`` would assemble it.
+
+Pure Python, no Ansible imports. The root's ``backend "s3"`` block (or JSON form) is completed
+by the ``-backend-config`` files and ``key=value`` arguments of its init command line, in that
+order (later wins), as Terraform does.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import (
+    describe,
+    lock_mode,
+    scan_file,
+    scan_paths,
+)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_versions import LOCKFILE_MINIMUM
+
+# Settings whose presence a lock-mode change edits.
+LOCK_SETTINGS = ("dynamodb_table", "use_lockfile", "dynamodb_endpoint")
+_VERSION_LINE = re.compile(r"^(Terraform|OpenTofu) v(\d+)\.(\d+)\.(\d+)")
+
+
+class RootError(Exception):
+    """The root's backend cannot be resolved; the message names the file and line."""
+
+
+def _truthy(value):
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def settings_lock_mode(settings):
+    table = settings.get("dynamodb_table")
+    return lock_mode(table not in (None, ""), _truthy(settings.get("use_lockfile")))
+
+
+def parse_init_args(root, init_args):
+    """``(files, pairs)`` from ``-backend-config`` arguments: partial-configuration files and key=value pairs."""
+    files, pairs = [], []
+    for arg in init_args or []:
+        if not arg.startswith("-backend-config=") and not arg.startswith("--backend-config="):
+            continue
+        value = arg.split("=", 1)[1]
+        path = value if os.path.isabs(value) else os.path.join(root, value)
+        if os.path.isfile(path):
+            files.append(os.path.normpath(path))
+        elif "=" in value:
+            name, _sep, setting = value.partition("=")
+            pairs.append((name.strip(), setting))
+        else:
+            raise RootError("terraform init argument %s names a file that does not exist: %s" % (arg, path))
+    return files, pairs
+
+
+def _kv_value(text):
+    if text in ("true", "false"):
+        return text == "true"
+    return text
+
+
+def initialised_backend(root):
+    """The backend settings recorded by the last ``terraform init`` in ``root``, or None."""
+    path = os.path.join(root, ".terraform", "terraform.tfstate")
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    backend = data.get("backend") or {}
+    if backend.get("type") != "s3":
+        return None
+    config = backend.get("config") or {}
+    return {
+        "bucket": config.get("bucket"),
+        "key": config.get("key"),
+        "dynamodb_table": config.get("dynamodb_table"),
+        "use_lockfile": config.get("use_lockfile"),
+        "lock_mode": settings_lock_mode(config),
+    }
+
+
+def resolve_root(root, init_args=()):
+    """The contract's ``tfstate_backend`` dict for ``root``; raises RootError with file and line."""
+    root = os.path.abspath(os.path.expanduser(root))
+    if not os.path.isdir(root):
+        raise RootError("Terraform root %s does not exist or is not a directory" % root)
+    files, pairs = parse_init_args(root, init_args)
+    tree = scan_paths([root])
+    failures = [f for f in tree.failures if os.path.dirname(f["file"]) == root]
+    blocks = [b for b in tree.backends
+              if b.form in ("block", "json") and os.path.dirname(b.path) == root]
+    if failures and not blocks:
+        first = failures[0]
+        raise RootError("%s:%s: cannot be parsed: %s" % (first["file"], first["line"], first["reason"]))
+    if not blocks:
+        others = [b for b in tree.backends if os.path.dirname(b.path) == root]
+        if others:
+            raise RootError("%s:%s: the %s form is not a Terraform root's backend block (Terragrunt roots are not "
+                            "migrated by this role)" % (others[0].path, others[0].line, others[0].form))
+        raise RootError("no backend \"s3\" block in the .tf or .tf.json files of %s" % root)
+    if len(blocks) > 1:
+        places = ", ".join("%s:%s" % (b.path, b.line) for b in blocks)
+        raise RootError("several backend \"s3\" blocks in %s: %s (Terraform allows one)" % (root, places))
+    block = blocks[0]
+    if block.templated:
+        raise RootError("%s:%s: the backend is templated (%s): render it first" % (block.path, block.line, block.templated))
+    described = describe(tree, block)
+    if block.unresolved:
+        raise RootError("%s:%s: backend settings %s are not literal values" % (
+            block.path, block.line, ", ".join(sorted(block.unresolved))))
+
+    merged = dict(block.settings)
+    sources = [(block.path, block.line, dict(block.settings))]
+    for path in files:
+        scan = scan_file(path, explicit=True)
+        if scan is None or scan.failure:
+            failure = scan.failure if scan else {"line": 1, "reason": "not a partial configuration"}
+            raise RootError("%s:%s: cannot be parsed: %s" % (path, failure["line"], failure["reason"]))
+        partials = [b for b in scan.backends if b.form == "partial"]
+        if not partials:
+            raise RootError("%s:1: holds no backend settings" % path)
+        merged.update(partials[0].settings)
+        sources.append((path, partials[0].line, dict(partials[0].settings)))
+    for name, value in pairs:
+        merged[name] = _kv_value(value)
+    for name in ("bucket", "key"):
+        if not merged.get(name):
+            raise RootError("%s:%s: the backend has no %s (not in the block, the -backend-config files or arguments)"
+                            % (block.path, block.line, name))
+
+    # The files a lock-mode change edits: those that hold lock settings, else the block's file.
+    config_files = [path for path, _line, settings in sources if any(n in settings for n in LOCK_SETTINGS)
+                    or isinstance(settings.get("endpoints"), dict) and "dynamodb" in settings["endpoints"]]
+    if not config_files:
+        config_files = [block.path]
+    initialised = initialised_backend(root)
+    return {
+        "root": root,
+        "file": block.path,
+        "line": block.line,
+        "form": block.form,
+        "config_files": config_files,
+        "partial_config_files": files,
+        "settings": {
+            "bucket": merged.get("bucket"),
+            "key": merged.get("key"),
+            "region": merged.get("region"),
+            "dynamodb_table": merged.get("dynamodb_table") or None,
+            "use_lockfile": _truthy(merged.get("use_lockfile")),
+            "workspace_key_prefix": merged.get("workspace_key_prefix"),
+            "encrypt": _truthy(merged.get("encrypt")),
+            "kms_key_id": merged.get("kms_key_id"),
+            "profile": merged.get("profile"),
+        },
+        "lock_mode": settings_lock_mode(merged),
+        "initialised_lock_mode": initialised["lock_mode"] if initialised else None,
+        "initialised": initialised,
+        "required_version": described.get("required_version"),
+        "admits_use_lockfile": described.get("admits_use_lockfile"),
+        "parse_warnings": failures,
+    }
+
+
+def terraform_facts(version_text, binary):
+    """``{binary, product, version, supports_use_lockfile}`` from ``<binary> version`` output."""
+    first = (version_text or "").strip().splitlines()[0] if (version_text or "").strip() else ""
+    match = _VERSION_LINE.match(first)
+    if not match:
+        raise RootError("%s version printed %r: neither Terraform nor OpenTofu" % (binary, first))
+    product = "opentofu" if match.group(1) == "OpenTofu" else "terraform"
+    version = tuple(int(part) for part in match.groups()[1:])
+    return {
+        "binary": binary,
+        "product": product,
+        "version": "%d.%d.%d" % version,
+        "supports_use_lockfile": version >= LOCKFILE_MINIMUM[product],
+    }
