@@ -1,0 +1,148 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: migration_record
+short_description: Read or write the record a lock-mode migration leaves next to a Terraform state
+version_added: 0.1.0
+description:
+  - The record is a small JSON object, C(<state key>.tfstate-s3-backend.json) in the state bucket, that says which
+    lock mode a migration left, which DynamoDB table it replaced and when the cut-over happened. The rollback role
+    reads the table from it, the retire role the cut-over time.
+  - The state object itself is never read or written.
+  - Without O(mode), the record is only read.
+extends_documentation_fragment:
+  - tfstate.s3_backend.aws
+options:
+  bucket:
+    description: The state bucket.
+    type: str
+    required: true
+  key:
+    description: The state key of the root's default workspace.
+    type: str
+    required: true
+    no_log: false
+  mode:
+    description: The lock mode the migration left (V(dual), V(lockfile) or V(dynamodb) after a rollback).
+    type: str
+    choices: [dual, lockfile, dynamodb]
+  dynamodb_table:
+    description: The DynamoDB lock table the root used before (kept from the existing record when unset).
+    type: str
+  cutover_time:
+    description:
+      - When the cut-over happened (RFC 3339). Defaults to now.
+      - When the record already has O(mode), its cut-over time is kept, so a second run changes nothing.
+    type: str
+  root:
+    description: The root's path or repository, for people reading the record.
+    type: str
+  encrypt:
+    description: Write the record with AES256 server-side encryption, like the backend's C(encrypt).
+    type: bool
+    default: false
+  kms_key_id:
+    description: Write the record encrypted with this KMS key, like the backend's C(kms_key_id).
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: Reports the record that would be written.
+  diff_mode:
+    support: full
+    description: Shows the record before and after.
+  platform:
+    platforms: aws
+    support: full
+    description: Talks to the S3 API.
+author:
+  - tfstate.s3_backend maintainers
+"""
+
+EXAMPLES = r"""
+- name: Record the cut-over to S3 native locking
+  tfstate.s3_backend.migration_record:
+    bucket: acme-terraform-state
+    key: network/terraform.tfstate
+    mode: lockfile
+    dynamodb_table: terraform-locks
+
+- name: Read the record
+  tfstate.s3_backend.migration_record:
+    bucket: acme-terraform-state
+    key: network/terraform.tfstate
+  register: network_record
+"""
+
+RETURN = r"""
+record:
+  description: The record after the task (null when there is none).
+  returned: always
+  type: dict
+  sample: {"mode": "lockfile", "dynamodb_table": "terraform-locks", "cutover_time": "2026-11-27T10:00:00Z",
+           "root": "/srv/repos/network", "collection_version": "0.1.0"}
+record_key:
+  description: The record's object key.
+  returned: always
+  type: str
+  sample: network/terraform.tfstate.tfstate-s3-backend.json
+"""
+
+import datetime
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
+    read_record,
+    record_key,
+    wanted_record,
+    write_record,
+)
+
+COLLECTION_VERSION = "0.1.0"
+
+
+def main():
+    module = AwsModule(
+        argument_spec=dict(
+            bucket=dict(type="str", required=True),
+            key=dict(type="str", required=True, no_log=False),
+            mode=dict(type="str", choices=["dual", "lockfile", "dynamodb"]),
+            dynamodb_table=dict(type="str"),
+            cutover_time=dict(type="str"),
+            root=dict(type="str"),
+            encrypt=dict(type="bool", default=False),
+            kms_key_id=dict(type="str", no_log=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        s3 = module.client("s3")
+        current = read_record(s3, params["bucket"], params["key"])
+        result = dict(changed=False, record=current, record_key=record_key(params["key"]))
+        if params["mode"]:
+            now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            wanted = wanted_record(current, params["mode"], params["dynamodb_table"], params["cutover_time"] or now,
+                                   params["root"], COLLECTION_VERSION)
+            if wanted != current:
+                if not module.check_mode:
+                    write_record(s3, params["bucket"], params["key"], wanted, params["encrypt"], params["kms_key_id"])
+                result.update(changed=True, record=wanted)
+                if module.module._diff:
+                    result["diff"] = dict(before=current or {}, after=wanted)
+    except AwsError as exc:
+        module.fail_aws(exc)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
