@@ -199,7 +199,17 @@ class Backend:
         self._read_settings()
 
     def setting_line(self, name):
+        if self.lines is None:
+            return self._setting_lines[name]
         return self.lines.line_of(self.nodes[name].start)
+
+    def release(self):
+        """Drop the parse tree and the text once only the facts are needed (tree scans keep many)."""
+        self._setting_lines = dict((name, self.setting_line(name)) for name in self.nodes)
+        self.nodes = dict.fromkeys(self.nodes)
+        self.container = None
+        self.lines = None
+        self.locals = {}
 
     @property
     def has_table(self):
@@ -279,6 +289,12 @@ class FileScan:
 
     def fail(self, line, reason):
         self.failure = {"file": self.path, "line": line, "reason": reason}
+
+    def release(self):
+        for backend in self.backends:
+            backend.release()
+        self.file = self.text = self.lines = None
+        self.comments = []
 
 
 def _is_s3_label(block):
@@ -632,7 +648,9 @@ def scan_paths(paths, exclude=()):
             tree.version_files.setdefault(os.path.dirname(path), []).append(path)
         if not explicit and not is_candidate(kind, text_file.data):
             continue
-        tree.add(scan_text(path, text_file, kind))
+        scan = scan_text(path, text_file, kind)
+        scan.release()
+        tree.add(scan)
     return tree
 
 

@@ -726,9 +726,10 @@ def rewrite_scan(scan, kind, mode, dynamodb_table=None):
         new_text, placed = apply_splices(text, editor.splices)
     except ValueError as exc:
         raise RewriteError(scan.path, planned[0][0].line, str(exc))
+    new_scan = None
     if syntax == "hcl":
-        new_text = _align(scan, kind, new_text, placed, planned)
-    _verify(scan, kind, new_text, planned, mode)
+        new_text, new_scan = _align(scan, kind, new_text, placed, planned)
+    _verify(scan, kind, new_text, planned, mode, new_scan)
     result.after = new_text
     for backend, ops, warnings in planned:
         removed = [_node_name(op.node) for op in ops if op.kind in ("remove", "replace")]
@@ -778,19 +779,21 @@ def _rescan(scan, kind, text, first_line):
 
 
 def _align(scan, kind, new_text, placed, planned):
+    """The text with edited groups re-aligned, and its scan when nothing needed aligning."""
     new_scan = _rescan(scan, kind, new_text, planned[0][0].line)
     aligner = _Aligner(scan, new_scan, placed)
     splices = []
     for backend, _ops, _warnings in planned:
         splices.extend(aligner.splices(backend.container, new_scan.backends[backend.index].container))
     if not splices:
-        return new_text
-    return apply_splices(new_text, splices)[0]
+        return new_text, new_scan
+    return apply_splices(new_text, splices)[0], None
 
 
-def _verify(scan, kind, new_text, planned, mode):
+def _verify(scan, kind, new_text, planned, mode, new_scan=None):
     """The edited text parses, and every backend reads back exactly as expected."""
-    new_scan = _rescan(scan, kind, new_text, planned[0][0].line)
+    if new_scan is None:
+        new_scan = _rescan(scan, kind, new_text, planned[0][0].line)
     expected = dict((backend.index, expected_settings(backend, ops)) for backend, ops, _w in planned)
     for old, new in zip(scan.backends, new_scan.backends):
         want = expected.get(old.index, old.settings)
