@@ -77,7 +77,8 @@ def test_locks_playbook_reports_every_lock_and_fails_on_stale(killed_dual_apply,
     before = lock_objects(s3, bucket_name)
     assert sorted(v[1] for v in before.values()) == sorted([held_id, stale_id])
 
-    report = playbook(LOCKS_PLAYBOOK, moto_server, {"locks_buckets": [bucket_name], "locks_tables": [table]})
+    report = playbook(LOCKS_PLAYBOOK, moto_server, {
+        "locks_buckets": [bucket_name], "locks_tables": [{"table": table, "region": "us-east-1"}]})
     assert report.returncode == 0, report.stdout + report.stderr
     stats = custom_stats(report)["tfstate_locks"]
     assert (stats["count"], stats["stale_count"]) == (3, 1)
