@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Backend discovery and rewrite cost over a generated tree of Terraform code.
 
 Generates (deterministically) a tree of FILES files, of which BACKENDS hold S3 backend
@@ -194,7 +193,7 @@ def generate_tree(top, files, backends, seed=42):
     quota["block"] += backends - sum(quota.values()) - quota["partial"]
     index = 0
     for form, _share in FORMS:
-        for _ in range(quota[form]):
+        for _number in range(quota[form]):
             root = os.path.join(top, "live", form, "root%05d" % index)
             if form == "block":
                 write(os.path.join(root, "backend.tf"), block_backend(rng, index))
@@ -318,7 +317,7 @@ def main(argv=None):
         def measure(label, function, arg, repeat):
             times = []
             result = None
-            for _ in range(repeat):
+            for _run in range(repeat):
                 seconds, result = timed(function, arg)
                 times.append(seconds)
             rows.append((label, statistics.median(times), peak_memory(function, arg), result))
@@ -346,8 +345,8 @@ def main(argv=None):
     base = dict((label, (seconds, memory)) for label, seconds, memory, _result in rows)
     print("tree: %d files, %d holding S3 backend settings; %d parsed by discovery (candidates)"
           % (written, held, len(candidates)))
-    print("%-14s %9s %10s %9s %9s %12s %12s  %s" % ("operation", "wall s", "files/s", "x read", "x hcl2",
-                                                  "peak MiB", "mem x read", "result"))
+    header = ("operation", "wall s", "files/s", "x read", "x hcl2", "peak MiB", "mem x read", "result")
+    print("%-14s %9s %10s %9s %9s %12s %12s  %s" % header)
     for label, seconds, memory, result in rows:
         print("%-14s %9.3f %10.0f %9.2f %9.2f %12.2f %12.2f  %s" % (
             label, seconds, written / seconds, seconds / base["read"][0], seconds / base["python-hcl2"][0],

@@ -25,7 +25,7 @@ description:
     character that is not a letter, digit or underscore replaced by C(_). Values that are expressions make no group."
   - The inventory source is a YAML file whose C(plugin) key is C(tfstate.s3_backend.terraform_roots).
 author:
-  - tfstate.s3_backend maintainers
+  - tfstate.s3_backend maintainers (@tfstate)
 extends_documentation_fragment:
   - constructed
 options:

@@ -321,8 +321,10 @@ class _HclScanner:
     def add(self, line, form, container, items):
         nodes = {}
         for item in items:
-            name = item.name if isinstance(item, hcl.Item) else (item.type if isinstance(item, hcl.Block)
-                                                                   and not item.labels else None)
+            if isinstance(item, hcl.Item):
+                name = item.name
+            else:
+                name = item.type if isinstance(item, hcl.Block) and not item.labels else None
             if name is not None:
                 nodes[name] = item
         backend = Backend(self.scan.path, self.lines, line, form, "hcl", container, nodes, len(self.scan.backends))

@@ -201,7 +201,7 @@ class Tokenizer:
             elif kind == "interp":
                 if m.group() == "%{" or not self.template or closing is not None:
                     if m.group() == "%{":
-                        raise TemplateDirective("template directive %{ outside a string", pos)
+                        raise TemplateDirective("template directive outside a string", pos)
                     raise HclSyntaxError("interpolation ${ outside a string", pos)
                 inner, mend = self._scan(self._skip_strip(mend), "}")
                 append(Token(INTERP, pos, mend, text[pos:mend], parts=[("${", inner, pos)]))
@@ -480,8 +480,8 @@ class Parser:
             if tok.kind == NEWLINE:
                 self.pos += 1
             elif not (tok.kind == EOF or (not top and self.is_op(tok, "}"))):
-                raise self.error(tok, "expected a newline after %s" % ("the attribute" if isinstance(items[-1], Item)
-                                                                        else "the block"))
+                what = "the attribute" if isinstance(item, Item) else "the block"
+                raise self.error(tok, "expected a newline after %s" % what)
 
     def parse_body_item(self):
         tok = self.next()

@@ -35,7 +35,7 @@ description:
     is written; when that fails, no file is written and the task fails naming the file and line.
   - Running O(mode=dual) and then O(mode=lockfile) gives the same bytes as O(mode=lockfile) directly.
 author:
-  - tfstate.s3_backend maintainers
+  - tfstate.s3_backend maintainers (@tfstate)
 options:
   path:
     description:

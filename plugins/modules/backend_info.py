@@ -27,7 +27,7 @@ description:
     or templated backends, C(aws_dynamodb_table) resources) are reported in RV(notes), never in RV(backends).
   - A file that cannot be parsed is reported in RV(failures) with its line and the reason; the scan goes on.
 author:
-  - tfstate.s3_backend maintainers
+  - tfstate.s3_backend maintainers (@tfstate)
 options:
   path:
     description:
@@ -49,6 +49,7 @@ attributes:
     description: The module never changes anything.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
   platform:
     platforms: posix
     support: full

@@ -60,7 +60,7 @@ def inventory(repos, extra=""):
 
 def run(tool, *args):
     return subprocess.run([os.path.join(BIN, tool)] + list(args), env=ansible_env(), capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, check=False)
 
 
 def plain(value):
