@@ -248,7 +248,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite
 
 def write_atomically(module, result, backup):
     """Write a FileRewrite's text through a temp file beside it; returns the backup path or None."""
-    path = result.path
+    path = os.path.realpath(result.path)  # a symlink stays a symlink; its target gets the new text
     backup_file = module.backup_local(path) if backup else None
     handle, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or ".")
     try:

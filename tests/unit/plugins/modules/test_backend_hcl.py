@@ -102,3 +102,13 @@ def test_info_reports_failures_and_goes_on(tmp_path):
                                    "reason": "unterminated string"}]
     assert [b["file"] for b in result["backends"]] == [str(good)]
     assert result["lock_modes"] == {"dynamodb": 1, "dual": 0, "lockfile": 0, "none": 0}
+
+
+def test_a_symlinked_file_is_edited_through_the_link(tmp_path):
+    target = make(tmp_path, "shared/backend.tf")
+    link = tmp_path / "root" / "backend.tf"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    result = run_module(backend_hcl, dict(path=[str(link.parent)], mode="lockfile"))
+    assert result["changed"] is True
+    assert link.is_symlink() and target.read_text() == LOCKFILE
