@@ -35,7 +35,6 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_version
 )
 
 LOCK_MODES = ("dynamodb", "dual", "lockfile", "none")
-FORMS = ("block", "json", "partial", "terragrunt", "terragrunt_generate", "terragrunt_tfvars")
 
 # Directories never descended into: tool caches, VCS metadata and vendored code.
 SKIP_DIRS = frozenset([
@@ -67,7 +66,7 @@ TEMPLATE_SUFFIXES = (".tpl", ".tmpl", ".tftpl", ".j2", ".jinja", ".jinja2", ".go
 PARTIAL_SUFFIXES = (".tfbackend", ".tfbackend.example", ".conf", ".backend")
 
 # Cheap byte-level prefilters: a file is parsed only when one of these matches.
-_BACKEND_S3 = re.compile(rb'backend\s*(?:=\s*)?"s3"|"backend"\s*:')
+_BACKEND_S3 = re.compile(rb'backend\s*(?:=\s*)?"s3"|backend\s+s3\s*\{|"backend"\s*:')
 _REMOTE_STATE = re.compile(rb"remote_state")
 _PARTIAL_LINE = re.compile(
     rb"(?m)^[ \t]*(?:bucket|key|region|dynamodb_table|use_lockfile|workspace_key_prefix|dynamodb_endpoint)[ \t]*=")
@@ -164,7 +163,6 @@ class Backend:
         self._read_settings()
 
     def _value(self, name, node):
-        text = self.lines.text
         if self.syntax == "json":
             return node.value.python_value(), True
         if isinstance(node, hcl.Block):
@@ -295,10 +293,6 @@ class FileScan:
             backend.release()
         self.file = self.text = self.lines = None
         self.comments = []
-
-
-def _is_s3_label(block):
-    return block.type == "backend" and block.labels == ["s3"]
 
 
 def _string_value(expr):
