@@ -96,6 +96,8 @@ tfstate_export_env() {
     # ansible.cfg's remote_tmp would not be resolved relative to the file.
     export ANSIBLE_REMOTE_TMP="$TFSTATE_ROOT/.ansible/tmp"
     export ANSIBLE_LOCAL_TEMP="$TFSTATE_ROOT/.ansible/tmp"
+    # async_status expands ~ from the passwd entry, the async wrapper from $HOME: pin one place.
+    export ANSIBLE_ASYNC_DIR="$TFSTATE_ROOT/.ansible/async"
     # Logs (CI, files) get no colour codes.
     if [[ ! -t 1 ]]; then
         export NO_COLOR=1 ANSIBLE_NOCOLOR=1 PY_COLORS=0
