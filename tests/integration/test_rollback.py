@@ -7,6 +7,7 @@ Effects are seen through terraform runs and the S3 and DynamoDB APIs, not throug
 import hashlib
 import json
 import os
+import re
 
 import pytest
 import yaml
@@ -125,7 +126,8 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
     # Check mode shows the rewrite and changes nothing.
     checked = rollback(inventory, check=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "+    dynamodb_table = \"%s\"" % table in checked.stdout or "dynamodb_table" in checked.stdout
+    assert re.search(r'^\+\s+dynamodb_table\s+= "%s"$' % table, checked.stdout, re.M), checked.stdout
+    assert re.search(r'^-\s+use_lockfile\s+= true$', checked.stdout, re.M), checked.stdout
     assert read(backend_file) == lockfile_backend
     assert {key: digest(dynamodb, table, state_bucket, key) for key in (KEY, STAGING_KEY)} == stale
     assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, table) == []
