@@ -77,8 +77,8 @@ def test_locks_playbook_reports_every_lock_and_fails_on_stale(killed_dual_apply,
     before = lock_objects(s3, bucket_name)
     assert sorted(v[1] for v in before.values()) == sorted([held_id, stale_id])
 
-    report = playbook(LOCKS_PLAYBOOK, moto_server, {
-        "locks_buckets": [bucket_name], "locks_tables": [{"table": table, "region": "us-east-1"}]})
+    # A plain table name: DynamoDB needs the account region (tfstate_aws_region) to reach the table.
+    report = playbook(LOCKS_PLAYBOOK, moto_server, {"locks_buckets": [bucket_name], "locks_tables": [table]})
     assert report.returncode == 0, report.stdout + report.stderr
     stats = custom_stats(report)["tfstate_locks"]
     assert (stats["count"], stats["stale_count"]) == (3, 1)
@@ -89,8 +89,9 @@ def test_locks_playbook_reports_every_lock_and_fails_on_stale(killed_dual_apply,
         ("env:/old/%s.tflock" % KEY, stale_id, "ci@killed-runner")]
     assert "STALE s3 env:/old/%s.tflock" % KEY in report.stdout
 
-    strict = playbook(LOCKS_PLAYBOOK, moto_server, {"locks_buckets": [{"bucket": bucket_name, "prefix": "env:/"}],
-                                                    "locks_fail_on_stale": True})
+    strict = playbook(LOCKS_PLAYBOOK, moto_server, {
+        "locks_buckets": [{"bucket": bucket_name, "prefix": "env:/", "region": "us-east-1"}],
+        "locks_tables": [{"table": table, "region": "us-east-1"}], "locks_fail_on_stale": True})
     assert strict.returncode != 0 and "1 stale lock(s)" in strict.stdout + strict.stderr
     assert "%s/env:/old/%s" % (bucket_name, KEY) in strict.stdout + strict.stderr
     assert lock_objects(s3, bucket_name) == before  # read-only
