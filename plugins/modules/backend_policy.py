@@ -20,7 +20,7 @@ description:
     C(kms:Decrypt) and C(kms:GenerateDataKey). No DynamoDB permission, and no C(s3:DeleteObject) on a state key.
   - Makes no AWS call. Write the document with M(ansible.builtin.copy) or attach it with your IAM tooling.
 author:
-  - tfstate.s3_backend maintainers
+  - tfstate.s3_backend maintainers (@tfstate)
 options:
   bucket:
     description: The state bucket.

@@ -64,7 +64,7 @@ attributes:
     support: full
     description: Talks to the S3 API.
 author:
-  - tfstate.s3_backend maintainers
+  - tfstate.s3_backend maintainers (@tfstate)
 """
 
 EXAMPLES = r"""

@@ -22,7 +22,7 @@ description:
   - S3 native locking (C(use_lockfile = true)) needs none of the optional settings; versioning is what Terraform's
     documentation recommends for state buckets.
 author:
-  - tfstate.s3_backend maintainers
+  - tfstate.s3_backend maintainers (@tfstate)
 options:
   name:
     description:

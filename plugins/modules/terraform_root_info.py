@@ -22,7 +22,7 @@ description:
   - Fails, naming the file and line, when the root has no S3 backend block, several, a templated one, one whose
     settings are not literal values, or a file that cannot be parsed. Nothing is changed.
 author:
-  - tfstate.s3_backend maintainers
+  - tfstate.s3_backend maintainers (@tfstate)
 options:
   root:
     description: The root's directory.
