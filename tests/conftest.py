@@ -181,4 +181,5 @@ def run_playbook(playbook, extra_vars=None, inventory=None, check=False, diff=Fa
     if diff:
         cmd.append("--diff")
     cmd += list(args)
-    return subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=900)
+    return subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=900,
+                          check=False)

@@ -23,7 +23,7 @@ def _settings(root, region, bucket, kms_key_id):
 
 def _aligned(settings, indent):
     # terraform fmt aligns the "=" of consecutive attributes.
-    width = max(len(name) for name, _ in settings)
+    width = max(len(name) for name, _value in settings)
     return "".join("%s%s = %s\n" % (indent, name.ljust(width), value) for name, value in settings)
 
 

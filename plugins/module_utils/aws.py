@@ -15,14 +15,18 @@ __metaclass__ = type
 
 try:
     import boto3
-    import botocore
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:  # reported by the module through missing_required_lib
     boto3 = None
-    botocore = None
     Config = None
-    BotoCoreError = ClientError = Exception
+
+    class ClientError(Exception):
+        """Stand-in so the except clauses below stay valid without botocore."""
+
+    class BotoCoreError(Exception):
+        """Stand-in so the except clauses below stay valid without botocore."""
+
     HAS_BOTO3 = False
 else:
     HAS_BOTO3 = True
@@ -106,8 +110,7 @@ def paginate(client, method, resource=None, **kwargs):
     """Yield the pages of a paginated call, with the same error handling as call()."""
     operation = _operation_name(client, method)
     try:
-        for page in client.get_paginator(method).paginate(**kwargs):
-            yield page
+        yield from client.get_paginator(method).paginate(**kwargs)
     except ClientError as exc:
         response = exc.response or {}
         raise AwsError(

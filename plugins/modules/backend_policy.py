@@ -55,6 +55,7 @@ attributes:
     description: Makes no change in any mode.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
   platform:
     platforms: posix
     support: full

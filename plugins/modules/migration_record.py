@@ -29,7 +29,6 @@ options:
     description: The state key of the root's default workspace.
     type: str
     required: true
-    no_log: false
   mode:
     description: The lock mode the migration left (V(dual), V(lockfile) or V(dynamodb) after a rollback).
     type: str

@@ -27,17 +27,16 @@ options:
     description: The backend's C(key).
     type: str
     required: true
-    no_log: false
   workspace_key_prefix:
     description: The backend's C(workspace_key_prefix). Unset means Terraform's default C(env:).
     type: str
-    no_log: false
 attributes:
   check_mode:
     support: full
     description: The module never changes anything.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
   platform:
     platforms: aws
     support: full

@@ -42,6 +42,7 @@ attributes:
     description: The module never changes anything.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
   platform:
     platforms: posix
     support: full

@@ -14,7 +14,7 @@ import yaml
 from botocore.config import Config
 
 from tests.conftest import ROOT, run_playbook
-from tests.testbed.terraform import TerraformRoot, backend_block, kill_process_group, wait_for
+from tests.testbed.terraform import TerraformRoot, kill_process_group, wait_for
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
 TABLE = "terraform-locks"
@@ -229,4 +229,3 @@ def test_migrate_fleet_to_lockfile(fleet):
         assert "PutObject" in second.stderr
     finally:
         kill_process_group(slow)
-

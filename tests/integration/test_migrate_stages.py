@@ -42,8 +42,8 @@ def _lock_items(dynamodb, table):
     return [item for item in dynamodb.scan(TableName=table)["Items"] if "Info" in item]
 
 
-def test_dual_then_lockfile_keeps_exclusion_with_a_dynamodb_only_client(tmp_path, moto_server, tf_root, s3, dynamodb,
-                                                                       bucket_name, lock_table, terraform_bin):
+def test_dual_then_lockfile_keeps_exclusion_with_a_dynamodb_only_client(
+        tmp_path, moto_server, tf_root, s3, dynamodb, bucket_name, lock_table, terraform_bin):
     s3.create_bucket(Bucket=bucket_name)
     s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
     root = tf_root("app")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start and stop a local moto server (S3, DynamoDB, STS, IAM over HTTP) as a stand-in for AWS.
 
 Used by the pytest fixtures, Molecule's create/destroy playbooks and the demo:
@@ -145,7 +144,7 @@ class MotoServer:
             os.killpg(self.pid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
             return
-        for _ in range(50):
+        for _attempt in range(50):
             try:
                 os.kill(self.pid, 0)
             except ProcessLookupError:

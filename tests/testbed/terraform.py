@@ -84,7 +84,7 @@ def backend_block(bucket, key, region="us-east-1", dynamodb_table=None, use_lock
         settings.append(("use_lockfile", "true" if use_lockfile else "false"))
     for name, value in (extra or {}).items():
         settings.append((name, value))
-    width = max(len(name) for name, _ in settings)
+    width = max(len(name) for name, _value in settings)
     lines = ["    %s = %s" % (name.ljust(width), value) for name, value in settings]
     return 'terraform {\n  backend "s3" {\n%s\n  }\n}\n' % "\n".join(lines)
 
@@ -116,7 +116,7 @@ class TerraformRoot:
     def run(self, *args, check=True, timeout=300):
         proc = subprocess.run(
             self.command(*args), cwd=self.path, env=self.env, capture_output=True, text=True,
-            timeout=timeout, stdin=subprocess.DEVNULL,
+            timeout=timeout, stdin=subprocess.DEVNULL, check=False,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
