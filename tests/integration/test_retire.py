@@ -124,11 +124,11 @@ def test_retire_refuses_while_a_root_uses_the_table_then_deletes_it(
     result = report(tmp_path)
     assert result["status"] == "refused", result
     assert result["referenced_by"] == [app.path]
-    assert any(reason.startswith("root %s still locks with the table (%s:1, lock mode dual)"
-                                 % (app.path, os.path.join(app.path, "backend.tf"))) for reason in result["blockers"])
+    assert any(reason.startswith("root %s still locks with the table (%s:2, lock mode dual)"
+                                 % (app.path, os.path.join(app.path, "backend.tf"))) for reason in result["blockers"]), "\n".join(result["blockers"])
     assert any("grace period of 7" in reason for reason in result["blockers"]), result["blockers"]
     # The dual root's digest matches its state written after the cut-over: the table sees a client too.
-    assert any("a client with dynamodb_table still writes" in reason for reason in result["blockers"])
+    assert any("a client with dynamodb_table still writes" in reason for reason in result["blockers"]), "\n".join(result["blockers"])
     assert table in dynamodb.list_tables()["TableNames"]
     assert backups(dynamodb, table) == []
 
