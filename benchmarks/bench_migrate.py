@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""Fleet migration cost: playbooks/migrate.yml over N real Terraform roots against a shell loop of init and plan.
+
+Each round, on a moto server this script starts (and resets between rounds):
+
+1. builds a fleet of ROOTS roots the way tests/integration/test_migrate_fleet.py does: two
+   versioned buckets, one DynamoDB lock table, every root created and applied once by real
+   terraform with ``dynamodb_table`` locking (a thread pool builds them; not timed);
+2. times ``ansible-playbook playbooks/migrate.yml`` (target ``lockfile``) on the fleet, and checks
+   that every root migrated (the run's report, and each root's migration record in S3);
+3. times the baseline: a plain ``bash`` loop running ``terraform init -reconfigure && terraform
+   plan`` in every root, one root after the other, as the issue states it. The same loop spread
+   over as many processes as ansible has forks (``xargs -P``) is timed too, so the share of the
+   ratio that only comes from running roots in parallel can be seen.
+
+Why the baseline runs on the migrated fleet, not on a second copy: the migration's own terraform
+work ends with an init and a plan in lockfile mode, and running the loop after it on the same
+roots gives terraform exactly the same configuration (``use_lockfile``, no ``dynamodb_table``),
+the same states and the same lock path (the ``.tflock`` object). A second, unmigrated copy would
+plan with DynamoDB locking (two more API round trips per plan against a moto table) and need twice
+the set-up. The baseline always runs second in its round; the terraform binary and the roots are
+in the page cache by then for both runs (set-up ran terraform twice per root).
+
+Both commands get the same environment (the testbed's terraform environment, output to a log
+file) and are measured the same way: wall time; CPU time (user + system) of the whole process
+tree (``os.wait4``); the largest single process (``ru_maxrss``); and the peak of the summed RSS of
+every process in the tree, sampled from /proc every 0.25 s (forked ansible workers share pages
+with their parent, so the sum over-counts; it is an upper bound).
+
+The machine is shared, so the script prints a timestamp for every step (to spot noisy rounds)
+and the median over ``--rounds`` of each figure, and of the per-round ratios. A small callback
+(benchmarks/callback_plugins/task_durations.py) records every task's duration per root; the
+script prints the tasks that cost the most, per root and in wall time.
+
+    .venv/bin/python benchmarks/bench_migrate.py [--roots 50] [--rounds 3] [--forks N]
+        [--ansible-env ANSIBLE_PIPELINING=1 ...] [--setup-workers 4] [--keep]
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import configparser
+import datetime
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+from tests.conftest import ansible_env  # noqa: E402  (also serves the checkout as the collection)
+from tests.testbed.moto_server import MotoServer  # noqa: E402
+from tests.testbed.terraform import TerraformRoot, terraform_binary, terraform_env  # noqa: E402
+
+PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
+CALLBACKS = os.path.join(ROOT, "benchmarks", "callback_plugins")
+BUCKETS = ("bench-fleet-a", "bench-fleet-b")
+TABLE = "terraform-locks"
+REGION = "us-east-1"
+RECORD_SUFFIX = ".tfstate-s3-backend.json"
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+SAMPLE_SECONDS = 0.25
+
+# The same terraform commands the role runs (roles/root/tasks/discover.yml, roles/migrate/tasks/cutover.yml).
+BASELINE_STEP = ('cd "$1" && "$TERRAFORM" init -no-color -input=false -reconfigure -backend-config=use_path_style=true'
+                 ' && "$TERRAFORM" plan -no-color -input=false -lock-timeout=60s')
+SEQUENTIAL_LOOP = 'for root in "$@"; do sh -c \'%s\' step "$root" || exit 1; done' % BASELINE_STEP
+
+
+def say(message):
+    print("[%s] %s" % (datetime.datetime.now().strftime("%H:%M:%S"), message), flush=True)
+
+
+def client(server, service):
+    return boto3.client(service, endpoint_url=server.url, region_name=REGION, aws_access_key_id="testing",
+                        aws_secret_access_key="testing", config=Config(s3={"addressing_style": "path"}))
+
+
+def build_fleet(server, base, count, terraform, workers):
+    """A fresh server state and ``count`` roots under ``base``, each applied once with DynamoDB locking."""
+    server.reset()
+    for bucket in BUCKETS:
+        s3 = client(server, "s3")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    client(server, "dynamodb").create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
+
+    def make(index):
+        root = TerraformRoot(os.path.join(base, "root-%03d" % index), server.url, binary=terraform)
+        root.write_main()
+        root.write_backend(bucket=BUCKETS[index % len(BUCKETS)], key="root-%03d/terraform.tfstate" % index,
+                           dynamodb_table=TABLE)
+        root.init()
+        root.apply(serial="1")
+        return root.path
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(make, range(count)))
+
+
+def write_inventory(path, roots, server, terraform, report_dir):
+    hosts = dict((os.path.basename(root), {"tfstate_root": root}) for root in roots)
+    with open(path, "w") as handle:
+        json.dump({"all": {"hosts": hosts, "vars": {
+            "tfstate_aws_endpoint_url": server.url,
+            "tfstate_terraform_bin": terraform,
+            "migrate_report_dir": report_dir,
+        }}}, handle, indent=1)
+    return path
+
+
+def sample_tree(top_pid):
+    """Summed RSS in bytes of ``top_pid`` and all its descendants, and the CPU seconds ``top_pid`` used itself."""
+    children, rss, own_cpu = collections.defaultdict(list), {}, 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()  # fields[0] is field 3 of stat(5)
+        except OSError:  # the process ended meanwhile
+            continue
+        pid = int(entry)
+        children[int(fields[1])].append(pid)
+        rss[pid] = int(fields[21]) * PAGE_SIZE
+        if pid == top_pid:
+            own_cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    total, todo = 0, [top_pid]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, ()))
+    return total, own_cpu
+
+
+class Measured:
+    """Wall time, tree CPU time, the top process's own CPU time, largest process and peak tree RSS of a command."""
+
+    def __init__(self, argv, env, log_path, cwd=ROOT):
+        self.argv, self.env, self.log_path, self.cwd = argv, env, log_path, cwd
+        self.wall = self.cpu = self.own_cpu = self.max_rss = self.peak_tree_rss = None
+        self.returncode = None
+
+    def run(self):
+        peak, own_cpu = [0], [0.0]
+        with open(self.log_path, "wb") as log:
+            start = time.perf_counter()
+            proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)
+            done = threading.Event()
+
+            def sample():
+                while not done.wait(SAMPLE_SECONDS):
+                    rss, cpu = sample_tree(proc.pid)
+                    peak[0], own_cpu[0] = max(peak[0], rss), max(own_cpu[0], cpu)
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            # wait4 gives the resources of the child and of every descendant it waited for.
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            self.wall = time.perf_counter() - start
+            done.set()
+            sampler.join()
+        proc.returncode = self.returncode = os.waitstatus_to_exitcode(status)
+        self.cpu = usage.ru_utime + usage.ru_stime
+        self.own_cpu = own_cpu[0]
+        self.max_rss = usage.ru_maxrss * 1024
+        self.peak_tree_rss = peak[0]
+        return self
+
+    def tail(self, lines=40):
+        with open(self.log_path, errors="replace") as handle:
+            return "".join(handle.readlines()[-lines:])
+
+
+def configured_forks(env):
+    """DEFAULT_FORKS as ansible-playbook will see it with this environment (ansible.cfg included)."""
+    dump = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-config"), "dump"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, check=True).stdout
+    for line in dump.splitlines():
+        if line.startswith("DEFAULT_FORKS"):
+            return int(line.split("=")[-1])
+    raise RuntimeError("ansible-config dump shows no DEFAULT_FORKS")
+
+
+def check_migrated(server, roots, report_dir, measured):
+    """Every root migrated: the run's report says so, and S3 holds one migration record per root."""
+    if measured.returncode != 0:
+        raise RuntimeError("migrate.yml failed (rc %s):\n%s" % (measured.returncode, measured.tail()))
+    with open(os.path.join(report_dir, "migrate-report.json")) as handle:
+        statuses = collections.Counter(entry["status"] for entry in json.load(handle)["results"])
+    if statuses != {"migrated": len(roots)}:
+        raise RuntimeError("not every root migrated: %s" % dict(statuses))
+    s3 = client(server, "s3")
+    records = sum(1 for bucket in BUCKETS for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+                  for item in page.get("Contents", []) if item["Key"].endswith(RECORD_SUFFIX))
+    if records != len(roots):
+        raise RuntimeError("%d migration records in S3 for %d roots" % (records, len(roots)))
+    for root in roots:
+        with open(os.path.join(root, "backend.tf")) as handle:
+            text = handle.read()
+        if "use_lockfile" not in text or "dynamodb_table" in text:
+            raise RuntimeError("%s/backend.tf was not rewritten to lockfile mode" % root)
+
+
+def task_costs(log_paths):
+    """Per task (file:line and name): runs per round, mean seconds per root, and wall seconds per round.
+
+    A task's wall time is the time from the strategy starting it to starting the next task (the
+    linear strategy waits for every host in between); with the free strategy it is meaningless
+    and left out.
+    """
+    per_task = collections.OrderedDict()
+    for path in log_paths:
+        with open(path) as handle:
+            log = json.load(handle)
+        starts = log["tasks"] + [{"path": None, "name": None, "started": log["ended"]}]
+        for task, following in zip(starts, starts[1:]):
+            entry = per_task.setdefault((task["path"], task["name"]), {"runs": [], "wall": 0.0})
+            entry["wall"] += following["started"] - task["started"]
+        for run in log["runs"]:
+            entry = per_task.setdefault((run["path"], run["name"]), {"runs": [], "wall": 0.0})
+            if run["status"] != "skipped":
+                entry["runs"].append(run["end"] - run["start"])
+    rounds = len(log_paths)
+    rows = []
+    for (path, name), entry in per_task.items():
+        runs = entry["runs"]
+        rows.append({
+            "where": "%s:%s" % (os.path.relpath(os.path.realpath(path.rsplit(":", 1)[0]), ROOT), path.rsplit(":", 1)[1])
+                     if path else "?",
+            "name": name,
+            "runs": len(runs) / rounds,
+            "per_root": statistics.mean(runs) if runs else 0.0,
+            "host_seconds": sum(runs) / rounds,
+            "wall": entry["wall"] / rounds,
+        })
+    return rows
+
+
+def print_task_costs(rows, top):
+    total_host = sum(row["host_seconds"] for row in rows) or 1.0
+    print("(mean per round; wall: from the task's start to the next task's; per root: worker start to result;"
+          " host-s: summed over the roots)")
+    print("%8s %6s %8s %8s %6s  %s" % ("wall s", "runs", "per root", "host-s", "share", "task (file:line)"))
+    for row in sorted(rows, key=lambda row: row["host_seconds"], reverse=True)[:top]:
+        print("%8.2f %6.0f %8.2f %8.1f %5.1f%%  %s (%s)" % (
+            row["wall"], row["runs"], row["per_root"], row["host_seconds"], 100.0 * row["host_seconds"] / total_host,
+            row["name"], row["where"]))
+
+
+def mib(value):
+    return value / 1048576.0
+
+
+class Variant:
+    """One way to run the playbook: ``LABEL [-f FORKS] [NAME=VALUE ...] [setting=value ...]``.
+
+    Upper-case names go to ansible-playbook's environment (ANSIBLE_PIPELINING=1,
+    ANSIBLE_STRATEGY=free); lower-case ones are [defaults] settings without an environment
+    variable (internal_poll_interval=0.01), written to a copy of ansible.cfg.
+    """
+
+    def __init__(self, spec):
+        tokens = shlex.split(spec)
+        self.label, self.forks, self.env, self.settings = tokens[0], None, {}, {}
+        rest = iter(tokens[1:])
+        for token in rest:
+            if token == "-f":
+                self.forks = int(next(rest))
+            elif "=" in token:
+                name, value = token.split("=", 1)
+                (self.env if name.isupper() else self.settings)[name] = value
+            else:
+                raise ValueError("variant %r: %r is neither -f N nor NAME=VALUE" % (spec, token))
+
+    def environment(self, base_env, work):
+        env = dict(base_env, **self.env)
+        if self.settings:
+            config = configparser.ConfigParser(interpolation=None)
+            config.read(os.path.join(ROOT, "ansible.cfg"))
+            for name, value in self.settings.items():
+                config.set("defaults", name, value)
+            env["ANSIBLE_CONFIG"] = os.path.join(work, "ansible-%s.cfg" % self.label)
+            with open(env["ANSIBLE_CONFIG"], "w") as handle:
+                config.write(handle)
+        return env
+
+    def describe(self, forks):
+        knobs = ["-f %d" % forks] + ["%s=%s" % item for item in sorted(self.env.items())]
+        knobs += ["%s=%s (ansible.cfg)" % item for item in sorted(self.settings.items())]
+        return "%s: %s" % (self.label, " ".join(knobs))
+
+
+def migrate_round(server, variant, env, forks, base, args, terraform):
+    """Build a fresh fleet under ``base``, migrate it; returns (the Measured run, the roots, the task log)."""
+    os.makedirs(base)
+    start = time.perf_counter()
+    roots = build_fleet(server, os.path.join(base, "roots"), args.roots, terraform, args.setup_workers)
+    say("  %s: fleet of %d roots built and applied in %.1fs" % (variant.label, len(roots), time.perf_counter() - start))
+    report_dir = os.path.join(base, "reports")
+    inventory = write_inventory(os.path.join(base, "inventory.json"), roots, server, terraform, report_dir)
+    task_log = os.path.join(base, "tasks.json")
+    migrate = Measured([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), PLAYBOOK, "-i", inventory,
+                        "-f", str(forks)], dict(env, TFSTATE_BENCH_TASK_LOG=task_log),
+                       os.path.join(base, "migrate.log")).run()
+    check_migrated(server, roots, report_dir, migrate)
+    say("  %s: migrate.yml %.1fs wall, %.1fs CPU (controller %.1fs), peak tree RSS %.0f MiB" % (
+        variant.label, migrate.wall, migrate.cpu, migrate.own_cpu, mib(migrate.peak_tree_rss)))
+    return migrate, roots, task_log
+
+
+def baseline_commands(roots, forks, parallel):
+    commands = [("loop", "baseline: bash loop, init + plan", ["bash", "-c", SEQUENTIAL_LOOP, "loop"] + roots)]
+    if parallel:
+        script = 'printf "%%s\\0" "$@" | xargs -0 -n 1 -P %d sh -c \'%s\' step' % (forks, BASELINE_STEP)
+        commands.append(("xargs", "baseline: the same, %d at a time (xargs)" % forks, ["bash", "-c", script, "xargs"]
+                         + roots))
+    return commands
+
+
+def print_summary(rows, loop_walls, roots):
+    print("%-44s %8s %7s %8s %7s %7s %9s %10s" % ("median of the rounds", "wall s", "s/root", "× loop", "CPU s",
+                                                  "ctl CPU", "max proc", "peak tree"))
+    for label, runs in rows:
+        wall = statistics.median(run.wall for run in runs)
+        print("%-44s %8.1f %7.2f %8.2f %7.1f %7.1f %5.0f MiB %6.0f MiB" % (
+            label, wall, wall / roots, statistics.median(run.wall / loop for run, loop in zip(runs, loop_walls)),
+            statistics.median(run.cpu for run in runs), statistics.median(run.own_cpu for run in runs),
+            mib(statistics.median(run.max_rss for run in runs)), mib(statistics.median(run.peak_tree_rss for run in runs))))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--roots", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--forks", type=int, help="ansible-playbook -f (default: the configured forks)")
+    parser.add_argument("--variant", action="append", default=[], metavar="'LABEL [-f N] [NAME=VALUE ...]'",
+                        help="run the playbook this way too (each on its own fleet, in turn), e.g. "
+                             "'pipelining ANSIBLE_PIPELINING=1', 'free ANSIBLE_STRATEGY=free', "
+                             "'poll internal_poll_interval=0.01'; the first is the one the baseline is compared with")
+    parser.add_argument("--setup-workers", type=int, default=4, help="threads building a fleet")
+    parser.add_argument("--no-parallel-baseline", action="store_true", help="time only the sequential shell loop")
+    parser.add_argument("--top", type=int, default=15, help="how many of the costliest tasks to print")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (roots, logs, task logs)")
+    args = parser.parse_args(argv)
+    variants = [Variant(spec) for spec in args.variant or ["as-configured"]]
+
+    terraform = terraform_binary()
+    if not terraform:
+        parser.error("terraform is not on the PATH")
+    work = tempfile.mkdtemp(prefix="bench-migrate.")
+    server = MotoServer.start(log_path=os.path.join(work, "moto.log"))
+    # One environment for terraform everywhere (testbed credentials, no TF_* leaking in, empty CLI config).
+    tf_env = terraform_env(server.url, workdir=work)
+    playbook_env = ansible_env(dict(tf_env, ANSIBLE_CALLBACK_PLUGINS=CALLBACKS,
+                                    ANSIBLE_CALLBACKS_ENABLED="task_durations"))
+    settings = []
+    for variant in variants:
+        env = variant.environment(playbook_env, work)
+        settings.append((variant, env, variant.forks or args.forks or configured_forks(env)))
+    say("work directory %s, moto server %s, terraform %s" % (work, server.url, terraform))
+    for variant, env, forks in settings:
+        say("ansible forks and settings, %s" % variant.describe(forks))
+
+    migrations = collections.defaultdict(list)
+    baselines = collections.OrderedDict()
+    task_logs = collections.defaultdict(list)
+    try:
+        for round_number in range(1, args.rounds + 1):
+            say("round %d" % round_number)
+            # Each round starts with another variant, so none always pays for going first.
+            shift = (round_number - 1) % len(settings)
+            for variant, env, forks in settings[shift:] + settings[:shift]:
+                base = os.path.join(work, "round-%d" % round_number, variant.label)
+                migrate, roots, task_log = migrate_round(server, variant, env, forks, base, args, terraform)
+                migrations[variant.label].append(migrate)
+                task_logs[variant.label].append(task_log)
+            # The baselines run on the last migrated fleet (see the module docstring).
+            for name, label, argv_ in baseline_commands(roots, settings[0][2], not args.no_parallel_baseline):
+                measured = Measured(argv_, dict(tf_env, TERRAFORM=terraform),
+                                    os.path.join(work, "round-%d" % round_number, name + ".log")).run()
+                if measured.returncode != 0:
+                    raise RuntimeError("%s failed (rc %s):\n%s" % (label, measured.returncode, measured.tail()))
+                baselines.setdefault(name, (label, []))[1].append(measured)
+                say("  %s %.1fs wall, %.1fs CPU" % (label, measured.wall, measured.cpu))
+            for variant, _env, _forks in settings:
+                say("  ratio %s / loop: %.2f" % (variant.label, migrations[variant.label][-1].wall
+                                                 / baselines["loop"][1][-1].wall))
+            if not args.keep:
+                for variant, _env, _forks in settings:
+                    shutil.rmtree(os.path.join(work, "round-%d" % round_number, variant.label, "roots"))
+    finally:
+        server.stop()
+
+    print("\n%d roots, %d rounds; every round builds a fresh fleet per variant" % (args.roots, args.rounds))
+    for variant, _env, forks in settings:
+        print("  variant %s" % variant.describe(forks))
+    loop_walls = [run.wall for run in baselines["loop"][1]]
+    rows = [("ansible-playbook migrate.yml, %s" % variant.label, migrations[variant.label])
+            for variant, _env, _forks in settings]
+    print_summary(rows + list(baselines.values()), loop_walls, args.roots)
+    for variant, _env, _forks in settings:
+        per_round = [run.wall / loop for run, loop in zip(migrations[variant.label], loop_walls)]
+        print("ratio %s / loop per round: %s; median %.2f (goal: at most 2)" % (
+            variant.label, " ".join("%.2f" % ratio for ratio in per_round), statistics.median(per_round)))
+    for variant, _env, _forks in settings:
+        print("\nWhere the time goes, %s" % variant.label)
+        print_task_costs(task_costs(task_logs[variant.label]), args.top)
+    if args.keep:
+        print("\nkept %s" % work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
