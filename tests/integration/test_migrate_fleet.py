@@ -229,3 +229,68 @@ def test_migrate_fleet_to_lockfile(fleet):
         assert "PutObject" in second.stderr
     finally:
         kill_process_group(slow)
+
+
+def _git(*args, cwd=None):
+    import subprocess
+    result = subprocess.run(["git"] + list(args), cwd=cwd, capture_output=True, text=True, check=False,
+                            env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
+                                     GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid"))
+    assert result.returncode == 0, (args, result.stderr)
+    return result.stdout.strip()
+
+
+def test_migrate_fleet_of_remote_repositories(fleet):
+    """The fleet's roots live in (bare) remote repositories: each healthy one gets a pushed branch."""
+    import shutil
+
+    repos = os.path.join(fleet.base, "repos")
+    hosts = {}
+    default_tips = {}
+    for name, extra in HOSTS.items():
+        root, _profile = fleet.roots[name]
+        bare = os.path.join(repos, name + ".git")
+        seed = os.path.join(repos, name + "-seed")
+        _git("init", "--bare", "--initial-branch=main", bare)
+        _git("clone", bare, seed)
+        os.makedirs(os.path.join(seed, "infra"))
+        for entry in os.listdir(root.path):
+            full = os.path.join(root.path, entry)
+            if os.path.isfile(full) and not entry.startswith("."):
+                shutil.copy(full, os.path.join(seed, "infra", entry))
+        with open(os.path.join(seed, "README.md"), "w") as handle:
+            handle.write("team repository\n")
+        _git("add", "-A", cwd=seed)
+        _git("commit", "-m", "seed", cwd=seed)
+        _git("push", "origin", "HEAD:main", cwd=seed)
+        default_tips[name] = _git("rev-parse", "main", cwd=bare)
+        hosts[name] = dict(extra, tfstate_repo_url=bare, tfstate_repo_subdir="infra")
+
+    inventory = fleet.inventory(dict((name, {}) for name in HOSTS))
+    with open(inventory) as handle:
+        data = yaml.safe_load(handle)
+    for group in data["all"]["children"].values():
+        for name in group["hosts"]:
+            group["hosts"][name] = hosts[name]
+    data["all"]["vars"]["tfstate_workdir"] = os.path.join(fleet.base, "work")
+    with open(inventory, "w") as handle:
+        yaml.safe_dump(data, handle)
+
+    result = run_playbook(PLAYBOOK, inventory=inventory, env=fleet.env())
+    report = json.load(open(os.path.join(fleet.base, "reports", "migrate-report.json")))
+    by_host = dict((entry["host"], entry) for entry in report["results"])
+    healthy = ["plain", "partial", "workspaces", "json"]
+    for name in healthy:
+        assert by_host[name]["status"] == "migrated", (name, by_host[name], result.stdout[-4000:])
+        bare = os.path.join(repos, name + ".git")
+        branch = by_host[name]["branch"]
+        assert branch, by_host[name]
+        changed = _git("diff", "--name-only", "main", branch, cwd=bare).splitlines()
+        assert changed == [os.path.relpath(path, os.path.join(fleet.base, "work", name))
+                           for path in by_host[name]["files_changed"]], (name, changed)
+        assert all(path.startswith("infra/") for path in changed)
+        assert _git("rev-parse", "main", cwd=bare) == default_tips[name]
+    for name in ("locked", "malformed"):
+        bare = os.path.join(repos, name + ".git")
+        assert _git("branch", "--list", cwd=bare) == "* main"
+        assert _git("rev-parse", "main", cwd=bare) == default_tips[name]
