@@ -78,8 +78,8 @@ def write_inventory(tmp_path, moto_server, hosts):
     return str(path)
 
 
-def rollback(inventory, check=False, extra_vars=None):
-    return run_playbook(PLAYBOOK, extra_vars, inventory=inventory, check=check, diff=check,
+def rollback(inventory, check=False, extra_vars=None, playbook=PLAYBOOK):
+    return run_playbook(playbook, extra_vars, inventory=inventory, check=check, diff=check,
                         env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
 
 
@@ -165,9 +165,9 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
         kill_process_group(slow)
     dynamodb.delete_item(TableName=table, Key={"LockID": {"S": "%s/%s" % (state_bucket, KEY)}})
 
-    # A second run changes nothing.
+    # A second run (by the playbook's collection name) changes nothing.
     items_before = sorted(json.dumps(i, sort_keys=True) for i in dynamodb.scan(TableName=table)["Items"])
-    again = rollback(inventory)
+    again = rollback(inventory, playbook="tfstate.s3_backend.rollback")
     assert again.returncode == 0, again.stdout + again.stderr
     assert report(tmp_path)["app"]["status"] == "unchanged"
     assert read(backend_file).decode() == text
@@ -180,6 +180,10 @@ def test_rollback_recreates_a_deleted_table(tmp_path, moto_server, aws_env, s3, 
     inventory = write_inventory(tmp_path, moto_server, {"app": {"tfstate_root": root.path,
                                                                "tfstate_dynamodb_table": table}})
 
+    checked = rollback(inventory, check=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert table not in dynamodb.list_tables()["TableNames"]
+
     done = rollback(inventory)
     assert done.returncode == 0, done.stdout + done.stderr
     described = dynamodb.describe_table(TableName=table)["Table"]
@@ -188,6 +192,31 @@ def test_rollback_recreates_a_deleted_table(tmp_path, moto_server, aws_env, s3, 
     assert report(tmp_path)["app"]["table_created"] is True
     planned = root.plan()
     assert CHECKSUM_ERROR not in planned.stderr
+
+
+def test_rollback_of_a_dual_root_keeps_its_table(tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, table,
+                                                 tf_root):
+    root = tf_root("app")
+    root.write_backend(bucket=state_bucket, key=KEY, dynamodb_table=table, use_lockfile=True)
+    root.init()
+    root.apply(serial="1")
+    inventory = write_inventory(tmp_path, moto_server, {"app": {"tfstate_root": root.path}})
+
+    done = rollback(inventory)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = read(os.path.join(root.path, "backend.tf")).decode()
+    assert 'dynamodb_table = "%s"' % table in text and "use_lockfile" not in text
+    assert report(tmp_path)["app"]["lock_mode_before"] == "dual"
+    # DynamoDB-only now: a held lock item refuses terraform, a lock object alone does not.
+    lock_id = "%s/%s" % (state_bucket, KEY)
+    dynamodb.put_item(TableName=table, Item={"LockID": {"S": lock_id}, "Info": {"S": json.dumps(
+        {"ID": "5d3c2f8e-0000-4c3d-9e8f-7a6b5c4d3e2f", "Operation": "OperationTypeApply", "Who": "ci@runner",
+         "Version": "1.11.4", "Created": "2026-11-27T10:00:00Z", "Path": lock_id, "Info": ""})}})
+    refused = root.plan(check=False)
+    assert refused.returncode != 0 and "5d3c2f8e-0000-4c3d-9e8f-7a6b5c4d3e2f" in refused.stderr
+    dynamodb.delete_item(TableName=table, Key={"LockID": {"S": lock_id}})
+    s3.put_object(Bucket=state_bucket, Key=KEY + ".tflock", Body=b"{}")
+    assert CHECKSUM_ERROR not in root.plan().stderr
 
 
 def test_rollback_stops_a_root_whose_state_is_locked(tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket,
