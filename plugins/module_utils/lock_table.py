@@ -178,15 +178,22 @@ def ensure_table(dynamodb, table, deletion_protection=None, check_mode=False, wa
     if check_mode:
         return True, before, after
     resource = table_resource(table)
+    created = True
     if description is None:
-        call(dynamodb, "create_table", resource=resource, TableName=table, BillingMode="PAY_PER_REQUEST",
-             AttributeDefinitions=[{"AttributeName": LOCK_ID_ATTRIBUTE, "AttributeType": "S"}],
-             KeySchema=[{"AttributeName": LOCK_ID_ATTRIBUTE, "KeyType": "HASH"}],
-             DeletionProtectionEnabled=bool(deletion_protection))
+        # ResourceInUseException: another client (a parallel rollback of a root that shares the
+        # table) created it since the describe; that table is adopted below.
+        created = call(dynamodb, "create_table", resource=resource, ignore_codes=("ResourceInUseException",),
+                       TableName=table, BillingMode="PAY_PER_REQUEST",
+                       AttributeDefinitions=[{"AttributeName": LOCK_ID_ATTRIBUTE, "AttributeType": "S"}],
+                       KeySchema=[{"AttributeName": LOCK_ID_ATTRIBUTE, "KeyType": "HASH"}],
+                       DeletionProtectionEnabled=bool(deletion_protection)) is not None
     else:
         set_deletion_protection(dynamodb, table, deletion_protection, wait_timeout)
     _wait(dynamodb, dynamodb.get_waiter("table_exists"), resource, wait_timeout, TableName=table)
-    return True, before, table_summary(table, describe_table(dynamodb, table))
+    after = table_summary(table, describe_table(dynamodb, table))
+    if not created and after["key_schema_problem"]:
+        raise TableRefused("table %s exists but %s" % (table, after["key_schema_problem"]))
+    return created, before, after
 
 
 def set_deletion_protection(dynamodb, table, enabled, wait_timeout=300):

@@ -74,6 +74,30 @@ def test_create_check_mode_then_create_then_idempotent(aws_params, dynamodb, tab
     assert dynamodb.describe_table(TableName=table_name)["Table"]["DeletionProtectionEnabled"] is True
 
 
+def test_a_table_created_meanwhile_by_a_parallel_run_is_adopted(aws_params, dynamodb, table_name, monkeypatch):
+    """Race: several roots roll back to the same deleted table at once; another run creates it first."""
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils import lock_table as lock_table_utils
+
+    original = lock_table_utils.describe_table
+    raced = []
+
+    def missing_then_created_by_another_run(client, table):
+        if not raced:
+            raced.append(True)
+            dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                                  AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+                                  KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
+            return None
+        return original(client, table)
+
+    monkeypatch.setattr(lock_table_utils, "describe_table", missing_then_created_by_another_run)
+    adopted = run_module(lock_table, dict(aws_params, name=table_name, state="present"))
+    assert raced and adopted.get("failed") is not True, adopted
+    assert adopted["changed"] is False
+    assert adopted["lock_table"]["exists"] is True
+    assert dynamodb.describe_table(TableName=table_name)["Table"]["TableStatus"] == "ACTIVE"
+
+
 def test_existing_table_with_a_key_terraform_cannot_use_is_refused(aws_params, dynamodb, table_name):
     dynamodb.create_table(TableName=table_name, BillingMode="PAY_PER_REQUEST",
                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
