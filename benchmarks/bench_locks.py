@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Lock discovery cost: lockfile_info's logic over a whole bucket against a bare listing.
 
 Starts a moto server in a child process that fills a bucket with OBJECTS objects, LOCKS of them

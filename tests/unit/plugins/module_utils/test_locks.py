@@ -6,7 +6,7 @@ from botocore.stub import Stubber
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, format_created, new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
 
 NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
