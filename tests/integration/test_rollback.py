@@ -12,6 +12,7 @@ import re
 import pytest
 import yaml
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
 from tests.conftest import ROOT, run_playbook
 from tests.testbed.terraform import kill_process_group, wait_for
 
@@ -201,12 +202,18 @@ def test_rollback_of_a_dual_root_keeps_its_table(tmp_path, moto_server, aws_env,
     root.init()
     root.apply(serial="1")
     inventory = write_inventory(tmp_path, moto_server, {"app": {"tfstate_root": root.path}})
+    # A killed run of the role left its maintenance lock behind: the next run releases it and goes on.
+    leftover = new_lock("%s/%s" % (state_bucket, KEY), "maintenance", who="ops@killed-runner",
+                        info="Rollback to DynamoDB locking by tfstate.s3_backend.rollback")
+    s3.put_object(Bucket=state_bucket, Key=KEY + ".tflock", Body=dump_lock(leftover).encode(),
+                  ContentType="application/json")
 
     done = rollback(inventory)
     assert done.returncode == 0, done.stdout + done.stderr
     text = read(os.path.join(root.path, "backend.tf")).decode()
     assert 'dynamodb_table = "%s"' % table in text and "use_lockfile" not in text
     assert report(tmp_path)["app"]["lock_mode_before"] == "dual"
+    assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, table) == []
     # DynamoDB-only now: a held lock item refuses terraform, a lock object alone does not.
     lock_id = "%s/%s" % (state_bucket, KEY)
     dynamodb.put_item(TableName=table, Item={"LockID": {"S": lock_id}, "Info": {"S": json.dumps(
