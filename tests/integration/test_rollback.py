@@ -178,8 +178,8 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
 def test_rollback_recreates_a_deleted_table(tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, table, tf_root):
     root = trapped_root(tf_root, state_bucket, table)
     dynamodb.delete_table(TableName=table)
-    inventory = write_inventory(tmp_path, moto_server, {"app": {"tfstate_root": root.path,
-                                                               "tfstate_dynamodb_table": table}})
+    host = {"tfstate_root": root.path, "tfstate_dynamodb_table": table}
+    inventory = write_inventory(tmp_path, moto_server, {"app": host})
 
     checked = rollback(inventory, check=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
