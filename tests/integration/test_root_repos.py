@@ -7,6 +7,7 @@ clone's HEAD and status), not through what the role says it did.
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -31,7 +32,7 @@ SEED_IDENTITY = ["-c", "user.name=Seed", "-c", "user.email=seed@example.test"]
 
 
 def git(*args, cwd=None):
-    proc = subprocess.run(["git"] + list(args), cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(["git"] + list(args), cwd=cwd, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, "git %s: %s" % (" ".join(args), proc.stderr)
     return proc.stdout.strip()
 
@@ -256,7 +257,7 @@ def test_a_rerun_continues_the_work_branch(fleet, remote, tmp_path):
     assert fleet.result("app")["published"]["pushed"] is True
 
     # A fresh work directory (an AWX job container): the pushed branch is where the work goes on.
-    subprocess.run(["rm", "-rf", str(fleet.workdir)], check=True)
+    shutil.rmtree(str(fleet.workdir))
     fleet.run(edits(DUAL_TF))
     assert bare_git(remote["path"], "rev-parse", "refs/heads/" + BRANCH) == interrupted
     assert fleet.result("app")["published"] == {"branch": BRANCH, "commit": interrupted, "pushed": True,
