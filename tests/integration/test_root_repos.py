@@ -1,4 +1,4 @@
-"""The root role's checkout and publish entry points against local bare repositories as remotes.
+"""The tfstate role's checkout and publish entry points against local bare repositories as remotes.
 
 Everything is checked through git itself (the bare repository's refs, diffs and commits, the
 clone's HEAD and status), not through what the role says it did.
