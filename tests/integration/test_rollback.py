@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -108,6 +109,12 @@ def lock_objects(s3, bucket):
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []) if o["Key"].endswith(".tflock")]
 
 
+def git(path, *args):
+    return subprocess.run(["git"] + list(args), cwd=path, check=True, capture_output=True, text=True,
+                          env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
+                                   GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")).stdout
+
+
 def read(path):
     with open(path, "rb") as handle:
         return handle.read()
@@ -201,7 +208,10 @@ def test_rollback_of_a_dual_root_keeps_its_table(tmp_path, moto_server, aws_env,
     root.write_backend(bucket=state_bucket, key=KEY, dynamodb_table=table, use_lockfile=True)
     root.init()
     root.apply(serial="1")
-    inventory = write_inventory(tmp_path, moto_server, {"app": {"tfstate_root": root.path}})
+    git(root.path, "init", "-q", "-b", "main")
+    git(root.path, "add", "main.tf", "backend.tf")
+    git(root.path, "commit", "-q", "-m", "dual locking")
+    inventory = write_inventory(tmp_path, moto_server, {"app": {"tfstate_root": root.path, "tfstate_git_commit": True}})
     # A killed run of the role left its maintenance lock behind: the next run releases it and goes on.
     leftover = new_lock("%s/%s" % (state_bucket, KEY), "maintenance", who="ops@killed-runner",
                         info="Rollback to DynamoDB locking by tfstate.s3_backend.rollback")
@@ -213,6 +223,11 @@ def test_rollback_of_a_dual_root_keeps_its_table(tmp_path, moto_server, aws_env,
     text = read(os.path.join(root.path, "backend.tf")).decode()
     assert 'dynamodb_table = "%s"' % table in text and "use_lockfile" not in text
     assert report(tmp_path)["app"]["lock_mode_before"] == "dual"
+    # Committed on a branch of its own; the default branch is untouched.
+    assert report(tmp_path)["app"]["branch"] == "tfstate/dynamodb-locking"
+    assert git(root.path, "log", "--format=%s", "main").splitlines() == ["dual locking"]
+    assert git(root.path, "diff", "--name-only", "main", "tfstate/dynamodb-locking").split() == ["backend.tf"]
+    assert "use_lockfile" not in git(root.path, "show", "tfstate/dynamodb-locking:backend.tf")
     assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, table) == []
     # DynamoDB-only now: a held lock item refuses terraform, a lock object alone does not.
     lock_id = "%s/%s" % (state_bucket, KEY)
