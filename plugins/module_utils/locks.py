@@ -347,27 +347,50 @@ def find_dynamodb_locks(client, table, bucket_matchers, stale_after=None, now=No
     return records
 
 
+# The backend settings that say where a state and its locks are.
+LOCATING_SETTINGS = ("bucket", "key", "workspace_key_prefix", "dynamodb_table", "region")
+
+
 def requests_from_backends(backends, workspaces=None):
     """find_locks requests from backend_info results, read loosely.
 
-    Each entry is a dict whose ``settings`` (or, without ``settings``, the entry itself) holds at
-    least ``bucket`` and ``key``, and optionally ``workspace_key_prefix``, ``dynamodb_table`` and
-    ``region``; other fields are ignored. Raises ValueError naming the entry that has no bucket or key.
+    Each entry is a dict whose ``settings`` (or, without ``settings``, the entry itself) holds
+    ``bucket`` and ``key``, and optionally ``workspace_key_prefix``, ``dynamodb_table`` and
+    ``region``. The ``settings`` of each of its ``partial_configs`` (``-backend-config`` files)
+    complete or override them, one request each. Other fields are ignored.
+
+    Returns ``(requests, skipped)``; ``skipped`` says, per entry that cannot be located (no
+    literal bucket and key, or a locating setting listed in ``unresolved_settings``), its
+    ``index``, ``file``, ``line`` and ``reason``.
     """
-    requests = []
+    requests, skipped = [], []
     for index, entry in enumerate(backends or []):
-        settings = entry.get("settings", entry) if isinstance(entry, dict) else None
-        if not isinstance(settings, dict) or not settings.get("bucket") or not settings.get("key"):
-            raise ValueError("backends[%d] has no settings.bucket and settings.key" % index)
-        requests.append({
-            "bucket": settings["bucket"],
-            "key": settings["key"],
-            "workspace_key_prefix": settings.get("workspace_key_prefix") or None,
-            "workspaces": workspaces,
-            "dynamodb_table": settings.get("dynamodb_table") or None,
-            "region": settings.get("region") or None,
-        })
-    return requests
+        if not isinstance(entry, dict) or not isinstance(entry.get("settings", entry), dict):
+            skipped.append({"index": index, "file": None, "line": None, "reason": "not a dictionary of settings"})
+            continue
+        base = entry.get("settings", entry)
+        partials = [partial["settings"] for partial in entry.get("partial_configs") or []
+                    if isinstance(partial, dict) and isinstance(partial.get("settings"), dict)]
+        unresolved = set(entry.get("unresolved_settings") or [])
+        for overrides in partials or [{}]:
+            settings = dict(base, **overrides)
+            missing = [name for name in ("bucket", "key") if not isinstance(settings.get(name), str) or not settings.get(name)]
+            templated = [name for name in LOCATING_SETTINGS if name in unresolved and name not in overrides]
+            if missing or templated:
+                reason = "; ".join(text for text in (
+                    "no %s" % " and ".join(missing) if missing else "",
+                    "not literal: %s" % ", ".join(templated) if templated else "") if text)
+                skipped.append({"index": index, "file": entry.get("file"), "line": entry.get("line"), "reason": reason})
+                continue
+            requests.append({
+                "bucket": settings["bucket"],
+                "key": settings["key"],
+                "workspace_key_prefix": settings.get("workspace_key_prefix") or None,
+                "workspaces": workspaces,
+                "dynamodb_table": settings.get("dynamodb_table") or None,
+                "region": settings.get("region") or None,
+            })
+    return requests, skipped
 
 
 def find_locks(client_for, requests, read_bodies=True, stale_after=None, now=None):

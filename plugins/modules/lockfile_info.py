@@ -62,8 +62,11 @@ options:
     description:
       - Backends to search, for example the results of the collection's C(backend_info) module.
       - Each entry is a dictionary with a C(settings) dictionary (or, without C(settings), the entry itself)
-        holding at least C(bucket) and C(key), and optionally C(workspace_key_prefix), C(dynamodb_table)
-        and C(region). Other fields are ignored.
+        holding C(bucket) and C(key), and optionally C(workspace_key_prefix), C(dynamodb_table)
+        and C(region). The C(settings) of each of its C(partial_configs) (C(-backend-config) files) complete
+        or override them. Other fields are ignored.
+      - An entry without a literal bucket and key, or with one of those settings listed in its
+        C(unresolved_settings), is not searched and is reported in RV(skipped_backends).
       - The lock table of a backend that has a C(dynamodb_table) is searched too; O(workspaces) applies to each backend.
     type: list
     elements: dict
@@ -230,6 +233,16 @@ locks:
       description: The lock object's size in bytes (V(s3) only).
       type: int
       sample: 209
+skipped_backends:
+  description: The entries of O(backends) that were not searched, and why.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - index: 3
+      file: /srv/repos/app/backend.tf
+      line: 2
+      reason: "not literal: bucket"
 """
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
@@ -238,7 +251,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import fi
 
 
 def build_requests(params):
-    """find_locks requests from the module options."""
+    """find_locks requests from the module options, and the backends that could not be located."""
     requests = []
     if params["bucket"] or params["dynamodb_table"]:
         requests.append({
@@ -249,7 +262,8 @@ def build_requests(params):
             "workspaces": params["workspaces"],
             "dynamodb_table": params["dynamodb_table"],
         })
-    return requests + requests_from_backends(params["backends"], params["workspaces"])
+    from_backends, skipped = requests_from_backends(params["backends"], params["workspaces"])
+    return requests + from_backends, skipped
 
 
 def main():
@@ -275,16 +289,13 @@ def main():
         module.fail_json(msg="workspaces is empty: leave it unset for every workspace, or name some")
     if params["workspaces"] and not (params["key"] or params["backends"]):
         module.fail_json(msg="workspaces needs key (with bucket) or backends")
-    try:
-        requests = build_requests(params)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
+    requests, skipped = build_requests(params)
     try:
         locks = find_locks(module.client, requests, read_bodies=params["read_bodies"],
                            stale_after=params["stale_after"])
     except AwsError as exc:
         module.fail_aws(exc, msg="Could not search for locks")
-    module.exit_json(changed=False, locks=locks)
+    module.exit_json(changed=False, locks=locks, skipped_backends=skipped)
 
 
 if __name__ == "__main__":

@@ -73,9 +73,13 @@ def test_terraform_dual_lock_reported_per_store_and_released_in_both(tf_root, s3
         ("dynamodb", table, lock_id, shown["ID"])]  # the -md5 digest item is not a lock
     backend = {"settings": {"bucket": bucket, "key": STATE_KEY, "dynamodb_table": table, "region": "us-east-1",
                             "use_lockfile": True}, "path": "/somewhere/backend.tf"}
-    from_backend = run_module(lockfile_info, dict(aws_params, backends=[backend]))["locks"]
-    assert [(r["store"], r["id"], r["workspace"]) for r in from_backend] == [
+    templated = {"settings": {"bucket": "${var.bucket}", "key": STATE_KEY}, "unresolved_settings": ["bucket"],
+                 "file": "/elsewhere/backend.tf", "line": 3}
+    from_backends = run_module(lockfile_info, dict(aws_params, backends=[backend, templated]))
+    assert [(r["store"], r["id"], r["workspace"]) for r in from_backends["locks"]] == [
         ("s3", shown["ID"], "default"), ("dynamodb", shown["ID"], "default")]
+    assert [(s["index"], s["file"], s["reason"]) for s in from_backends["skipped_backends"]] == [
+        (1, "/elsewhere/backend.tf", "not literal: bucket")]
 
     released = run_lockfile(aws_params, bucket, table, state="absent", lock_id=shown["ID"])
     assert sorted(r["store"] for r in released["released"]) == ["dynamodb", "s3"] and released["kept"] == []

@@ -78,10 +78,17 @@ def test_locks_playbook_reports_every_lock_and_fails_on_stale(killed_dual_apply,
     assert sorted(v[1] for v in before.values()) == sorted([held_id, stale_id])
 
     # A plain table name: DynamoDB needs the account region (tfstate_aws_region) to reach the table.
-    report = playbook(LOCKS_PLAYBOOK, moto_server, {"locks_buckets": [bucket_name], "locks_tables": [table]})
+    # The backend covers locks the bucket and table searches find too: each lock is reported once.
+    backends = [{"settings": {"bucket": bucket_name, "key": KEY, "dynamodb_table": table}},
+                {"settings": {"bucket": "${var.bucket}", "key": KEY}, "unresolved_settings": ["bucket"],
+                 "file": "/repo/templated/backend.tf", "line": 7}]
+    report = playbook(LOCKS_PLAYBOOK, moto_server, {"locks_buckets": [bucket_name], "locks_tables": [table],
+                                                    "locks_backends": backends})
     assert report.returncode == 0, report.stdout + report.stderr
     stats = custom_stats(report)["tfstate_locks"]
     assert (stats["count"], stats["stale_count"]) == (3, 1)
+    assert [s["file"] for s in stats["skipped_backends"]] == ["/repo/templated/backend.tf"]
+    assert sorted(r["workspace"] for r in stats["locks"]) == ["default", "default", "old"]
     assert sorted((r["store"], r["lock_key"], r["id"]) for r in stats["locks"]) == sorted(
         [("s3", key, lock_id) for key, (etag, lock_id) in before.items()]
         + [("dynamodb", "%s/%s" % (bucket_name, KEY), held_id)])

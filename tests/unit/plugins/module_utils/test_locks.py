@@ -48,14 +48,32 @@ def test_combined_matchers_use_the_common_prefix():
 
 
 def test_requests_from_backends_reads_settings_loosely():
-    requests = locks.requests_from_backends([
+    requests, skipped = locks.requests_from_backends([
         {"settings": {"bucket": "b", "key": "k", "dynamodb_table": "", "region": "eu-west-1", "encrypt": True}},
         {"bucket": "c", "key": "k2", "workspace_key_prefix": "ws"},
     ], workspaces=["default"])
+    assert skipped == []
     assert [(r["bucket"], r["key"], r["dynamodb_table"], r["region"], r["workspace_key_prefix"], r["workspaces"])
             for r in requests] == [("b", "k", None, "eu-west-1", None, ["default"]), ("c", "k2", None, None, "ws", ["default"])]
-    with pytest.raises(ValueError, match=r"backends\[1\]"):
-        locks.requests_from_backends([{"settings": {"bucket": "b", "key": "k"}}, {"settings": {"bucket": "b"}}])
+
+
+def test_partial_configs_complete_a_backend_and_unlocatable_ones_are_skipped():
+    requests, skipped = locks.requests_from_backends([
+        {"file": "/r/a/backend.tf", "line": 2, "settings": {"key": "a.tfstate"},
+         "partial_configs": [{"file": "/r/a/dev.tfbackend", "settings": {"bucket": "dev-b", "dynamodb_table": "t"}},
+                             {"file": "/r/a/prod.tfbackend", "settings": {"bucket": "prod-b"}}]},
+        {"file": "/r/b/backend.tf", "line": 5, "settings": {"bucket": "${var.bucket}", "key": "b.tfstate"},
+         "unresolved_settings": ["bucket"]},
+        {"file": "/r/c/backend.tf", "line": 1, "settings": {"bucket": "c"}},
+        "not a backend",
+    ])
+    assert [(r["bucket"], r["key"], r["dynamodb_table"]) for r in requests] == [
+        ("dev-b", "a.tfstate", "t"), ("prod-b", "a.tfstate", None)]
+    assert skipped == [
+        {"index": 1, "file": "/r/b/backend.tf", "line": 5, "reason": "not literal: bucket"},
+        {"index": 2, "file": "/r/c/backend.tf", "line": 1, "reason": "no key"},
+        {"index": 3, "file": None, "line": None, "reason": "not a dictionary of settings"},
+    ]
 
 
 # --- records and release decisions -------------------------------------------------------------
