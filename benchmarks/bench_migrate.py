@@ -60,7 +60,7 @@ from botocore.config import Config  # noqa: E402
 
 from tests.conftest import ansible_env  # noqa: E402  (also serves the checkout as the collection)
 from tests.testbed.moto_server import MotoServer  # noqa: E402
-from tests.testbed.terraform import TerraformRoot, terraform_binary, terraform_env  # noqa: E402
+from tests.testbed.terraform import TerraformRoot, lock_info_shown, terraform_binary, terraform_env  # noqa: E402
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
 CALLBACKS = os.path.join(ROOT, "benchmarks", "callback_plugins")
@@ -72,7 +72,7 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SAMPLE_SECONDS = 0.25
 
-# The same terraform commands the role runs (roles/root/tasks/discover.yml, roles/migrate/tasks/cutover.yml).
+# The same terraform commands the role runs (roles/tfstate/tasks/discover.yml, roles/migrate/tasks/cutover.yml).
 BASELINE_STEP = ('cd "$1" && "$TERRAFORM" init -no-color -input=false -reconfigure -backend-config=use_path_style=true'
                  ' && "$TERRAFORM" plan -no-color -input=false -lock-timeout=60s')
 SEQUENTIAL_LOOP = 'for root in "$@"; do sh -c \'%s\' step "$root" || exit 1; done' % BASELINE_STEP
@@ -105,7 +105,15 @@ def build_fleet(server, base, count, terraform, workers):
         root.write_backend(bucket=BUCKETS[index % len(BUCKETS)], key="root-%03d/terraform.tfstate" % index,
                            dynamodb_table=TABLE)
         root.init()
-        root.apply(serial="1")
+        applied = root.apply(serial="1", check=False)
+        held = lock_info_shown(applied.stderr).get("ID") if applied.returncode else None
+        if held:
+            # Under load the AWS SDK in terraform may resend a PutItem that moto had already
+            # done, and then find its own lock: release it and apply again.
+            root.run("force-unlock", "-force", held)
+            applied = root.apply(serial="1", check=False)
+        if applied.returncode:
+            raise RuntimeError("terraform apply failed in %s:\n%s" % (root.path, applied.stderr))
         return root.path
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
@@ -218,49 +226,61 @@ def check_migrated(server, roots, report_dir, measured):
 
 
 def task_costs(log_paths):
-    """Per task (file:line and name): runs per round, mean seconds per root, and wall seconds per round.
+    """Per task (file:line and name) and per kind of task, from the callback's logs of one variant's rounds.
 
-    A task's wall time is the time from the strategy starting it to starting the next task (the
-    linear strategy waits for every host in between); with the free strategy it is meaningless
-    and left out.
+    A task's wall time runs from the strategy starting it to it starting the next task (the
+    linear strategy waits for every host in between; with the free strategy tasks overlap and
+    the figure means little). Host seconds: worker start to result, summed over the roots.
     """
-    per_task = collections.OrderedDict()
+    per_task, per_kind, hosts = collections.OrderedDict(), collections.OrderedDict(), set()
     for path in log_paths:
         with open(path) as handle:
             log = json.load(handle)
         starts = log["tasks"] + [{"path": None, "name": None, "started": log["ended"]}]
         for task, following in zip(starts, starts[1:]):
-            entry = per_task.setdefault((task["path"], task["name"]), {"runs": [], "wall": 0.0})
+            entry = per_task.setdefault((task["path"], task["name"]), {"done": [], "skipped": [], "wall": 0.0})
             entry["wall"] += following["started"] - task["started"]
         for run in log["runs"]:
-            entry = per_task.setdefault((run["path"], run["name"]), {"runs": [], "wall": 0.0})
-            if run["status"] != "skipped":
-                entry["runs"].append(run["end"] - run["start"])
-    rounds = len(log_paths)
-    rows = []
+            hosts.add(run["host"])
+            seconds = run["end"] - run["start"]
+            skipped = run["status"] == "skipped"
+            entry = per_task.setdefault((run["path"], run["name"]), {"done": [], "skipped": [], "wall": 0.0})
+            entry["skipped" if skipped else "done"].append(seconds)
+            per_kind.setdefault("(skipped by when)" if skipped else run.get("action", "?"), []).append(seconds)
+    rounds, roots = len(log_paths), max(1, len([host for host in hosts if host != "localhost"]))
+    tasks = []
     for (path, name), entry in per_task.items():
-        runs = entry["runs"]
-        rows.append({
+        runs = entry["done"] + entry["skipped"]
+        tasks.append({
             "where": "%s:%s" % (os.path.relpath(os.path.realpath(path.rsplit(":", 1)[0]), ROOT), path.rsplit(":", 1)[1])
                      if path else "?",
             "name": name,
-            "runs": len(runs) / rounds,
-            "per_root": statistics.mean(runs) if runs else 0.0,
+            "runs": len(entry["done"]) / rounds,
+            "skipped": len(entry["skipped"]) / rounds,
+            "per_root": statistics.mean(entry["done"]) if entry["done"] else 0.0,
             "host_seconds": sum(runs) / rounds,
             "wall": entry["wall"] / rounds,
         })
-    return rows
+    kinds = [{"kind": kind, "per_root": len(runs) / rounds / roots, "seconds": statistics.mean(runs),
+              "host_seconds": sum(runs) / rounds} for kind, runs in per_kind.items()]
+    return tasks, kinds
 
 
-def print_task_costs(rows, top):
-    total_host = sum(row["host_seconds"] for row in rows) or 1.0
-    print("(mean per round; wall: from the task's start to the next task's; per root: worker start to result;"
-          " host-s: summed over the roots)")
-    print("%8s %6s %8s %8s %6s  %s" % ("wall s", "runs", "per root", "host-s", "share", "task (file:line)"))
-    for row in sorted(rows, key=lambda row: row["host_seconds"], reverse=True)[:top]:
-        print("%8.2f %6.0f %8.2f %8.1f %5.1f%%  %s (%s)" % (
-            row["wall"], row["runs"], row["per_root"], row["host_seconds"], 100.0 * row["host_seconds"] / total_host,
-            row["name"], row["where"]))
+def print_task_costs(costs, top):
+    tasks, kinds = costs
+    total_host = sum(task["host_seconds"] for task in tasks) or 1.0
+    print("Costliest tasks (mean per round; wall: from the task's start to the next task's start; per run: worker start"
+          " to result; host-s: summed over the roots, skipped runs included)")
+    print("%8s %6s %6s %8s %8s %6s  %s" % ("wall s", "runs", "skips", "per run", "host-s", "share", "task (file:line)"))
+    for task in sorted(tasks, key=lambda task: task["host_seconds"], reverse=True)[:top]:
+        print("%8.2f %6.0f %6.0f %8.2f %8.1f %5.1f%%  %s (%s)" % (
+            task["wall"], task["runs"], task["skipped"], task["per_root"], task["host_seconds"],
+            100.0 * task["host_seconds"] / total_host, task["name"], task["where"]))
+    print("By kind of task (calls per root, mean seconds per call, host-s per round)")
+    print("%10s %9s %8s %6s  %s" % ("per root", "s/call", "host-s", "share", "action"))
+    for kind in sorted(kinds, key=lambda kind: kind["host_seconds"], reverse=True):
+        print("%10.1f %9.2f %8.1f %5.1f%%  %s" % (kind["per_root"], kind["seconds"], kind["host_seconds"],
+                                                 100.0 * kind["host_seconds"] / total_host, kind["kind"]))
 
 
 def mib(value):

@@ -9,8 +9,8 @@ small aggregate callback does the part the benchmark needs. Enable it with
 
 and it writes, when the run ends, a JSON object: ``tasks``, one entry per task started by the
 strategy (``{"path", "name", "started"}``, ``started`` the controller's time when the strategy began
-the task on its hosts), and ``runs``, one per task and host (``{"path", "name", "host", "start",
-"end", "status"}``: from the worker's start to the result reaching the controller).
+the task on its hosts), and ``runs``, one per task and host (``{"path", "name", "action", "host",
+"start", "end", "status"}``: from the worker's start to the result reaching the controller).
 Not part of the collection: it lives under benchmarks/, not plugins/.
 """
 
@@ -67,8 +67,8 @@ class CallbackModule(CallbackBase):
         if start is None:
             return
         path, name = self._where(task)
-        self._runs.append({"path": path, "name": name, "host": host, "start": start, "end": time.time(),
-                           "status": status})
+        self._runs.append({"path": path, "name": name, "action": task.action, "host": host, "start": start,
+                           "end": time.time(), "status": status})
 
     def v2_runner_on_ok(self, result):
         self._finish(result, "ok")
