@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fleet migration cost: playbooks/migrate.yml over N real Terraform roots against a shell loop of init and plan.
 
 Each round, on a moto server this script starts (and resets between rounds):
@@ -279,8 +278,9 @@ def print_task_costs(costs, top):
     print("By kind of task (calls per root, mean seconds per call, host-s per round)")
     print("%10s %9s %8s %6s  %s" % ("per root", "s/call", "host-s", "share", "action"))
     for kind in sorted(kinds, key=lambda kind: kind["host_seconds"], reverse=True):
-        print("%10.1f %9.2f %8.1f %5.1f%%  %s" % (kind["per_root"], kind["seconds"], kind["host_seconds"],
-                                                 100.0 * kind["host_seconds"] / total_host, kind["kind"]))
+        share = 100.0 * kind["host_seconds"] / total_host
+        print("%10.1f %9.2f %8.1f %5.1f%%  %s" % (kind["per_root"], kind["seconds"], kind["host_seconds"], share,
+                                                 kind["kind"]))
 
 
 def mib(value):

@@ -292,5 +292,5 @@ def test_migrate_fleet_of_remote_repositories(fleet):
         assert _git("rev-parse", "main", cwd=bare) == default_tips[name]
     for name in ("locked", "malformed"):
         bare = os.path.join(repos, name + ".git")
-        assert _git("branch", "--list", cwd=bare) == "* main"
+        assert _git("branch", "--list", cwd=bare) == "* main", (name, by_host[name], result.stdout[-6000:])
         assert _git("rev-parse", "main", cwd=bare) == default_tips[name]
