@@ -279,8 +279,8 @@ def print_task_costs(costs, top):
     print("%10s %9s %8s %6s  %s" % ("per root", "s/call", "host-s", "share", "action"))
     for kind in sorted(kinds, key=lambda kind: kind["host_seconds"], reverse=True):
         share = 100.0 * kind["host_seconds"] / total_host
-        print("%10.1f %9.2f %8.1f %5.1f%%  %s" % (kind["per_root"], kind["seconds"], kind["host_seconds"], share,
-                                                 kind["kind"]))
+        row = (kind["per_root"], kind["seconds"], kind["host_seconds"], share, kind["kind"])
+        print("%10.1f %9.2f %8.1f %5.1f%%  %s" % row)
 
 
 def mib(value):
