@@ -130,7 +130,10 @@ def fleet(tmp_path, moto_server, terraform_bin):
 
     # A killed apply leaves its DynamoDB lock item behind: that root must stop.
     slow = locked.start_apply(sleep_seconds=60, serial="2")
-    wait_for(lambda: any("locked/terraform.tfstate" in item and '"Info"' in item for item in fleet.table_items()),
+    # Match this fleet's bucket: the table is shared with earlier tests on the same moto server, and
+    # another fleet's leftover lock item must not count as this one's.
+    lock_id = "%s/locked/terraform.tfstate" % bucket_b
+    wait_for(lambda: any(lock_id in item and '"Info"' in item for item in fleet.table_items()),
              timeout=60, what="the locked root's DynamoDB lock item")
     kill_process_group(slow)
     return fleet
@@ -290,6 +293,8 @@ def test_migrate_fleet_of_remote_repositories(fleet):
                            for path in by_host[name]["files_changed"]], (name, changed)
         assert all(path.startswith("infra/") for path in changed)
         assert _git("rev-parse", "main", cwd=bare) == default_tips[name]
+    assert by_host["locked"]["status"] == "stopped", (by_host["locked"], result.stdout[-4000:])
+    assert by_host["malformed"]["status"] == "stopped", (by_host["malformed"], result.stdout[-4000:])
     for name in ("locked", "malformed"):
         bare = os.path.join(repos, name + ".git")
         assert _git("branch", "--list", cwd=bare) == "* main", (name, by_host[name], result.stdout[-6000:])
