@@ -211,9 +211,13 @@ def test_migrate_fleet_to_lockfile(fleet):
         root.apply(serial="after-migration")
     assert fleet.table_items() == items_after_migration
 
-    # A second run changes nothing for the migrated roots.
+    # A second run changes nothing for the migrated roots, and --limit still writes the report.
+    os.remove(report_path)
     again = run_playbook(PLAYBOOK, inventory=inventory, env=fleet.env(), args=["--limit", ",".join(healthy)])
     assert again.returncode == 0, again.stdout[-4000:]
+    limited = json.load(open(report_path))["results"]
+    assert sorted(entry["host"] for entry in limited) == sorted(healthy), limited
+    assert all(entry["status"] == "unchanged" for entry in limited), limited
     for name in healthy:
         assert "%s" % name in again.stdout
     recap = [line for line in again.stdout.splitlines() if line.split(":")[0].strip() in healthy]
