@@ -129,6 +129,24 @@ def bucket_name():
     return "tfstate-test-%s" % uuid.uuid4().hex[:12]
 
 
+@pytest.fixture()
+def state_bucket(s3, bucket_name):
+    """A versioned state bucket, as every backend this collection migrates has."""
+    s3.create_bucket(Bucket=bucket_name)
+    s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
+    return bucket_name
+
+
+@pytest.fixture()
+def lock_table(dynamodb, bucket_name):
+    """A DynamoDB lock table the way Terraform's documentation creates it (LockID hash key, on demand)."""
+    name = bucket_name + "-locks"
+    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}])
+    return name
+
+
 @pytest.fixture(scope="session")
 def terraform_bin():
     """The terraform binary; skipped where missing, but a failure when CI requires it."""

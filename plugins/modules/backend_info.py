@@ -28,6 +28,8 @@ description:
   - A file that cannot be parsed is reported in RV(failures) with its line and the reason; the scan goes on.
 author:
   - tfstate.s3_backend maintainers (@tfstate)
+extends_documentation_fragment:
+  - tfstate.s3_backend.attributes.info_module
 options:
   path:
     description:
@@ -44,12 +46,6 @@ options:
     elements: str
     default: []
 attributes:
-  check_mode:
-    support: full
-    description: The module never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
   platform:
     platforms: posix
     support: full

@@ -21,6 +21,8 @@ description:
   - Makes no AWS call. Write the document with M(ansible.builtin.copy) or attach it with your IAM tooling.
 author:
   - tfstate.s3_backend maintainers (@tfstate)
+extends_documentation_fragment:
+  - tfstate.s3_backend.attributes.info_module
 options:
   bucket:
     description: The state bucket.
@@ -50,12 +52,6 @@ options:
     description: The ARN of the KMS key of the backend's C(kms_key_id), when state is encrypted with it.
     type: str
 attributes:
-  check_mode:
-    support: full
-    description: Makes no change in any mode.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
   platform:
     platforms: posix
     support: full

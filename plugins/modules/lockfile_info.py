@@ -24,6 +24,7 @@ description:
   - A lock whose body is empty or not Terraform's lock JSON is reported with RV(locks[].corrupt=true)
     and a RV(locks[].reason), not as an error.
 extends_documentation_fragment:
+  - tfstate.s3_backend.attributes.info_module
   - tfstate.s3_backend.aws
 options:
   bucket:
@@ -82,12 +83,6 @@ options:
     type: bool
     default: true
 attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reports only, nothing changes.
   platform:
     platforms: aws
     support: full

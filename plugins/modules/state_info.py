@@ -17,6 +17,7 @@ description:
     workspace, C(<workspace_key_prefix>/<workspace>/<key>) for the others - with size, time and ETag.
   - State objects are listed, never read or written.
 extends_documentation_fragment:
+  - tfstate.s3_backend.attributes.info_module
   - tfstate.s3_backend.aws
 options:
   bucket:
@@ -31,12 +32,6 @@ options:
     description: The backend's C(workspace_key_prefix). Unset means Terraform's default C(env:).
     type: str
 attributes:
-  check_mode:
-    support: full
-    description: The module never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
   platform:
     platforms: aws
     support: full

@@ -23,6 +23,8 @@ description:
     settings are not literal values, or a file that cannot be parsed. Nothing is changed.
 author:
   - tfstate.s3_backend maintainers (@tfstate)
+extends_documentation_fragment:
+  - tfstate.s3_backend.attributes.info_module
 options:
   root:
     description: The root's directory.
@@ -37,12 +39,6 @@ options:
     description: The terraform or tofu binary to describe. Unset skips that part.
     type: str
 attributes:
-  check_mode:
-    support: full
-    description: The module never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
   platform:
     platforms: posix
     support: full

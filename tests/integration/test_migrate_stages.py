@@ -13,15 +13,6 @@ PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
 FREEZE_INFO = "Backend migration to S3 native locking by tfstate.s3_backend.migrate"
 
 
-@pytest.fixture()
-def lock_table(dynamodb):
-    name = "locks-%s" % os.urandom(4).hex()
-    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-                          KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
-    return name
-
-
 def _inventory(tmp_path, moto_server, terraform_bin, roots, **extra):
     hosts = dict((name, {"tfstate_root": root.path}) for name, root in roots.items())
     data = {"all": {"hosts": hosts, "vars": dict({

@@ -33,22 +33,6 @@ resource "aws_dynamodb_table" "terraform_locks" {
 '''
 
 
-@pytest.fixture()
-def state_bucket(s3, bucket_name):
-    s3.create_bucket(Bucket=bucket_name)
-    s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
-    return bucket_name
-
-
-@pytest.fixture()
-def table(dynamodb, bucket_name):
-    name = bucket_name + "-locks"
-    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                          KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}])
-    return name
-
-
 def a_cutover_moment():
     """A cut-over time strictly between the writes before and after it (S3 times have 1 s grain)."""
     time.sleep(1.1)
@@ -109,17 +93,17 @@ def switch(root, bucket, table=None, serial="2"):
 
 
 def test_retire_refuses_while_a_root_uses_the_table_then_deletes_it(
-        tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, table, tf_root):
-    network = migrated_root(tf_root, "network", state_bucket, table)
-    app = migrated_root(tf_root, "app", state_bucket, table)
+        tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, lock_table, tf_root):
+    network = migrated_root(tf_root, "network", state_bucket, lock_table)
+    app = migrated_root(tf_root, "app", state_bucket, lock_table)
     cutover = a_cutover_moment()
     switch(network, state_bucket)
-    write_migration_record(s3, state_bucket, "network/terraform.tfstate", "lockfile", table, cutover)
-    switch(app, state_bucket, table=table)  # dual: it still locks with (and writes digests to) the table
-    write_migration_record(s3, state_bucket, "app/terraform.tfstate", "dual", table, cutover)
+    write_migration_record(s3, state_bucket, "network/terraform.tfstate", "lockfile", lock_table, cutover)
+    switch(app, state_bucket, table=lock_table)  # dual: it still locks with (and writes digests to) the table
+    write_migration_record(s3, state_bucket, "app/terraform.tfstate", "dual", lock_table, cutover)
     inventory = write_inventory(tmp_path, moto_server, {"network": network, "app": app})
 
-    refused = retire(inventory, table)
+    refused = retire(inventory, lock_table)
     assert refused.returncode == 0, refused.stdout + refused.stderr
     result = report(tmp_path)
     assert result["status"] == "refused", result
@@ -129,58 +113,58 @@ def test_retire_refuses_while_a_root_uses_the_table_then_deletes_it(
     assert any("grace period of 7" in reason for reason in result["blockers"]), result["blockers"]
     # The dual root's digest matches its state written after the cut-over: the table sees a client too.
     assert any("a client with dynamodb_table still writes" in reason for reason in result["blockers"]), "\n".join(result["blockers"])
-    assert table in dynamodb.list_tables()["TableNames"]
-    assert backups(dynamodb, table) == []
+    assert lock_table in dynamodb.list_tables()["TableNames"]
+    assert backups(dynamodb, lock_table) == []
 
     # The last root goes lockfile-only; its record gets the later cut-over.
     last_cutover = a_cutover_moment()
     switch(app, state_bucket, serial="3")
-    write_migration_record(s3, state_bucket, "app/terraform.tfstate", "lockfile", table, last_cutover)
+    write_migration_record(s3, state_bucket, "app/terraform.tfstate", "lockfile", lock_table, last_cutover)
 
-    still_in_grace = retire(inventory, table)
+    still_in_grace = retire(inventory, lock_table)
     assert still_in_grace.returncode == 0, still_in_grace.stdout + still_in_grace.stderr
     assert [r for r in report(tmp_path)["blockers"] if "(%s)" % last_cutover in r], report(tmp_path)
     assert len(report(tmp_path)["blockers"]) == 1
 
-    checked = retire(inventory, table, check=True, retire_grace_period_days=0)
+    checked = retire(inventory, lock_table, check=True, retire_grace_period_days=0)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert report(tmp_path)["status"] == "retired" and report(tmp_path)["check_mode"] is True
-    assert table in dynamodb.list_tables()["TableNames"]
-    assert backups(dynamodb, table) == []
+    assert lock_table in dynamodb.list_tables()["TableNames"]
+    assert backups(dynamodb, lock_table) == []
 
-    done = retire(inventory, table, retire_grace_period_days=0)
+    done = retire(inventory, lock_table, retire_grace_period_days=0)
     assert done.returncode == 0, done.stdout + done.stderr
     result = report(tmp_path)
     assert result["status"] == "retired", result
-    assert table not in dynamodb.list_tables()["TableNames"]
-    found = backups(dynamodb, table)
+    assert lock_table not in dynamodb.list_tables()["TableNames"]
+    found = backups(dynamodb, lock_table)
     assert [backup["BackupArn"] for backup in found] == [result["backup"]["arn"]]
     assert found[0]["BackupStatus"] == "AVAILABLE"
     # Terraform on use_lockfile does not miss the table.
     app.apply(serial="4")
 
-    again = retire(inventory, table, retire_grace_period_days=0)
+    again = retire(inventory, lock_table, retire_grace_period_days=0)
     assert again.returncode == 0, again.stdout + again.stderr
     assert report(tmp_path)["status"] == "unchanged"
-    assert len(backups(dynamodb, table)) == 1
+    assert len(backups(dynamodb, lock_table)) == 1
 
 
 def test_retire_names_the_code_that_declares_the_table_and_keeps_it(
-        tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, table, tf_root):
+        tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, lock_table, tf_root):
     root = tf_root("platform")
     root.write_backend(bucket=state_bucket, key="platform/terraform.tfstate", use_lockfile=True)
-    declaring = root.write("locks.tf", "# The lock table of every root.\n\n" + DECLARATION % table)
+    declaring = root.write("locks.tf", "# The lock table of every root.\n\n" + DECLARATION % lock_table)
     # A resource with another name, and the table's name elsewhere, are not declarations of it.
-    root.write("other.tf", DECLARATION.replace("terraform_locks", "other") % ("not-" + table)
-               + '\nlocals {\n  name = "%s"\n}\n' % table)
+    root.write("other.tf", DECLARATION.replace("terraform_locks", "other") % ("not-" + lock_table)
+               + '\nlocals {\n  name = "%s"\n}\n' % lock_table)
     bootstrap = tmp_path / "bootstrap"
     bootstrap.mkdir()
-    (bootstrap / "main.tf").write_text(DECLARATION % table)
-    write_migration_record(s3, state_bucket, "platform/terraform.tfstate", "lockfile", table, "2026-01-01T00:00:00Z")
+    (bootstrap / "main.tf").write_text(DECLARATION % lock_table)
+    write_migration_record(s3, state_bucket, "platform/terraform.tfstate", "lockfile", lock_table, "2026-01-01T00:00:00Z")
     inventory = write_inventory(tmp_path, moto_server, {"platform": root},
                                 retire_code_paths=[str(bootstrap)])
 
-    refused = retire(inventory, table, retire_grace_period_days=0)
+    refused = retire(inventory, lock_table, retire_grace_period_days=0)
     assert refused.returncode == 0, refused.stdout + refused.stderr
     result = report(tmp_path)
     assert result["status"] == "refused", result
@@ -188,22 +172,22 @@ def test_retire_names_the_code_that_declares_the_table_and_keeps_it(
                                      {"file": str(bootstrap / "main.tf"), "line": 1}]
     assert len(result["blockers"]) == 2
     assert "at %s:3: remove that aws_dynamodb_table resource" % declaring in result["blockers"][0]
-    assert table in dynamodb.list_tables()["TableNames"]
-    assert backups(dynamodb, table) == []
+    assert lock_table in dynamodb.list_tables()["TableNames"]
+    assert backups(dynamodb, lock_table) == []
 
 
-def test_retire_refuses_a_root_it_cannot_read(tmp_path, moto_server, aws_env, dynamodb, state_bucket, table, tf_root):
+def test_retire_refuses_a_root_it_cannot_read(tmp_path, moto_server, aws_env, dynamodb, state_bucket, lock_table, tf_root):
     root = tf_root("broken")
     root.write("backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "%s"\n    key = \n' % state_bucket)
     inventory = write_inventory(tmp_path, moto_server, {"broken": root})
 
-    refused = retire(inventory, table, retire_grace_period_days=0,
+    refused = retire(inventory, lock_table, retire_grace_period_days=0,
                      retire_cutover_time="2026-01-01T00:00:00Z", retire_fail_on_refused=True)
     assert refused.returncode != 0
     result = report(tmp_path)
     assert result["status"] == "refused", result
     assert [reason for reason in result["blockers"] if reason.startswith("root %s could not be read" % root.path)]
-    assert table in dynamodb.list_tables()["TableNames"]
+    assert lock_table in dynamodb.list_tables()["TableNames"]
 
 
 def test_retire_needs_a_table_name(tmp_path, moto_server, aws_env, tf_root):

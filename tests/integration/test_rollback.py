@@ -25,22 +25,6 @@ STAGING_KEY = "env:/staging/" + KEY
 CHECKSUM_ERROR = "does not have the expected content"
 
 
-@pytest.fixture()
-def state_bucket(s3, bucket_name):
-    s3.create_bucket(Bucket=bucket_name)
-    s3.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration={"Status": "Enabled"})
-    return bucket_name
-
-
-@pytest.fixture()
-def table(dynamodb, bucket_name):
-    name = bucket_name + "-locks"
-    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                          KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}])
-    return name
-
-
 def trapped_root(tf_root, state_bucket, table, workspaces=()):
     """A root applied with DynamoDB locking, then cut over to use_lockfile and applied again.
 
@@ -121,10 +105,10 @@ def read(path):
 
 
 def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
-        tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, table, tf_root):
-    root = trapped_root(tf_root, state_bucket, table, workspaces=["staging"])
-    write_migration_record(s3, state_bucket, table)
-    stale = {key: digest(dynamodb, table, state_bucket, key) for key in (KEY, STAGING_KEY)}
+        tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, lock_table, tf_root):
+    root = trapped_root(tf_root, state_bucket, lock_table, workspaces=["staging"])
+    write_migration_record(s3, state_bucket, lock_table)
+    stale = {key: digest(dynamodb, lock_table, state_bucket, key) for key in (KEY, STAGING_KEY)}
     for key in (KEY, STAGING_KEY):
         assert stale[key] is not None and stale[key] != state_md5(s3, state_bucket, key)
     backend_file = os.path.join(root.path, "backend.tf")
@@ -134,23 +118,23 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
     # Check mode shows the rewrite and changes nothing.
     checked = rollback(inventory, check=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert re.search(r'^\+\s+dynamodb_table\s+= "%s"$' % table, checked.stdout, re.M), checked.stdout
+    assert re.search(r'^\+\s+dynamodb_table\s+= "%s"$' % lock_table, checked.stdout, re.M), checked.stdout
     assert re.search(r'^-\s+use_lockfile\s+= true$', checked.stdout, re.M), checked.stdout
     assert read(backend_file) == lockfile_backend
-    assert {key: digest(dynamodb, table, state_bucket, key) for key in (KEY, STAGING_KEY)} == stale
-    assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, table) == []
+    assert {key: digest(dynamodb, lock_table, state_bucket, key) for key in (KEY, STAGING_KEY)} == stale
+    assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, lock_table) == []
 
     done = rollback(inventory)
     assert done.returncode == 0, done.stdout + done.stderr
     text = read(backend_file).decode()
-    assert 'dynamodb_table = "%s"' % table in text and "use_lockfile" not in text
+    assert 'dynamodb_table = "%s"' % lock_table in text and "use_lockfile" not in text
     assert [name for name in os.listdir(root.path) if name.startswith("backend.tf.")], "no backup of backend.tf"
     # The digest trap is undone for every workspace, and the freeze and lock proof are gone.
     for key in (KEY, STAGING_KEY):
-        assert digest(dynamodb, table, state_bucket, key) == state_md5(s3, state_bucket, key)
-    assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, table) == []
+        assert digest(dynamodb, lock_table, state_bucket, key) == state_md5(s3, state_bucket, key)
+    assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, lock_table) == []
     record = json.loads(s3.get_object(Bucket=state_bucket, Key=KEY + ".tfstate-s3-backend.json")["Body"].read())
-    assert record["mode"] == "dynamodb" and record["dynamodb_table"] == table
+    assert record["mode"] == "dynamodb" and record["dynamodb_table"] == lock_table
     result = report(tmp_path)["app"]
     assert result["status"] == "rolled_back", result
     assert result["verification"] == {"plan_ok": True, "locked_plan_refused": True}
@@ -164,37 +148,37 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
     slow = root.start_apply(sleep_seconds=20, serial="3")
     try:
         lock_id = "%s/%s" % (state_bucket, KEY)
-        item = wait_for(lambda: dynamodb.get_item(TableName=table, Key={"LockID": {"S": lock_id}}).get("Item")
+        item = wait_for(lambda: dynamodb.get_item(TableName=lock_table, Key={"LockID": {"S": lock_id}}).get("Item")
                         or slow.poll() is not None, timeout=60, what="terraform's DynamoDB lock item")
         assert slow.poll() is None, "the slow apply ended early: %s" % (slow.communicate(),)
         assert json.loads(item["Info"]["S"])["Path"] == lock_id
         assert lock_objects(s3, state_bucket) == []
     finally:
         kill_process_group(slow)
-    dynamodb.delete_item(TableName=table, Key={"LockID": {"S": "%s/%s" % (state_bucket, KEY)}})
+    dynamodb.delete_item(TableName=lock_table, Key={"LockID": {"S": "%s/%s" % (state_bucket, KEY)}})
 
     # A second run (by the playbook's collection name) changes nothing.
-    items_before = sorted(json.dumps(i, sort_keys=True) for i in dynamodb.scan(TableName=table)["Items"])
+    items_before = sorted(json.dumps(i, sort_keys=True) for i in dynamodb.scan(TableName=lock_table)["Items"])
     again = rollback(inventory, playbook="tfstate.s3_backend.rollback")
     assert again.returncode == 0, again.stdout + again.stderr
     assert report(tmp_path)["app"]["status"] == "unchanged"
     assert read(backend_file).decode() == text
-    assert sorted(json.dumps(i, sort_keys=True) for i in dynamodb.scan(TableName=table)["Items"]) == items_before
+    assert sorted(json.dumps(i, sort_keys=True) for i in dynamodb.scan(TableName=lock_table)["Items"]) == items_before
 
 
-def test_rollback_recreates_a_deleted_table(tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, table, tf_root):
-    root = trapped_root(tf_root, state_bucket, table)
-    dynamodb.delete_table(TableName=table)
-    host = {"tfstate_root": root.path, "tfstate_dynamodb_table": table}
+def test_rollback_recreates_a_deleted_table(tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, lock_table, tf_root):
+    root = trapped_root(tf_root, state_bucket, lock_table)
+    dynamodb.delete_table(TableName=lock_table)
+    host = {"tfstate_root": root.path, "tfstate_dynamodb_table": lock_table}
     inventory = write_inventory(tmp_path, moto_server, {"app": host})
 
     checked = rollback(inventory, check=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert table not in dynamodb.list_tables()["TableNames"]
+    assert lock_table not in dynamodb.list_tables()["TableNames"]
 
     done = rollback(inventory)
     assert done.returncode == 0, done.stdout + done.stderr
-    described = dynamodb.describe_table(TableName=table)["Table"]
+    described = dynamodb.describe_table(TableName=lock_table)["Table"]
     assert described["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert report(tmp_path)["app"]["table_created"] is True
@@ -202,10 +186,10 @@ def test_rollback_recreates_a_deleted_table(tmp_path, moto_server, aws_env, s3, 
     assert CHECKSUM_ERROR not in planned.stderr
 
 
-def test_rollback_of_a_dual_root_keeps_its_table(tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, table,
+def test_rollback_of_a_dual_root_keeps_its_table(tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, lock_table,
                                                  tf_root):
     root = tf_root("app")
-    root.write_backend(bucket=state_bucket, key=KEY, dynamodb_table=table, use_lockfile=True)
+    root.write_backend(bucket=state_bucket, key=KEY, dynamodb_table=lock_table, use_lockfile=True)
     root.init()
     root.apply(serial="1")
     git(root.path, "init", "-q", "-b", "main")
@@ -221,33 +205,33 @@ def test_rollback_of_a_dual_root_keeps_its_table(tmp_path, moto_server, aws_env,
     done = rollback(inventory)
     assert done.returncode == 0, done.stdout + done.stderr
     text = read(os.path.join(root.path, "backend.tf")).decode()
-    assert 'dynamodb_table = "%s"' % table in text and "use_lockfile" not in text
+    assert 'dynamodb_table = "%s"' % lock_table in text and "use_lockfile" not in text
     assert report(tmp_path)["app"]["lock_mode_before"] == "dual"
     # Committed on a branch of its own; the default branch is untouched.
     assert report(tmp_path)["app"]["branch"] == "tfstate/dynamodb-locking"
     assert git(root.path, "log", "--format=%s", "main").splitlines() == ["dual locking"]
     assert git(root.path, "diff", "--name-only", "main", "tfstate/dynamodb-locking").split() == ["backend.tf"]
     assert "use_lockfile" not in git(root.path, "show", "tfstate/dynamodb-locking:backend.tf")
-    assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, table) == []
+    assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, lock_table) == []
     # DynamoDB-only now: a held lock item refuses terraform, a lock object alone does not.
     lock_id = "%s/%s" % (state_bucket, KEY)
-    dynamodb.put_item(TableName=table, Item={"LockID": {"S": lock_id}, "Info": {"S": json.dumps(
+    dynamodb.put_item(TableName=lock_table, Item={"LockID": {"S": lock_id}, "Info": {"S": json.dumps(
         {"ID": "5d3c2f8e-0000-4c3d-9e8f-7a6b5c4d3e2f", "Operation": "OperationTypeApply", "Who": "ci@runner",
          "Version": "1.11.4", "Created": "2026-11-27T10:00:00Z", "Path": lock_id, "Info": ""})}})
     refused = root.plan(check=False)
     assert refused.returncode != 0 and "5d3c2f8e-0000-4c3d-9e8f-7a6b5c4d3e2f" in refused.stderr
-    dynamodb.delete_item(TableName=table, Key={"LockID": {"S": lock_id}})
+    dynamodb.delete_item(TableName=lock_table, Key={"LockID": {"S": lock_id}})
     s3.put_object(Bucket=state_bucket, Key=KEY + ".tflock", Body=b"{}")
     assert CHECKSUM_ERROR not in root.plan().stderr
 
 
 def test_rollback_stops_a_root_whose_state_is_locked(tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket,
-                                                     table, tf_root):
-    root = trapped_root(tf_root, state_bucket, table)
-    write_migration_record(s3, state_bucket, table)
+                                                     lock_table, tf_root):
+    root = trapped_root(tf_root, state_bucket, lock_table)
+    write_migration_record(s3, state_bucket, lock_table)
     backend_file = os.path.join(root.path, "backend.tf")
     lockfile_backend = read(backend_file)
-    stale = digest(dynamodb, table, state_bucket, KEY)
+    stale = digest(dynamodb, lock_table, state_bucket, KEY)
     inventory = write_inventory(tmp_path, moto_server, {"app": {"tfstate_root": root.path}})
 
     slow = root.start_apply(sleep_seconds=60, serial="3")
@@ -263,7 +247,7 @@ def test_rollback_stops_a_root_whose_state_is_locked(tmp_path, moto_server, aws_
         assert result["status"] == "stopped", result
         assert holder in result["reason"]
         assert read(backend_file) == lockfile_backend
-        assert digest(dynamodb, table, state_bucket, KEY) == stale
+        assert digest(dynamodb, lock_table, state_bucket, KEY) == stale
         assert lock_objects(s3, state_bucket) == [KEY + ".tflock"]
         held = json.loads(s3.get_object(Bucket=state_bucket, Key=KEY + ".tflock")["Body"].read())["ID"]
         assert held == holder

@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import textwrap
 import time
 
 
@@ -45,27 +44,9 @@ def terraform_env(endpoint_url, access_key="testing", secret_key="testing", regi
     return env
 
 
-MAIN_TF = textwrap.dedent('''\
-    variable "sleep_seconds" {
-      type    = number
-      default = 0
-    }
-
-    variable "serial" {
-      type    = string
-      default = "1"
-    }
-
-    # A new serial replaces the resource, so its provisioner (the sleep) runs on every apply.
-    resource "terraform_data" "probe" {
-      input            = var.serial
-      triggers_replace = var.serial
-
-      provisioner "local-exec" {
-        command = "sleep ${var.sleep_seconds}"
-      }
-    }
-    ''')
+# The probe root every test applies; the Molecule bootstrap scenario copies the same file.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "probe.tf")) as _probe:
+    MAIN_TF = _probe.read()
 
 
 def backend_block(bucket, key, region="us-east-1", dynamodb_table=None, use_lockfile=None,

@@ -1,0 +1,20 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The check and diff attributes of a module that changes nothing; each module adds its platform.
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+    description: The module changes nothing, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+"""
