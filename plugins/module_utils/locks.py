@@ -703,3 +703,35 @@ def release(s3, dynamodb, target, lock_id=None, stale_after=None, force=False, e
             record["kept_reason"] = reason
             result["kept"].append(record)
     return result
+
+
+# ---------------------------------------------------------------------------
+# Whether a bucket honours conditional writes, which use_lockfile needs, proven on a key of our own.
+
+PROBE_SUFFIX = ".tfstate-s3-backend-probe"
+
+
+def probe_conditional_writes(s3, target, lock):
+    """Whether ``target``'s bucket refuses a second PutObject with If-None-Match: * on one key.
+
+    The probe object sits next to the state's lock, under ``<state key>.tfstate-s3-backend-probe.tflock``
+    (no state has that lock key), written with the backend's encryption as Terraform writes its lock.
+    It is written twice and always deleted; a probe an interrupted run left behind is deleted first.
+    Returns True when the second write was refused, False when the bucket accepted it.
+    """
+    probe = LockTarget(target.bucket, target.state_key + PROBE_SUFFIX, encrypt=target.encrypt,
+                       kms_key_id=target.kms_key_id)
+
+    def delete_probe():
+        call(s3, "delete_object", resource=probe.s3_resource, ignore_codes=("NoSuchKey",),
+             Bucket=probe.bucket, Key=probe.lock_key)
+
+    body = dump_lock(dict(lock, Path=probe.path))
+    delete_probe()
+    try:
+        if put_s3_lock(s3, probe, body) is None:
+            raise AwsError("another probe object appeared while probing", operation="PutObject",
+                           resource=probe.s3_resource, code="ProbeContention")
+        return put_s3_lock(s3, probe, body) is None
+    finally:
+        delete_probe()

@@ -25,6 +25,10 @@ description:
     on what was read (S3 C(If-Match) on its ETag; DynamoDB a condition on C(Info)), so a lock that changed
     hands in between is never deleted. Both stores are handled with O(dynamodb_table).
   - A lock that is not released is returned in RV(kept) with the reason; that is not a failure.
+  - With O(state=probe), checks that the bucket refuses a second conditional write, which C(use_lockfile)
+    needs, on a probe object of its own next to the state's lock (C(<state key>.tfstate-s3-backend-probe.tflock),
+    written twice with the backend's encryption, then deleted). The task fails, naming the bucket, when the second
+    write was accepted. No lock is taken, and nothing is left behind.
   - AWS's 409 C(ConditionalRequestConflict) answers to racing conditional writes are retried a few times with a short backoff.
   - The state object itself is never read or written.
 extends_documentation_fragment:
@@ -32,9 +36,9 @@ extends_documentation_fragment:
 options:
   state:
     description:
-      - V(present) takes the lock, V(absent) releases it.
+      - V(present) takes the lock, V(absent) releases it, V(probe) checks that the bucket honours conditional writes.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, probe]
     default: present
   bucket:
     description:
@@ -125,6 +129,8 @@ notes:
   - Needs C(s3:GetObject), C(s3:PutObject) and C(s3:DeleteObject) on the C(.tflock) object, and with
     O(dynamodb_table) C(dynamodb:GetItem), C(dynamodb:PutItem) and C(dynamodb:DeleteItem) on the table.
   - With O(state=present) the module does not wait for a held lock; retry the task (C(until)) to wait.
+  - O(state=probe) writes in S3 only (it needs C(s3:PutObject) and C(s3:DeleteObject) on the probe object) and
+    does nothing in check mode.
 seealso:
   - module: tfstate.s3_backend.lockfile_info
 author:
@@ -164,6 +170,13 @@ EXAMPLES = r"""
     key: network/terraform.tfstate
     dynamodb_table: terraform-locks
     stale_after: 7200
+
+- name: Check that the state bucket honours conditional writes before turning use_lockfile on
+  tfstate.s3_backend.lockfile:
+    state: probe
+    bucket: acme-tfstate
+    key: network/terraform.tfstate
+    encrypt: true
 
 - name: Release a corrupt lock object, pinned to the ETag lockfile_info reported
   tfstate.s3_backend.lockfile:
@@ -221,6 +234,11 @@ released:
       lock_key: acme-tfstate/network/terraform.tfstate
       id: 4087d3a5-d547-0952-e411-8a96dae0b1b1
       age_seconds: 86400
+conditional_writes:
+  description: Whether the bucket refused the second conditional write (null in check mode).
+  returned: when O(state=probe)
+  type: bool
+  sample: true
 kept:
   description: The locks found but not released, each with a C(kept_reason).
   returned: when O(state=absent)
@@ -241,6 +259,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
     STORE_S3,
     LockTarget,
     acquire,
+    probe_conditional_writes,
     read_target_locks,
     release,
 )
@@ -302,10 +321,26 @@ def absent_result(s3, dynamodb, target, lock_id=None, stale_after=None, force=Fa
     return result
 
 
+def probe_result(module, s3, target):
+    """Probe the bucket's conditional writes; fail naming the bucket when it does not honour them."""
+    if module.check_mode:
+        return dict(changed=False, conditional_writes=None)
+    lock = new_lock(target.path, module.params["operation"], info=module.params["info"], who=module.params["who"])
+    try:
+        refused = probe_conditional_writes(s3, target, lock)
+    except AwsError as exc:
+        module.fail_aws(exc, msg="Could not probe conditional writes in bucket %s" % target.bucket)
+    if not refused:
+        module.fail_json(msg="Bucket %s accepted a second PutObject with If-None-Match: * on one key: it does not "
+                             "honour conditional writes, so use_lockfile cannot lock there." % target.bucket,
+                         changed=False, conditional_writes=False)
+    return dict(changed=False, conditional_writes=True)
+
+
 def main():
     module = AwsModule(
         argument_spec=dict(
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            state=dict(type="str", choices=["present", "absent", "probe"], default="present"),
             bucket=dict(type="str", required=True),
             key=dict(type="str", required=True, no_log=False),
             workspace=dict(type="str", default="default"),
@@ -339,6 +374,8 @@ def main():
         workspace=params["workspace"],
     )
     s3 = module.client("s3")
+    if params["state"] == "probe":
+        module.exit_json(**probe_result(module, s3, target))
     dynamodb = module.client("dynamodb") if target.table else None
     diff = module.module._diff
     try:

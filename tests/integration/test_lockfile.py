@@ -168,3 +168,53 @@ def test_check_mode_takes_nothing_and_absent_needs_a_criterion(s3, aws_params, b
     assert would["changed"] and would["acquired"] and lock_object(s3, bucket_name) is None
     vague = run_lockfile(aws_params, bucket_name, state="absent")
     assert vague["failed"] and "lock_id, stale_after or force" in vague["msg"]
+
+
+PROBE_KEY = STATE_KEY + locks.PROBE_SUFFIX + ".tflock"
+
+
+def probe_versions(s3, bucket):
+    """Every version and delete marker S3 holds for the probe object's key."""
+    answer = s3.list_object_versions(Bucket=bucket, Prefix=PROBE_KEY)
+    return answer.get("Versions", []), answer.get("DeleteMarkers", [])
+
+
+def test_probe_proves_conditional_writes_and_leaves_nothing_behind(state_bucket, s3, aws_params):
+    # A probe object an interrupted run left behind does not stop the next probe.
+    s3.put_object(Bucket=state_bucket, Key=PROBE_KEY, Body=b"{}")
+
+    checked = run_lockfile(aws_params, state_bucket, state="probe", check_mode=True)
+    assert checked["changed"] is False and checked["conditional_writes"] is None
+    assert len(probe_versions(s3, state_bucket)[0]) == 1, "check mode wrote a probe"
+
+    result = run_lockfile(aws_params, state_bucket, state="probe", encrypt=True)
+    assert not result.get("failed"), result
+    assert result["changed"] is False and result["conditional_writes"] is True
+    versions, markers = probe_versions(s3, state_bucket)
+    # The leftover, then one accepted write (with the backend's encryption); the second write was refused.
+    assert len(versions) == 2 and markers, (versions, markers)
+    encryption = [s3.head_object(Bucket=state_bucket, Key=PROBE_KEY, VersionId=v["VersionId"]).get("ServerSideEncryption")
+                  for v in versions]
+    assert sorted(encryption, key=str) == ["AES256", None], encryption
+    assert "Contents" not in s3.list_objects_v2(Bucket=state_bucket), "something is left in the bucket"
+
+
+def test_probe_fails_on_a_store_that_ignores_conditional_writes(state_bucket, s3, aws_params, monkeypatch):
+    """A store without conditional writes (If-None-Match dropped before the request is built) fails the probe."""
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsConnection
+
+    real_client = AwsConnection.client
+
+    def ignoring_conditions(self, service, region=None):
+        client = real_client(self, service, region)
+        client.meta.events.register("before-parameter-build.s3.PutObject",
+                                    lambda params, **kwargs: params.pop("IfNoneMatch", None))
+        return client
+
+    monkeypatch.setattr(AwsConnection, "client", ignoring_conditions)
+    result = run_lockfile(aws_params, state_bucket, state="probe")
+    assert result.get("failed") and result["conditional_writes"] is False, result
+    assert state_bucket in result["msg"] and "does not honour conditional writes" in result["msg"]
+    versions, _markers = probe_versions(s3, state_bucket)
+    assert len(versions) == 2, "the store should have accepted both writes"
+    assert "Contents" not in s3.list_objects_v2(Bucket=state_bucket), "the probe object was left behind"
