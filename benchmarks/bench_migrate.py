@@ -26,13 +26,21 @@ tree (``os.wait4``); the largest single process (``ru_maxrss``); and the peak of
 every process in the tree, sampled from /proc every 0.25 s (forked ansible workers share pages
 with their parent, so the sum over-counts; it is an upper bound).
 
+Which roots (``--roots-kind``): ``probe`` (default) is the test bed's probe root (one
+``terraform_data``, no provider), whose init and plan cost ~0.2 s, so the ratio only measures
+Ansible's overhead per task. Real roots use the AWS provider, whose plan loads a big schema
+(~12 s wall here); ``aws`` adds it, from the filesystem mirror ``--provider-mirror`` (the same CLI
+configuration for set-up, playbook and baselines), and three resources moto serves, so the ratio
+is weighed against representative terraform work. Its fleets build slowly, on 2 threads by default.
+
 The machine is shared, so the script prints a timestamp for every step (to spot noisy rounds)
 and the median over ``--rounds`` of each figure, and of the per-round ratios. A small callback
 (benchmarks/callback_plugins/task_durations.py) records every task's duration per root; the
 script prints the tasks that cost the most, per root and in wall time.
 
     .venv/bin/python benchmarks/bench_migrate.py [--roots 50] [--rounds 3] [--forks N]
-        [--ansible-env ANSIBLE_PIPELINING=1 ...] [--setup-workers 4] [--keep]
+        [--variant 'LABEL [-f N] [NAME=VALUE ...]' ...] [--roots-kind probe|aws]
+        [--provider-mirror /opt/tf-plugins] [--setup-workers 4 (aws: 2)] [--keep]
 """
 
 import argparse
@@ -59,7 +67,7 @@ from botocore.config import Config  # noqa: E402
 
 from tests.conftest import ansible_env  # noqa: E402  (also serves the checkout as the collection)
 from tests.testbed.moto_server import MotoServer  # noqa: E402
-from tests.testbed.terraform import TerraformRoot, lock_info_shown, terraform_binary, terraform_env  # noqa: E402
+from tests.testbed.terraform import MAIN_TF, TerraformRoot, lock_info_shown, terraform_binary, terraform_env  # noqa: E402
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
 CALLBACKS = os.path.join(ROOT, "benchmarks", "callback_plugins")
@@ -70,6 +78,80 @@ RECORD_SUFFIX = ".tfstate-s3-backend.json"
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SAMPLE_SECONDS = 0.25
+
+AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
+AWS_PROVIDER_VERSION = "5.100.0"
+AWS_PROVIDER_PLATFORM = "linux_amd64"
+DEFAULT_PROVIDER_MIRROR = "/opt/tf-plugins"
+ROOTS_KINDS = {
+    "probe": "probe (tests/testbed/probe.tf: terraform_data only, no provider)",
+    "aws": "aws (AWS provider %s, 3 resources)" % AWS_PROVIDER_VERSION,
+}
+SETUP_WORKERS = {"probe": 4, "aws": 2}  # an aws root's apply costs ~19 s of CPU
+
+# The AWS provider always from the mirror, never downloaded (from an unpacked mirror terraform init symlinks it
+# into .terraform); any other provider as usual.
+CLI_CONFIG_AWS = """provider_installation {
+  filesystem_mirror {
+    path    = "%(mirror)s"
+    include = ["%(provider)s"]
+  }
+  direct {
+    exclude = ["%(provider)s"]
+  }
+}
+"""
+
+# Appended to the probe root (whose variables and terraform_data TerraformRoot.apply relies on).
+AWS_TF = """
+terraform {
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "%(version)s"
+    }
+  }
+}
+
+provider "aws" {
+  region                      = "%(region)s"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+
+  endpoints {
+    s3       = "%(url)s"
+    iam      = "%(url)s"
+    sts      = "%(url)s"
+    dynamodb = "%(url)s"
+  }
+}
+
+resource "aws_s3_bucket" "data" {
+  bucket = "bench-data-%(name)s"
+}
+
+resource "aws_s3_object" "config" {
+  bucket  = aws_s3_bucket.data.id
+  key     = "config.json"
+  content = jsonencode({ root = "%(name)s" })
+}
+
+resource "aws_iam_policy" "read" {
+  name = "bench-read-%(name)s"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["s3:GetObject"]
+      Resource = ["${aws_s3_bucket.data.arn}/*"]
+    }]
+  })
+}
+"""
 
 # The same terraform commands the role runs (roles/tfstate/tasks/discover.yml, roles/migrate/tasks/cutover.yml).
 BASELINE_STEP = ('cd "$1" && "$TERRAFORM" init -no-color -input=false -reconfigure -backend-config=use_path_style=true'
@@ -86,8 +168,33 @@ def client(server, service):
                         aws_secret_access_key="testing", config=Config(s3={"addressing_style": "path"}))
 
 
-def build_fleet(server, base, count, terraform, workers):
-    """A fresh server state and ``count`` roots under ``base``, each applied once with DynamoDB locking."""
+def mirrored_aws_provider(mirror):
+    """Path of the AWS provider's binary (unpacked layout) or zip (packed layout) in ``mirror``, or None."""
+    unpacked = os.path.join(mirror, AWS_PROVIDER, AWS_PROVIDER_VERSION, AWS_PROVIDER_PLATFORM)
+    packed = os.path.join(mirror, AWS_PROVIDER, "terraform-provider-aws_%s_%s.zip" % (AWS_PROVIDER_VERSION,
+                                                                                      AWS_PROVIDER_PLATFORM))
+    if os.path.isdir(unpacked):
+        for name in sorted(os.listdir(unpacked)):
+            if name.startswith("terraform-provider-aws"):
+                return os.path.join(unpacked, name)
+    return packed if os.path.isfile(packed) else None
+
+
+def write_cli_config(work, kind, mirror):
+    """The terraform CLI configuration file every terraform run of this kind uses (None: the testbed's empty one)."""
+    if kind != "aws":
+        return None
+    path = os.path.join(work, "terraformrc-aws")
+    with open(path, "w") as handle:
+        handle.write(CLI_CONFIG_AWS % {"mirror": os.path.abspath(mirror), "provider": AWS_PROVIDER})
+    return path
+
+
+def build_fleet(server, base, count, terraform, workers, kind="probe", cli_config=None):
+    """A fresh server state and ``count`` roots under ``base``, each applied once with DynamoDB locking.
+
+    ``kind`` is one of ROOTS_KINDS; ``cli_config`` replaces the testbed's empty CLI configuration.
+    """
     server.reset()
     for bucket in BUCKETS:
         s3 = client(server, "s3")
@@ -99,8 +206,15 @@ def build_fleet(server, base, count, terraform, workers):
         KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
 
     def make(index):
-        root = TerraformRoot(os.path.join(base, "root-%03d" % index), server.url, binary=terraform)
-        root.write_main()
+        name = "root-%03d" % index
+        root = TerraformRoot(os.path.join(base, name), server.url, binary=terraform)
+        if cli_config:
+            root.env["TF_CLI_CONFIG_FILE"] = cli_config
+        if kind == "aws":
+            root.write("main.tf", MAIN_TF + AWS_TF % {"version": AWS_PROVIDER_VERSION, "region": REGION,
+                                                      "url": server.url, "name": name})
+        else:
+            root.write_main()
         root.write_backend(bucket=BUCKETS[index % len(BUCKETS)], key="root-%03d/terraform.tfstate" % index,
                            dynamodb_table=TABLE)
         root.init()
@@ -326,11 +440,12 @@ class Variant:
         return "%s: %s" % (self.label, " ".join(knobs))
 
 
-def migrate_round(server, variant, env, forks, base, args, terraform):
+def migrate_round(server, variant, env, forks, base, args, terraform, cli_config=None):
     """Build a fresh fleet under ``base``, migrate it; returns (the Measured run, the roots, the task log)."""
     os.makedirs(base)
     start = time.perf_counter()
-    roots = build_fleet(server, os.path.join(base, "roots"), args.roots, terraform, args.setup_workers)
+    roots = build_fleet(server, os.path.join(base, "roots"), args.roots, terraform, args.setup_workers,
+                        kind=args.roots_kind, cli_config=cli_config)
     say("  %s: fleet of %d roots built and applied in %.1fs" % (variant.label, len(roots), time.perf_counter() - start))
     report_dir = os.path.join(base, "reports")
     inventory = write_inventory(os.path.join(base, "inventory.json"), roots, server, terraform, report_dir)
@@ -373,20 +488,43 @@ def main(argv=None):
                         help="run the playbook this way too (each on its own fleet, in turn), e.g. "
                              "'pipelining ANSIBLE_PIPELINING=1', 'free ANSIBLE_STRATEGY=free', "
                              "'poll internal_poll_interval=0.01'; the first is the one the baseline is compared with")
-    parser.add_argument("--setup-workers", type=int, default=4, help="threads building a fleet")
+    parser.add_argument("--roots-kind", choices=sorted(ROOTS_KINDS), default="probe",
+                        help="probe: the testbed's provider-less probe root; aws: the AWS provider %s and three "
+                             "resources, so that plans cost what real roots' plans do" % AWS_PROVIDER_VERSION)
+    parser.add_argument("--provider-mirror", default=DEFAULT_PROVIDER_MIRROR, metavar="DIR",
+                        help="filesystem mirror holding %s %s (aws kind; default %%(default)s)" % (
+                            AWS_PROVIDER, AWS_PROVIDER_VERSION))
+    parser.add_argument("--setup-workers", type=int,
+                        help="threads building a fleet (default: %s)" % ", ".join(
+                            "%d for %s" % (SETUP_WORKERS[kind], kind) for kind in sorted(SETUP_WORKERS)))
     parser.add_argument("--no-parallel-baseline", action="store_true", help="time only the sequential shell loop")
     parser.add_argument("--top", type=int, default=15, help="how many of the costliest tasks to print")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (roots, logs, task logs)")
     args = parser.parse_args(argv)
     variants = [Variant(spec) for spec in args.variant or ["as-configured"]]
+    if args.setup_workers is None:
+        args.setup_workers = SETUP_WORKERS[args.roots_kind]
 
     terraform = terraform_binary()
     if not terraform:
         parser.error("terraform is not on the PATH")
+    provider = None
+    if args.roots_kind == "aws":
+        provider = mirrored_aws_provider(args.provider_mirror)
+        if not provider:
+            parser.error("--roots-kind aws needs the AWS provider %s in the filesystem mirror %s (expected %s/%s/%s/"
+                         "terraform-provider-aws_*, unpacked, or the packed zip); see --provider-mirror" % (
+                             AWS_PROVIDER_VERSION, args.provider_mirror, AWS_PROVIDER, AWS_PROVIDER_VERSION,
+                             AWS_PROVIDER_PLATFORM))
     work = tempfile.mkdtemp(prefix="bench-migrate.")
     server = MotoServer.start(log_path=os.path.join(work, "moto.log"))
     # One environment for terraform everywhere (testbed credentials, no TF_* leaking in, empty CLI config).
     tf_env = terraform_env(server.url, workdir=work)
+    # The aws kind's CLI configuration (the provider from the mirror) replaces the empty one, for the fleet
+    # build, the playbook and the baselines alike.
+    cli_config = write_cli_config(work, args.roots_kind, args.provider_mirror)
+    if cli_config:
+        tf_env["TF_CLI_CONFIG_FILE"] = cli_config
     playbook_env = ansible_env(dict(tf_env, ANSIBLE_CALLBACK_PLUGINS=CALLBACKS,
                                     ANSIBLE_CALLBACKS_ENABLED="task_durations"))
     settings = []
@@ -394,6 +532,8 @@ def main(argv=None):
         env = variant.environment(playbook_env, work)
         settings.append((variant, env, variant.forks or args.forks or configured_forks(env)))
     say("work directory %s, moto server %s, terraform %s" % (work, server.url, terraform))
+    say("roots: %s%s; %d set-up workers" % (ROOTS_KINDS[args.roots_kind], ", provider %s" % provider if provider else "",
+                                            args.setup_workers))
     for variant, env, forks in settings:
         say("ansible forks and settings, %s" % variant.describe(forks))
 
@@ -407,7 +547,7 @@ def main(argv=None):
             shift = (round_number - 1) % len(settings)
             for variant, env, forks in settings[shift:] + settings[:shift]:
                 base = os.path.join(work, "round-%d" % round_number, variant.label)
-                migrate, roots, task_log = migrate_round(server, variant, env, forks, base, args, terraform)
+                migrate, roots, task_log = migrate_round(server, variant, env, forks, base, args, terraform, cli_config)
                 migrations[variant.label].append(migrate)
                 task_logs[variant.label].append(task_log)
             # The baselines run on the last migrated fleet (see the module docstring).
@@ -428,6 +568,7 @@ def main(argv=None):
         server.stop()
 
     print("\n%d roots, %d rounds; every round builds a fresh fleet per variant" % (args.roots, args.rounds))
+    print("  roots: %s" % ROOTS_KINDS[args.roots_kind])
     for variant, _env, forks in settings:
         print("  variant %s" % variant.describe(forks))
     loop_walls = [run.wall for run in baselines["loop"][1]]
