@@ -67,7 +67,7 @@ from botocore.config import Config  # noqa: E402
 
 from tests.conftest import ansible_env  # noqa: E402  (also serves the checkout as the collection)
 from tests.testbed.moto_server import MotoServer  # noqa: E402
-from tests.testbed.terraform import MAIN_TF, TerraformRoot, lock_info_shown, terraform_binary, terraform_env  # noqa: E402
+from tests.testbed.terraform import MAIN_TF, TerraformRoot, terraform_binary, terraform_env  # noqa: E402
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
 CALLBACKS = os.path.join(ROOT, "benchmarks", "callback_plugins")
@@ -218,13 +218,8 @@ def build_fleet(server, base, count, terraform, workers, kind="probe", cli_confi
         root.write_backend(bucket=BUCKETS[index % len(BUCKETS)], key="root-%03d/terraform.tfstate" % index,
                            dynamodb_table=TABLE)
         root.init()
+        # TerraformRoot.run releases a lock terraform's own resent PutItem left behind, and retries.
         applied = root.apply(serial="1", check=False)
-        held = lock_info_shown(applied.stderr).get("ID") if applied.returncode else None
-        if held:
-            # Under load the AWS SDK in terraform may resend a PutItem that moto had already
-            # done, and then find its own lock: release it and apply again.
-            root.run("force-unlock", "-force", held)
-            applied = root.apply(serial="1", check=False)
         if applied.returncode:
             raise RuntimeError("terraform apply failed in %s:\n%s" % (root.path, applied.stderr))
         return root.path

@@ -4,11 +4,16 @@ Only the built-in ``terraform_data`` resource is used, so nothing is downloaded;
 ``local-exec`` ``sleep`` makes an apply that holds its lock for a while.
 """
 
+import datetime
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
+
+# Operation names Terraform writes in the locks of the commands the test bed runs.
+LOCKING_OPERATIONS = {"apply": "OperationTypeApply", "plan": "OperationTypePlan"}
 
 
 def terraform_binary(name=None):
@@ -95,10 +100,20 @@ class TerraformRoot:
         return [self.binary] + list(args)
 
     def run(self, *args, check=True, timeout=300):
-        proc = subprocess.run(
-            self.command(*args), cwd=self.path, env=self.env, capture_output=True, text=True,
-            timeout=timeout, stdin=subprocess.DEVNULL, check=False,
-        )
+        for attempt in range(3):
+            started = datetime.datetime.now(datetime.timezone.utc)
+            proc = subprocess.run(
+                self.command(*args), cwd=self.path, env=self.env, capture_output=True, text=True,
+                timeout=timeout, stdin=subprocess.DEVNULL, check=False,
+            )
+            own_lock = self_held_lock(args, proc, started)
+            if not own_lock or attempt == 2:
+                break
+            # Under load the AWS SDK in terraform may resend a lock PutItem (or PutObject) that moto
+            # had already carried out; terraform then finds its own new lock and gives up, leaving
+            # it behind. Only that lock (this command's operation, no Info, created after this
+            # process started) is released before trying again; any other lock stands.
+            self.run("force-unlock", "-force", own_lock)
         if check and proc.returncode != 0:
             raise AssertionError(
                 "terraform %s failed (rc=%s)\nstdout:\n%s\nstderr:\n%s"
@@ -153,6 +168,20 @@ def wait_for(predicate, timeout=60.0, interval=0.2, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
         time.sleep(interval)
+
+
+def self_held_lock(args, proc, started):
+    """The ID of the lock that refused ``proc`` when it is the lock this very command took, else None."""
+    operation = LOCKING_OPERATIONS.get(args[0] if args else None)
+    if not operation or proc.returncode == 0 or "Error acquiring the state lock" not in proc.stderr:
+        return None
+    shown = lock_info_shown(proc.stderr)
+    created = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d+))? \+0000 UTC$", shown.get("Created", ""))
+    if shown.get("Operation") != operation or shown.get("Info") or not shown.get("ID") or not created:
+        return None
+    moment = datetime.datetime.strptime(created.group(1), "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=datetime.timezone.utc, microsecond=int((created.group(2) or "0")[:6].ljust(6, "0")))
+    return shown["ID"] if moment >= started else None
 
 
 def lock_info_shown(output):
