@@ -2,7 +2,6 @@
 
 import os
 
-import pytest
 import yaml
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, lockfile
