@@ -14,10 +14,12 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import call
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import call, paginate
 
 RECORD_SUFFIX = ".tfstate-s3-backend.json"
 RECORD_FIELDS = ("mode", "dynamodb_table", "cutover_time", "root", "collection_version")
+# Who wrote the record, for the fleet view (a report built from every root's record).
+PROVENANCE_FIELDS = ("host", "bucket", "key", "workspaces", "run_id", "job_id", "recorded_time")
 
 
 def record_key(state_object_key):
@@ -35,16 +37,27 @@ def read_record(s3, bucket, state_object_key):
         data = json.loads(answer["Body"].read().decode("utf-8"))
     except ValueError:
         return None
-    return dict((field, data.get(field)) for field in RECORD_FIELDS) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    record = dict((field, data.get(field)) for field in RECORD_FIELDS)
+    record.update((field, data[field]) for field in PROVENANCE_FIELDS if data.get(field) is not None)
+    return record
 
 
-def wanted_record(current, mode, dynamodb_table, cutover_time, root, version):
-    """The record to write: the cut-over time and table of an unchanged mode are kept."""
+def wanted_record(current, mode, dynamodb_table, cutover_time, root, version, provenance=None):
+    """The record to write: the cut-over time and table of an unchanged mode are kept.
+
+    ``provenance`` (PROVENANCE_FIELDS: which host, run and job wrote it) replaces the current
+    one when given, and is kept from the current record otherwise.
+    """
     if current and current.get("mode") == mode:
         cutover_time = current.get("cutover_time") or cutover_time
         dynamodb_table = dynamodb_table or current.get("dynamodb_table")
-    return {"mode": mode, "dynamodb_table": dynamodb_table, "cutover_time": cutover_time, "root": root,
-            "collection_version": version}
+    record = {"mode": mode, "dynamodb_table": dynamodb_table, "cutover_time": cutover_time, "root": root,
+              "collection_version": version}
+    source = provenance if provenance is not None else (current or {})
+    record.update((field, source[field]) for field in PROVENANCE_FIELDS if source.get(field) is not None)
+    return record
 
 
 def write_record(s3, bucket, state_object_key, record, encrypt=False, kms_key_id=None):
@@ -56,3 +69,16 @@ def write_record(s3, bucket, state_object_key, record, encrypt=False, kms_key_id
         extra = {"ServerSideEncryption": "AES256"}
     call(s3, "put_object", resource="%s/%s" % (bucket, key), Bucket=bucket, Key=key,
          Body=json.dumps(record, sort_keys=True, indent=2).encode("utf-8"), ContentType="application/json", **extra)
+
+
+def list_records(s3, bucket):
+    """``{state object key: record}`` of every migration record in ``bucket``: one listing, a GET per record."""
+    records = {}
+    for page in paginate(s3, "list_objects_v2", resource=bucket, Bucket=bucket):
+        for summary in page.get("Contents") or []:
+            if summary["Key"].endswith(RECORD_SUFFIX):
+                state_object_key = summary["Key"][:-len(RECORD_SUFFIX)]
+                record = read_record(s3, bucket, state_object_key)
+                if record is not None:
+                    records[state_object_key] = record
+    return records

@@ -75,6 +75,7 @@ class Fleet:
                 "tfstate_terraform_bin": self.terraform_bin,
                 "migrate_report_dir": os.path.join(self.base, "reports"),
                 "migrate_enable_versioning": True,
+                "migrate_target": "lockfile",
             }}}, handle)
         return path
 

@@ -1,15 +1,28 @@
 """Staged migration (dual, then lockfile) and an interrupted run, with real terraform against moto."""
 
+import json
 import os
+import socket
+import subprocess
 
 import yaml
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, lockfile
 from tests.conftest import ROOT, run_module, run_playbook
 from tests.testbed.terraform import kill_process_group, wait_for
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
-FREEZE_INFO = "Backend migration to S3 native locking by tfstate.s3_backend.migrate"
+
+
+def _dead_run_freeze_info():
+    """The Info of a maintenance lock whose run was killed: its process on this controller is gone."""
+    finished = subprocess.run(["true"], check=True)
+    assert finished.returncode == 0
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    identity = {"run_id": "killed-run", "controller": socket.gethostname(), "pid": gone.pid, "pid_start": "1"}
+    return migration.freeze_info(identity, migration.utc_now(), 3600)
 
 
 def _inventory(tmp_path, moto_server, terraform_bin, roots, **extra):
@@ -87,12 +100,10 @@ def test_dual_then_lockfile_keeps_exclusion_with_a_dynamodb_only_client(
 
 
 def _lock_id(s3, bucket):
-    import json
     return json.loads(s3.get_object(Bucket=bucket, Key="app/terraform.tfstate.tflock")["Body"].read())["ID"]
 
 
 def _dynamodb_lock_id(dynamodb, table):
-    import json
     [item] = _lock_items(dynamodb, table)
     return json.loads(item["Info"]["S"])["ID"]
 
@@ -109,21 +120,25 @@ def test_run_killed_after_rewrite_converges(tmp_path, moto_server, tf_root, s3, 
     # What a run killed between the rewrite and the re-init leaves: the freeze lock in both stores,
     # the rewritten file, and a working directory still initialised for DynamoDB.
     frozen = run_module(lockfile, dict(aws_params, bucket=bucket_name, key="app/terraform.tfstate",
-                                       dynamodb_table=lock_table, operation="migrate", info=FREEZE_INFO))
+                                       dynamodb_table=lock_table, operation="migrate",
+                                       info=_dead_run_freeze_info()))
     assert frozen["acquired"] is True
     run_module(backend_hcl, {"path": [os.path.join(root.path, "backend.tf")], "mode": "lockfile"})
     blocked = root.plan(check=False)
     assert blocked.returncode != 0  # the new configuration is not initialised yet
 
     inventory = _inventory(tmp_path, moto_server, terraform_bin, {"app": root})
-    rerun = run_playbook(PLAYBOOK, inventory=inventory, env=_env())
+    rerun = run_playbook(PLAYBOOK, {"migrate_target": "lockfile"}, inventory=inventory, env=_env())
     assert rerun.returncode == 0, rerun.stdout[-4000:]
+    [row] = json.load(open(tmp_path / "reports" / "migrate-report.json"))["results"]
+    assert row["status"] == "migrated" and row["lock_mode_after"] == "lockfile", row
+    assert any("interrupted run" in evidence for evidence in row["interrupted"]), row
     assert s3.list_objects_v2(Bucket=bucket_name, Prefix="app/terraform.tfstate.tflock").get("KeyCount") == 0
     assert _lock_items(dynamodb, lock_table) == []
     root.plan()
     root.apply(serial="2")
 
-    again = run_playbook(PLAYBOOK, inventory=inventory, env=_env())
+    again = run_playbook(PLAYBOOK, {"migrate_target": "lockfile"}, inventory=inventory, env=_env())
     assert again.returncode == 0
     assert [line for line in again.stdout.splitlines() if line.startswith("app ")][0].count("changed=0") == 1
 
@@ -137,7 +152,8 @@ def test_check_mode_shows_the_diff_and_changes_nothing(tmp_path, moto_server, tf
     root.init()
     before = open(os.path.join(root.path, "backend.tf")).read()
     inventory = _inventory(tmp_path, moto_server, terraform_bin, {"app": root})
-    checked = run_playbook(PLAYBOOK, inventory=inventory, check=True, diff=True, env=_env())
+    checked = run_playbook(PLAYBOOK, {"migrate_target": "lockfile"}, inventory=inventory, check=True, diff=True,
+                           env=_env())
     assert checked.returncode == 0, checked.stdout[-4000:]
     assert "+    use_lockfile" in checked.stdout and "-    dynamodb_table" in checked.stdout
     assert open(os.path.join(root.path, "backend.tf")).read() == before

@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for tfstate.s3_backend.fleet_report: run report, preview and fleet view (docs in plugins/modules)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import run_identity, utc_now, utc_text
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import list_records
+from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
+
+# Task fields of a registered result that are not part of a report row.
+_TASK_FIELDS = ("changed", "failed", "msg", "skipped", "skip_reason", "false_condition", "diff")
+
+
+def report_row(result):
+    return dict((name, value) for name, value in result.items()
+                if not name.startswith("_ansible") and name not in _TASK_FIELDS)
+
+
+class ActionModule(RootAction):
+    ARGUMENT_SPEC = dict(
+        results=dict(type="list", elements="dict", required=True),
+        name=dict(type="str", default="migrate"),
+        report_dir=dict(type="path", required=True),
+        fleet=dict(type="bool", default=True),
+    )
+
+    def phase(self, args, task_vars):
+        rows = [report_row(result) for result in args["results"] if result.get("host")]
+        directory = args["report_dir"]
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise PhaseFailed("cannot create the report directory %s: %s" % (directory, exc))
+        run = run_identity()
+        generated = utc_text(utc_now())
+        name = args["name"]
+        written = []
+        # One lock per directory: serial batches, job slices and separate runs sharing it merge in turn.
+        with open(os.path.join(directory, ".%s-report.lock" % name), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            kind = "preview" if self.check_mode else "run"
+            stem = "%s-%s%s" % (name, "preview-" if self.check_mode else "", reports.file_stamp(run["started"]))
+            previous = reports.read_json(os.path.join(directory, stem + ".json"))
+            document = reports.run_document(name, rows, run, generated, self.check_mode, previous)
+            written += reports.write_document(directory, stem, document)
+            written += reports.write_document(directory, "%s-%s" % (name, "preview" if self.check_mode else "report"),
+                                              document)
+            fleet = None
+            warnings = []
+            if not self.check_mode and args["fleet"]:
+                records = self._records(args, rows, warnings)
+                fleet_stem = "%s-fleet" % name
+                previous_fleet = reports.read_json(os.path.join(directory, fleet_stem + ".json"))
+                fleet = reports.fleet_document(name, previous_fleet, document["results"], records, generated)
+                written += reports.write_document(directory, fleet_stem, fleet)
+        stats = {"tfstate_%s_results" % name: document["results"],
+                 "tfstate_%s_counts" % name: document["counts"],
+                 "tfstate_%s_blockers" % name: document["blockers"]}
+        if self.check_mode:
+            stats = dict(("%s_preview" % key, value) for key, value in stats.items())
+        result = dict(changed=False, kind=kind, files=written, counts=document["counts"],
+                      blockers=document["blockers"], fleet_counts=fleet["counts"] if fleet else None,
+                      summary=["%s: %s%s" % (row["host"], row["status"], ": %s" % row["reason"] if row.get("reason")
+                                             else "") for row in document["results"]],
+                      # Replaced, not added up: a later serial batch reports the whole run so far.
+                      ansible_stats={"data": stats, "per_host": False, "aggregate": False})
+        if warnings:
+            result["warnings"] = warnings
+        return result
+
+    def _records(self, args, rows, warnings):
+        """``{(bucket, key): record}`` of every bucket this run's roots use, read through S3."""
+        records = {}
+        regions = {}
+        for row in rows:
+            if row.get("bucket"):
+                regions.setdefault(row["bucket"], row.get("region"))
+        for bucket, region in sorted(regions.items()):
+            try:
+                s3 = self.connection(args, region).client("s3")
+                for key, record in list_records(s3, bucket).items():
+                    records[(bucket, key)] = record
+            except AwsError as exc:
+                warnings.append("fleet view: the migration records of bucket %s could not be read: %s" % (bucket, exc))
+        return records

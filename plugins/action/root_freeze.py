@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for tfstate.s3_backend.root_freeze: the maintenance lock on every workspace (docs in plugins/modules)."""
+
+from __future__ import annotations
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import LockTarget, acquire, release
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import describe_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import state_key
+from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
+    MIGRATION_OPTION,
+    PhaseFailed,
+    RootAction,
+)
+
+
+def lock_targets(migration):
+    """``{workspace: LockTarget}`` for every workspace of the root, in both stores while a table is in play."""
+    settings = migration["backend"]["settings"]
+    return dict((workspace, LockTarget(
+        settings["bucket"],
+        state_key(settings["key"], workspace, settings.get("workspace_key_prefix")),
+        dynamodb_table=migration.get("freeze_table"),
+        encrypt=bool(settings.get("encrypt")),
+        kms_key_id=settings.get("kms_key_id"),
+        workspace=workspace,
+    )) for workspace in migration["workspaces"])
+
+
+class ActionModule(RootAction):
+    ARGUMENT_SPEC = dict(
+        migration=MIGRATION_OPTION,
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+
+    def phase(self, args, task_vars):
+        migration = args["migration"]
+        connection = self.connection(args, migration.get("region"))
+        s3 = connection.client("s3")
+        dynamodb = connection.client("dynamodb") if migration.get("freeze_table") else None
+        targets = lock_targets(migration)
+        if args["state"] == "absent":
+            return self._thaw(s3, dynamodb, targets, migration["freeze"]["lock_id"])
+        return self._freeze(s3, dynamodb, targets, migration)
+
+    def _freeze(self, s3, dynamodb, targets, migration):
+        released, taken, changed = [], [], False
+        stale = migration.get("stale_freezes") or []
+        for workspace, target in sorted(targets.items()):
+            # The maintenance locks an interrupted run left (proven stale in the preflight), by their ID only.
+            for lock_id in sorted(set(entry["id"] for entry in stale if entry["workspace"] == workspace)):
+                outcome = release(s3, dynamodb, target, lock_id=lock_id, check_mode=self.check_mode)
+                released.extend(outcome["released"])
+                changed = changed or outcome["changed"]
+            lock = new_lock(target.path, "OperationTypeMigrate", info=migration["freeze"]["info"],
+                            who="tfstate.s3_backend@%s" % migration.get("controller"))
+            lock["ID"] = migration["freeze"]["lock_id"]
+            outcome = acquire(s3, dynamodb, target, lock, check_mode=self.check_mode)
+            changed = changed or outcome["changed"]
+            if outcome["held_by"]:
+                raise PhaseFailed("cannot freeze %s: a lock is held on %s" % (
+                    target.path, "; ".join(describe_lock(holder) for holder in outcome["held_by"])),
+                    changed=changed, released=released, frozen=taken)
+            taken.append(target.path)
+        return dict(changed=changed, released=released, frozen=taken)
+
+    def _thaw(self, s3, dynamodb, targets, lock_id):
+        released, kept, changed = [], [], False
+        for dummy, target in sorted(targets.items()):
+            outcome = release(s3, dynamodb, target, lock_id=lock_id, check_mode=self.check_mode)
+            released.extend(outcome["released"])
+            kept.extend(outcome["kept"])
+            changed = changed or outcome["changed"]
+        return dict(changed=changed, released=released, kept=kept)

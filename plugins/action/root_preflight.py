@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for tfstate.s3_backend.root_preflight: read a root and decide what it needs (docs in plugins/modules)."""
+
+from __future__ import annotations
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
+    LockTarget,
+    find_locks,
+    probe_conditional_writes,
+)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import read_record
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import (
+    RootError,
+    resolve_root,
+    terraform_facts,
+)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_objects import list_states
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
+    first_error,
+    init_argv,
+    plan_argv,
+    run,
+    terraform_env,
+)
+from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
+
+_VERSIONS = {}  # binary -> `version` output, once per worker process
+
+
+def terraform_version(binary, env):
+    if binary not in _VERSIONS:
+        rc, out, err = run([binary, "version"], cwd=None, env=env, timeout=60)
+        if rc != 0:
+            raise PhaseFailed("%s version failed (rc=%s): %s" % (binary, rc, first_error(err or out)))
+        _VERSIONS[binary] = out
+    return _VERSIONS[binary]
+
+
+def read_bucket(s3, name):
+    """``{"exists", "versioning"}`` of the state bucket, in two calls."""
+    versioning = call(s3, "get_bucket_versioning", resource=name, ignore_codes=("NoSuchBucket",), Bucket=name)
+    if versioning is None:
+        return {"exists": False, "versioning": None}
+    return {"exists": True, "versioning": versioning.get("Status")}
+
+
+def backend_view(backend):
+    """The part of terraform_root_info's backend a later phase and the report need."""
+    keep = ("root", "file", "line", "form", "config_files", "partial_config_files", "settings", "lock_mode",
+            "initialised_lock_mode", "initialised", "required_version")
+    return dict((name, backend.get(name)) for name in keep)
+
+
+class ActionModule(RootAction):
+    ARGUMENT_SPEC = dict(
+        root=dict(type="path", required=True),
+        init_args=dict(type="list", elements="str", default=[]),
+        terraform_bin=dict(type="str", default="terraform"),
+        terraform_env=dict(type="dict", default={}),
+        target=dict(type="str", choices=[decide.DUAL, decide.LOCKFILE], default=decide.DUAL),
+        enable_versioning=dict(type="bool", default=False),
+        probe=dict(type="bool", default=True),
+        baseline_plan=dict(type="bool", default=False),
+        freeze_lease=dict(type="int", default=3600),
+        terraform_timeout=dict(type="int", default=900),
+    )
+
+    def phase(self, args, task_vars):
+        host = task_vars.get("inventory_hostname")
+        started = decide.utc_now()
+        identity = decide.run_identity()
+        env = terraform_env(extra=args["terraform_env"])
+        try:
+            backend = resolve_root(args["root"], args["init_args"])
+            terraform = terraform_facts(terraform_version(args["terraform_bin"], env), args["terraform_bin"])
+        except RootError as exc:
+            raise PhaseFailed(str(exc))
+        terraform["binary"] = args["terraform_bin"]
+        settings = backend["settings"]
+        region = settings.get("region") or args.get("region")
+        migration = {
+            "host": host,
+            "root": backend["root"],
+            "target": args["target"],
+            "backend": backend_view(backend),
+            "terraform": terraform,
+            "region": region,
+            "run_id": identity["run_id"],
+            "job_id": identity["job_id"],
+            "controller": identity["controller"],
+            "started": decide.utc_text(started),
+            "lock_mode_before": backend["lock_mode"],
+            "initialised_lock_mode_before": backend["initialised_lock_mode"],
+        }
+        connection = self.connection(args, region)
+        s3 = connection.client("s3")
+        bucket = read_bucket(s3, settings["bucket"])
+        blockers = decide.preflight_blockers(backend, terraform, args["target"], bucket, args["enable_versioning"])
+        if blockers:
+            raise PhaseFailed("; ".join(blockers), migration=migration)
+
+        record = read_record(s3, settings["bucket"], settings["key"])
+        table = decide.lock_table_of(backend, record)
+        states = list_states(s3, settings["bucket"], settings["key"], settings.get("workspace_key_prefix"))
+        workspaces = [state["workspace"] for state in states] or ["default"]
+        locks, table_exists = self._find_locks(connection, settings, table, region, workspaces)
+        freeze_table = table if table_exists else None
+        stale, held = [], []
+        for lock in locks:
+            kind, why = decide.classify_lock(lock, identity["run_id"], started, args["freeze_lease"])
+            if kind in ("stale_freeze", "ours"):
+                stale.append({"workspace": lock.get("workspace") or "default", "store": lock["store"],
+                              "id": lock["id"], "why": why})
+            else:
+                held.append(why)
+        if held:
+            raise PhaseFailed("; ".join(held), migration=migration)
+
+        interrupted = decide.interruption_evidence(backend, args["target"], record,
+                                                   sorted(set(entry["why"] for entry in stale)))
+        action, why = decide.choose_action(backend, args["target"], record, interrupted)
+        freeze_id = decide.freeze_lock_id(identity["run_id"], host)
+        migration.update(
+            workspaces=workspaces,
+            dynamodb_table=table,
+            freeze_table=freeze_table,
+            record_before=record,
+            stale_freezes=stale,
+            interrupted=interrupted,
+            action=action,
+            why=why,
+            freeze={"lock_id": freeze_id,
+                    "info": decide.freeze_info(identity, started, args["freeze_lease"])},
+        )
+        changed = False
+        if action != decide.ACTION_NONE and not self.check_mode:
+            if bucket["versioning"] != "Enabled":
+                call(s3, "put_bucket_versioning", resource=settings["bucket"], Bucket=settings["bucket"],
+                     VersioningConfiguration={"Status": "Enabled"})
+                changed = True
+            if args["probe"] and action in (decide.ACTION_REWRITE, decide.ACTION_INIT):
+                self._probe(s3, settings)
+            if args["baseline_plan"] and action == decide.ACTION_REWRITE:
+                migration["baseline_rc"] = self._baseline(backend, args, env, task_vars)
+        return dict(changed=changed, migration=migration,
+                    msg="%s: %s (%s)" % (host, action, why))
+
+    @staticmethod
+    def _find_locks(connection, settings, table, region, workspaces):
+        """The locks on the root's states in both stores, and whether the table exists."""
+        request = {"bucket": settings["bucket"], "key": settings["key"],
+                   "workspace_key_prefix": settings.get("workspace_key_prefix"), "workspaces": workspaces,
+                   "dynamodb_table": table, "region": region}
+        try:
+            return find_locks(connection.client, [request]), bool(table)
+        except AwsError as exc:
+            if not table or exc.code != "ResourceNotFoundException":
+                raise
+        # The table named by the record or the last init is gone (retired): S3 alone holds locks.
+        request["dynamodb_table"] = None
+        return find_locks(connection.client, [request]), False
+
+    @staticmethod
+    def _probe(s3, settings):
+        target = LockTarget(settings["bucket"], settings["key"], encrypt=settings.get("encrypt"),
+                            kms_key_id=settings.get("kms_key_id"))
+        lock = new_lock(target.path, "probe", info="Conditional-write probe of tfstate.s3_backend.migrate")
+        if not probe_conditional_writes(s3, target, lock):
+            raise PhaseFailed("Bucket %s accepted a second PutObject with If-None-Match: * on one key: it does not "
+                              "honour conditional writes, so use_lockfile cannot lock there." % settings["bucket"])
+
+    def _baseline(self, backend, args, env, task_vars):
+        """``terraform plan -detailed-exitcode`` with the current backend: 0 no changes, 2 changes."""
+        endpoint = args.get("endpoint_url")
+        rc, out, err = run(init_argv(args["terraform_bin"], args["init_args"], endpoint), backend["root"], env,
+                           args["terraform_timeout"])
+        if rc != 0:
+            raise PhaseFailed("terraform init with the current backend failed: %s" % first_error(err or out))
+        rc, out, err = run(plan_argv(args["terraform_bin"], "60s", detailed=True), backend["root"],
+                           dict(env, TF_WORKSPACE="default"), args["terraform_timeout"])
+        if rc not in (0, 2):
+            raise PhaseFailed("the baseline terraform plan failed: %s" % first_error(err or out))
+        return rc

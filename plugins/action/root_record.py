@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for tfstate.s3_backend.root_record: record the measured cut-over (docs in plugins/modules)."""
+
+from __future__ import annotations
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import (
+    StateSelection,
+    named_state_keys,
+    remove_digests,
+)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
+    read_record,
+    record_key,
+    wanted_record,
+    write_record,
+)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
+    MIGRATION_OPTION,
+    PhaseFailed,
+    RootAction,
+)
+
+COLLECTION_VERSION = "0.1.0"
+
+
+def measured_mode(migration, init_args):
+    """The lock mode read back from the files and from terraform's initialised backend."""
+    try:
+        backend = resolve_root(migration["root"], init_args)
+    except RootError as exc:
+        raise PhaseFailed("after the cut-over the backend cannot be read back: %s" % exc)
+    return backend["lock_mode"], backend["initialised_lock_mode"]
+
+
+class ActionModule(RootAction):
+    ARGUMENT_SPEC = dict(
+        migration=MIGRATION_OPTION,
+        init_args=dict(type="list", elements="str", default=[]),
+        remove_digests=dict(type="bool", default=True),
+        root_name=dict(type="str"),
+    )
+
+    def phase(self, args, task_vars):
+        migration = args["migration"]
+        target = migration["target"]
+        if self.check_mode:
+            return dict(changed=False, msg="check mode: no record written")
+        files_mode, init_mode = measured_mode(migration, args["init_args"])
+        if files_mode != target or init_mode != target:
+            raise PhaseFailed("after the cut-over the files say %s and the last terraform init %s, not %s: "
+                              "nothing recorded" % (files_mode, init_mode or "nothing", target))
+        settings = migration["backend"]["settings"]
+        connection = self.connection(args, migration.get("region"))
+        s3 = connection.client("s3")
+        now = decide.utc_text(decide.utc_now())
+        provenance = {"host": migration["host"], "bucket": settings["bucket"], "key": settings["key"],
+                      "workspaces": migration["workspaces"], "run_id": migration["run_id"],
+                      "job_id": migration.get("job_id"), "recorded_time": now}
+        current = read_record(s3, settings["bucket"], settings["key"])
+        record = wanted_record(current, files_mode, migration.get("dynamodb_table"), now,
+                               decide.redact_url(args["root_name"] or migration["root"]), COLLECTION_VERSION,
+                               provenance)
+        write_record(s3, settings["bucket"], settings["key"], record, bool(settings.get("encrypt")),
+                     settings.get("kms_key_id"))
+        result = dict(changed=True, record=record, record_key=record_key(settings["key"]), digests=[],
+                      lock_mode_after=files_mode, initialised_lock_mode_after=init_mode)
+        table = migration.get("freeze_table")
+        if target == decide.LOCKFILE and args["remove_digests"] and table:
+            dynamodb = connection.client("dynamodb")
+            selection = StateSelection(settings["bucket"], named_state_keys(
+                key=settings["key"], workspaces=migration["workspaces"],
+                workspace_key_prefix=settings.get("workspace_key_prefix")))
+            changes = remove_digests(dynamodb, table, selection, selection.read_items(dynamodb, table))
+            result["digests"] = [change for change in changes if change["action"] != "none"]
+        return result

@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for tfstate.s3_backend.root_result: one root's measured outcome (docs in plugins/modules)."""
+
+from __future__ import annotations
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import RootAction
+
+# The phase a failed task belongs to, by its action (the role's tasks; a user's own tasks count as "other").
+PHASE_OF_ACTION = {
+    "root_preflight": "preflight",
+    "root_freeze": "freeze",
+    "backend_hcl": "rewrite",
+    "root_reinit": "reinit",
+    "root_verify": "verify",
+    "root_record": "record",
+    "include_role": "checkout",
+}
+
+
+def phase_of(action, hint=None):
+    """The phase name of a failed task's action (``tfstate.s3_backend.root_freeze`` -> ``freeze``)."""
+    if hint:
+        return hint
+    short = (action or "").rsplit(".", 1)[-1]
+    return PHASE_OF_ACTION.get(short, "other")
+
+
+def measured_backend(root, init_args):
+    """``(files lock mode, initialised lock mode, file:line)`` read back now; Nones when unreadable."""
+    if not root:
+        return None, None, ""
+    try:
+        backend = resolve_root(root, init_args)
+    except RootError:
+        return None, None, ""
+    return backend["lock_mode"], backend["initialised_lock_mode"], "%s:%s" % (backend["file"], backend["line"])
+
+
+class ActionModule(RootAction):
+    USES_AWS = False
+    ARGUMENT_SPEC = dict(
+        migration=dict(type="dict", default={}),
+        root=dict(type="str"),
+        root_name=dict(type="str"),
+        target=dict(type="str", required=True),
+        init_args=dict(type="list", elements="str", default=[]),
+        failed_action=dict(type="str"),
+        failed_phase=dict(type="str"),
+        failure=dict(type="str"),
+        rewrite=dict(type="dict", default={}),
+        published=dict(type="dict", default={}),
+        verification=dict(type="dict", default={}),
+        record=dict(type="dict", default={}),
+        verify=dict(type="bool", default=True),
+    )
+
+    def phase(self, args, task_vars):
+        migration = args["migration"] or {}
+        failed = args["failure"] is not None or args["failed_action"] is not None or args["failed_phase"]
+        failed_phase = phase_of(args["failed_action"], args["failed_phase"]) if failed else None
+        action = migration.get("action")
+        verification = args["verification"]
+        verified = (not args["verify"]) or (verification.get("locked_plan_refused") is True
+                                            and verification.get("plan_ok") is True)
+        if action in (decide.ACTION_VERIFY, decide.ACTION_INIT, decide.ACTION_REWRITE) and not args["verify"]:
+            verified = True
+        status = decide.root_status(action, failed_phase, self.check_mode, verified)
+        root = migration.get("root") or args["root"]
+        files_mode, init_mode, place = measured_backend(root, args["init_args"])
+        settings = (migration.get("backend") or {}).get("settings") or {}
+        reason = (args["failure"] or "").strip()
+        if not reason and action == decide.ACTION_VERIFY:
+            reason = migration.get("why") or ""
+        rewrite_files = [entry.get("path") for entry in args["rewrite"].get("files") or [] if entry.get("changed", True)]
+        result = {
+            "host": task_vars.get("inventory_hostname"),
+            "root": decide.redact_url(args["root_name"] or root or ""),
+            "backend_file": place,
+            "status": status,
+            "phase": failed_phase,
+            "reason": reason,
+            "next_step": decide.next_step(status, reason, args["target"], failed_phase),
+            "check_mode": self.check_mode,
+            "action": action,
+            "target": args["target"],
+            "lock_mode_before": migration.get("lock_mode_before"),
+            "lock_mode_after": decide.lock_mode_after(files_mode, init_mode) if files_mode else None,
+            "files_lock_mode_after": files_mode,
+            "initialised_lock_mode_after": init_mode,
+            "interrupted": migration.get("interrupted") or [],
+            "bucket": settings.get("bucket"),
+            "key": settings.get("key"),
+            "region": migration.get("region"),
+            "account": migration.get("account"),
+            "dynamodb_table": migration.get("dynamodb_table"),
+            "workspaces": migration.get("workspaces") or [],
+            "files_changed": rewrite_files,
+            "diff": args["rewrite"].get("diff") if self.check_mode else None,
+            "branch": args["published"].get("branch") or "",
+            "digests_removed": len(args["record"].get("digests") or []),
+            "cutover_time": (args["record"].get("record") or {}).get("cutover_time") or "",
+            "verification": {
+                "locked_plan_refused": verification.get("locked_plan_refused"),
+                "plan_ok": verification.get("plan_ok"),
+                "matches_baseline": verification.get("matches_baseline"),
+            },
+            "run_id": migration.get("run_id"),
+            "started": migration.get("started"),
+            "time": decide.utc_text(decide.utc_now()),
+        }
+        # Registered as the root's result: the row itself, plus the usual task fields.
+        return dict(result, changed=False, msg="%s: %s%s" % (result["host"], status, ": %s" % reason if reason else ""))

@@ -1,0 +1,326 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The decisions of one root's migration, as plain functions (no Ansible, no AWS calls).
+
+The migrate role runs a root through phases (preflight, freeze, rewrite, re-init, verify,
+record, thaw, result); each phase's action plugin gathers facts and asks these functions what
+to do and what to call the outcome. Everything a result says is measured by the caller (files,
+``.terraform``, S3, DynamoDB, terraform) and passed in here; nothing is taken from the request.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import socket
+import uuid
+
+# Lock modes, as backend_discovery names them.
+LOCKFILE = "lockfile"
+DUAL = "dual"
+DYNAMODB = "dynamodb"
+
+# What a root needs, from the preflight:
+ACTION_NONE = "none"        # files, last init and record already say the target: nothing to do
+ACTION_VERIFY = "verify"    # files and init are done, but a run was interrupted: prove and record again
+ACTION_INIT = "init"        # files are done, the last terraform init is not
+ACTION_REWRITE = "rewrite"  # the backend configuration still has another lock mode
+
+# Root statuses. A check-mode run never says a root was migrated: it says what would happen.
+MIGRATED = "migrated"
+RESUMED = "resumed"
+UNCHANGED = "unchanged"
+STOPPED = "stopped"
+FAILED = "failed"
+WOULD_MIGRATE = "would_migrate"
+WOULD_RESUME = "would_resume"
+WOULD_STOP = "would_stop"
+WOULD_FAIL = "would_fail"
+PROBLEM_STATUSES = (STOPPED, FAILED, WOULD_STOP, WOULD_FAIL)
+# Phases after which a failure leaves the root's files and locks as they were (a freeze that
+# meets a lock is released again by the thaw).
+READ_ONLY_PHASES = ("checkout", "preflight", "freeze")
+
+FREEZE_MARK = "tfstate.s3_backend maintenance lock"
+# The Info text of the maintenance locks of releases before run identities (0.1.0).
+LEGACY_FREEZE_INFO = "Backend migration to S3 native locking by tfstate.s3_backend.migrate"
+_FREEZE_FIELDS = re.compile(r"(\w+)=(\S+)")
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def utc_text(moment):
+    """RFC 3339 in UTC with ``Z``, to the second: how every time in a result or report is written."""
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text):
+    """An aware datetime from ``utc_text`` output (or any ISO 8601 time with a zone); None if unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(datetime.timezone.utc)
+
+
+# ---------------------------------------------------------------------------
+# Run identity and the maintenance lock that freezes a root's states while its backend changes.
+
+def _process_start(pid):
+    """The start time of process ``pid`` in clock ticks since boot (Linux), else None."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return fields[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _boot_time():
+    try:
+        with open("/proc/stat") as handle:
+            for line in handle:
+                if line.startswith("btime "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def run_identity(controller_pid=None, environ=None):
+    """One ID and start time per ansible-playbook run, the same in every worker process of that run.
+
+    Workers are forked from the playbook process, so its PID and start time identify the run
+    (and, on the same controller, tell whether it still lives); an AWX job ID is added when there
+    is one, so a report names the job.
+    """
+    environ = os.environ if environ is None else environ
+    pid = controller_pid or os.getppid()
+    controller = socket.gethostname()
+    ticks = _process_start(pid)
+    boot = _boot_time()
+    started = utc_now()
+    if ticks is not None and boot is not None:
+        started = datetime.datetime.fromtimestamp(boot + int(ticks) / os.sysconf("SC_CLK_TCK"),
+                                                  datetime.timezone.utc)
+    job = environ.get("JOB_ID") or environ.get("AWX_JOB_ID") or environ.get("TOWER_JOB_ID") or ""
+    run_id = "%s-%s-%s" % (controller, pid, ticks or "0")
+    if job:
+        run_id = "awx-job-%s-%s" % (job, run_id)
+    return {"run_id": run_id, "controller": controller, "pid": pid, "pid_start": ticks or "0",
+            "job_id": job or None, "started": utc_text(started)}
+
+
+def run_is_dead(controller, pid, pid_start):
+    """Whether the run that holds a maintenance lock has provably ended: same controller, process gone."""
+    if not controller or controller != socket.gethostname() or not pid:
+        return False
+    try:
+        return _process_start(int(pid)) != pid_start
+    except ValueError:
+        return False
+
+
+def freeze_lock_id(run_id, host):
+    """The maintenance lock's ID for ``host`` in this run: stable, so a retried freeze is idempotent."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "tfstate-s3-backend:%s:%s" % (run_id, host)))
+
+
+def freeze_info(identity, started, lease_seconds):
+    """The Info text of a maintenance lock: which run holds it and until when it may be presumed live."""
+    lease_until = started + datetime.timedelta(seconds=int(lease_seconds))
+    return "%s run=%s controller=%s pid=%s pid_start=%s started=%s lease_until=%s" % (
+        FREEZE_MARK, identity["run_id"], identity["controller"], identity["pid"], identity["pid_start"],
+        utc_text(started), utc_text(lease_until))
+
+
+def parse_freeze_info(info):
+    """``{run_id, controller, started, lease_until}`` of a maintenance lock's Info, or None for any other lock."""
+    if not info:
+        return None
+    if info == LEGACY_FREEZE_INFO:
+        return {"run_id": None, "controller": None, "started": None, "lease_until": None, "legacy": True}
+    if not info.startswith(FREEZE_MARK + " "):
+        return None
+    fields = dict(_FREEZE_FIELDS.findall(info[len(FREEZE_MARK):]))
+    return {
+        "run_id": fields.get("run"),
+        "controller": fields.get("controller"),
+        "pid": fields.get("pid"),
+        "pid_start": fields.get("pid_start"),
+        "started": parse_utc(fields.get("started")),
+        "lease_until": parse_utc(fields.get("lease_until")),
+        "legacy": False,
+    }
+
+
+def classify_lock(lock, run_id, now, legacy_lease_seconds=3600):
+    """What a found lock means for this run: ``(kind, why)``.
+
+    ``kind``: ``ours`` (this run's maintenance lock), ``stale_freeze`` (a maintenance lock of a
+    run whose lease is over: proven stale, may be released), ``live_freeze`` (another run is
+    migrating this root now), ``held`` (anyone else: terraform, a person).
+    """
+    freeze = parse_freeze_info(lock.get("info"))
+    if freeze is None:
+        return "held", "a lock is held on %s" % describe_lock(lock)
+    if freeze["run_id"] and freeze["run_id"] == run_id:
+        return "ours", "this run's own maintenance lock"
+    if freeze["legacy"]:
+        age = lock.get("age_seconds")
+        if age is not None and age > legacy_lease_seconds:
+            return "stale_freeze", "a maintenance lock of an earlier release, %ss old" % age
+        return "live_freeze", ("another migration may be running on this root: %s (a maintenance lock of an "
+                               "earlier release, not older than %ss)" % (describe_lock(lock), legacy_lease_seconds))
+    if run_is_dead(freeze["controller"], freeze["pid"], freeze["pid_start"]):
+        return "stale_freeze", "the maintenance lock of run %s, whose process on %s has ended" % (
+            freeze["run_id"], freeze["controller"])
+    if freeze["lease_until"] is not None and now > freeze["lease_until"]:
+        return "stale_freeze", "the maintenance lock of run %s, whose lease ended %s" % (
+            freeze["run_id"], utc_text(freeze["lease_until"]))
+    return "live_freeze", ("another migration run is working on this root: run %s on %s, started %s, lease until %s "
+                           "(%s)" % (freeze["run_id"], freeze["controller"],
+                                     utc_text(freeze["started"]) if freeze["started"] else "?",
+                                     utc_text(freeze["lease_until"]) if freeze["lease_until"] else "?",
+                                     describe_lock(lock)))
+
+
+def describe_lock(lock):
+    """One phrase naming a lock: where, which store, who, ID, operation, since when."""
+    place = lock.get("state_path") or lock.get("lock_key") or "?"
+    where = ("DynamoDB table %s" % lock.get("table")) if lock.get("store") == "dynamodb" else "S3"
+    return "%s (%s) by %s, ID %s, operation %s, since %s" % (
+        place, where, lock.get("who") or "?", lock.get("id") or "?", lock.get("operation") or "?",
+        lock.get("created") or "?")
+
+
+# ---------------------------------------------------------------------------
+# Preflight: what stops a root before anything changes, and what the root needs.
+
+def preflight_blockers(backend, terraform, target, bucket, enable_versioning):
+    """The reasons to leave the root untouched (empty: go on). Each names the file, bucket or binary.
+
+    ``bucket``: ``{"exists": bool, "versioning": "Enabled" | "Suspended" | None}`` as read from S3.
+    """
+    reasons = []
+    if terraform and not terraform.get("supports_use_lockfile"):
+        reasons.append("%s %s does not support use_lockfile (Terraform >= 1.10.1, OpenTofu >= 1.10.2 do)"
+                       % (terraform.get("binary"), terraform.get("version")))
+    admits = (backend.get("admits_use_lockfile") or {}).get((terraform or {}).get("product"))
+    if admits is False:
+        reasons.append("%s: required_version \"%s\" admits no %s version with use_lockfile; raise it first"
+                       % (backend["file"], backend.get("required_version"), terraform.get("product")))
+    if target == DUAL and backend["lock_mode"] not in (DYNAMODB, DUAL):
+        reasons.append("%s:%s: lock mode is %s; dual keeps a dynamodb_table, so use migrate_target=lockfile"
+                       % (backend["file"], backend["line"], backend["lock_mode"]))
+    name = backend["settings"]["bucket"]
+    if not bucket.get("exists"):
+        reasons.append("state bucket %s does not exist (or is not visible to these credentials)" % name)
+    elif bucket.get("versioning") != "Enabled" and not enable_versioning:
+        reasons.append("versioning is not enabled on state bucket %s; enable it or set migrate_enable_versioning=true"
+                       % name)
+    return reasons
+
+
+def lock_table_of(backend, record=None):
+    """The DynamoDB table a root's clients may still lock with: the configuration's, the last init's, the record's."""
+    settings = backend.get("settings") or {}
+    initialised = backend.get("initialised") or {}
+    return (settings.get("dynamodb_table") or initialised.get("dynamodb_table")
+            or (record or {}).get("dynamodb_table") or None)
+
+
+def choose_action(backend, target, record, interrupted):
+    """What the root needs: ``(action, why)``.
+
+    ``record`` is the migration record read from S3 (None when missing); ``interrupted`` lists
+    what shows that an earlier run stopped midway (a maintenance lock it left, a missing record).
+    """
+    files_mode = backend["lock_mode"]
+    init_mode = backend.get("initialised_lock_mode")
+    if files_mode != target:
+        return ACTION_REWRITE, "the backend configuration locks with %s" % files_mode
+    if init_mode != target:
+        return ACTION_INIT, "the files say %s but the last terraform init used %s" % (target, init_mode or "nothing")
+    if interrupted:
+        return ACTION_VERIFY, "an earlier run was interrupted: %s" % "; ".join(interrupted)
+    return ACTION_NONE, "the files, the last terraform init and the migration record say %s" % target
+
+
+def interruption_evidence(backend, target, record, stale_freezes):
+    """What shows an earlier run stopped between its cut-over and its record."""
+    evidence = ["%s left by an interrupted run" % why for why in stale_freezes]
+    if backend["lock_mode"] == target and target != DYNAMODB:
+        if record is None:
+            evidence.append("no migration record next to the state")
+        elif record.get("mode") != target:
+            evidence.append("the migration record says %s" % record.get("mode"))
+    return evidence
+
+
+# ---------------------------------------------------------------------------
+# The outcome, measured.
+
+def root_status(action, failed_phase, check_mode, verified):
+    """The root's status from what happened: the phase that failed (None: none did) and the proof."""
+    if failed_phase is not None:
+        stopped = failed_phase in READ_ONLY_PHASES
+        if check_mode:
+            return WOULD_STOP if stopped else WOULD_FAIL
+        return STOPPED if stopped else FAILED
+    if action == ACTION_NONE:
+        return UNCHANGED
+    if check_mode:
+        return WOULD_RESUME if action == ACTION_VERIFY else WOULD_MIGRATE
+    if not verified:
+        return FAILED
+    return RESUMED if action == ACTION_VERIFY else MIGRATED
+
+
+def lock_mode_after(files_mode, initialised_mode):
+    """The lock mode a root has, from the files and terraform's initialised backend, both read back."""
+    if files_mode == initialised_mode:
+        return files_mode
+    return "%s (files) / %s (last terraform init)" % (files_mode, initialised_mode or "none")
+
+
+def next_step(status, reason, target, phase=None):
+    """What a person should do about a root, in one sentence (empty when nothing)."""
+    text = reason or ""
+    if status in (UNCHANGED, MIGRATED, RESUMED):
+        if target == DUAL:
+            return ("run again with migrate_target=lockfile once every pipeline of this root uses the dual "
+                    "configuration")
+        return ""
+    if status in (WOULD_MIGRATE, WOULD_RESUME):
+        return "run without --check to apply"
+    if "lock is held" in text or "another migration" in text:
+        return "wait for the lock holder to finish (or, once proven stale, release it with playbooks/unlock.yml), then rerun"
+    if "versioning" in text:
+        return "enable versioning on the bucket or set migrate_enable_versioning=true, then rerun"
+    if "does not exist" in text:
+        return "check the bucket name, region and credentials of this root"
+    if "required_version" in text or "does not support use_lockfile" in text:
+        return "upgrade Terraform (>= 1.10.1) or OpenTofu (>= 1.10.2) and the root's required_version"
+    if "cannot be parsed" in text or "not literal" in text or "templated" in text:
+        return "fix or render the named file, then rerun"
+    if status in (FAILED, WOULD_FAIL):
+        return "read the reason; the root's maintenance lock was released; fix and rerun (a rerun resumes)"
+    return "fix the reason above, then rerun"
+
+
+def redact_url(text):
+    """``text`` with any user:password@ (tokens) removed from URLs and scp-like git addresses."""
+    if not text:
+        return text
+    text = re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1", str(text))
+    # scp-like: user:token@host:path (a bare user@host:path keeps its user, which is no secret)
+    return re.sub(r"^[^/@\s:]+:[^/@\s]+@(?=[^/\s]+:)", "", text)

@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Running terraform (or tofu) in a root, and reading what it said. No Ansible imports."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+# Terraform's diagnostics: "Error: <summary>" then, for a file, "  on <file> line <n>".
+_ERROR = re.compile(r"^(?:\u2502\s*)?Error: (.+)$")
+_ON_FILE = re.compile(r"^(?:\u2502\s*)?\s*on (\S+) line (\d+)")
+DEFAULT_TIMEOUT = 900
+
+
+class TerraformFailed(Exception):
+    """A terraform command failed; the message holds its first error and the file it names."""
+
+    def __init__(self, message, rc=None, stderr=""):
+        super().__init__(message)
+        self.rc = rc
+        self.stderr = stderr
+
+
+def first_error(output):
+    """``"<summary> (<file>:<line>)"`` of terraform's first error, or its last non-empty line."""
+    lines = (output or "").splitlines()
+    for index, line in enumerate(lines):
+        match = _ERROR.match(line.strip())
+        if not match:
+            continue
+        summary = match.group(1).strip()
+        for following in lines[index + 1:index + 6]:
+            place = _ON_FILE.match(following.strip())
+            if place:
+                return "%s (%s:%s)" % (summary, place.group(1).rstrip(":,"), place.group(2))
+        return summary
+    rest = [line.strip() for line in lines if line.strip()]
+    return rest[-1] if rest else "no output"
+
+
+def terraform_env(base=None, extra=None):
+    """The environment of a terraform run: the controller's, with the root's AWS settings and no prompts."""
+    env = dict(os.environ if base is None else base)
+    env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
+    for name, value in (extra or {}).items():
+        if value in (None, ""):
+            continue
+        env[name] = str(value)
+    # AWX's AWS credential injects AWS_SECURITY_TOKEN on older versions; terraform reads AWS_SESSION_TOKEN.
+    if env.get("AWS_SECURITY_TOKEN") and not env.get("AWS_SESSION_TOKEN"):
+        env["AWS_SESSION_TOKEN"] = env["AWS_SECURITY_TOKEN"]
+    return env
+
+
+def run(argv, cwd, env, timeout=DEFAULT_TIMEOUT):
+    """``(rc, stdout, stderr)`` of one command; a timeout or a missing binary is rc 124 or 127."""
+    try:
+        done = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return 124, "", "%s did not finish within %ss" % (" ".join(argv[:2]), timeout)
+    except OSError as exc:
+        return 127, "", "%s: %s" % (argv[0], exc)
+    return done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
+
+
+def init_argv(binary, init_args, endpoint_url=None):
+    """``terraform init -reconfigure`` with the root's arguments (path-style S3 for a custom endpoint)."""
+    argv = [binary, "init", "-no-color", "-input=false", "-reconfigure"] + list(init_args or [])
+    if endpoint_url and "-backend-config=use_path_style=true" not in argv:
+        # S3-compatible endpoints (and moto) answer path-style requests only.
+        argv.append("-backend-config=use_path_style=true")
+    return argv
+
+
+def plan_argv(binary, lock_timeout, detailed=False):
+    argv = [binary, "plan", "-no-color", "-input=false", "-lock-timeout=%s" % lock_timeout]
+    if detailed:
+        argv.append("-detailed-exitcode")
+    return argv
+
+
+def refused_by_lockfile(rc, stderr, lock_id):
+    """Whether a plan was refused by the ``.tflock`` object holding ``lock_id`` (and not by anything else)."""
+    return (rc != 0 and "Error acquiring the state lock" in stderr and lock_id in stderr
+            and "PutObject" in stderr)
