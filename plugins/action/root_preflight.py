@@ -104,6 +104,7 @@ class ActionModule(RootAction):
         if blockers:
             raise PhaseFailed("; ".join(blockers), migration=migration)
 
+        migration["account"] = self._account(connection)
         record = read_record(s3, settings["bucket"], settings["key"])
         table = decide.lock_table_of(backend, record)
         states = list_states(s3, settings["bucket"], settings["key"], settings.get("workspace_key_prefix"))
@@ -149,6 +150,14 @@ class ActionModule(RootAction):
                 migration["baseline_rc"] = self._baseline(backend, args, env, task_vars)
         return dict(changed=changed, migration=migration,
                     msg="%s: %s (%s)" % (host, action, why))
+
+    @staticmethod
+    def _account(connection):
+        """The AWS account of these credentials, for the report; None when STS does not say."""
+        try:
+            return call(connection.client("sts"), "get_caller_identity", resource="caller identity").get("Account")
+        except AwsError:
+            return None
 
     @staticmethod
     def _find_locks(connection, settings, table, region, workspaces):

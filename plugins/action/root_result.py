@@ -13,7 +13,7 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 PHASE_OF_ACTION = {
     "root_preflight": "preflight",
     "root_freeze": "freeze",
-    "backend_hcl": "rewrite",
+    "root_rewrite": "rewrite",
     "root_reinit": "reinit",
     "root_verify": "verify",
     "root_record": "record",

@@ -12,15 +12,54 @@ message is the reason a report shows.
 
 from __future__ import annotations
 
+import os
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsConnection, AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import HAS_BOTO3, AwsConnection, AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AWS_ARGUMENT_SPEC
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import TerraformFailed
 
 # What every phase after the preflight receives: the preflight's `migration` result.
 MIGRATION_OPTION = dict(type="dict", required=True)
+SERVICES = ("s3", "dynamodb", "sts")
+
+
+def _warm_loader():
+    """A botocore data loader with the services' models already parsed, shared by every client.
+
+    Ansible's strategy imports an action plugin in the playbook process before it forks the
+    workers, so the models are read once per run instead of once per task (about 0.3 s of CPU
+    per task saved).
+    """
+    if not HAS_BOTO3:
+        return None
+    import boto3
+    from botocore.loaders import create_loader
+
+    loader = create_loader()
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="warm-up",
+                                    aws_secret_access_key="warm-up")
+    session._session.register_component("data_loader", loader)
+    for service in SERVICES:
+        session.client(service)
+    return loader
+
+
+_LOADER = _warm_loader()
+# Set to a file path, every AWS call the phases make is appended to it as "<service> <operation>"
+# (the fleet benchmark counts the write calls of an idempotent rerun with it).
+CALL_LOG_VARIABLE = "TFSTATE_AWS_CALL_LOG"
+
+
+def _log_call(model, **kwargs):
+    line = "%s %s\n" % (model.service_model.service_name, model.name)
+    handle = os.open(os.environ[CALL_LOG_VARIABLE], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(handle, line.encode("utf-8"))
+    finally:
+        os.close(handle)
 
 
 class PhaseFailed(Exception):
@@ -72,4 +111,9 @@ class RootAction(ActionBase):
         params = dict(args)
         if region:
             params["region"] = region
-        return AwsConnection.from_params(params)
+        connection = AwsConnection.from_params(params)
+        if _LOADER is not None:
+            connection.session._session.register_component("data_loader", _LOADER)
+        if os.environ.get(CALL_LOG_VARIABLE):
+            connection.session.events.register("before-call", _log_call)
+        return connection

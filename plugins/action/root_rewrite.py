@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for tfstate.s3_backend.root_rewrite: the root's format-preserving rewrite (docs in plugins/modules)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import tempfile
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite import RewriteError, rewrite_paths
+from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
+    MIGRATION_OPTION,
+    PhaseFailed,
+    RootAction,
+)
+
+
+def backup_path(backup_dir, host, root, path, now):
+    """Where a file's backup goes: ``<backup_dir>/<host>/<path relative to the root>.<UTC time>~``, out of the repository."""
+    relative = os.path.relpath(path, root)
+    if relative.startswith(".."):
+        relative = path.lstrip(os.sep)
+    safe_host = "".join(char if char.isalnum() or char in "._-" else "_" for char in host or "root")
+    return os.path.join(backup_dir, safe_host, "%s.%s~" % (relative, now.strftime("%Y%m%dT%H%M%SZ")))
+
+
+def write_atomically(path, data):
+    """Replace ``path``'s content through a temporary file beside it; its mode is kept."""
+    path = os.path.realpath(path)  # a symlink stays a symlink; its target gets the new text
+    handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path))
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        shutil.copymode(path, temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+class ActionModule(RootAction):
+    USES_AWS = False
+    ARGUMENT_SPEC = dict(
+        migration=MIGRATION_OPTION,
+        backup_dir=dict(type="path"),
+    )
+
+    def phase(self, args, task_vars):
+        migration = args["migration"]
+        files = migration["backend"]["config_files"]
+        try:
+            results = rewrite_paths(files, migration["target"], None, [])
+        except RewriteError as exc:
+            raise PhaseFailed("nothing was written: %s" % exc)
+        untouched = [entry for result in results for entry in result.untouched]
+        if untouched:
+            first = untouched[0]
+            raise PhaseFailed("%s:%s: cannot rewrite the backend: %s (nothing was written)" % (
+                first.get("file") or first.get("path"), first.get("line"), first.get("reason")), untouched=untouched)
+        changed = [result for result in results if result.changed]
+        entries = []
+        now = datetime.datetime.now(datetime.timezone.utc)
+        for result in changed:
+            entry = {"path": result.path, "changed": True}
+            if not self.check_mode:
+                if args["backup_dir"]:
+                    entry["backup_file"] = backup_path(args["backup_dir"], migration.get("host"), migration["root"],
+                                                       os.path.realpath(result.path), now)
+                    os.makedirs(os.path.dirname(entry["backup_file"]), exist_ok=True)
+                    shutil.copy2(os.path.realpath(result.path), entry["backup_file"])
+                write_atomically(result.path, result.file.encode(result.after))
+            entries.append(entry)
+        output = dict(changed=bool(changed), files=entries,
+                      changes=[change for result in results for change in result.changes])
+        if changed:
+            output["diff"] = [dict(before_header="%s (before)" % r.path, after_header="%s (after)" % r.path,
+                                   before=r.before, after=r.after) for r in changed]
+        return output

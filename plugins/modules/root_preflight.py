@@ -1,0 +1,429 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: root_preflight
+short_description: Read a Terraform root, its state bucket and its locks, and decide what its migration needs
+version_added: 0.2.0
+description:
+  - The first phase of one root's migration from DynamoDB locking to S3 native locking (C(use_lockfile)). It runs on
+    the Ansible controller (an action plugin; nothing is sent to the target host) and is normally used by the
+    C(tfstate.s3_backend.migrate) role, one task per root, before
+    M(tfstate.s3_backend.root_freeze), M(tfstate.s3_backend.root_rewrite), M(tfstate.s3_backend.root_reinit),
+    M(tfstate.s3_backend.root_verify), M(tfstate.s3_backend.root_record) and M(tfstate.s3_backend.root_result).
+  - Reads the root's S3 backend from its files (C(.tf) and C(.tf.json), plus the C(-backend-config) files and
+    C(key=value) pairs of O(init_args)) and from C(.terraform/terraform.tfstate) (the last C(terraform init)), runs
+    C(<terraform_bin> version) (once per worker process), and reads the state bucket (existence and versioning),
+    the caller's account (STS), the migration record next to the state
+    (C(<key>.tfstate-s3-backend.json)), the states of every workspace, and every lock on them, in S3 (C(.tflock)
+    objects) and in the DynamoDB table the configuration, the last init or the record names.
+  - Every later phase takes the returned RV(migration) as its O(tfstate.s3_backend.root_freeze#module:migration)
+    option. RV(migration.action) says what the root needs - V(none) (the files, the last init and the record
+    already say O(target)), V(verify) (the files and the init are done but an earlier run was interrupted, so
+    prove and record again), V(init) (the files are done, the last C(terraform init) is not) or V(rewrite) (the
+    backend configuration still locks another way) - and RV(migration.why) why.
+  - A maintenance lock left by an interrupted run of this collection whose run has provably ended (same controller,
+    process gone) or whose lease (O(freeze_lease)) is over is listed in RV(migration.stale_freezes), for
+    M(tfstate.s3_backend.root_freeze) to release by its ID. Any other lock stops the root.
+  - When the root needs something (RV(migration.action) is not V(none)), and not in check mode, the phase then
+    enables versioning on a bucket without it (only reached with O(enable_versioning=true)), proves with a probe
+    object of its own (C(<key>.tfstate-s3-backend-probe.tflock), written twice and deleted) that the bucket
+    refuses a second conditional write (O(probe), for V(rewrite) and V(init)), and with O(baseline_plan=true)
+    and V(rewrite) runs C(terraform init -reconfigure) with the current backend and a
+    C(terraform plan -detailed-exitcode), kept as RV(migration.baseline_rc).
+  - The state objects themselves are never read or written.
+  - >-
+    The task fails, changing nothing, when the root cannot be read (the message names the file and line, for
+    example C(/srv/repos/network/backend.tf:3: backend settings dynamodb_table are not literal values)), when the
+    binary is not Terraform >= 1.10.1 or OpenTofu >= 1.10.2, when C(required_version) admits no such version,
+    when O(target=dual) meets a backend without DynamoDB locking, when the bucket is missing or has no
+    versioning (without O(enable_versioning)), or when a lock is held. A held lock reads
+    C(a lock is held on <bucket>/<key>), then the store, holder, ID, operation and creation time; a live
+    maintenance lock of another run reads C(another migration run is working on this root: run <run id> on
+    <controller>, started <time>, lease until <time>), then the lock. Several reasons are joined with
+    C(; ). In these cases RV(migration) is returned too, as far as it was read.
+  - >-
+    It also fails when the probe shows that the bucket accepted a second conditional write
+    (C(Bucket <bucket> accepted a second PutObject with If-None-Match: * on one key: ...)), when the baseline
+    init or plan fails (C(the baseline terraform plan failed: <terraform's first error>)), or on an AWS error
+    (the message names the operation and the bucket, table or object; see RV(aws_error_code)).
+options:
+  root:
+    description:
+      - The Terraform root's directory on the controller.
+    type: path
+    required: true
+  init_args:
+    description:
+      - The arguments the root's C(terraform init) takes, such as C(-backend-config=backend.hcl) or
+        C(-backend-config=key=network/terraform.tfstate). They count in the backend read here and are passed to the
+        baseline C(terraform init).
+    type: list
+    elements: str
+    default: []
+  terraform_bin:
+    description:
+      - The binary to run, C(terraform) or C(tofu), by name (looked up in E(PATH)) or path. Later phases run the same
+        binary (RV(migration.terraform.binary)).
+    type: str
+    default: terraform
+  terraform_env:
+    description:
+      - Extra environment variables of the terraform runs (the baseline), on top of the controller's environment.
+        Empty values are left out, so unset AWS settings can be passed as empty strings.
+      - C(TF_IN_AUTOMATION=1), C(TF_INPUT=0) and C(CHECKPOINT_DISABLE=1) are always set.
+    type: dict
+    default: {}
+  target:
+    description:
+      - The lock mode the root should end in. V(dual) sets C(use_lockfile) and keeps C(dynamodb_table), so clients
+        that still lock with DynamoDB only and clients with the new configuration exclude each other; V(lockfile)
+        keeps C(use_lockfile) only.
+      - A staged migration runs V(dual) first, then V(lockfile) once every pipeline of the root uses the dual
+        configuration.
+    type: str
+    choices: [dual, lockfile]
+    default: dual
+  enable_versioning:
+    description:
+      - Enable versioning on a state bucket without it (not in check mode, and only when the root needs a change).
+        When V(false), such a bucket stops the root with the reason.
+    type: bool
+    default: false
+  probe:
+    description:
+      - Prove that the state bucket refuses a second conditional write (C(If-None-Match) V(*)) on one key, which
+        C(use_lockfile) needs, before a V(rewrite) or V(init). Not done in check mode.
+    type: bool
+    default: true
+  baseline_plan:
+    description:
+      - Before a V(rewrite), run C(terraform init -reconfigure) with the current backend and
+        C(terraform plan -detailed-exitcode), whose exit code M(tfstate.s3_backend.root_verify) compares after the
+        cut-over. Not done in check mode.
+    type: bool
+    default: false
+  freeze_lease:
+    description:
+      - How long, in seconds, a maintenance lock of this collection counts as live. It is written into this run's
+        maintenance lock (RV(migration.freeze.info)); another run that finds a lock whose lease is over, or
+        whose run has provably ended, releases it, and stops the root otherwise.
+      - Also the age after which a maintenance lock of release 0.1.0 (which has no lease) counts as stale.
+    type: int
+    default: 3600
+  terraform_timeout:
+    description:
+      - The longest one terraform command (C(version), the baseline C(init) and C(plan)) may run, in seconds. A
+        command that runs longer is stopped and fails the phase.
+    type: int
+    default: 900
+extends_documentation_fragment:
+  - tfstate.s3_backend.aws
+attributes:
+  action:
+    support: full
+    description: An action plugin; the whole phase runs on the controller.
+  action_group:
+    support: N/A
+    membership: [tfstate.s3_backend.aws]
+    description: Use C(group/tfstate.s3_backend.aws) in C(module_defaults) to set the AWS options once.
+  check_mode:
+    support: full
+    description:
+      - Reads everything and decides the same way, without enabling versioning, probing the bucket or running the
+        baseline plan.
+  diff_mode:
+    support: none
+    description: Nothing in the root changes here.
+  platform:
+    platforms: aws
+    support: full
+    description:
+      - Runs on the controller whatever the target host is, and needs no connection to it. Talks to the S3,
+        DynamoDB and STS APIs of AWS or of a compatible endpoint; the backend's C(region) wins over O(region).
+notes:
+  - Needs C(s3:GetBucketVersioning), C(s3:ListBucket), C(s3:GetObject) on the locks and the migration record,
+    C(dynamodb:BatchGetItem) or C(dynamodb:Scan) on the lock table, and, when the root needs a change,
+    C(s3:PutBucketVersioning) (with O(enable_versioning)) and C(s3:PutObject)/C(s3:DeleteObject) on the probe
+    object. C(sts:GetCallerIdentity) is used for RV(migration.account) when allowed.
+seealso:
+  - module: tfstate.s3_backend.root_freeze
+  - module: tfstate.s3_backend.root_rewrite
+  - module: tfstate.s3_backend.root_result
+  - module: tfstate.s3_backend.terraform_root_info
+author:
+  - tfstate.s3_backend maintainers (@tfstate)
+"""
+
+EXAMPLES = r"""
+- name: Read the root and decide what it needs
+  tfstate.s3_backend.root_preflight:
+    root: /srv/repos/network
+    init_args:
+      - -backend-config=backend.hcl
+    target: dual
+    region: eu-west-1
+  register: preflight
+
+- name: Show what the root needs
+  ansible.builtin.debug:
+    msg: "{{ preflight.migration.action }}: {{ preflight.migration.why }}"
+
+- name: Take the maintenance lock on every workspace's state when something is to change
+  tfstate.s3_backend.root_freeze:
+    migration: "{{ preflight.migration }}"
+  when: preflight.migration.action != 'none'
+
+- name: Go straight to use_lockfile with OpenTofu, enabling versioning and keeping a baseline plan
+  tfstate.s3_backend.root_preflight:
+    root: /srv/repos/payments
+    terraform_bin: tofu
+    terraform_env:
+      AWS_PROFILE: payments-prod
+    target: lockfile
+    enable_versioning: true
+    baseline_plan: true
+    freeze_lease: 7200
+    profile: payments-prod
+  register: payments
+"""
+
+RETURN = r"""
+migration:
+  description:
+    - What the later phases need to know about the root, and what the report says about it before the change.
+      Pass it unchanged as O(tfstate.s3_backend.root_freeze#module:migration) to the other phases.
+    - On a failure that stopped the root after its backend was read (a blocker or a held lock), only the keys
+      read so far (RV(migration.host) to RV(migration.initialised_lock_mode_before), and RV(migration.account)
+      for a held lock).
+  returned: success, and on a failure after the backend was read
+  type: dict
+  contains:
+    host:
+      description: The inventory host of the root.
+      type: str
+      sample: network
+    root:
+      description: The root's absolute directory.
+      type: str
+      sample: /srv/repos/network
+    target:
+      description: O(target).
+      type: str
+      sample: dual
+    backend:
+      description: The root's backend as read from its files and its last C(terraform init).
+      type: dict
+      contains:
+        root:
+          description: The root's absolute directory.
+          type: str
+        file:
+          description: The file holding the C(backend "s3") block.
+          type: str
+          sample: /srv/repos/network/backend.tf
+        line:
+          description: The line of that block.
+          type: int
+          sample: 2
+        form:
+          description: How the backend is written, V(block) (HCL) or V(json) (C(.tf.json)).
+          type: str
+          sample: block
+        config_files:
+          description: The files that hold lock settings, which a rewrite edits (else the block's file).
+          type: list
+          elements: str
+          sample: [/srv/repos/network/backend.tf]
+        partial_config_files:
+          description: The C(-backend-config) files of O(init_args).
+          type: list
+          elements: str
+          sample: []
+        settings:
+          description:
+            - The merged backend settings C(bucket), C(key), C(region), C(dynamodb_table), C(use_lockfile),
+              C(workspace_key_prefix), C(encrypt), C(kms_key_id) and C(profile). Credentials are never read.
+          type: dict
+          sample: {"bucket": "acme-tfstate", "key": "network/terraform.tfstate", "region": "eu-west-1",
+                   "dynamodb_table": "terraform-locks", "use_lockfile": false, "workspace_key_prefix": null,
+                   "encrypt": true, "kms_key_id": null, "profile": null}
+        lock_mode:
+          description: The lock mode of the files, V(dynamodb), V(dual), V(lockfile) or V(none).
+          type: str
+          sample: dynamodb
+        initialised_lock_mode:
+          description: The lock mode of the last C(terraform init); null when the root was never initialised.
+          type: str
+          sample: dynamodb
+        initialised:
+          description:
+            - C(bucket), C(key), C(dynamodb_table), C(use_lockfile) and C(lock_mode) of the last C(terraform init);
+              null when there is none.
+          type: dict
+        required_version:
+          description: The root's C(required_version) constraint, when it has one.
+          type: str
+          sample: ">= 1.10.1"
+    terraform:
+      description: The terraform binary.
+      type: dict
+      contains:
+        binary:
+          description: O(terraform_bin).
+          type: str
+          sample: terraform
+        product:
+          description: V(terraform) or V(opentofu).
+          type: str
+          sample: terraform
+        version:
+          description: Its version.
+          type: str
+          sample: 1.11.4
+        supports_use_lockfile:
+          description: Whether that version has C(use_lockfile).
+          type: bool
+          sample: true
+    region:
+      description: The region used for this root, the backend's C(region) first, else O(region).
+      type: str
+      sample: eu-west-1
+    run_id:
+      description:
+        - The ID of this ansible-playbook run, the same for every root of the run (controller, process and its
+          start; prefixed with C(awx-job-<id>-) under AWX).
+      type: str
+      sample: ctl01-48213-771204
+    job_id:
+      description: The AWX job ID, when there is one.
+      type: str
+      sample: "1234"
+    controller:
+      description: The controller's host name.
+      type: str
+      sample: ctl01
+    started:
+      description: When this run started (UTC, RFC 3339).
+      type: str
+      sample: "2026-11-29T20:05:36Z"
+    lock_mode_before:
+      description: The files' lock mode before the change.
+      type: str
+      sample: dynamodb
+    initialised_lock_mode_before:
+      description: The last C(terraform init)'s lock mode before the change.
+      type: str
+      sample: dynamodb
+    account:
+      description: The AWS account of the credentials, null when STS does not say.
+      type: str
+      sample: "123456789012"
+    workspaces:
+      description: The workspaces whose state objects exist (V(default) when there is none).
+      type: list
+      elements: str
+      sample: [default, staging]
+    dynamodb_table:
+      description:
+        - The DynamoDB table the root's clients may still lock with, from the configuration, the last init or the
+          migration record; null when none.
+      type: str
+      sample: terraform-locks
+    freeze_table:
+      description: RV(migration.dynamodb_table) when that table exists (the maintenance lock is taken there too).
+      type: str
+      sample: terraform-locks
+    record_before:
+      description: The migration record found next to the state, null when there is none.
+      type: dict
+      sample: {"mode": "dual", "dynamodb_table": "terraform-locks", "cutover_time": "2026-11-20T09:12:00Z"}
+    stale_freezes:
+      description: Maintenance locks of earlier runs proven stale, which M(tfstate.s3_backend.root_freeze) releases.
+      type: list
+      elements: dict
+      contains:
+        workspace:
+          description: The workspace of the locked state.
+          type: str
+        store:
+          description: V(s3) or V(dynamodb).
+          type: str
+        id:
+          description: The lock's ID.
+          type: str
+        why:
+          description: Why it is stale.
+          type: str
+      sample:
+        - workspace: default
+          store: s3
+          id: 0b1c6c0e-5a52-5bb4-9a57-3c0f0d9f8e11
+          why: the maintenance lock of run ctl01-40022-700111, whose lease ended 2026-11-28T23:10:00Z
+    interrupted:
+      description: What shows that an earlier run stopped midway (stale maintenance locks, a missing record).
+      type: list
+      elements: str
+      sample: [no migration record next to the state]
+    action:
+      description: What the root needs, V(none), V(verify), V(init) or V(rewrite).
+      type: str
+      sample: rewrite
+    why:
+      description: Why, in one sentence.
+      type: str
+      sample: the backend configuration locks with dynamodb
+    freeze:
+      description: The maintenance lock of this root in this run.
+      type: dict
+      contains:
+        lock_id:
+          description: Its ID, the same for a host within one run, so a retried freeze is idempotent.
+          type: str
+          sample: 9d6b1a8e-3f7c-5d0e-8a1b-2c3d4e5f6a7b
+        info:
+          description: Its C(Info) text, naming the run and its lease.
+          type: str
+          sample: >-
+            tfstate.s3_backend maintenance lock run=ctl01-48213-771204 controller=ctl01 pid=48213 pid_start=771204
+            started=2026-11-29T20:05:36Z lease_until=2026-11-29T21:05:36Z
+    baseline_rc:
+      description: The exit code of the baseline C(terraform plan -detailed-exitcode), V(0) no changes, V(2) changes.
+      type: int
+      returned: with O(baseline_plan=true), RV(migration.action=rewrite) and not in check mode
+      sample: 0
+check_mode:
+  description: Whether the task ran in check mode.
+  returned: always
+  type: bool
+  sample: false
+msg:
+  description:
+    - "On success C(<host>: <action> (<why>)); on failure the reason the root stopped."
+  returned: always
+  type: str
+  sample: "network: rewrite (the backend configuration locks with dynamodb)"
+aws_error_code:
+  description: The AWS error code of a failed call.
+  returned: on an AWS error
+  type: str
+  sample: AccessDenied
+aws_operation:
+  description: The API operation that failed.
+  returned: on an AWS error
+  type: str
+  sample: ListObjectsV2
+aws_resource:
+  description: The bucket, object or table the failed call was about.
+  returned: on an AWS error
+  type: str
+  sample: acme-tfstate
+http_status:
+  description: The HTTP status of the failed call.
+  returned: on an AWS error
+  type: int
+  sample: 403
+"""
