@@ -19,8 +19,11 @@ _TASK_FIELDS = ("changed", "failed", "msg", "skipped", "skip_reason", "false_con
 
 
 def report_row(result):
-    return dict((name, value) for name, value in result.items()
-                if not name.startswith("_ansible") and name not in _TASK_FIELDS)
+    """A result as a report row; a result without ``host`` (retire's, per table) is named by its ``root``."""
+    row = dict((name, value) for name, value in result.items()
+               if not name.startswith("_ansible") and name not in _TASK_FIELDS)
+    row.setdefault("host", row.get("root"))
+    return row
 
 
 class ActionModule(RootAction):
@@ -32,7 +35,7 @@ class ActionModule(RootAction):
     )
 
     def phase(self, args, task_vars):
-        rows = [report_row(result) for result in args["results"] if result.get("host")]
+        rows = [row for row in (report_row(result) for result in args["results"]) if row.get("host")]
         directory = args["report_dir"]
         try:
             os.makedirs(directory, exist_ok=True)

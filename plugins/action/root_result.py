@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import RootAction
@@ -27,6 +29,17 @@ def phase_of(action, hint=None):
         return hint
     short = (action or "").rsplit(".", 1)[-1]
     return PHASE_OF_ACTION.get(short, "other")
+
+
+def unified_diff(diffs):
+    """One unified diff text of a rewrite's ``diff`` entries (before/after per file), or None."""
+    if not diffs:
+        return None
+    chunks = []
+    for entry in diffs:
+        chunks.extend(difflib.unified_diff(entry["before"].splitlines(True), entry["after"].splitlines(True),
+                                           entry["before_header"], entry["after_header"]))
+    return "".join(chunks)
 
 
 def measured_backend(root, init_args):
@@ -75,6 +88,9 @@ class ActionModule(RootAction):
         reason = (args["failure"] or "").strip()
         if not reason and action == decide.ACTION_VERIFY:
             reason = migration.get("why") or ""
+        if status == decide.FAILED and not reason:
+            reason = ("the cut-over did not complete: the files lock with %s and the last terraform init with %s"
+                      % (files_mode, init_mode or "nothing"))
         rewrite_files = [entry.get("path") for entry in args["rewrite"].get("files") or [] if entry.get("changed", True)]
         result = {
             "host": task_vars.get("inventory_hostname"),
@@ -99,7 +115,7 @@ class ActionModule(RootAction):
             "dynamodb_table": migration.get("dynamodb_table"),
             "workspaces": migration.get("workspaces") or [],
             "files_changed": rewrite_files,
-            "diff": args["rewrite"].get("diff") if self.check_mode else None,
+            "files_diff": unified_diff(args["rewrite"].get("diff")) if self.check_mode else None,
             "branch": args["published"].get("branch") or "",
             "digests_removed": len(args["record"].get("digests") or []),
             "cutover_time": (args["record"].get("record") or {}).get("cutover_time") or "",

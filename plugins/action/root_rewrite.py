@@ -18,6 +18,9 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 )
 
 
+HARMLESS_SKIPS = ("already", "no_lock_settings", "no_backend")
+
+
 def backup_path(backup_dir, host, root, path, now):
     """Where a file's backup goes: ``<backup_dir>/<host>/<path relative to the root>.<UTC time>~``, out of the repository."""
     relative = os.path.relpath(path, root)
@@ -55,7 +58,9 @@ class ActionModule(RootAction):
             results = rewrite_paths(files, migration["target"], None, [])
         except RewriteError as exc:
             raise PhaseFailed("nothing was written: %s" % exc)
-        untouched = [entry for result in results for entry in result.untouched]
+        # A file already in the target form (one of several) is fine; anything else left untouched
+        # (a parse error, a template, an expression, a layout the splice cannot extend) stops here.
+        untouched = [entry for result in results for entry in result.untouched if entry["kind"] not in HARMLESS_SKIPS]
         if untouched:
             first = untouched[0]
             raise PhaseFailed("%s:%s: cannot rewrite the backend: %s (nothing was written)" % (

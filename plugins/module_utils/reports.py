@@ -20,7 +20,7 @@ import tempfile
 SCHEMA_VERSION = 1
 COUNTED = (("status", "status"), ("lock_mode", "lock_mode_after"), ("stage", "target"), ("bucket", "bucket"),
            ("dynamodb_table", "dynamodb_table"), ("account", "account"))
-PROBLEMS = ("stopped", "failed", "would_stop", "would_fail")
+PROBLEMS = ("stopped", "failed", "refused", "would_stop", "would_fail")
 
 
 def file_stamp(utc_text):
@@ -112,8 +112,8 @@ def markdown(document):
     lines = ["# %s" % document["title"], "", "Generated %s." % document["generated"]]
     run = document.get("run")
     if run:
-        lines.append("Run %s%s, started %s." % (run.get("run_id"), " (AWX job %s)" % run["job_id"]
-                                                 if run.get("job_id") else "", run.get("started")))
+        job = " (AWX job %s)" % run["job_id"] if run.get("job_id") else ""
+        lines.append("Run %s%s, started %s." % (run.get("run_id"), job, run.get("started")))
     if document.get("check_mode"):
         lines += ["", "**Check mode: a preview. No file, lock, record or terraform state was changed.**"]
     lines += ["", "## Counts", ""]
@@ -122,8 +122,8 @@ def markdown(document):
     if document["blockers"]:
         lines += ["", "## Needs attention", "", "| host | status | reason | next step |", "| --- | --- | --- | --- |"]
         for row in document["blockers"]:
-            lines.append("| %s | %s | %s | %s |" % tuple(_cell(row.get(field)) for field in
-                                                        ("host", "status", "reason", "next_step")))
+            cells = tuple(_cell(row.get(field)) for field in ("host", "status", "reason", "next_step"))
+            lines.append("| %s | %s | %s | %s |" % cells)
     lines += ["", "## Roots", "", "| host | status | lock mode before | after | bucket/key | table | files | time |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in document["results"]:

@@ -34,7 +34,7 @@ description:
     refuses a second conditional write (O(probe), for V(rewrite) and V(init)), and with O(baseline_plan=true)
     and V(rewrite) runs C(terraform init -reconfigure) with the current backend and a
     C(terraform plan -detailed-exitcode), kept as RV(migration.baseline_rc).
-  - The state objects themselves are never read or written.
+  - The phase itself never reads or writes a state object; only the baseline plan, run by terraform, reads the state.
   - >-
     The task fails, changing nothing, when the root cannot be read (the message names the file and line, for
     example C(/srv/repos/network/backend.tf:3: backend settings dynamodb_table are not literal values)), when the
@@ -116,8 +116,8 @@ options:
     default: 3600
   terraform_timeout:
     description:
-      - The longest one terraform command (C(version), the baseline C(init) and C(plan)) may run, in seconds. A
-        command that runs longer is stopped and fails the phase.
+      - The longest one terraform command of the baseline (C(init), C(plan)) may run, in seconds. A command that
+        runs longer is stopped and fails the phase. C(<terraform_bin> version) has 60 seconds.
     type: int
     default: 900
 extends_documentation_fragment:

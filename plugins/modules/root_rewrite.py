@@ -20,6 +20,9 @@ description:
     endpoint settings). The edit is the one of M(tfstate.s3_backend.backend_hcl) - comments, layout, alignment,
     encoding and line endings are kept, and every edited file is parsed again and must read back with exactly
     the expected settings before anything is written.
+  - A file already in the target mode (one of several, for example a C(-backend-config) file next to the block),
+    or one without lock settings, is left as it is; when no file needs a change, nothing is written and
+    RV(changed) is V(false).
   - Each changed file is written through a temporary file beside it and renamed over it, keeping its mode; a
     symbolic link stays a link and its target gets the new text. With O(backup_dir), the previous content is
     copied first to C(<backup_dir>/<inventory host>/<path relative to the root>.<UTC time>~), outside the
@@ -27,9 +30,9 @@ description:
   - >-
     The task fails, and writes nothing at all, when any of the files cannot be changed safely, with the message
     C(<file>:<line>: cannot rewrite the backend: <reason>) followed by C(nothing was written) in parentheses, and
-    every such file in RV(untouched) (for example a block written on one line that cannot take another setting, or
-    a file whose backend is already in the target mode while another file is not); or when an edit does not read
-    back as expected, with C(nothing was written: <file>:<line>: <reason>).
+    every such file in RV(untouched) (for example a file that does not parse, or a block written on one line that
+    cannot take another setting); or when an edit does not read back as expected, with
+    C(nothing was written: <file>:<line>: <reason>).
 options:
   migration:
     description:

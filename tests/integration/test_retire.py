@@ -64,8 +64,9 @@ def retire(inventory, table, check=False, **extra_vars):
                         env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
 
 
-def report(tmp_path):
-    with open(str(tmp_path / "reports" / "retire-report.json")) as handle:
+def report(tmp_path, preview=False):
+    """The last run's result; a check-mode run writes a preview, never the real report."""
+    with open(str(tmp_path / "reports" / ("retire-preview.json" if preview else "retire-report.json"))) as handle:
         results = json.load(handle)["results"]
     assert len(results) == 1
     return results[0]
@@ -128,7 +129,7 @@ def test_retire_refuses_while_a_root_uses_the_table_then_deletes_it(
 
     checked = retire(inventory, lock_table, check=True, retire_grace_period_days=0)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert report(tmp_path)["status"] == "retired" and report(tmp_path)["check_mode"] is True
+    assert report(tmp_path, preview=True)["status"] == "retired" and report(tmp_path, preview=True)["check_mode"] is True
     assert lock_table in dynamodb.list_tables()["TableNames"]
     assert backups(dynamodb, lock_table) == []
 

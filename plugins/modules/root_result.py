@@ -1,0 +1,347 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: root_result
+short_description: Measure and name the outcome of one Terraform root's migration
+version_added: 0.2.0
+description:
+  - The phase that turns what happened to one root into its result, the row of the run report. It runs on the
+    Ansible controller (an action plugin; nothing is sent to the target host) and is normally used by the
+    C(tfstate.s3_backend.migrate) role after the other phases, whether they succeeded or stopped, registered as
+    C(migrate_result) and handed to M(tfstate.s3_backend.fleet_report).
+  - The outcome is measured, not taken from the request. The root's backend is read back from its files and its
+    C(.terraform/terraform.tfstate) now (RV(files_lock_mode_after), RV(initialised_lock_mode_after)); the other
+    phases' registered results give the files changed, the proof and the record.
+  - RV(status) is one of V(migrated) (cut over and proven), V(resumed) (an interrupted earlier run was proven and
+    recorded), V(unchanged) (nothing to do), V(stopped) (a phase that changes nothing failed - C(checkout),
+    C(preflight) or C(freeze) - so the root is as it was) or V(failed) (a later phase failed, or the proof is
+    missing with O(verify=true)). In check mode a run never says a root was migrated - V(would_migrate),
+    V(would_resume), V(would_stop), V(would_fail), or V(unchanged).
+  - >-
+    RV(reason) is the failed task's message; for a root that changed but whose proof is missing, it says how far
+    the cut-over got, C(the cut-over did not complete: the files lock with <mode> and the last terraform init
+    with <mode>).
+  - The failed phase comes from O(failed_phase), else from O(failed_action) (C(tfstate.s3_backend.root_freeze) is
+    V(freeze), M(ansible.builtin.include_role) is V(checkout), any other action V(other)).
+  - This phase never fails, so that every root gets its row; the role fails a stopped or failed root afterwards.
+    It changes nothing (C(changed=false)).
+options:
+  migration:
+    description:
+      - The RV(tfstate.s3_backend.root_preflight#module:migration) result of M(tfstate.s3_backend.root_preflight),
+        or V({}) when the root stopped before (a failed checkout, an unreadable root).
+    type: dict
+    default: {}
+  root:
+    description:
+      - The root's directory, read back when O(migration) does not name it.
+    type: str
+  root_name:
+    description:
+      - How the report names the root, for example its repository URL, instead of its directory. Any
+        C(user:password@) in it is removed.
+    type: str
+  target:
+    description:
+      - The lock mode the root should end in, V(dual) or V(lockfile) (the role's C(migrate_target)). It chooses
+        RV(next_step).
+    type: str
+    required: true
+  init_args:
+    description:
+      - The root's C(terraform init) arguments, so the backend reads back as the other phases read it.
+    type: list
+    elements: str
+    default: []
+  failed_action:
+    description:
+      - The action of the task that failed (C(ansible_failed_task.action)), when one did.
+    type: str
+  failed_phase:
+    description:
+      - The phase that failed, when the action does not say it (the role passes V(checkout) for a failed clone).
+    type: str
+  failure:
+    description:
+      - The message of the task that failed (C(ansible_failed_result.msg)); it becomes RV(reason). Given at all,
+        even empty, it marks the root as failed.
+    type: str
+  rewrite:
+    description:
+      - The registered result of M(tfstate.s3_backend.root_rewrite); its C(files) give RV(files_changed) and, in
+        check mode, its C(diff) RV(files_diff).
+    type: dict
+    default: {}
+  published:
+    description:
+      - What the publish step of the C(tfstate.s3_backend.tfstate) role reported (C(tfstate_published)); its
+        C(branch) gives RV(branch).
+    type: dict
+    default: {}
+  verification:
+    description:
+      - The registered results of M(tfstate.s3_backend.root_verify) combined (C(locked_plan_refused), C(plan_ok),
+        C(matches_baseline)). With O(verify=true), a root that changed counts as migrated only when both
+        C(locked_plan_refused) and C(plan_ok) are V(true).
+    type: dict
+    default: {}
+  record:
+    description:
+      - The registered result of M(tfstate.s3_backend.root_record); gives RV(digests_removed) and RV(cutover_time).
+    type: dict
+    default: {}
+  verify:
+    description:
+      - Whether the cut-over had to be proven with terraform (the role's C(migrate_verify)). When V(false), the
+        proof is not required.
+    type: bool
+    default: true
+attributes:
+  action:
+    support: full
+    description: An action plugin; the whole phase runs on the controller.
+  check_mode:
+    support: full
+    description: Runs the same and names the outcome as a forecast (V(would_migrate), V(would_stop)...).
+  diff_mode:
+    support: none
+    description: Nothing changes. In check mode the rewrite's diff is carried in RV(files_diff).
+  platform:
+    platforms: all
+    support: full
+    description:
+      - Runs on the controller whatever the target host is, and needs no connection to it. Reads the root's files
+        on the controller.
+seealso:
+  - module: tfstate.s3_backend.root_preflight
+  - module: tfstate.s3_backend.root_verify
+  - module: tfstate.s3_backend.fleet_report
+author:
+  - tfstate.s3_backend maintainers (@tfstate)
+"""
+
+EXAMPLES = r"""
+- name: Migrate the root, keeping what stopped it
+  block:
+    - name: Read the root and decide what it needs
+      tfstate.s3_backend.root_preflight:
+        root: /srv/repos/network
+      register: preflight
+
+    - name: Rewrite the backend configuration
+      tfstate.s3_backend.root_rewrite:
+        migration: "{{ preflight.migration }}"
+      register: rewrite
+      when: preflight.migration.action == 'rewrite'
+
+  rescue:
+    - name: Keep the failed task and its message
+      ansible.builtin.set_fact:
+        failure:
+          action: "{{ ansible_failed_task.action }}"
+          msg: "{{ ansible_failed_result.msg | default('failed') }}"
+
+- name: Measure the root's outcome
+  tfstate.s3_backend.root_result:
+    migration: "{{ preflight.migration | default({}) }}"
+    root: /srv/repos/network
+    target: dual
+    failed_action: "{{ failure.action | default(omit) }}"
+    failure: "{{ failure.msg | default(omit) }}"
+    rewrite: "{{ rewrite | default({}) }}"
+    verify: false
+  register: result
+
+- name: Write the run report
+  tfstate.s3_backend.fleet_report:
+    results: "{{ ansible_play_hosts_all | map('extract', hostvars) | selectattr('result', 'defined')
+                 | map(attribute='result') | list }}"
+    report_dir: /var/lib/tfstate-reports
+  run_once: true
+"""
+
+RETURN = r"""
+host:
+  description: The inventory host of the root.
+  returned: always
+  type: str
+  sample: network
+root:
+  description: O(root_name), else the root's directory, without credentials.
+  returned: always
+  type: str
+  sample: /srv/repos/network
+backend_file:
+  description: C(<file>:<line>) of the backend block, read now; empty when the root cannot be read.
+  returned: always
+  type: str
+  sample: /srv/repos/network/backend.tf:2
+status:
+  description:
+    - The outcome, V(migrated), V(resumed), V(unchanged), V(stopped) or V(failed); in check mode V(would_migrate),
+      V(would_resume), V(would_stop), V(would_fail) or V(unchanged).
+  returned: always
+  type: str
+  sample: migrated
+phase:
+  description:
+    - The phase that failed, V(checkout), V(preflight), V(freeze), V(rewrite), V(reinit), V(verify), V(record) or
+      V(other); null when none did.
+  returned: always
+  type: str
+  sample: null
+reason:
+  description:
+    - Why the root stopped or failed (the failed task's message, else how far the cut-over got), or why it was
+      resumed; else empty.
+  returned: always
+  type: str
+  sample: ""
+next_step:
+  description: What a person should do about the root, in one sentence; empty when nothing.
+  returned: always
+  type: str
+  sample: run again with migrate_target=lockfile once every pipeline of this root uses the dual configuration
+check_mode:
+  description: Whether the task ran in check mode.
+  returned: always
+  type: bool
+  sample: false
+action:
+  description: What the preflight said the root needs (RV(tfstate.s3_backend.root_preflight#module:migration.action)).
+  returned: always
+  type: str
+  sample: rewrite
+target:
+  description: O(target).
+  returned: always
+  type: str
+  sample: dual
+lock_mode_before:
+  description: The files' lock mode before the change.
+  returned: always
+  type: str
+  sample: dynamodb
+lock_mode_after:
+  description:
+    - The lock mode read back now, from the files and the last C(terraform init). When they differ, the text names
+      both, the files' mode first. Null when the root cannot be read.
+  returned: always
+  type: str
+  sample: dual
+files_lock_mode_after:
+  description: The lock mode of the files, read back now.
+  returned: always
+  type: str
+  sample: dual
+initialised_lock_mode_after:
+  description: The lock mode of the last C(terraform init), read back now.
+  returned: always
+  type: str
+  sample: dual
+interrupted:
+  description: What showed that an earlier run stopped midway.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+bucket:
+  description: The state bucket.
+  returned: always
+  type: str
+  sample: acme-tfstate
+key:
+  description: The state key.
+  returned: always
+  type: str
+  sample: network/terraform.tfstate
+region:
+  description: The root's region.
+  returned: always
+  type: str
+  sample: eu-west-1
+account:
+  description: The AWS account of the credentials.
+  returned: always
+  type: str
+  sample: "123456789012"
+dynamodb_table:
+  description: The DynamoDB table the root's clients locked with.
+  returned: always
+  type: str
+  sample: terraform-locks
+workspaces:
+  description: The workspaces whose states exist.
+  returned: always
+  type: list
+  elements: str
+  sample: [default]
+files_changed:
+  description: The files the rewrite changed (in check mode, would change).
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/repos/network/backend.tf]
+files_diff:
+  description: In check mode, the rewrite's diff (RV(tfstate.s3_backend.root_rewrite#module:diff)); else null.
+  returned: always
+  type: list
+  elements: dict
+  sample: null
+branch:
+  description: The branch the change was committed on; empty when it was not.
+  returned: always
+  type: str
+  sample: tfstate/use-lockfile
+digests_removed:
+  description: How many DynamoDB digest items the record phase deleted.
+  returned: always
+  type: int
+  sample: 0
+cutover_time:
+  description: The cut-over time of the migration record; empty when none was written.
+  returned: always
+  type: str
+  sample: "2026-11-29T20:05:52Z"
+verification:
+  description: The proof with terraform.
+  returned: always
+  type: dict
+  contains:
+    locked_plan_refused:
+      description: A plan was refused by the C(.tflock) object while the maintenance lock was held; null when not run.
+      type: bool
+      sample: true
+    plan_ok:
+      description: A plan succeeded once the maintenance lock was released; null when not run.
+      type: bool
+      sample: true
+    matches_baseline:
+      description: The plan's exit code equals the baseline plan's; null without a baseline.
+      type: bool
+      sample: null
+run_id:
+  description: The ID of the run.
+  returned: always
+  type: str
+  sample: ctl01-48213-771204
+started:
+  description: When the run started (UTC, RFC 3339).
+  returned: always
+  type: str
+  sample: "2026-11-29T20:05:36Z"
+time:
+  description: When the outcome was measured (UTC, RFC 3339).
+  returned: always
+  type: str
+  sample: "2026-11-29T20:06:04Z"
+msg:
+  description: "C(<host>: <status>), followed by C(: <reason>) when there is one."
+  returned: always
+  type: str
+  sample: "network: migrated"
+"""

@@ -1,0 +1,181 @@
+"""What a migrate run says and how it ends, seen through the files, S3, DynamoDB and the recap.
+
+Real terraform against moto: a check-mode preview that changes nothing and never says
+"migrated", a stopped root that fails as itself (also when the role is included from a team's
+own playbook), a --limit run that keeps the fleet view, and a lock mode read back, not copied.
+"""
+
+import json
+import os
+import re
+
+import yaml
+
+from tests.conftest import ROOT, run_playbook
+
+PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
+ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+
+
+def _fleet(tmp_path, tf_root, bucket, table, names):
+    roots = {}
+    for name in names:
+        root = tf_root(name)
+        root.write_backend(bucket=bucket, key="%s/terraform.tfstate" % name, dynamodb_table=table)
+        root.init()
+        roots[name] = root
+    return roots
+
+
+def _inventory(tmp_path, moto_server, terraform_bin, roots, **extra):
+    hosts = dict((name, {"tfstate_root": root.path}) for name, root in roots.items())
+    data = {"all": {"hosts": hosts, "vars": dict({
+        "tfstate_aws_endpoint_url": moto_server.url,
+        "tfstate_terraform_bin": terraform_bin,
+        "migrate_report_dir": str(tmp_path / "reports"),
+        "migrate_backup_dir": str(tmp_path / "backups"),
+        "migrate_target": "lockfile",
+    }, **extra)}}
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def _hold_lock(dynamodb, table, bucket, name):
+    """A lock someone else holds on the root's state (an apply running elsewhere)."""
+    path = "%s/%s/terraform.tfstate" % (bucket, name)
+    info = {"ID": "6a0bd7c4-2f2e-4c1e-9a9e-7d9f3c2a1b00", "Operation": "OperationTypeApply", "Info": "",
+            "Who": "runner@ci-42", "Version": "1.11.4", "Created": "2026-11-29T10:00:00.000000000Z", "Path": path}
+    dynamodb.put_item(TableName=table, Item={"LockID": {"S": path}, "Info": {"S": json.dumps(info)}})
+
+
+def _recap(stdout):
+    """``{host: {ok, changed, failed, ...}}`` from the PLAY RECAP."""
+    recap = {}
+    for line in stdout.split("PLAY RECAP", 1)[-1].splitlines():
+        match = re.match(r"^(\S+)\s+:\s+(.*)$", line)
+        if match:
+            recap[match.group(1)] = dict((key, int(value)) for key, value in re.findall(r"(\w+)=(\d+)", match.group(2)))
+    return recap
+
+
+def _report(tmp_path, name):
+    with open(str(tmp_path / "reports" / name)) as handle:
+        return json.load(handle)
+
+
+def _records(s3, bucket):
+    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+                  if item["Key"].endswith(".tfstate-s3-backend.json"))
+
+
+def test_check_mode_is_a_preview_and_a_stopped_root_fails_as_itself(
+        tmp_path, moto_server, tf_root, s3, dynamodb, state_bucket, lock_table, terraform_bin):
+    roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["healthy", "locked"])
+    _hold_lock(dynamodb, lock_table, state_bucket, "locked")
+    inventory = _inventory(tmp_path, moto_server, terraform_bin, roots)
+    files_before = dict((name, open(os.path.join(root.path, "backend.tf")).read()) for name, root in roots.items())
+
+    preview = run_playbook(PLAYBOOK, inventory=inventory, check=True, diff=True, env=ENV)
+    assert preview.returncode == 2, preview.stdout[-4000:]
+    assert "migrated" not in preview.stdout.replace("would_migrate", "")
+    document = _report(tmp_path, "migrate-preview.json")
+    assert document["check_mode"] is True and document["title"].startswith("PREVIEW")
+    statuses = dict((row["host"], row["status"]) for row in document["results"])
+    assert statuses == {"healthy": "would_migrate", "locked": "would_stop"}, document
+    [healthy_row] = [row for row in document["results"] if row["host"] == "healthy"]
+    assert "+    use_lockfile" in healthy_row["files_diff"]
+    assert "migrated" not in json.dumps(document).replace("would_migrate", "")
+    assert "PREVIEW" in open(str(tmp_path / "reports" / "migrate-preview.md")).read()
+    assert not os.path.exists(str(tmp_path / "reports" / "migrate-report.json"))
+    assert not os.path.exists(str(tmp_path / "reports" / "migrate-fleet.json"))
+    # Nothing changed: files, S3 (no record, no lock object), DynamoDB (only the held lock).
+    assert dict((name, open(os.path.join(root.path, "backend.tf")).read()) for name, root in roots.items()) \
+        == files_before
+    assert _records(s3, state_bucket) == []
+    assert [item["LockID"]["S"] for item in dynamodb.scan(TableName=lock_table)["Items"]] \
+        == ["%s/locked/terraform.tfstate" % state_bucket]
+
+    real = run_playbook(PLAYBOOK, inventory=inventory, env=ENV)
+    assert real.returncode == 2, real.stdout[-4000:]
+    recap = _recap(real.stdout)
+    assert recap["locked"]["failed"] == 1 and recap["healthy"]["failed"] == 0, recap
+    assert "runner@ci-42" in real.stdout
+    report = _report(tmp_path, "migrate-report.json")
+    rows = dict((row["host"], row) for row in report["results"])
+    assert rows["healthy"]["status"] == "migrated" and rows["locked"]["status"] == "stopped"
+    assert "runner@ci-42" in rows["locked"]["reason"] and rows["locked"]["next_step"]
+    assert report["counts"]["status"] == {"migrated": 1, "stopped": 1}
+    assert report["generated"].endswith("Z")
+    assert _records(s3, state_bucket) == ["healthy/terraform.tfstate.tfstate-s3-backend.json"]
+
+    # A later preview leaves the real report as it was.
+    real_report = open(str(tmp_path / "reports" / "migrate-report.json")).read()
+    run_playbook(PLAYBOOK, inventory=inventory, check=True, env=ENV)
+    assert open(str(tmp_path / "reports" / "migrate-report.json")).read() == real_report
+
+
+def test_role_in_a_teams_playbook_fails_the_stopped_root_and_goes_on_for_the_others(
+        tmp_path, moto_server, tf_root, dynamodb, state_bucket, lock_table, terraform_bin):
+    roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["healthy", "locked"])
+    _hold_lock(dynamodb, lock_table, state_bucket, "locked")
+    inventory = _inventory(tmp_path, moto_server, terraform_bin, roots)
+    reasons = tmp_path / "reasons.json"
+    playbook = tmp_path / "ops.yml"
+    playbook.write_text(yaml.safe_dump([
+        {"name": "A team's own play", "hosts": "all", "connection": "local", "gather_facts": False,
+         "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+         "tasks": [
+             {"name": "Migrate", "ansible.builtin.include_role": {"name": "tfstate.s3_backend.migrate"}},
+             {"name": "Our follow-up", "ansible.builtin.debug": {"msg": "follow-up for {{ inventory_hostname }}"}},
+         ]},
+        {"name": "Collect", "hosts": "localhost", "gather_facts": False, "tasks": [
+            {"name": "Keep each root's result", "ansible.builtin.copy": {
+                "dest": str(reasons), "mode": "0644",
+                "content": "{{ dict(groups['all'] | zip(groups['all'] | map('extract', hostvars, 'migrate_result')"
+                           " | map(attribute='reason'))) | to_json }}"}}]},
+    ], sort_keys=False))
+    result = run_playbook(str(playbook), inventory=inventory, env=ENV)
+    assert result.returncode == 2, result.stdout[-4000:]
+    assert "follow-up for healthy" in result.stdout
+    assert "follow-up for locked" not in result.stdout
+    recap = _recap(result.stdout)
+    assert recap["locked"]["failed"] == 1 and recap["healthy"]["failed"] == 0, recap
+    collected = json.loads(reasons.read_text())
+    assert "runner@ci-42" in collected["locked"] and collected["healthy"] == ""
+
+
+def test_limit_run_updates_the_fleet_view_and_lock_mode_is_read_back(
+        tmp_path, moto_server, tf_root, s3, state_bucket, lock_table, terraform_bin):
+    roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["first", "second", "third"])
+    inventory = _inventory(tmp_path, moto_server, terraform_bin, roots)
+    limited = run_playbook(PLAYBOOK, inventory=inventory, env=ENV, args=["--limit", "first,second"])
+    assert limited.returncode == 0, limited.stdout[-4000:]
+
+    # The rewrite phase skipped (--skip-tags cutover): the lock mode is read back from the files, not taken
+    # from the request, and the root fails without a record.
+    skipped = run_playbook(PLAYBOOK, inventory=inventory, env=ENV, args=["--limit", "third", "--skip-tags", "cutover"])
+    assert skipped.returncode == 2, skipped.stdout[-4000:]
+    [row] = _report(tmp_path, "migrate-report.json")["results"]
+    assert row["host"] == "third" and row["status"] == "failed", row
+    assert row["lock_mode_after"] == "dynamodb" and row["files_lock_mode_after"] == "dynamodb", row
+    assert "dynamodb_table" in open(os.path.join(roots["third"].path, "backend.tf")).read()
+    assert "third/terraform.tfstate.tfstate-s3-backend.json" not in _records(s3, state_bucket)
+
+    fleet = _report(tmp_path, "migrate-fleet.json")
+    rows = dict((row["host"], row) for row in fleet["results"])
+    assert sorted(rows) == ["first", "second", "third"], rows
+    assert rows["first"]["status"] == "migrated" and rows["first"]["record"]["mode"] == "lockfile"
+    assert rows["third"]["status"] == "failed"
+    assert fleet["counts"]["status"] == {"failed": 1, "migrated": 2}
+
+    # A separate run elsewhere (another report directory, as an AWX job slice) still sees every root,
+    # through the migration records in the bucket.
+    elsewhere = _inventory(tmp_path, moto_server, terraform_bin, {"third": roots["third"]},
+                           migrate_report_dir=str(tmp_path / "slice-reports"))
+    again = run_playbook(PLAYBOOK, inventory=elsewhere, env=ENV)
+    assert again.returncode == 0, again.stdout[-4000:]
+    with open(str(tmp_path / "slice-reports" / "migrate-fleet.json")) as handle:
+        sliced = dict((row["host"], row) for row in json.load(handle)["results"])
+    assert sliced["third"]["status"] == "migrated"
+    assert sliced["first"]["status"] == "recorded" and sliced["first"]["lock_mode_after"] == "lockfile"
