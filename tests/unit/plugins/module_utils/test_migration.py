@@ -1,0 +1,179 @@
+"""The migration's decisions: maintenance-lock ownership, preflight blockers, actions, statuses, next steps."""
+
+import datetime
+import subprocess
+
+import pytest
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as m
+
+NOW = datetime.datetime(2026, 11, 29, 20, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def backend(lock_mode="dynamodb", initialised=None, table="locks", admits=None):
+    return {
+        "file": "/r/backend.tf", "line": 2, "lock_mode": lock_mode, "initialised_lock_mode": initialised,
+        "initialised": {"dynamodb_table": table} if initialised else None,
+        "settings": {"bucket": "state", "key": "app/terraform.tfstate", "dynamodb_table": table},
+        "required_version": ">= 1.5", "admits_use_lockfile": admits,
+    }
+
+
+TERRAFORM = {"binary": "terraform", "product": "terraform", "version": "1.11.4", "supports_use_lockfile": True}
+BUCKET = {"exists": True, "versioning": "Enabled"}
+
+
+def identity(run_id="run-a", controller="ctl", pid=1, pid_start="42"):
+    return {"run_id": run_id, "controller": controller, "pid": pid, "pid_start": pid_start}
+
+
+def test_utc_text_is_utc_with_z():
+    moment = datetime.datetime(2026, 11, 29, 21, 0, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
+    assert m.utc_text(moment) == "2026-11-29T20:00:00Z"
+    assert m.parse_utc("2026-11-29T20:00:00Z") == NOW
+    assert m.parse_utc("2026-11-29T20:00:00") is None  # no zone: unreadable rather than guessed
+    assert m.parse_utc("soon") is None
+
+
+def test_run_identity_is_the_same_in_every_worker_of_a_run():
+    first = m.run_identity(controller_pid=1, environ={})
+    again = m.run_identity(controller_pid=1, environ={})
+    assert first["run_id"] == again["run_id"] and first["started"] == again["started"]
+    assert first["started"].endswith("Z")
+    job = m.run_identity(controller_pid=1, environ={"JOB_ID": "77"})
+    assert job["run_id"].startswith("awx-job-77-") and job["job_id"] == "77"
+
+
+def test_freeze_info_round_trips_and_ids_are_stable():
+    info = m.freeze_info(identity(), NOW, 3600)
+    parsed = m.parse_freeze_info(info)
+    assert parsed["run_id"] == "run-a" and parsed["controller"] == "ctl"
+    assert parsed["lease_until"] == NOW + datetime.timedelta(hours=1)
+    assert m.parse_freeze_info("terraform apply") is None
+    assert m.parse_freeze_info(m.LEGACY_FREEZE_INFO)["legacy"] is True
+    assert m.freeze_lock_id("run-a", "app") == m.freeze_lock_id("run-a", "app") != m.freeze_lock_id("run-b", "app")
+
+
+def lock(info, age=10):
+    return {"info": info, "state_path": "state/app/terraform.tfstate", "store": "s3", "who": "x@y", "id": "ID-1",
+            "operation": "OperationTypeApply", "created": "2026-11-29T19:59:50Z", "age_seconds": age}
+
+
+def test_a_lock_of_another_live_run_is_never_ours_to_release():
+    other = m.freeze_info(identity(run_id="run-b", controller="elsewhere"), NOW, 3600)
+    kind, why = m.classify_lock(lock(other), "run-a", NOW + datetime.timedelta(minutes=5))
+    assert kind == "live_freeze" and "run-b" in why and "elsewhere" in why
+
+
+def test_a_maintenance_lock_past_its_lease_is_proven_stale():
+    other = m.freeze_info(identity(run_id="run-b", controller="elsewhere"), NOW, 60)
+    kind, dummy = m.classify_lock(lock(other), "run-a", NOW + datetime.timedelta(minutes=5))
+    assert kind == "stale_freeze"
+
+
+def test_a_maintenance_lock_of_a_dead_process_on_this_controller_is_stale():
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = m.freeze_info(identity(run_id="run-b", controller=m.socket.gethostname(), pid=gone.pid), NOW, 3600)
+    assert m.classify_lock(lock(dead), "run-a", NOW)[0] == "stale_freeze"
+    alive = m.freeze_info(identity(run_id="run-b", controller=m.socket.gethostname(), pid=1,
+                                   pid_start=m._process_start(1)), NOW, 3600)
+    assert m.classify_lock(lock(alive), "run-a", NOW)[0] == "live_freeze"
+
+
+def test_own_and_foreign_locks():
+    assert m.classify_lock(lock(m.freeze_info(identity(), NOW, 3600)), "run-a", NOW)[0] == "ours"
+    kind, why = m.classify_lock(lock("", age=3), "run-a", NOW)
+    assert kind == "held" and "x@y" in why and "ID-1" in why
+    assert m.classify_lock(lock(m.LEGACY_FREEZE_INFO, age=10), "run-a", NOW)[0] == "live_freeze"
+    assert m.classify_lock(lock(m.LEGACY_FREEZE_INFO, age=7200), "run-a", NOW)[0] == "stale_freeze"
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({}, []),
+    ({"terraform": dict(TERRAFORM, supports_use_lockfile=False, version="1.9.0")}, ["does not support use_lockfile"]),
+    ({"backend": backend(admits={"terraform": False})}, ["required_version"]),
+    ({"backend": backend(lock_mode="lockfile"), "target": "dual"}, ["dual keeps a dynamodb_table"]),
+    ({"bucket": {"exists": False}}, ["does not exist"]),
+    ({"bucket": {"exists": True, "versioning": "Suspended"}}, ["versioning is not enabled"]),
+    ({"bucket": {"exists": True, "versioning": None}, "enable_versioning": True}, []),
+])
+def test_preflight_blockers(changes, expected):
+    args = dict({"backend": backend(), "terraform": TERRAFORM, "target": "lockfile", "bucket": BUCKET,
+                 "enable_versioning": False}, **changes)
+    reasons = m.preflight_blockers(**args)
+    assert len(reasons) == len(expected)
+    for reason, text in zip(reasons, expected):
+        assert text in reason
+
+
+def test_choose_action_from_files_init_and_record():
+    assert m.choose_action(backend("dynamodb", "dynamodb"), "lockfile", None, [])[0] == m.ACTION_REWRITE
+    assert m.choose_action(backend("lockfile", "dynamodb"), "lockfile", None, [])[0] == m.ACTION_INIT
+    action, why = m.choose_action(backend("lockfile", "lockfile"), "lockfile", None, ["no migration record"])
+    assert action == m.ACTION_VERIFY and "interrupted" in why
+    assert m.choose_action(backend("lockfile", "lockfile"), "lockfile", {"mode": "lockfile"}, [])[0] == m.ACTION_NONE
+
+
+def test_interruption_evidence():
+    done = backend("lockfile", "lockfile")
+    assert m.interruption_evidence(done, "lockfile", {"mode": "lockfile"}, []) == []
+    assert m.interruption_evidence(done, "lockfile", None, []) == ["no migration record next to the state"]
+    assert "says dual" in m.interruption_evidence(done, "lockfile", {"mode": "dual"}, [])[0]
+    assert "left by an interrupted run" in m.interruption_evidence(done, "lockfile", {"mode": "lockfile"}, ["lock X"])[0]
+    # A root still on DynamoDB has nothing to be interrupted in.
+    assert m.interruption_evidence(backend(), "lockfile", None, []) == []
+
+
+def test_lock_table_of_prefers_the_configuration_then_init_then_record():
+    assert m.lock_table_of(backend(table="cfg")) == "cfg"
+    gone = backend(table=None, initialised="dynamodb")
+    gone["initialised"] = {"dynamodb_table": "init"}
+    assert m.lock_table_of(gone) == "init"
+    assert m.lock_table_of(backend(table=None), {"dynamodb_table": "rec"}) == "rec"
+    assert m.lock_table_of(backend(table=None)) is None
+
+
+@pytest.mark.parametrize("action, failed_phase, check_mode, verified, status", [
+    (m.ACTION_REWRITE, None, False, True, m.MIGRATED),
+    (m.ACTION_INIT, None, False, True, m.MIGRATED),
+    (m.ACTION_VERIFY, None, False, True, m.RESUMED),
+    (m.ACTION_NONE, None, False, False, m.UNCHANGED),
+    (m.ACTION_REWRITE, None, False, False, m.FAILED),
+    (m.ACTION_REWRITE, None, True, None, m.WOULD_MIGRATE),
+    (m.ACTION_VERIFY, None, True, None, m.WOULD_RESUME),
+    (m.ACTION_NONE, None, True, None, m.UNCHANGED),
+    (None, "preflight", False, None, m.STOPPED),
+    (None, "checkout", True, None, m.WOULD_STOP),
+    (m.ACTION_REWRITE, "freeze", False, None, m.STOPPED),
+    (m.ACTION_REWRITE, "reinit", False, None, m.FAILED),
+    (m.ACTION_REWRITE, "rewrite", True, None, m.WOULD_FAIL),
+])
+def test_root_status(action, failed_phase, check_mode, verified, status):
+    assert m.root_status(action, failed_phase, check_mode, verified) == status
+
+
+def test_lock_mode_after_says_when_files_and_init_disagree():
+    assert m.lock_mode_after("lockfile", "lockfile") == "lockfile"
+    assert m.lock_mode_after("lockfile", "dynamodb") == "lockfile (files) / dynamodb (last terraform init)"
+
+
+def test_next_step_names_what_to_do():
+    assert "migrate_target=lockfile" in m.next_step(m.MIGRATED, "", "dual")
+    assert m.next_step(m.MIGRATED, "", "lockfile") == ""
+    assert "without --check" in m.next_step(m.WOULD_MIGRATE, "", "lockfile")
+    assert "unlock" in m.next_step(m.STOPPED, "a lock is held on x", "lockfile")
+    assert "versioning" in m.next_step(m.STOPPED, "versioning is not enabled on state bucket b", "lockfile")
+    assert "rerun" in m.next_step(m.FAILED, "terraform init failed", "lockfile")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("https://user:ghp_secret@github.com/acme/infra.git", "https://github.com/acme/infra.git"),
+    ("https://oauth2:tok@gitlab.example/x.git", "https://gitlab.example/x.git"),
+    ("git@github.com:acme/infra.git", "git@github.com:acme/infra.git"),
+    ("deploy:s3cr3t@git.example:acme/infra.git", "git.example:acme/infra.git"),
+    ("/srv/repos/app", "/srv/repos/app"),
+    ("", ""),
+])
+def test_redact_url_removes_credentials(text, expected):
+    assert m.redact_url(text) == expected

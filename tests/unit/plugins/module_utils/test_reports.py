@@ -1,0 +1,66 @@
+"""Run reports, previews and the fleet view: counts, merges, Markdown, atomic writes."""
+
+import json
+import os
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
+
+RUN = {"run_id": "run-a", "started": "2026-11-29T20:00:00Z", "job_id": None}
+
+
+def row(host, status="migrated", **extra):
+    return dict({"host": host, "status": status, "target": "lockfile", "lock_mode_after": "lockfile",
+                 "bucket": "state", "key": "%s/terraform.tfstate" % host, "dynamodb_table": "locks",
+                 "account": "123456789012", "reason": "", "next_step": ""}, **extra)
+
+
+def test_counts_per_dimension():
+    counts = reports.counts([row("a"), row("b", "stopped", lock_mode_after="dynamodb"), row("c")])
+    assert counts["status"] == {"migrated": 2, "stopped": 1}
+    assert counts["lock_mode"] == {"dynamodb": 1, "lockfile": 2}
+    assert counts["account"] == {"123456789012": 3}
+
+
+def test_run_document_merges_batches_of_the_same_run_only():
+    first = reports.run_document("migrate", [row("a")], RUN, "2026-11-29T20:01:00Z", False)
+    second = reports.run_document("migrate", [row("b", "stopped", reason="held")], RUN, "2026-11-29T20:02:00Z",
+                                  False, previous=first)
+    assert [r["host"] for r in second["results"]] == ["a", "b"]
+    assert second["blockers"] == [{"host": "b", "status": "stopped", "reason": "held", "next_step": ""}]
+    other_run = reports.run_document("migrate", [row("c")], dict(RUN, run_id="run-b"), "x", False, previous=second)
+    assert [r["host"] for r in other_run["results"]] == ["c"]
+
+
+def test_a_preview_says_so():
+    document = reports.run_document("migrate", [row("a", "would_migrate")], RUN, "t", True)
+    assert document["kind"] == "preview" and document["title"].startswith("PREVIEW")
+    assert "Check mode: a preview" in reports.markdown(document)
+
+
+def test_fleet_view_keeps_earlier_roots_and_adds_recorded_ones():
+    previous = reports.fleet_document("migrate", None, [row("a"), row("b", "stopped")], {}, "t1")
+    records = {("state", "a/terraform.tfstate"): {"mode": "lockfile", "cutover_time": "c", "host": "a"},
+               ("state", "z/terraform.tfstate"): {"mode": "dual", "host": "z", "recorded_time": "r"}}
+    fleet = reports.fleet_document("migrate", previous, [row("b")], records, "t2")
+    rows = dict((r["host"], r) for r in fleet["results"])
+    assert sorted(rows) == ["a", "b", "z"]
+    assert rows["b"]["status"] == "migrated"
+    assert rows["a"]["record"]["mode"] == "lockfile"
+    assert rows["z"]["status"] == "recorded" and rows["z"]["lock_mode_after"] == "dual"
+    assert fleet["counts"]["status"] == {"migrated": 2, "recorded": 1}
+
+
+def test_markdown_escapes_cells():
+    document = reports.run_document("migrate", [row("a", "stopped", reason="x | y\nz")], RUN, "t", False)
+    text = reports.markdown(document)
+    assert "x \\| y z" in text and text.endswith("\n")
+
+
+def test_write_document_is_atomic_and_leaves_no_temporary(tmp_path):
+    document = reports.run_document("migrate", [row("a")], RUN, "t", False)
+    paths = reports.write_document(str(tmp_path), "migrate-report", document)
+    assert [os.path.basename(p) for p in paths] == ["migrate-report.json", "migrate-report.md"]
+    assert json.load(open(paths[0]))["results"][0]["host"] == "a"
+    assert sorted(os.listdir(str(tmp_path))) == ["migrate-report.json", "migrate-report.md"]
+    assert reports.read_json(str(tmp_path / "missing.json")) is None
+    assert reports.file_stamp("2026-11-29T20:05:36Z") == "20261129T200536Z"
