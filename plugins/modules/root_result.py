@@ -73,7 +73,7 @@ options:
   rewrite:
     description:
       - The registered result of M(tfstate.s3_backend.root_rewrite); its C(files) give RV(files_changed) and, in
-        check mode, its C(diff) RV(files_diff).
+        check mode, its C(diff) RV(files_diff) (as unified diff text).
     type: dict
     default: {}
   published:
@@ -287,11 +287,21 @@ files_changed:
   elements: str
   sample: [/srv/repos/network/backend.tf]
 files_diff:
-  description: In check mode, the rewrite's diff (RV(tfstate.s3_backend.root_rewrite#module:diff)); else null.
+  description:
+    - In check mode, the rewrite's diff (RV(tfstate.s3_backend.root_rewrite#module:diff)) as one unified diff text,
+      which the preview report's JSON carries; else null (also when no file would change).
   returned: always
-  type: list
-  elements: dict
-  sample: null
+  type: str
+  sample: |
+    --- /srv/repos/network/backend.tf (before)
+    +++ /srv/repos/network/backend.tf (after)
+    @@ -4,5 +4,6 @@
+         key            = "network/terraform.tfstate"
+         region         = "eu-west-1"
+         dynamodb_table = "terraform-locks"
+    +    use_lockfile   = true
+       }
+     }
 branch:
   description: The branch the change was committed on; empty when it was not.
   returned: always
