@@ -131,6 +131,11 @@ def markdown(document):
             row.get("host"), row.get("status"), row.get("lock_mode_before"), row.get("lock_mode_after"),
             "%s/%s" % (row.get("bucket") or "?", row.get("key") or "?"), row.get("dynamodb_table"),
             ", ".join(row.get("files_changed") or []), row.get("time"))))
+    diffs = [row for row in document["results"] if row.get("files_diff")]
+    if diffs:
+        lines += ["", "## What each root's files would become" if document.get("check_mode") else "## Diffs"]
+        for row in diffs:
+            lines += ["", "### %s" % row.get("host"), "", "```diff", row["files_diff"].rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
 
 

@@ -31,10 +31,13 @@ def test_run_document_merges_batches_of_the_same_run_only():
     assert [r["host"] for r in other_run["results"]] == ["c"]
 
 
-def test_a_preview_says_so():
-    document = reports.run_document("migrate", [row("a", "would_migrate")], RUN, "t", True)
+def test_a_preview_says_so_and_shows_each_roots_diff():
+    diff = "--- a/backend.tf\n+++ b/backend.tf\n-    dynamodb_table = \"x\"\n+    use_lockfile = true\n"
+    document = reports.run_document("migrate", [row("a", "would_migrate", files_diff=diff)], RUN, "t", True)
     assert document["kind"] == "preview" and document["title"].startswith("PREVIEW")
-    assert "Check mode: a preview" in reports.markdown(document)
+    text = reports.markdown(document)
+    assert "Check mode: a preview" in text
+    assert "### a\n\n```diff\n--- a/backend.tf" in text
 
 
 def test_fleet_view_keeps_earlier_roots_and_adds_recorded_ones():
