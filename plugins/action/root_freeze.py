@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import LockTarget, acquire, release
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import describe_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import (
+    describe_lock,
+    redact_url,
+    utc_now,
+    utc_text,
+)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
+    COLLECTION_VERSION,
+    pending_record,
+    read_record,
+    write_record,
+)
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import state_key
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
     MIGRATION_OPTION,
@@ -64,7 +75,25 @@ class ActionModule(RootAction):
                     target.path, "; ".join(describe_lock(holder) for holder in outcome["held_by"])),
                     changed=changed, released=released, frozen=taken)
             taken.append(target.path)
+        if not self.check_mode:
+            self._record_intent(s3, migration)
         return dict(changed=changed, released=released, frozen=taken)
+
+    @staticmethod
+    def _record_intent(s3, migration):
+        """Say in the migration record that a cut-over started, before anything else changes."""
+        settings = migration["backend"]["settings"]
+        current = read_record(s3, settings["bucket"], settings["key"])
+        provenance = {"host": migration["host"], "bucket": settings["bucket"], "key": settings["key"],
+                      "workspaces": migration["workspaces"], "run_id": migration["run_id"],
+                      "job_id": migration.get("job_id"), "recorded_time": utc_text(utc_now())}
+        pending = {"target": migration["target"], "run_id": migration["run_id"], "started": migration["started"],
+                   "dynamodb_table": migration.get("dynamodb_table")}
+        record = pending_record(current, migration["lock_mode_before"], migration.get("dynamodb_table"),
+                                redact_url(migration.get("root_name") or migration["root"]), COLLECTION_VERSION,
+                                provenance, pending)
+        write_record(s3, settings["bucket"], settings["key"], record, bool(settings.get("encrypt")),
+                     settings.get("kms_key_id"))
 
     def _thaw(self, s3, dynamodb, targets, lock_id):
         released, kept, changed = [], [], False

@@ -59,6 +59,7 @@ def backend_view(backend):
 class ActionModule(RootAction):
     ARGUMENT_SPEC = dict(
         root=dict(type="path", required=True),
+        root_name=dict(type="str"),
         init_args=dict(type="list", elements="str", default=[]),
         terraform_bin=dict(type="str", default="terraform"),
         terraform_env=dict(type="dict", default={}),
@@ -86,6 +87,8 @@ class ActionModule(RootAction):
         migration = {
             "host": host,
             "root": backend["root"],
+            # What reports and records call the root: its repository URL (without credentials) or its path.
+            "root_name": decide.redact_url(args["root_name"] or backend["root"]),
             "target": args["target"],
             "backend": backend_view(backend),
             "terraform": terraform,
@@ -146,6 +149,8 @@ class ActionModule(RootAction):
                 changed = True
             if args["probe"] and action in (decide.ACTION_REWRITE, decide.ACTION_INIT):
                 self._probe(s3, settings)
+            if freeze_table:
+                self._probe_table(connection.client("dynamodb"), freeze_table, settings)
             if args["baseline_plan"] and action == decide.ACTION_REWRITE:
                 migration["baseline_rc"] = self._baseline(backend, args, env, task_vars)
         return dict(changed=changed, migration=migration,
@@ -182,6 +187,19 @@ class ActionModule(RootAction):
         if not probe_conditional_writes(s3, target, lock):
             raise PhaseFailed("Bucket %s accepted a second PutObject with If-None-Match: * on one key: it does not "
                               "honour conditional writes, so use_lockfile cannot lock there." % settings["bucket"])
+
+    @staticmethod
+    def _probe_table(dynamodb, table, settings):
+        """Prove PutItem and DeleteItem on the lock table before anything changes (the thaw needs DeleteItem)."""
+        probe_id = "%s/%s.tfstate-s3-backend-probe" % (settings["bucket"], settings["key"])
+        resource = "DynamoDB table %s item %s" % (table, probe_id)
+        try:
+            call(dynamodb, "put_item", resource=resource, TableName=table,
+                 Item={"LockID": {"S": probe_id}, "Info": {"S": "Permission probe of tfstate.s3_backend.migrate"}})
+            call(dynamodb, "delete_item", resource=resource, TableName=table, Key={"LockID": {"S": probe_id}})
+        except AwsError as exc:
+            raise PhaseFailed("the lock table %s cannot be used for the maintenance lock (nothing was changed): %s"
+                              % (table, exc))
 
     def _baseline(self, backend, args, env, task_vars):
         """``terraform plan -detailed-exitcode`` with the current backend: 0 no changes, 2 changes."""

@@ -12,6 +12,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import 
     remove_digests,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
+    COLLECTION_VERSION,
     read_record,
     record_key,
     wanted_record,
@@ -23,8 +24,6 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
     PhaseFailed,
     RootAction,
 )
-
-COLLECTION_VERSION = "0.1.0"
 
 
 def measured_mode(migration, init_args):
@@ -62,7 +61,8 @@ class ActionModule(RootAction):
                       "job_id": migration.get("job_id"), "recorded_time": now}
         current = read_record(s3, settings["bucket"], settings["key"])
         record = wanted_record(current, files_mode, migration.get("dynamodb_table"), now,
-                               decide.redact_url(args["root_name"] or migration["root"]), COLLECTION_VERSION,
+                               decide.redact_url(args["root_name"] or migration.get("root_name") or migration["root"]),
+                               COLLECTION_VERSION,
                                provenance)
         write_record(s3, settings["bucket"], settings["key"], record, bool(settings.get("encrypt")),
                      settings.get("kms_key_id"))

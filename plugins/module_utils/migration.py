@@ -234,8 +234,9 @@ def lock_table_of(backend, record=None):
     """The DynamoDB table a root's clients may still lock with: the configuration's, the last init's, the record's."""
     settings = backend.get("settings") or {}
     initialised = backend.get("initialised") or {}
+    pending = (record or {}).get("pending") or {}
     return (settings.get("dynamodb_table") or initialised.get("dynamodb_table")
-            or (record or {}).get("dynamodb_table") or None)
+            or pending.get("dynamodb_table") or (record or {}).get("dynamodb_table") or None)
 
 
 def choose_action(backend, target, record, interrupted):
@@ -258,6 +259,10 @@ def choose_action(backend, target, record, interrupted):
 def interruption_evidence(backend, target, record, stale_freezes):
     """What shows an earlier run stopped between its cut-over and its record."""
     evidence = ["%s left by an interrupted run" % why for why in stale_freezes]
+    pending = (record or {}).get("pending")
+    if pending:
+        evidence.append("a cut-over to %s by run %s (started %s) did not finish" % (
+            pending.get("target"), pending.get("run_id"), pending.get("started")))
     if backend["lock_mode"] == target and target != DYNAMODB:
         if record is None:
             evidence.append("no migration record next to the state")

@@ -17,6 +17,7 @@ import json
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import call, paginate
 
 RECORD_SUFFIX = ".tfstate-s3-backend.json"
+COLLECTION_VERSION = "0.1.0"
 RECORD_FIELDS = ("mode", "dynamodb_table", "cutover_time", "root", "collection_version")
 # Who wrote the record, for the fleet view (a report built from every root's record).
 PROVENANCE_FIELDS = ("host", "bucket", "key", "workspaces", "run_id", "job_id", "recorded_time")
@@ -41,6 +42,22 @@ def read_record(s3, bucket, state_object_key):
         return None
     record = dict((field, data.get(field)) for field in RECORD_FIELDS)
     record.update((field, data[field]) for field in PROVENANCE_FIELDS if data.get(field) is not None)
+    if isinstance(data.get("pending"), dict):
+        record["pending"] = data["pending"]
+    return record
+
+
+def pending_record(current, mode, dynamodb_table, root, version, provenance, pending):
+    """The record written when a cut-over starts: the current mode, plus ``pending`` (target, run, time).
+
+    A later run that finds ``pending`` knows a cut-over did not finish, and which table its
+    maintenance lock may still hold, even when the files no longer name that table. The record
+    written at the end of the cut-over (wanted_record) has no ``pending``.
+    """
+    record = wanted_record(current, (current or {}).get("mode") or mode, dynamodb_table,
+                           (current or {}).get("cutover_time"), root, version, provenance)
+    record["dynamodb_table"] = record.get("dynamodb_table") or dynamodb_table
+    record["pending"] = pending
     return record
 
 

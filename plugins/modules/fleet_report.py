@@ -30,8 +30,8 @@ description:
   - Each JSON document holds C(schema_version), C(report), C(kind) (C(run), C(preview) or C(fleet)),
     C(check_mode), C(title), C(generated), C(run) (run ID, AWX job, controller, start), C(counts) per status,
     lock mode, stage, bucket, DynamoDB table and account, C(blockers) (the roots that stopped or failed, with the
-    reason and the next step) and C(results) (the rows). The Markdown file shows the same for people. No state
-    content is ever written.
+    reason and the next step) and C(results) (the rows). The Markdown file shows the same for people, and in a
+    preview each root's C(files_diff) (the backend diff it would write). No state content is ever written.
   - Writers of one O(report_dir) take turns (a lock file C(.<name>-report.lock) there), and each file is written
     through a temporary file and renamed, so readers never see half a report.
   - The counts, blockers and rows are also handed to C(ansible-playbook)'s stats as C(tfstate_<name>_results),

@@ -289,7 +289,8 @@ files_changed:
 files_diff:
   description:
     - In check mode, the rewrite's diff (RV(tfstate.s3_backend.root_rewrite#module:diff)) as one unified diff text,
-      which the preview report's JSON carries; else null (also when no file would change).
+      which the preview report carries (the Markdown file shows it per root); else null (also when no file would
+      change).
   returned: always
   type: str
   sample: |

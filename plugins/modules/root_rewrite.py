@@ -22,7 +22,7 @@ description:
     the expected settings before anything is written.
   - A file already in the target mode (one of several, for example a C(-backend-config) file next to the block),
     or one without lock settings, is left as it is; when no file needs a change, nothing is written and
-    RV(changed) is V(false).
+    C(changed) is V(false).
   - Each changed file is written through a temporary file beside it and renamed over it, keeping its mode; a
     symbolic link stays a link and its target gets the new text. With O(backup_dir), the previous content is
     copied first to C(<backup_dir>/<inventory host>/<path relative to the root>.<UTC time>~), outside the

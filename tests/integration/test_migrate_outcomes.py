@@ -11,6 +11,7 @@ import re
 
 import yaml
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration
 from tests.conftest import ROOT, run_playbook
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
@@ -179,3 +180,69 @@ def test_limit_run_updates_the_fleet_view_and_lock_mode_is_read_back(
         sliced = dict((row["host"], row) for row in json.load(handle)["results"])
     assert sliced["third"]["status"] == "migrated"
     assert sliced["first"]["status"] == "recorded" and sliced["first"]["lock_mode_after"] == "lockfile"
+
+
+def _freeze(aws_params, bucket, table, name, info):
+    """A maintenance lock in both stores, as a migration run takes it."""
+    from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile
+    from tests.conftest import run_module
+
+    taken = run_module(lockfile, dict(aws_params, bucket=bucket, key="%s/terraform.tfstate" % name,
+                                      dynamodb_table=table, operation="OperationTypeMigrate", info=info))
+    assert taken["acquired"] is True
+    return taken["lock_id"]
+
+
+def test_a_live_migration_run_on_the_root_stops_the_second_run_and_nothing_is_deleted(
+        tmp_path, moto_server, tf_root, s3, dynamodb, state_bucket, lock_table, terraform_bin, aws_params):
+    roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["app"])
+    # Run A, alive (this very process), froze the root a moment ago.
+    run_a = {"run_id": "run-a", "controller": migration.socket.gethostname(), "pid": os.getpid(),
+             "pid_start": migration._process_start(os.getpid())}
+    lock_id = _freeze(aws_params, state_bucket, lock_table, "app", migration.freeze_info(run_a, migration.utc_now(), 3600))
+
+    second = run_playbook(PLAYBOOK, inventory=_inventory(tmp_path, moto_server, terraform_bin, roots), env=ENV)
+    assert second.returncode == 2, second.stdout[-4000:]
+    [row] = _report(tmp_path, "migrate-report.json")["results"]
+    assert row["status"] == "stopped" and "run-a" in row["reason"], row
+    # Run A's lock is still there in both stores, and the file is untouched.
+    body = json.loads(s3.get_object(Bucket=state_bucket, Key="app/terraform.tfstate.tflock")["Body"].read())
+    assert body["ID"] == lock_id
+    item = dynamodb.get_item(TableName=lock_table, Key={"LockID": {"S": "%s/app/terraform.tfstate" % state_bucket}})
+    assert json.loads(item["Item"]["Info"]["S"])["ID"] == lock_id
+    assert "dynamodb_table" in open(os.path.join(roots["app"].path, "backend.tf")).read()
+
+
+def test_a_run_killed_before_the_thaw_is_resumed_and_both_stores_are_released(
+        tmp_path, moto_server, tf_root, s3, dynamodb, state_bucket, lock_table, terraform_bin, aws_params):
+    from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl
+    from tests.conftest import run_module
+
+    roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["app"])
+    root = roots["app"]
+    root.apply(serial="1")
+    # What a run killed after its re-init leaves: the files and .terraform on lockfile, its maintenance
+    # lock in both stores, and a record that says a cut-over started (the files no longer name the table).
+    gone = __import__("subprocess").Popen(["true"])
+    gone.wait()
+    dead = {"run_id": "run-killed", "controller": migration.socket.gethostname(), "pid": gone.pid, "pid_start": "1"}
+    _freeze(aws_params, state_bucket, lock_table, "app", migration.freeze_info(dead, migration.utc_now(), 3600))
+    s3.put_object(Bucket=state_bucket, Key="app/terraform.tfstate.tfstate-s3-backend.json", Body=json.dumps({
+        "mode": "dynamodb", "dynamodb_table": lock_table, "cutover_time": None, "root": root.path,
+        "pending": {"target": "lockfile", "run_id": "run-killed", "started": "2026-11-29T20:00:00Z",
+                    "dynamodb_table": lock_table}}).encode())
+    run_module(backend_hcl, {"path": [os.path.join(root.path, "backend.tf")], "mode": "lockfile"})
+    root.init(reconfigure=True)
+
+    rerun = run_playbook(PLAYBOOK, inventory=_inventory(tmp_path, moto_server, terraform_bin, roots), env=ENV)
+    assert rerun.returncode == 0, rerun.stdout[-4000:]
+    [row] = _report(tmp_path, "migrate-report.json")["results"]
+    assert row["status"] == "resumed" and row["verification"]["locked_plan_refused"] is True, row
+    assert any("did not finish" in evidence for evidence in row["interrupted"]), row
+    assert any("interrupted run" in evidence for evidence in row["interrupted"]), row
+    assert s3.list_objects_v2(Bucket=state_bucket, Prefix="app/terraform.tfstate.tflock").get("KeyCount") == 0
+    assert [item for item in dynamodb.scan(TableName=lock_table)["Items"] if "Info" in item] == []
+    record = json.loads(s3.get_object(Bucket=state_bucket, Key="app/terraform.tfstate.tfstate-s3-backend.json")
+                        ["Body"].read())
+    assert record["mode"] == "lockfile" and "pending" not in record, record
+    root.apply(serial="2")
