@@ -35,12 +35,15 @@ class ActionModule(RootAction):
     )
 
     def phase(self, args, task_vars):
+        try:
+            return self._report(args)
+        except OSError as exc:
+            raise PhaseFailed("cannot write the %s report in %s: %s" % (args["name"], args["report_dir"], exc))
+
+    def _report(self, args):
         rows = [row for row in (report_row(result) for result in args["results"]) if row.get("host")]
         directory = args["report_dir"]
-        try:
-            os.makedirs(directory, exist_ok=True)
-        except OSError as exc:
-            raise PhaseFailed("cannot create the report directory %s: %s" % (directory, exc))
+        os.makedirs(directory, exist_ok=True)
         run = run_identity()
         generated = utc_text(utc_now())
         name = args["name"]

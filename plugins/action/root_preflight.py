@@ -72,19 +72,39 @@ class ActionModule(RootAction):
     )
 
     def phase(self, args, task_vars):
-        host = task_vars.get("inventory_hostname")
         started = decide.utc_now()
         identity = decide.run_identity()
         env = terraform_env(extra=args["terraform_env"])
+        backend, migration = self._read_root(args, task_vars.get("inventory_hostname"), identity, started, env)
+        settings = backend["settings"]
+        connection = self.connection(args, migration["region"])
+        s3 = connection.client("s3")
+        bucket = read_bucket(s3, settings["bucket"])
+        blockers = decide.preflight_blockers(backend, migration["terraform"], args["target"], bucket,
+                                             args["enable_versioning"])
+        if blockers:
+            raise PhaseFailed("; ".join(blockers), migration=migration)
+        migration["account"] = self._account(connection)
+        self._read_state_side(connection, s3, backend, migration, identity, started, args["freeze_lease"])
+        action = migration["action"]
+        changed = False
+        if action != decide.ACTION_NONE and not self.check_mode:
+            if args["baseline_plan"] and action == decide.ACTION_REWRITE:
+                migration["baseline_rc"] = self._baseline(backend, args, env)
+            changed = self._prepare(connection, s3, bucket, settings, migration, args)
+        return dict(changed=changed, migration=migration,
+                    msg="%s: %s (%s)" % (migration["host"], action, migration["why"]))
+
+    @staticmethod
+    def _read_root(args, host, identity, started, env):
+        """The root's backend (files and .terraform) and binary; the start of the ``migration`` result."""
         try:
             backend = resolve_root(args["root"], args["init_args"])
             terraform = terraform_facts(terraform_version(args["terraform_bin"], env), args["terraform_bin"])
         except RootError as exc:
             raise PhaseFailed(str(exc))
         terraform["binary"] = args["terraform_bin"]
-        settings = backend["settings"]
-        region = settings.get("region") or args.get("region")
-        migration = {
+        return backend, {
             "host": host,
             "root": backend["root"],
             # What reports and records call the root: its repository URL (without credentials) or its path.
@@ -92,7 +112,7 @@ class ActionModule(RootAction):
             "target": args["target"],
             "backend": backend_view(backend),
             "terraform": terraform,
-            "region": region,
+            "region": backend["settings"].get("region") or args.get("region"),
             "run_id": identity["run_id"],
             "job_id": identity["job_id"],
             "controller": identity["controller"],
@@ -100,23 +120,18 @@ class ActionModule(RootAction):
             "lock_mode_before": backend["lock_mode"],
             "initialised_lock_mode_before": backend["initialised_lock_mode"],
         }
-        connection = self.connection(args, region)
-        s3 = connection.client("s3")
-        bucket = read_bucket(s3, settings["bucket"])
-        blockers = decide.preflight_blockers(backend, terraform, args["target"], bucket, args["enable_versioning"])
-        if blockers:
-            raise PhaseFailed("; ".join(blockers), migration=migration)
 
-        migration["account"] = self._account(connection)
+    def _read_state_side(self, connection, s3, backend, migration, identity, started, lease):
+        """Record, workspaces and locks in both stores; stops on a lock held by anyone else; decides the action."""
+        settings = backend["settings"]
         record = read_record(s3, settings["bucket"], settings["key"])
         table = decide.lock_table_of(backend, record)
         states = list_states(s3, settings["bucket"], settings["key"], settings.get("workspace_key_prefix"))
         workspaces = [state["workspace"] for state in states] or ["default"]
-        locks, table_exists = self._find_locks(connection, settings, table, region, workspaces)
-        freeze_table = table if table_exists else None
+        locks, table_exists = self._find_locks(connection, settings, table, migration["region"], workspaces)
         stale, held = [], []
         for lock in locks:
-            kind, why = decide.classify_lock(lock, identity["run_id"], started, args["freeze_lease"])
+            kind, why = decide.classify_lock(lock, identity["run_id"], started, lease)
             if kind in ("stale_freeze", "ours"):
                 stale.append({"workspace": lock.get("workspace") or "default", "store": lock["store"],
                               "id": lock["id"], "why": why})
@@ -124,37 +139,33 @@ class ActionModule(RootAction):
                 held.append(why)
         if held:
             raise PhaseFailed("; ".join(held), migration=migration)
-
-        interrupted = decide.interruption_evidence(backend, args["target"], record,
+        interrupted = decide.interruption_evidence(backend, migration["target"], record,
                                                    sorted(set(entry["why"] for entry in stale)))
-        action, why = decide.choose_action(backend, args["target"], record, interrupted)
-        freeze_id = decide.freeze_lock_id(identity["run_id"], host)
+        action, why = decide.choose_action(backend, migration["target"], record, interrupted)
         migration.update(
             workspaces=workspaces,
             dynamodb_table=table,
-            freeze_table=freeze_table,
+            freeze_table=table if table_exists else None,
             record_before=record,
             stale_freezes=stale,
             interrupted=interrupted,
             action=action,
             why=why,
-            freeze={"lock_id": freeze_id,
-                    "info": decide.freeze_info(identity, started, args["freeze_lease"])},
+            freeze={"lock_id": decide.freeze_lock_id(identity["run_id"], migration["host"]),
+                    "info": decide.freeze_info(identity, started, lease)},
         )
-        changed = False
-        if action != decide.ACTION_NONE and not self.check_mode:
-            if bucket["versioning"] != "Enabled":
-                call(s3, "put_bucket_versioning", resource=settings["bucket"], Bucket=settings["bucket"],
-                     VersioningConfiguration={"Status": "Enabled"})
-                changed = True
-            if args["probe"] and action in (decide.ACTION_REWRITE, decide.ACTION_INIT):
-                self._probe(s3, settings)
-            if freeze_table:
-                self._probe_table(connection.client("dynamodb"), freeze_table, settings)
-            if args["baseline_plan"] and action == decide.ACTION_REWRITE:
-                migration["baseline_rc"] = self._baseline(backend, args, env, task_vars)
-        return dict(changed=changed, migration=migration,
-                    msg="%s: %s (%s)" % (host, action, why))
+
+    def _prepare(self, connection, s3, bucket, settings, migration, args):
+        """The rights the later phases need, proven; then versioning on (when allowed), the only change here."""
+        if args["probe"] and migration["action"] in (decide.ACTION_REWRITE, decide.ACTION_INIT):
+            self._probe(s3, settings)
+        if migration["freeze_table"]:
+            self._probe_table(connection.client("dynamodb"), migration["freeze_table"], settings)
+        if bucket["versioning"] == "Enabled":
+            return False
+        call(s3, "put_bucket_versioning", resource=settings["bucket"], Bucket=settings["bucket"],
+             VersioningConfiguration={"Status": "Enabled"})
+        return True
 
     @staticmethod
     def _account(connection):
@@ -201,7 +212,8 @@ class ActionModule(RootAction):
             raise PhaseFailed("the lock table %s cannot be used for the maintenance lock (nothing was changed): %s"
                               % (table, exc))
 
-    def _baseline(self, backend, args, env, task_vars):
+    @staticmethod
+    def _baseline(backend, args, env):
         """``terraform plan -detailed-exitcode`` with the current backend: 0 no changes, 2 changes."""
         endpoint = args.get("endpoint_url")
         rc, out, err = run(init_argv(args["terraform_bin"], args["init_args"], endpoint), backend["root"], env,

@@ -44,6 +44,12 @@ def write_atomically(path, data):
             os.unlink(temporary)
 
 
+def restore(written):
+    """Put back the files already rewritten when a later one could not be: all or nothing."""
+    for result in written:
+        write_atomically(result.path, result.file.encode(result.before))
+
+
 class ActionModule(RootAction):
     USES_AWS = False
     ARGUMENT_SPEC = dict(
@@ -66,21 +72,32 @@ class ActionModule(RootAction):
             raise PhaseFailed("%s:%s: cannot rewrite the backend: %s (nothing was written)" % (
                 first.get("file") or first.get("path"), first.get("line"), first.get("reason")), untouched=untouched)
         changed = [result for result in results if result.changed]
-        entries = []
-        now = datetime.datetime.now(datetime.timezone.utc)
-        for result in changed:
-            entry = {"path": result.path, "changed": True}
-            if not self.check_mode:
-                if args["backup_dir"]:
-                    entry["backup_file"] = backup_path(args["backup_dir"], migration.get("host"), migration["root"],
-                                                       os.path.realpath(result.path), now)
-                    os.makedirs(os.path.dirname(entry["backup_file"]), exist_ok=True)
-                    shutil.copy2(os.path.realpath(result.path), entry["backup_file"])
-                write_atomically(result.path, result.file.encode(result.after))
-            entries.append(entry)
+        entries = [{"path": result.path, "changed": True} for result in changed]
+        if not self.check_mode:
+            self._write(changed, entries, args["backup_dir"], migration)
         output = dict(changed=bool(changed), files=entries,
                       changes=[change for result in results for change in result.changes])
         if changed:
             output["diff"] = [dict(before_header="%s (before)" % r.path, after_header="%s (after)" % r.path,
                                    before=r.before, after=r.after) for r in changed]
         return output
+
+    @staticmethod
+    def _write(changed, entries, backup_dir, migration):
+        """Back up, then write every changed file; on any error, restore those already written."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        written = []
+        try:
+            for result, entry in zip(changed, entries):
+                if backup_dir:
+                    entry["backup_file"] = backup_path(backup_dir, migration.get("host"), migration["root"],
+                                                       os.path.realpath(result.path), now)
+                    os.makedirs(os.path.dirname(entry["backup_file"]), exist_ok=True)
+                    shutil.copy2(os.path.realpath(result.path), entry["backup_file"])
+            for result in changed:
+                write_atomically(result.path, result.file.encode(result.after))
+                written.append(result)
+        except OSError as exc:
+            restore(written)
+            raise PhaseFailed("cannot write the backend files of %s (%s: %s); nothing was changed" % (
+                migration["root"], getattr(exc, "filename", None) or "?", exc.strerror or exc))

@@ -23,6 +23,11 @@ description:
   - Before taking a workspace's lock, the maintenance locks of earlier runs that the preflight proved stale
     (RV(tfstate.s3_backend.root_preflight#module:migration.stale_freezes)) are released, by their ID only.
   - A lock already held under this run's ID counts as taken, so a retried freeze changes nothing.
+  - Once every workspace is locked, and not in check mode, the cut-over's intent is written into the migration
+    record next to the state (C(<key>.tfstate-s3-backend.json), encrypted like the backend) - the record keeps its
+    current mode and cut-over time and gets C(pending) (the target, the run ID, the run's start and the DynamoDB
+    table), so a later run knows that this cut-over did not finish and which table its maintenance lock may still
+    hold, even once the files no longer name it. M(tfstate.s3_backend.root_record) replaces it at the end.
   - With O(state=absent), releases this run's maintenance lock in every workspace and store, by its ID only.
     Each lock is re-read and deleted conditionally on what was read (S3 C(If-Match) on its ETag, DynamoDB a
     condition on C(Info)), so any other lock is kept and listed in RV(kept) with its reason; that is not a
@@ -39,7 +44,9 @@ options:
     description:
       - The RV(tfstate.s3_backend.root_preflight#module:migration) result of M(tfstate.s3_backend.root_preflight)
         for this root, unchanged. Its C(backend.settings) (bucket, key, C(workspace_key_prefix), encryption),
-        C(workspaces), C(freeze_table), C(stale_freezes), C(freeze), C(controller) and C(region) are used.
+        C(workspaces), C(freeze_table), C(stale_freezes), C(freeze), C(controller) and C(region) are used, and for
+        the record C(host), C(root_name), C(target), C(lock_mode_before), C(dynamodb_table), C(run_id), C(job_id)
+        and C(started).
     type: dict
     required: true
   state:
@@ -62,7 +69,7 @@ attributes:
     support: full
     description:
       - Reads the locks and reports what would be taken or released, and fails the same way on a held lock,
-        without writing.
+        without writing a lock or the record.
   diff_mode:
     support: none
     description: The locks taken and released are in RV(frozen), RV(released) and RV(kept).
@@ -74,8 +81,9 @@ attributes:
         DynamoDB APIs of AWS or of a compatible endpoint, in the root's region first
         (RV(tfstate.s3_backend.root_preflight#module:migration.region)), else O(region).
 notes:
-  - Needs C(s3:GetObject), C(s3:PutObject) and C(s3:DeleteObject) on the C(.tflock) objects and, with a lock
-    table, C(dynamodb:GetItem), C(dynamodb:PutItem) and C(dynamodb:DeleteItem) on it.
+  - Needs C(s3:GetObject), C(s3:PutObject) and C(s3:DeleteObject) on the C(.tflock) objects, C(s3:GetObject) and
+    C(s3:PutObject) on the migration record and, with a lock table, C(dynamodb:GetItem), C(dynamodb:PutItem) and
+    C(dynamodb:DeleteItem) on it.
   - The freeze does not wait for a held lock; the root stops and a later run tries again.
 seealso:
   - module: tfstate.s3_backend.root_preflight

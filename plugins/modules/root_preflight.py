@@ -25,13 +25,18 @@ description:
     already say O(target)), V(verify) (the files and the init are done but an earlier run was interrupted, so
     prove and record again), V(init) (the files are done, the last C(terraform init) is not) or V(rewrite) (the
     backend configuration still locks another way) - and RV(migration.why) why.
+  - A migration record still marked C(pending) by M(tfstate.s3_backend.root_freeze) shows a cut-over that did not
+    finish (RV(migration.interrupted)); its table counts as the root's lock table even when the files no longer
+    name it.
   - A maintenance lock left by an interrupted run of this collection whose run has provably ended (same controller,
     process gone) or whose lease (O(freeze_lease)) is over is listed in RV(migration.stale_freezes), for
     M(tfstate.s3_backend.root_freeze) to release by its ID. Any other lock stops the root.
   - When the root needs something (RV(migration.action) is not V(none)), and not in check mode, the phase then
     enables versioning on a bucket without it (only reached with O(enable_versioning=true)), proves with a probe
     object of its own (C(<key>.tfstate-s3-backend-probe.tflock), written twice and deleted) that the bucket
-    refuses a second conditional write (O(probe), for V(rewrite) and V(init)), and with O(baseline_plan=true)
+    refuses a second conditional write (O(probe), for V(rewrite) and V(init)), proves that the DynamoDB lock table
+    (RV(migration.freeze_table)) takes and deletes an item (a probe item C(<bucket>/<key>.tfstate-s3-backend-probe),
+    put and deleted, since the thaw needs C(dynamodb:DeleteItem)), and with O(baseline_plan=true)
     and V(rewrite) runs C(terraform init -reconfigure) with the current backend and a
     C(terraform plan -detailed-exitcode), kept as RV(migration.baseline_rc).
   - The phase itself never reads or writes a state object; only the baseline plan, run by terraform, reads the state.
@@ -46,7 +51,9 @@ description:
     <controller>, started <time>, lease until <time>), then the lock. Several reasons are joined with
     C(; ). In these cases RV(migration) is returned too, as far as it was read.
   - >-
-    It also fails when the probe shows that the bucket accepted a second conditional write
+    It also fails when the lock table cannot take the probe item (C(the lock table <table> cannot be used for the
+    maintenance lock), then that nothing was changed, and the AWS error), when
+    the probe shows that the bucket accepted a second conditional write
     (C(Bucket <bucket> accepted a second PutObject with If-None-Match: * on one key: ...)), when the baseline
     init or plan fails (C(the baseline terraform plan failed: <terraform's first error>)), or on an AWS error
     (the message names the operation and the bucket, table or object; see RV(aws_error_code)).
@@ -56,6 +63,11 @@ options:
       - The Terraform root's directory on the controller.
     type: path
     required: true
+  root_name:
+    description:
+      - How reports and migration records name the root, for example its repository URL, instead of its directory.
+        Any C(user:password@) in it is removed (RV(migration.root_name)).
+    type: str
   init_args:
     description:
       - The arguments the root's C(terraform init) takes, such as C(-backend-config=backend.hcl) or
@@ -147,8 +159,9 @@ attributes:
 notes:
   - Needs C(s3:GetBucketVersioning), C(s3:ListBucket), C(s3:GetObject) on the locks and the migration record,
     C(dynamodb:BatchGetItem) or C(dynamodb:Scan) on the lock table, and, when the root needs a change,
-    C(s3:PutBucketVersioning) (with O(enable_versioning)) and C(s3:PutObject)/C(s3:DeleteObject) on the probe
-    object. C(sts:GetCallerIdentity) is used for RV(migration.account) when allowed.
+    C(s3:PutBucketVersioning) (with O(enable_versioning)), C(s3:PutObject)/C(s3:DeleteObject) on the probe
+    object and C(dynamodb:PutItem)/C(dynamodb:DeleteItem) on the lock table. C(sts:GetCallerIdentity) is used for
+    RV(migration.account) when allowed.
 seealso:
   - module: tfstate.s3_backend.root_freeze
   - module: tfstate.s3_backend.root_rewrite
@@ -210,6 +223,10 @@ migration:
       description: The root's absolute directory.
       type: str
       sample: /srv/repos/network
+    root_name:
+      description: O(root_name), else the root's directory, without credentials; what reports and records call it.
+      type: str
+      sample: https://git.example.com/infra/network.git
     target:
       description: O(target).
       type: str
@@ -338,7 +355,9 @@ migration:
       type: str
       sample: terraform-locks
     record_before:
-      description: The migration record found next to the state, null when there is none.
+      description:
+        - The migration record found next to the state, null when there is none. A C(pending) key (C(target),
+          C(run_id), C(started), C(dynamodb_table)) marks a cut-over that started and did not finish.
       type: dict
       sample: {"mode": "dual", "dynamodb_table": "terraform-locks", "cutover_time": "2026-11-20T09:12:00Z"}
     stale_freezes:

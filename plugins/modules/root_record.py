@@ -18,9 +18,11 @@ description:
   - Then writes the migration record, C(<key>.tfstate-s3-backend.json) in the state bucket next to the state
     (encrypted like the backend - C(aws:kms) with its C(kms_key_id), else C(AES256) with C(encrypt)), the object
     M(tfstate.s3_backend.migration_record) reads - the lock mode, the DynamoDB table the root used, the cut-over
-    time (kept from an existing record of the same mode, so reruns keep the first cut-over), the root (O(root_name)
-    or its directory, without credentials), the collection version, and who wrote it (inventory host, bucket, key,
-    workspaces, run ID, AWX job ID, time). The record is what later runs and the fleet view read; it is written on
+    time (kept from an existing record of the same mode, so reruns keep the first cut-over), the root (O(root_name),
+    else RV(tfstate.s3_backend.root_preflight#module:migration.root_name), without credentials), the collection
+    version, and who wrote it (inventory host, bucket, key,
+    workspaces, run ID, AWX job ID, time). It replaces the C(pending) intent M(tfstate.s3_backend.root_freeze)
+    wrote, which marks the cut-over as finished. The record is what later runs and the fleet view read; it is written on
     every run that gets here, so C(changed) is always V(true).
   - After a V(lockfile) cut-over, with O(remove_digests=true) and a lock table that still exists
     (RV(tfstate.s3_backend.root_preflight#module:migration.freeze_table)), deletes the C(<bucket>/<state key>-md5)
@@ -35,8 +37,8 @@ options:
   migration:
     description:
       - The RV(tfstate.s3_backend.root_preflight#module:migration) result of M(tfstate.s3_backend.root_preflight)
-        for this root, unchanged. Its C(root), C(target), C(backend.settings), C(region), C(dynamodb_table),
-        C(freeze_table), C(workspaces), C(host), C(run_id) and C(job_id) are used.
+        for this root, unchanged. Its C(root), C(root_name), C(target), C(backend.settings), C(region),
+        C(dynamodb_table), C(freeze_table), C(workspaces), C(host), C(run_id) and C(job_id) are used.
     type: dict
     required: true
   init_args:
@@ -55,7 +57,8 @@ options:
   root_name:
     description:
       - How the record names the root, for example its repository URL. Any C(user:password@) in it is removed.
-      - Unset, the root's directory.
+      - Unset, RV(tfstate.s3_backend.root_preflight#module:migration.root_name) (the preflight's
+        O(tfstate.s3_backend.root_preflight#module:root_name), else the root's directory).
     type: str
 extends_documentation_fragment:
   - tfstate.s3_backend.aws
@@ -140,7 +143,7 @@ record:
       type: str
       sample: "2026-11-29T20:05:52Z"
     root:
-      description: O(root_name), else the root's directory, without credentials.
+      description: O(root_name), else the preflight's C(root_name), without credentials.
       type: str
       sample: https://git.example.com/infra/network.git
     collection_version:

@@ -149,7 +149,7 @@ def test_role_in_a_teams_playbook_fails_the_stopped_root_and_goes_on_for_the_oth
 def test_limit_run_updates_the_fleet_view_and_lock_mode_is_read_back(
         tmp_path, moto_server, tf_root, s3, state_bucket, lock_table, terraform_bin):
     roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["first", "second", "third"])
-    inventory = _inventory(tmp_path, moto_server, terraform_bin, roots)
+    inventory = _inventory(tmp_path, moto_server, terraform_bin, roots, migrate_baseline_plan=True)
     limited = run_playbook(PLAYBOOK, inventory=inventory, env=ENV, args=["--limit", "first,second"])
     assert limited.returncode == 0, limited.stdout[-4000:]
 
@@ -167,6 +167,8 @@ def test_limit_run_updates_the_fleet_view_and_lock_mode_is_read_back(
     rows = dict((row["host"], row) for row in fleet["results"])
     assert sorted(rows) == ["first", "second", "third"], rows
     assert rows["first"]["status"] == "migrated" and rows["first"]["record"]["mode"] == "lockfile"
+    # The plan after the cut-over has the same exit code as the baseline plan before it.
+    assert rows["first"]["verification"] == {"locked_plan_refused": True, "plan_ok": True, "matches_baseline": True}
     assert rows["third"]["status"] == "failed"
     assert fleet["counts"]["status"] == {"failed": 1, "migrated": 2}
 
