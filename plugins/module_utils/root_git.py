@@ -212,8 +212,8 @@ def publish_message(published, to_commit, branch, top, push, check_mode):
     if to_commit and check_mode:
         return "Would commit %s on %s in %s%s." % (", ".join(to_commit), branch, top, " and push it" if push else "")
     if to_commit:
-        return "Committed %s on %s in %s%s." % (", ".join(to_commit), branch, top,
-                                               " and pushed it" if published["pushed"] else "")
+        pushed = " and pushed it" if published["pushed"] else ""
+        return "Committed %s on %s in %s%s." % (", ".join(to_commit), branch, top, pushed)
     if published["branch"]:
         return "Nothing to commit on %s in %s%s." % (branch, top, "; it is pushed" if published["pushed"] else "")
     return published["reason"]

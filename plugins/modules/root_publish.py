@@ -18,7 +18,7 @@ description:
   - The branch is made from the checked-out commit when it does not exist or is already contained in it, and
     continued when it has commits of its own (git refuses when the files clash); when it is checked out already
     (M(tfstate.s3_backend.root_checkout) continued it) the commit goes on top. The remote's default branch, and
-    O(version), are refused as that branch: the change goes on a branch of its own, for review.
+    O(version), are refused as that branch; the change goes on a branch of its own, for review.
   - With O(push), the branch is pushed to C(origin), never forced. A branch whose pushed commit, or files, equal
     the local commit is not pushed again, so nothing to commit and the branch already pushed is no change.
   - When the push is refused because another run pushed to the branch meanwhile (roots of one repository share
@@ -45,7 +45,7 @@ options:
     description: The branch to commit on and push.
     type: str
     default: tfstate/s3-native-locking
-  message:
+  commit_message:
     description:
       - The commit message's subject. Its body says that the collection made the change, for O(host) when set.
     type: str
@@ -160,7 +160,7 @@ def main():
             root_path=dict(type="path", required=True),
             files=dict(type="list", elements="path", default=[]),
             branch=dict(type="str", default="tfstate/s3-native-locking"),
-            message=dict(type="str", default="Use S3 native state locking (use_lockfile)"),
+            commit_message=dict(type="str", default="Use S3 native state locking (use_lockfile)"),
             push=dict(type="bool", default=False),
             version=dict(type="str"),
             own_clone=dict(type="path"),
@@ -175,7 +175,7 @@ def main():
 
     try:
         done = publish_root(run, params["host"], params["root_path"], params["files"], params["branch"],
-                            params["message"], push=params["push"], version=params["version"],
+                            params["commit_message"], push=params["push"], version=params["version"],
                             own_clone=params["own_clone"], check_mode=module.check_mode,
                             binary=module.get_bin_path("git", required=True))
     except GitError as exc:
