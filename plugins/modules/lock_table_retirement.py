@@ -1,0 +1,217 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: lock_table_retirement
+short_description: List every reason to keep a Terraform DynamoDB lock table before retiring it
+version_added: 0.2.0
+description:
+  - Decides whether the lock table O(table) may be deleted, from what the inventory's Terraform roots say about it
+    (O(roots), O(findings)), the cut-over times, the Terraform code that may declare it, and the table itself.
+    Nothing is changed; delete the table with M(tfstate.s3_backend.lock_table) O(tfstate.s3_backend.lock_table#module:state=absent)
+    when RV(retirable) is true (the retire role does).
+  - "The table is kept (one entry in RV(blockers) per reason) while: O(roots) is empty; a root was not examined
+    (it has no entry in O(findings)); a root could not be read (its finding has an C(error)); a root still names the
+    table in its backend (in any lock mode, dual included); the last cut-over time is unknown, or less than
+    O(grace_period_days) ago; an C(aws_dynamodb_table) resource names the table in the C(*.tf) files of the roots'
+    directories or of O(code_paths) (or such a directory cannot be searched); and while the table's own check
+    refuses: a lock item exists, a digest item matches a state version written after the last cut-over (a client
+    still writes with C(dynamodb_table)), or deletion protection is on without O(lift_deletion_protection)."
+  - The last cut-over is the latest of the C(cutover_time) of the migration records (M(tfstate.s3_backend.migration_record))
+    that name the table, and O(cutover_time).
+  - Hidden files and folders (C(.terraform) holds modules terraform downloaded) are not searched.
+author:
+  - tfstate.s3_backend maintainers (@tfstate)
+extends_documentation_fragment:
+  - tfstate.s3_backend.aws
+  - tfstate.s3_backend.attributes.info_module
+options:
+  table:
+    description: The DynamoDB lock table.
+    type: str
+    required: true
+    aliases: [name]
+  roots:
+    description:
+      - The inventory hosts that are Terraform roots; each must have an entry in O(findings).
+    type: list
+    elements: str
+    default: []
+  findings:
+    description:
+      - What each examined root says about the table, as the retire role's C(examine) entry point notes it
+        (C(retire_root_findings)).
+      - "Keys: C(host) (the inventory host), C(root) (its name in messages), C(path) (its directory, searched for
+        declarations), C(file) and C(line) (its backend block), C(lock_mode), C(dynamodb_table) (its backend's
+        table), C(record) (its migration record or null), C(error) (why it could not be read; then the others may
+        be missing)."
+    type: list
+    elements: dict
+    default: []
+  code_paths:
+    description: More directories whose C(*.tf) files are searched for a declaration of the table.
+    type: list
+    elements: path
+    default: []
+  cutover_time:
+    description:
+      - A cut-over time (RFC 3339) for roots migrated without a migration record, or a later one.
+    type: str
+  grace_period_days:
+    description: Days after the last cut-over before the table may go.
+    type: float
+    default: 7
+  lift_deletion_protection:
+    description: Whether the deletion would turn deletion protection off first; without it a protected table is kept.
+    type: bool
+    default: false
+attributes:
+  platform:
+    platforms: aws
+    support: full
+    description: Reads the table through the DynamoDB API, state versions through the S3 API and code on the target host.
+seealso:
+  - module: tfstate.s3_backend.lock_table
+  - module: tfstate.s3_backend.migration_record
+"""
+
+EXAMPLES = r"""
+- name: List the reasons to keep the table
+  tfstate.s3_backend.lock_table_retirement:
+    table: terraform-locks
+    roots: [network, app]
+    findings:
+      - {host: network, root: /srv/repos/network, path: /srv/repos/network, file: /srv/repos/network/backend.tf,
+         line: 2, lock_mode: lockfile, dynamodb_table: null,
+         record: {mode: lockfile, dynamodb_table: terraform-locks, cutover_time: "2026-11-20T10:00:00Z"}}
+      - {host: app, root: /srv/repos/app, error: "the backend block has no key"}
+    code_paths: [/srv/repos/bootstrap]
+    grace_period_days: 7
+  register: retirement
+
+- name: Delete the table once nothing keeps it
+  tfstate.s3_backend.lock_table:
+    name: terraform-locks
+    state: absent
+    cutover_time: "{{ retirement.cutover_time }}"
+    backup: true
+  when: retirement.retirable
+"""
+
+RETURN = r"""
+blockers:
+  description: Every reason to keep the table, as sentences naming the root, file and line, or lock; empty when it may go.
+  returned: always
+  type: list
+  elements: str
+  sample: ["root /srv/repos/app still locks with the table (/srv/repos/app/backend.tf:2, lock mode dual)"]
+retirable:
+  description: The table exists and nothing keeps it.
+  returned: always
+  type: bool
+  sample: false
+lock_table:
+  description: The table's settings (C(exists), C(status), C(arn), C(billing_mode), C(deletion_protection), ...).
+  returned: always
+  type: dict
+  sample: {"name": "terraform-locks", "exists": true, "status": "ACTIVE", "deletion_protection": false}
+referenced_by:
+  description: The roots whose backend still names the table.
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/repos/app]
+declared_in:
+  description: The Terraform code that declares the table.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"file": /srv/repos/bootstrap/main.tf, "line": 1}]
+cutover_time:
+  description: The last cut-over time, as written, or null when unknown.
+  returned: always
+  type: str
+  sample: "2026-11-20T10:00:00Z"
+roots_examined:
+  description: The number of O(roots).
+  returned: always
+  type: int
+  sample: 2
+"""
+
+import datetime
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table import (
+    TableRefused,
+    describe_table,
+    ensure_table_absent,
+    table_summary,
+)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.retirement import (
+    find_declarations,
+    last_cutover,
+    retirement_blockers,
+    sort_findings,
+)
+
+
+def table_refusal(module, table, cutover, lift_deletion_protection):
+    """The table's own check in check mode (nothing is deleted): its refusal, or None."""
+    try:
+        ensure_table_absent(module.client("s3"), module.client("dynamodb"), table, cutover=cutover,
+                            lift_deletion_protection=lift_deletion_protection, check_mode=True)
+    except TableRefused as exc:
+        return str(exc)
+    except AwsError as exc:
+        # A check that cannot be made is a reason to keep the table, not a failure of the decision.
+        return "table %s: the check for lock items and current digests failed: %s" % (table, exc)
+    return None
+
+
+def main():
+    module = AwsModule(
+        argument_spec=dict(
+            table=dict(type="str", required=True, aliases=["name"]),
+            roots=dict(type="list", elements="str", default=[]),
+            findings=dict(type="list", elements="dict", default=[]),
+            code_paths=dict(type="list", elements="path", default=[]),
+            cutover_time=dict(type="str"),
+            grace_period_days=dict(type="float", default=7),
+            lift_deletion_protection=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    table = params["table"]
+    sorted_roots = sort_findings(table, params["roots"], params["findings"])
+    try:
+        cutover_time, cutover, problems = last_cutover(sorted_roots["records"], params["cutover_time"])
+    except ValueError as exc:
+        module.fail_json(msg="cutover_time: %s" % exc)
+    declarations, search_problems = find_declarations(sorted_roots["paths"] + params["code_paths"], table)
+    try:
+        summary = table_summary(table, describe_table(module.client("dynamodb"), table))
+    except AwsError as exc:
+        module.fail_aws(exc)
+    refusal = table_refusal(module, table, cutover, params["lift_deletion_protection"]) if summary["exists"] else None
+    blockers = retirement_blockers(
+        params["roots"], sorted_roots["unexamined"], sorted_roots["unreadable"], sorted_roots["referencing"],
+        cutover_time, cutover, params["grace_period_days"], datetime.datetime.now(datetime.timezone.utc),
+        declarations, table_refusal=refusal, problems=search_problems + problems)
+    module.exit_json(
+        changed=False, blockers=blockers, retirable=summary["exists"] and not blockers, lock_table=summary,
+        referenced_by=[finding["root"] for finding in sorted_roots["referencing"]], declared_in=declarations,
+        cutover_time=cutover_time, roots_examined=len(params["roots"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""root_git: the pure decisions, then checkout and publish run with real git against a bare repository.
+
+What happened is read back through git itself (the bare repository's refs and trees, the clone's HEAD,
+status and reflog), not from the functions' own results alone.
+"""
+
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import root_git as rg
+
+BRANCH = "tfstate/s3-native-locking"
+
+
+# ---------------------------------------------------------------------------
+# Pure decisions
+
+def test_redact_url_strips_userinfo_only_from_scheme_urls():
+    assert rg.redact_url("https://user:ghp_secret@git.example.com/org/infra.git") == "https://git.example.com/org/infra.git"
+    assert rg.redact_url("https://oauth2:tok@host:8443/x.git") == "https://host:8443/x.git"
+    assert rg.redact_url("ssh://git@host/org/x.git") == "ssh://host/org/x.git"
+    assert rg.redact_url("git@github.com:org/x.git") == "git@github.com:org/x.git"
+    assert rg.redact_url("/srv/git/infra.git") == "/srv/git/infra.git"
+    assert rg.redact_url(None) is None
+
+
+def test_scrub_userinfo_cleans_every_url_in_a_text():
+    text = "fatal: unable to access 'https://bot:s3cr3t@host/a.git/': 403; see https://x:y@h/b"
+    assert rg.scrub_userinfo(text) == "fatal: unable to access 'https://host/a.git/': 403; see https://h/b"
+    assert "s3cr3t" not in rg.scrub_userinfo(text)
+
+
+def test_clone_name_flattens_path_like_hosts_apart():
+    assert rg.clone_name("app-1.prod") == "app-1.prod"
+    flat = rg.clone_name("envs/prod")
+    assert flat.startswith("envs_prod-") and len(flat) == len("envs_prod-") + 8
+    assert rg.clone_name("envs_prod") == "envs_prod"
+    assert rg.clone_name("envs:prod") != flat  # same flattening, another hash
+    assert rg.clone_name("..") not in ("..", ".")
+    assert "/" not in rg.clone_name("../../etc")
+
+
+def test_pick_work_tip():
+    assert rg.pick_work_tip(None, None, False) is None
+    assert rg.pick_work_tip("L", None, False) == "L"  # committed, never pushed
+    assert rg.pick_work_tip(None, "R", False) == "R"  # a fresh work directory
+    assert rg.pick_work_tip("L", "R", True) == "L"  # killed between commit and push
+    assert rg.pick_work_tip("L", "R", False) == "R"  # the pushed branch is the truth
+
+
+def test_work_checkout_continues_an_unmerged_branch_only():
+    assert rg.work_checkout("B", None, False, BRANCH) == ("B", None)
+    assert rg.work_checkout("B", "T", False, BRANCH) == ("T", BRANCH)
+    assert rg.work_checkout("B", "T", True, BRANCH) == ("B", None)
+
+
+def test_checkout_needed_reads_porcelain_v2():
+    status = rg.parse_status_v2("# branch.oid abc\n# branch.head (detached)\n")
+    assert status == {"oid": "abc", "head": "(detached)", "changes": []}
+    assert not rg.checkout_needed(status, "abc", None)
+    assert rg.checkout_needed(status, "abd", None)
+    assert rg.checkout_needed(status, "abc", BRANCH)
+    dirty = rg.parse_status_v2("# branch.oid abc\n# branch.head %s\n1 .M N... 100644 100644 100644 a b f.tf\n" % BRANCH)
+    assert rg.checkout_needed(dirty, "abc", BRANCH)
+    assert not rg.checkout_needed(dict(dirty, changes=[]), "abc", BRANCH)
+    assert rg.checkout_argv("abc", None) == ["checkout", "--quiet", "--force", "--detach", "abc"]
+    assert rg.checkout_argv("abc", BRANCH) == ["checkout", "--quiet", "--force", "-B", BRANCH, "abc"]
+
+
+def test_relative_files_refuses_relative_and_outside_paths(tmp_path):
+    top = str(tmp_path)
+    assert rg.relative_files([top + "/a/b.tf", top + "/c.tf"], top) == (["a/b.tf", "c.tf"], [])
+    assert rg.relative_files(["b.tf", top + "/../x.tf", top], top) == (None, ["b.tf", top + "/../x.tf", top])
+    assert rg.relative_files([], top) == ([], [])
+
+
+def test_branch_refusal():
+    assert rg.branch_refusal(BRANCH, True, "main", "v1") is None
+    assert "is not a valid branch name" in rg.branch_refusal("a..b", False, "main", None)
+    assert rg.branch_refusal("main", True, "main", None).startswith("the work branch main is the default branch of origin")
+    assert "is the version checked out" in rg.branch_refusal("release", True, "main", "release")
+    assert rg.branch_refusal("main", True, "", None) is None  # no origin: nothing to compare with
+
+
+def test_pending_files_takes_only_the_given_files_in_git_order():
+    status = "\0".join([" M a.tf", "?? notes.txt", "R  new.tf", "old.tf", "M  b.tf", ""])
+    assert rg.pending_files(status, ["b.tf", "a.tf", "old.tf", "c.tf"]) == ["a.tf", "b.tf"]
+    assert rg.pending_files(status, ["new.tf"]) == ["new.tf"]
+    assert rg.pending_files("", ["a.tf"]) == []
+
+
+def test_commit_identity_falls_back_to_the_environment_then_the_collection():
+    configured = "user.name Fleet Tester\nuser.email fleet@example.test\n"
+    assert rg.commit_identity(configured, {"GIT_AUTHOR_NAME": "x"}) == {}
+    half = rg.commit_identity("user.name Fleet Tester\n", {"GIT_AUTHOR_NAME": "Env Author", "GIT_COMMITTER_EMAIL": "c@x"})
+    assert half == {"GIT_AUTHOR_NAME": "Env Author", "GIT_AUTHOR_EMAIL": "tfstate@localhost",
+                    "GIT_COMMITTER_NAME": "tfstate.s3_backend", "GIT_COMMITTER_EMAIL": "c@x"}
+    assert rg.commit_identity("", {})["GIT_COMMITTER_NAME"] == "tfstate.s3_backend"
+
+
+def test_switch_argv_starts_or_continues_the_branch():
+    assert rg.switch_argv(BRANCH, False, False) == ["checkout", "--quiet", "-B", BRANCH]
+    assert rg.switch_argv(BRANCH, True, True) == ["checkout", "--quiet", "-B", BRANCH]
+    assert rg.switch_argv(BRANCH, True, False) == ["checkout", "--quiet", BRANCH]
+
+
+def test_already_pushed():
+    assert not rg.already_pushed("", "H", True)
+    assert rg.already_pushed("H", "H", False)
+    assert rg.already_pushed("R", "H", True)
+    assert not rg.already_pushed("R", "H", False)
+
+
+def test_published_view():
+    done = rg.published_view(BRANCH, True, "H", ["s/b.tf"], "/top", ["/top/s/b.tf"], True, False)
+    assert done == {"branch": BRANCH, "commit": "H", "pushed": True, "files": ["/top/s/b.tf"], "reason": None}
+    preview = rg.published_view(BRANCH, False, "H", ["s/b.tf"], "/top", ["/top/s/b.tf"], False, True)
+    assert preview == {"branch": BRANCH, "commit": None, "pushed": False, "files": ["/top/s/b.tf"], "reason": None}
+    nothing = rg.published_view(BRANCH, False, "H", [], "/top", ["/top/s/b.tf"], False, False)
+    assert nothing["branch"] is None and nothing["reason"] == "nothing to commit: /top/s/b.tf unchanged"
+    assert rg.published_view(BRANCH, False, "H", [], "/top", [], False, False)["reason"] == \
+        "nothing to commit: no files given unchanged"
+
+
+# ---------------------------------------------------------------------------
+# With real git
+
+def run(argv, cwd, env):
+    proc = subprocess.run(argv, cwd=cwd, env=dict(os.environ, **env), capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def git(*args, **kwargs):
+    proc = subprocess.run(["git"] + list(args), capture_output=True, text=True, check=False, **kwargs)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+@pytest.fixture()
+def repo(tmp_path, monkeypatch):
+    """A bare repository with main (stacks/app/backend.tf, README.md) and a seed clone to push from."""
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "gitconfig"
+    config.write_text("[user]\n\tname = Unit\n\temail = unit@example.test\n[init]\n\tdefaultBranch = main\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    bare = tmp_path / "infra.git"
+    seed = tmp_path / "seed"
+    git("init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+    git("clone", "--quiet", str(bare), str(seed))
+    for name in ("app", "net"):
+        (seed / "stacks" / name).mkdir(parents=True)
+        (seed / "stacks" / name / "backend.tf").write_text("old %s\n" % name)
+    (seed / "README.md").write_text("infra\n")
+    git("add", "--all", cwd=seed)
+    git("commit", "--quiet", "-m", "Seed", cwd=seed)
+    git("push", "--quiet", "origin", "main", cwd=seed)
+    return {"bare": str(bare), "seed": seed, "main": git("rev-parse", "HEAD", cwd=seed), "work": str(tmp_path / "work")}
+
+
+def checkout(repo, host="app", **kwargs):
+    args = dict(version=None, subdir="stacks/%s" % host, workdir=repo["work"], branch=BRANCH)
+    args.update(kwargs)
+    return rg.checkout_remote(run, host, repo["bare"], args["version"], args["subdir"], args["workdir"], args["branch"])
+
+
+def publish(root, files, **kwargs):
+    return rg.publish_root(run, kwargs.pop("host", "app"), root, files, kwargs.pop("branch", BRANCH),
+                           "Use S3 native state locking (use_lockfile)", **kwargs)
+
+
+def test_checkout_clones_resets_and_then_changes_nothing(repo):
+    found = checkout(repo)
+    clone = os.path.join(os.path.realpath(repo["work"]), "app")
+    assert found["changed"] and found["clone"] == clone and found["branch"] is None
+    assert found["root_path"] == os.path.join(clone, "stacks", "app")
+    assert git("rev-parse", "HEAD", cwd=clone) == repo["main"] == found["commit"]
+    assert git("status", "--porcelain", cwd=clone) == ""
+
+    with open(os.path.join(found["root_path"], "backend.tf"), "w") as handle:
+        handle.write("half-written")
+    os.mkdir(os.path.join(found["root_path"], ".terraform"))
+    open(os.path.join(clone, ".git", "index.lock"), "w").close()
+    again = checkout(repo)
+    assert again["changed"]
+    assert open(os.path.join(found["root_path"], "backend.tf")).read() == "old app\n"
+    assert os.path.isdir(os.path.join(found["root_path"], ".terraform"))
+    assert not os.path.exists(os.path.join(clone, ".git", "index.lock"))
+    assert checkout(repo)["changed"] is False
+
+
+def test_checkout_replaces_a_folder_that_is_not_this_clone(repo, tmp_path):
+    stray = os.path.join(repo["work"], "app")
+    os.makedirs(stray)
+    open(os.path.join(stray, "junk"), "w").close()
+    found = checkout(repo)
+    assert found["changed"] and not os.path.exists(os.path.join(stray, "junk"))
+    assert git("config", "--get", "remote.origin.url", cwd=stray) == repo["bare"]
+
+
+def test_checkout_names_what_it_cannot_find(repo):
+    with pytest.raises(rg.GitError, match=r"^app: .*infra.git has no branch, tag or commit v9\.$"):
+        checkout(repo, version="v9")
+    with pytest.raises(rg.GitError, match=r"^app: .*infra.git at [0-9a-f]{12} has no directory stacks/db "):
+        checkout(repo, subdir="stacks/db")
+    with pytest.raises(rg.GitError, match=r"has no directory \.\./\.\."):
+        checkout(repo, subdir="../..")
+    with pytest.raises(rg.GitError, match="the version --upload-pack=x is not a branch"):
+        checkout(repo, version="--upload-pack=x")
+    with pytest.raises(rg.GitError, match=r"^app: the root /nowhere/x is not a directory \(/nowhere/x does not exist\)"):
+        rg.checkout_local("app", "/nowhere/x")
+
+
+def test_a_token_in_the_url_never_reaches_a_message(repo, tmp_path):
+    url = "https://bot:ghp_topsecret@127.0.0.1:9/org/infra.git"
+    with pytest.raises(rg.GitError) as caught:
+        rg.checkout_remote(run, "app", url, None, None, repo["work"], BRANCH)
+    assert "ghp_topsecret" not in str(caught.value) and "bot:" not in str(caught.value)
+    assert "could not clone https://127.0.0.1:9/org/infra.git" in str(caught.value)
+
+
+def test_publish_commits_only_the_given_file_on_a_new_branch_and_pushes(repo):
+    found = checkout(repo)
+    backend = os.path.join(found["root_path"], "backend.tf")
+    with open(backend, "w") as handle:
+        handle.write("new app\n")
+    with open(os.path.join(found["root_path"], "notes.txt"), "w") as handle:
+        handle.write("scratch\n")
+    done = publish(found["root_path"], [backend], push=True, own_clone=found["clone"], version=None)
+    tip = git("--git-dir", repo["bare"], "rev-parse", "refs/heads/" + BRANCH)
+    assert done["changed"] and done["published"] == {"branch": BRANCH, "commit": tip, "pushed": True,
+                                                     "files": [os.path.realpath(backend)], "reason": None}
+    assert git("--git-dir", repo["bare"], "diff", "--name-only", "main", BRANCH) == "stacks/app/backend.tf"
+    assert git("--git-dir", repo["bare"], "rev-parse", "main") == repo["main"]
+    assert git("--git-dir", repo["bare"], "log", "-1", "--format=%an|%s|%b", BRANCH) == \
+        "Unit|Use S3 native state locking (use_lockfile)|Changed by the tfstate.s3_backend collection for app."
+
+    again = publish(found["root_path"], [backend], push=True, own_clone=found["clone"])
+    assert not again["changed"] and again["published"] == dict(done["published"], files=[])
+    assert git("--git-dir", repo["bare"], "rev-parse", "refs/heads/" + BRANCH) == tip
+
+
+def test_publish_in_check_mode_commits_and_pushes_nothing(repo):
+    found = checkout(repo)
+    backend = os.path.join(found["root_path"], "backend.tf")
+    with open(backend, "w") as handle:
+        handle.write("new app\n")
+    done = publish(found["root_path"], [backend], push=True, check_mode=True)
+    assert done["changed"] and done["published"]["commit"] is None and done["published"]["branch"] == BRANCH
+    assert done["msg"] == "Would commit stacks/app/backend.tf on %s in %s and push it." % (BRANCH, found["clone"])
+    assert git("--git-dir", repo["bare"], "for-each-ref", "--format=%(refname)", "refs/heads/") == "refs/heads/main"
+    assert git("rev-parse", "HEAD", cwd=found["clone"]) == repo["main"]
+    assert git("status", "--porcelain", cwd=found["clone"]) == "M stacks/app/backend.tf"
+
+
+def test_roots_of_one_repository_share_the_branch_by_replay(repo):
+    app, net = checkout(repo, "app"), checkout(repo, "net")
+    for found in (app, net):
+        with open(os.path.join(found["root_path"], "backend.tf"), "w") as handle:
+            handle.write("changed\n")
+    first = publish(app["root_path"], [os.path.join(app["root_path"], "backend.tf")], push=True, own_clone=app["clone"])
+    second = publish(net["root_path"], [os.path.join(net["root_path"], "backend.tf")], push=True, own_clone=net["clone"],
+                     host="net")
+    assert (first["replayed"], second["replayed"]) == (False, True)
+    assert "rebase" in git("reflog", cwd=net["clone"]) and "rebase" not in git("reflog", cwd=app["clone"])
+    tip = git("--git-dir", repo["bare"], "rev-parse", "refs/heads/" + BRANCH)
+    assert second["published"]["commit"] == tip
+    assert git("--git-dir", repo["bare"], "rev-parse", tip + "^") == first["published"]["commit"]
+    assert git("--git-dir", repo["bare"], "diff", "--name-only", "main", BRANCH).split() == \
+        ["stacks/app/backend.tf", "stacks/net/backend.tf"]
+
+
+def test_a_refused_push_outside_the_own_clone_fails_and_forces_nothing(repo, tmp_path):
+    app = checkout(repo, "app")
+    net = checkout(repo, "net")
+    for found in (app, net):
+        with open(os.path.join(found["root_path"], "backend.tf"), "w") as handle:
+            handle.write("changed\n")
+    publish(app["root_path"], [os.path.join(app["root_path"], "backend.tf")], push=True)
+    tip = git("--git-dir", repo["bare"], "rev-parse", "refs/heads/" + BRANCH)
+    with pytest.raises(rg.GitError, match="^net: could not push %s to origin of " % BRANCH):
+        publish(net["root_path"], [os.path.join(net["root_path"], "backend.tf")], push=True, host="net")
+    assert git("--git-dir", repo["bare"], "rev-parse", "refs/heads/" + BRANCH) == tip
+
+
+def test_publish_refuses_the_default_branch_and_outside_files(repo):
+    found = checkout(repo)
+    backend = os.path.join(found["root_path"], "backend.tf")
+    with pytest.raises(rg.GitError, match="^app: the work branch main is the default branch of origin"):
+        publish(found["root_path"], [backend], branch="main")
+    with pytest.raises(rg.GitError, match="must be absolute paths inside"):
+        publish(found["root_path"], ["backend.tf"])
+    with pytest.raises(rg.GitError, match="is the version checked out"):
+        publish(found["root_path"], [backend], branch="release", version="release")
+
+
+def test_publish_outside_git_and_with_no_identity(repo, tmp_path, monkeypatch):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    done = publish(str(plain), [str(plain / "backend.tf")])
+    assert done["published"]["reason"] == "the root %s is not in a git repository" % plain and not done["changed"]
+
+    checkout_dir = tmp_path / "checkout"
+    git("clone", "--quiet", repo["bare"], str(checkout_dir))
+    empty = tmp_path / "empty-gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    (checkout_dir / "stacks" / "app" / "backend.tf").write_text("new\n")
+    done = publish(str(checkout_dir / "stacks" / "app"), [str(checkout_dir / "stacks" / "app" / "backend.tf")],
+                   environ={})
+    assert done["published"]["pushed"] is False and done["published"]["commit"]
+    assert git("log", "-1", "--format=%an <%ae>|%cn <%ce>", cwd=checkout_dir) == \
+        "tfstate.s3_backend <tfstate@localhost>|tfstate.s3_backend <tfstate@localhost>"
+    assert git("symbolic-ref", "--short", "HEAD", cwd=checkout_dir) == BRANCH
