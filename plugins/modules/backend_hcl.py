@@ -71,7 +71,7 @@ options:
         (C(no_lock_settings)) never fails the task, so a second run stays green.
       - When not set, V(true) for the files named in O(path) and V(false) for the files found in directories.
         V(true) also makes the files found in directories fail for a parse error or a backend that cannot be
-        edited (never for holding no backend: most files of a directory hold none). V(false) never fails for
+        edited (never for holding no backend, as most files of a directory hold none). V(false) never fails for
         any of these and only reports them in RV(untouched), as version 0.1.0 did.
     type: bool
     version_added: 0.2.0

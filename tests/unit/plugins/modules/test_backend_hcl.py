@@ -177,8 +177,7 @@ def _module_calls(tasks, module):
         if module in task:
             yield task[module]
         for key in ("block", "rescue", "always"):
-            for args in _module_calls(task.get(key), module):
-                yield args
+            yield from _module_calls(task.get(key), module)
 
 
 BROKEN = 'terraform {\n  backend "s3" {\n    key = "k\n  }\n}\n'
