@@ -11,7 +11,7 @@ from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
-from tests.conftest import run_module, run_playbook
+from tests.conftest import ROOT, run_module, run_playbook
 
 DYNAMODB = 'terraform {\n  backend "s3" {\n    bucket         = "b"\n    key            = "k"\n' \
            '    dynamodb_table = "t"\n  }\n}\n'
@@ -159,14 +159,14 @@ def test_the_alias_warns_in_a_playbook_and_the_roles_use_lock_mode(tmp_path):
     assert "Alias 'mode' is deprecated" in proc.stdout + proc.stderr
     assert "1.0.0" in proc.stdout + proc.stderr
     assert path.read_text() == LOCKFILE
-    roles = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles")
+    roles = os.path.join(ROOT, "roles")
     calls = []
     for folder, _dirs, files in os.walk(roles):
         for name in files:
             if name.endswith(".yml") and os.path.basename(folder) == "tasks":
                 with open(os.path.join(folder, name)) as handle:
                     calls.extend(_module_calls(yaml.safe_load(handle), "tfstate.s3_backend.backend_hcl"))
-    assert len(calls) == 2
+    assert len(calls) >= 2   # migrate's cut-over and rollback's rewrite at least
     assert all("lock_mode" in args and "mode" not in args for args in calls), calls
 
 
