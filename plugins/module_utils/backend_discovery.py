@@ -75,6 +75,8 @@ _TEMPLATE_MARK = re.compile(r"\{\{|%\{")
 _PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
 _COMMENTED_BACKEND = re.compile(r'backend\s*(?:=\s*)?"s3"')
 _LOCAL_REF = re.compile(r"^local\.([^\W\d][\w-]*)$", re.UNICODE)
+# A string template that only wraps one local, as Terragrunt configurations often write it: "${local.x}".
+_TEMPLATE_LOCAL_REF = re.compile(r'^"\$\{~?[ \t]*local\.([^\W\d][\w-]*)[ \t]*~?\}"$', re.UNICODE)
 
 
 class TextFile:
@@ -160,6 +162,7 @@ class Backend:
         self.settings = {}
         self.unresolved = []
         self.unknown = []
+        self.expression_keys = []     # lines of keys written as expressions (aws.child = ..., (var.k) = ...)
         self._read_settings()
 
     def _value(self, name, node):
@@ -174,14 +177,27 @@ class Backend:
             return expr.python_value(), True
         source = self.lines.text[expr.start:expr.end]
         if expr.kind == "template":
+            m = _TEMPLATE_LOCAL_REF.match(source)
+            if m and name is not None and m.group(1) in self.locals:
+                # "${local.x}" is local.x converted to a string
+                value, literal = self._local_value(name, m.group(1))
+                if literal and _template_string(value) is not None:
+                    return _template_string(value), True
             return source[1:-1], False   # the template itself, e.g. ${path_relative_to_include()}/x
         m = _LOCAL_REF.match(source)
         if m and name is not None and m.group(1) in self.locals:
-            local_item = self.locals[m.group(1)]
-            self.local_refs[name] = (m.group(1), self.lines.line_of(local_item.start))
-            if local_item.value.is_literal:
-                return local_item.value.python_value(), True
+            value, literal = self._local_value(name, m.group(1))
+            if literal:
+                return value, True
         return source, False
+
+    def _local_value(self, name, local):
+        """Record that setting ``name`` comes from ``local``; ``(value, True)`` when the local is a literal."""
+        local_item = self.locals[local]
+        self.local_refs[name] = (local, self.lines.line_of(local_item.start))
+        if local_item.value.is_literal:
+            return local_item.value.python_value(), True
+        return None, False
 
     def _read_settings(self):
         self.settings = {}
@@ -257,6 +273,17 @@ class Backend:
         }
 
 
+def _template_string(value):
+    """What ``"${value}"`` renders for a literal value; None for a value a template cannot hold."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    return None  # null, a fractional number (HCL's own rendering), a list or an object
+
+
 def lock_mode(has_table, lockfile_on):
     if has_table and lockfile_on:
         return "dual"
@@ -314,14 +341,18 @@ class _HclScanner:
 
     def add(self, line, form, container, items):
         nodes = {}
+        expression_keys = []
         for item in items:
             if isinstance(item, hcl.Item):
                 name = item.name
+                if name is None:
+                    expression_keys.append(self.line(item.start))
             else:
                 name = item.type if isinstance(item, hcl.Block) and not item.labels else None
             if name is not None:
                 nodes[name] = item
         backend = Backend(self.scan.path, self.lines, line, form, "hcl", container, nodes, len(self.scan.backends))
+        backend.expression_keys = expression_keys
         self.scan.backends.append(backend)
         return backend
 
@@ -455,6 +486,9 @@ class _HclScanner:
                 if name not in S3_SETTINGS:
                     self.scan.note(backend.setting_line(name), "unknown_setting",
                                    "%s is not an S3 backend setting (Terraform rejects it)" % name)
+        for line in backend.expression_keys:
+            self.scan.note(line, "expression_setting",
+                           "a setting name written as an expression; only literal names are read here")
         if backend.form in ("block", "partial"):
             for name in backend.unresolved:
                 self.scan.note(backend.setting_line(name), "expression_setting",

@@ -343,7 +343,7 @@ class Expr:
         if self.kind in ("literal", "string"):
             return True
         if self.kind == "object":
-            return all(item.value.is_literal for item in self.items)
+            return all(item.name is not None and item.value.is_literal for item in self.items)
         if self.kind == "tuple":
             return all(item.is_literal for item in self.items)
         return False
@@ -560,15 +560,25 @@ class Parser:
         return self.parse_postfix(self.parse_primary())
 
     def parse_postfix(self, expr):
+        attr_splat = False  # after .*, only attribute and legacy index steps may follow until the next [
         while True:
             tok = self.tokens[self.pos]  # a traversal never continues on the next line
             if self.is_op(tok, "."):
                 self.pos += 1
                 nxt = self.next()
-                if not (nxt.kind in (IDENT, NUMBER) or self.is_op(nxt, "*")):
+                if self.is_op(nxt, "*"):
+                    if attr_splat:
+                        raise self.error(nxt, "a splat .* cannot follow another .* (use [*])")
+                    attr_splat = True
+                elif nxt.kind == NUMBER:
+                    if "." in nxt.text:  # foo.0.1 scans as the number 0.1
+                        raise self.error(nxt, "legacy indexes cannot be chained; write [%s]" % "][".join(
+                            nxt.text.split(".")))
+                elif nxt.kind != IDENT:
                     raise self.error(nxt, "expected an attribute name after .")
                 expr = Expr("expr", expr.start, nxt.end)
             elif self.is_op(tok, "["):
+                attr_splat = False
                 self.pos += 1
                 self.newlines.append(False)
                 nxt = self.peek()
@@ -629,19 +639,24 @@ class Parser:
         raise self.error(tok, "expected an expression")
 
     def check_parts(self, tok):
-        """Validate each interpolation and directive of a template."""
+        """Validate each interpolation and directive of a template, and how the directives nest."""
+        open_directives = []  # [word, offset] of each %{ if } / %{ for } not closed yet
         for kind, tokens, offset in tok.parts or ():
             sub = Parser(tokens + [Token(EOF, tok.end, tok.end, "")], hcl1=self.hcl1)
             sub.newlines = [False]
             if kind == "%{":
-                sub.parse_directive(offset)
+                _nest_directive(open_directives, sub.parse_directive(offset), offset)
             else:
                 sub.parse_expression()
             rest = sub.peek()
             if rest.kind != EOF:
                 raise sub.error(rest, "unexpected text in the interpolation")
+        if open_directives:
+            word, offset = open_directives[-1]
+            raise HclSyntaxError("%%{ %s } is never closed by %%{ end%s }" % (word, word), offset)
 
     def parse_directive(self, offset):
+        """Parse the inside of a %{ ... } directive; returns its word (if, else, endif, for, endfor)."""
         word = self.next()
         if word.kind != IDENT or word.text not in ("if", "else", "endif", "for", "endfor"):
             raise HclSyntaxError("unknown template directive", offset)
@@ -649,6 +664,7 @@ class Parser:
             self.parse_expression()
         elif word.text == "for":
             self.parse_for_head()
+        return word.text
 
     def parse_call(self, name):
         self.pos += 1  # (
@@ -748,18 +764,25 @@ class Parser:
         return Expr("object", open_tok.start, tok.end, items=items)
 
     def parse_object_item(self):
+        """``key = value`` (or ``key: value``) of an object constructor.
+
+        A key is any expression. A bare identifier or a quoted string without interpolation is a
+        literal name (``Item.name``); every other key (``aws.child``, ``var.x[0]``, ``(var.k)``,
+        ``"${var.k}"``, ``upper("k")``) is an expression and gets ``Item.name`` None.
+        """
         tok = self.peek()
-        if tok.kind == IDENT:
+        sep = self.tokens[self.pos + 1] if tok.kind != EOF else tok
+        literal = tok.kind == IDENT or (tok.kind == STRING and tok.value is not None)
+        hcl1_block = self.hcl1 and literal and (self.is_op(sep, "{") or sep.kind == STRING)
+        if literal and (hcl1_block or (sep.kind == OP and sep.text in ("=", ":"))):
             self.pos += 1
-            name, key_start, key_end = tok.text, tok.start, tok.end
-        elif tok.kind == STRING and tok.value is not None:
-            self.pos += 1
-            name, key_start, key_end = tok.value, tok.start, tok.end
+            name = tok.text if tok.kind == IDENT else tok.value
+            key_start, key_end = tok.start, tok.end
         else:
             key = self.parse_expression()
             name, key_start, key_end = None, key.start, key.end
         sep = self.peek()
-        if self.hcl1 and name is not None and (self.is_op(sep, "{") or sep.kind == STRING):
+        if hcl1_block:
             # HCL 1: `name "label" { ... }` is a nested object inside an object
             while sep.kind == STRING:
                 self.pos += 1
@@ -774,6 +797,24 @@ class Parser:
         self.pos += 1
         value = self.parse_expression()
         return Item(name, key_start, key_end, sep.text, value)
+
+
+def _nest_directive(open_directives, word, offset):
+    """Track %{ if }/%{ else }/%{ endif } and %{ for }/%{ endfor } nesting, as HCL checks it."""
+    if word in ("if", "for"):
+        open_directives.append([word, offset])
+        return
+    top = open_directives[-1][0] if open_directives else None
+    if word == "else":
+        if top != "if":
+            raise HclSyntaxError("%{ else } without an open %{ if }" if top != "if-else"
+                                 else "a second %{ else } in one %{ if }", offset)
+        open_directives[-1][0] = "if-else"
+        return
+    opener = "for" if word == "endfor" else "if"
+    if top is None or top.split("-")[0] != opener:
+        raise HclSyntaxError("%%{ %s } without an open %%{ %s }" % (word, opener), offset)
+    open_directives.pop()
 
 
 class HclFile:

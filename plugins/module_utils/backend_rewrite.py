@@ -161,17 +161,19 @@ def _is_true(value):
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def _endpoints_object(backend):
-    """``(container, dynamodb item)`` of ``endpoints``' dynamodb entry, or (None, None)."""
+def _endpoints_container(backend):
+    """The object (or block body) ``endpoints`` holds its entries in, or None."""
     node = backend.nodes.get("endpoints")
     if node is None:
-        return None, None
-    if backend.syntax == "json":
-        container = node.value if node.value.kind == "object" else None
-    elif isinstance(node, hcl.Block):
-        container = node.body
-    else:
-        container = node.value if node.value.kind == "object" else None
+        return None
+    if backend.syntax != "json" and isinstance(node, hcl.Block):
+        return node.body
+    return node.value if node.value.kind == "object" else None
+
+
+def _endpoints_object(backend):
+    """``(container, dynamodb item)`` of ``endpoints``' dynamodb entry, or (None, None)."""
+    container = _endpoints_container(backend)
     if container is None:
         return None, None
     for item in container.items:
@@ -184,6 +186,9 @@ def plan(backend, mode, dynamodb_table=None):
     """Operations that bring a backend to ``mode``; raises _Skip when it is left as it is."""
     if backend.templated:
         raise _Skip("template", "templated backend at line %d: %s" % (backend.line, backend.templated))
+    if backend.expression_keys:
+        raise _Skip("expression", "the backend at line %d names a setting with an expression at line %d; only "
+                    "literal setting names can be edited" % (backend.line, backend.expression_keys[0]))
     if not backend.has_lock_settings:
         reason = "the backend at line %d has no lock setting (lock mode none); nothing to change" % backend.line
         unknown = [name for name in backend.nodes if backend.syntax == "hcl" and name not in disc.S3_SETTINGS
@@ -588,7 +593,17 @@ class _Aligner:
         old = _map_to_old(self.placed, self.new.lines.start(new_line))
         return set() if old is None else set([self.old.lines.line_of(old)])
 
-    def splices(self, old_container, new_container):
+    def splices(self, pairs):
+        """Alignment splices for ``[(old container, new container)]``: a backend's body, its endpoints object."""
+        pads = {}
+        for old_container, new_container in pairs:
+            pads.update(self.pads(old_container, new_container))
+        result = [Splice(entry.name_end, entry.sep, " " * pad, "align") for entry, pad in pads.values()]
+        result.extend(self.comment_splices(pads))
+        return result
+
+    def pads(self, old_container, new_container):
+        """line -> (entry, spaces before its =) for the edited alignment groups of one container."""
         style_of = {}
         for chain in _chains(self.old.text, self.old.lines, old_container):
             style = _chain_style(chain)
@@ -619,9 +634,7 @@ class _Aligner:
             for entry, pad in targets:
                 if entry.sep - entry.name_end != pad:
                     pads[entry.line] = (entry, pad)
-        result = [Splice(entry.name_end, entry.sep, " " * pad, "align") for entry, pad in pads.values()]
-        result.extend(self.comment_splices(pads))
-        return result
+        return pads
 
     def comment_splices(self, pads):
         """Trailing comments on lines whose code moved keep their group's style."""
@@ -674,6 +687,7 @@ class FileRewrite:
         self.changes = []      # per changed backend: line, form, lock modes, removed/added settings
         self.untouched = []    # {file, line, kind, reason}
         self.locals = []       # locals a removed dynamodb_table came from
+        self.explicit = False  # named in paths (not found by walking a directory)
 
     @property
     def changed(self):
@@ -782,9 +796,17 @@ def _align(scan, kind, new_text, placed, planned):
     """The text with edited groups re-aligned, and its scan when nothing needed aligning."""
     new_scan = _rescan(scan, kind, new_text, planned[0][0].line)
     aligner = _Aligner(scan, new_scan, placed)
-    splices = []
-    for backend, _ops, _warnings in planned:
-        splices.extend(aligner.splices(backend.container, new_scan.backends[backend.index].container))
+    pairs = []
+    for backend, ops, _warnings in planned:
+        new_backend = new_scan.backends[backend.index]
+        pairs.append((backend.container, new_backend.container))
+        endpoints = _endpoints_container(backend)
+        if endpoints is not None and any(op.parent is endpoints for op in ops):
+            # an entry left endpoints = { ... }: the entries that stay are aligned again
+            new_endpoints = _endpoints_container(new_backend)
+            if new_endpoints is not None:
+                pairs.append((endpoints, new_endpoints))
+    splices = aligner.splices(pairs)
     if not splices:
         return new_text, new_scan
     return apply_splices(new_text, splices)[0], None
@@ -817,13 +839,58 @@ def rewrite_paths(paths, mode, dynamodb_table=None, exclude=()):
     for path, explicit in disc.walk(paths, exclude):
         kind = disc.file_kind(os.path.basename(path), explicit=explicit)
         if kind is None:
+            if explicit:  # a dependency lock file or a test file, named anyway
+                result = FileRewrite(path, None)
+                result.explicit = True
+                result.skip(None, "no_backend", "a %s file holds no backend settings" % os.path.basename(path))
+                results.append(result)
             continue
         text_file = disc.TextFile.read(path)
         if not explicit and not disc.is_candidate(kind, text_file.data):
             continue
         result = rewrite_scan(disc.scan_text(path, text_file, kind), kind, mode, dynamodb_table)
+        result.explicit = explicit
         if not explicit:
             result.untouched = [entry for entry in result.untouched if entry["kind"] != "no_backend"]
         if result.changed or result.untouched:
             results.append(result)
     return results
+
+
+# Why a file is left untouched, by what it says about the file (the ``kind`` of an untouched entry):
+# an S3 backend (or what may be one) that cannot be edited ...
+NOT_EDITABLE = ("parse_error", "template", "needs_table", "layout", "expression", "unreadable_config")
+# ... no S3 backend at all ...
+NO_S3_BACKEND = ("no_backend", "remote_state_data", "lock_table_resource", "commented_out", "other_backend")
+# ... and a backend that is already as asked or has no lock setting to change ("already", "no_lock_settings").
+
+
+def untouched_failures(results, fail_on_untouched=None):
+    """The untouched entries that fail the task, in order.
+
+    ``fail_on_untouched`` None (the default): a file named in paths fails when it cannot be parsed
+    or holds an S3 backend that cannot be edited (NOT_EDITABLE) or no S3 backend at all
+    (NO_S3_BACKEND); files found by walking a directory never fail. True: named files as by
+    default, and files found in a directory when they hold a backend that cannot be edited (a
+    directory holds files without backends by nature). False: nothing fails.
+    """
+    if fail_on_untouched is False:
+        return []
+    failing = []
+    for result in results:
+        if result.explicit:
+            kinds = NOT_EDITABLE + NO_S3_BACKEND
+        else:
+            kinds = NOT_EDITABLE if fail_on_untouched else ()
+        failing.extend(entry for entry in result.untouched if entry["kind"] in kinds)
+    return failing
+
+
+def describe_failures(failing):
+    """One message for the entries untouched_failures returns: each as file:line: reason."""
+    places = []
+    for entry in failing:
+        where = entry["file"] if entry["line"] is None else "%s:%d" % (entry["file"], entry["line"])
+        places.append("%s: %s" % (where, entry["reason"]))
+    files = len(set(entry["file"] for entry in failing))
+    return "%d file%s cannot be rewritten as asked: %s" % (files, "" if files == 1 else "s", "; ".join(places))

@@ -14,12 +14,12 @@ short_description: Switch the lock settings of Terraform and OpenTofu S3 backend
 version_added: 0.1.0
 description:
   - Edits every S3 backend found in O(path) (the forms of M(tfstate.s3_backend.backend_info)) so that it locks
-    state the way O(mode) says, changing only the lines that must change.
-  - "O(mode=lockfile): C(use_lockfile = true) takes the place of C(dynamodb_table); C(dynamodb_table),
+    state the way O(lock_mode) says, changing only the lines that must change.
+  - "O(lock_mode=lockfile): C(use_lockfile = true) takes the place of C(dynamodb_table); C(dynamodb_table),
     C(dynamodb_endpoint) and C(endpoints.dynamodb) are removed and nothing else is."
-  - "O(mode=dual): C(use_lockfile = true) is added right after C(dynamodb_table), which stays. This is the safe
+  - "O(lock_mode=dual): C(use_lockfile = true) is added right after C(dynamodb_table), which stays. This is the safe
     intermediate step of a migration: a client with only C(dynamodb_table) and a dual client exclude each other."
-  - "O(mode=dynamodb) (rollback): C(use_lockfile) is removed; a backend without C(dynamodb_table) gets
+  - "O(lock_mode=dynamodb) (rollback): C(use_lockfile) is removed; a backend without C(dynamodb_table) gets
     O(dynamodb_table)."
   - Indentation (tabs or spaces), line endings, comments (a comment on a removed line goes with it), the final
     newline or its absence, and the encoding are kept. In the edited group of lines the C(=) signs (and trailing
@@ -28,12 +28,14 @@ description:
   - Never touched, and reported in RV(untouched) with file, line and reason, are C(data "terraform_remote_state")
     configurations, commented-out and templated backends, C(aws_dynamodb_table) resources, Terragrunt's
     C(dynamodb_table_tags), files that cannot be parsed, backends without any lock setting, and backends that
-    Terraform would refuse already because a setting is a variable or other expression. A
+    Terraform would refuse already because a setting is a variable or other expression. For a file named in
+    O(path) most of these reasons fail the task instead; see O(fail_on_untouched). A
     C(dynamodb_table) taken from a Terragrunt C(locals) entry is removed where it is used; the local stays and is
     reported in RV(locals).
   - Every edited text is parsed again and its backend settings are compared with the expected ones before anything
     is written; when that fails, no file is written and the task fails naming the file and line.
-  - Running O(mode=dual) and then O(mode=lockfile) gives the same bytes as O(mode=lockfile) directly.
+  - Running O(lock_mode=dual) and then O(lock_mode=lockfile) gives the same bytes as O(lock_mode=lockfile)
+    directly.
 author:
   - tfstate.s3_backend maintainers (@tfstate)
 options:
@@ -41,19 +43,41 @@ options:
     description:
       - Files and directories to edit. Directories are walked as M(tfstate.s3_backend.backend_info) walks them; a
         file named here is always parsed, whatever its name, so an unusual partial-configuration file can be given.
+      - An entry that is a file (or a symlink to a file) is B(named); the files found by walking an entry that is
+        a directory (or a symlink to one) are not. O(fail_on_untouched) treats the two differently.
     type: list
     elements: path
     required: true
     aliases: [paths]
-  mode:
+  lock_mode:
     description:
       - The lock mode the backends get.
+      - This option was called C(mode) before version 0.2.0; that name is a deprecated alias, removed in 1.0.0,
+        because it reads like the file permissions of other modules.
     type: str
     required: true
     choices: [lockfile, dual, dynamodb]
+    aliases: [mode]
+    version_added: 0.2.0
+  fail_on_untouched:
+    description:
+      - Fail the task, writing no file at all, when a file cannot be rewritten as asked, instead of only reporting
+        it in RV(untouched). The message names each such file with the line and the reason.
+      - A file cannot be rewritten when it cannot be parsed or holds an S3 backend that cannot be edited
+        (RV(untouched) kinds C(parse_error), C(template), C(needs_table), C(layout), C(expression),
+        C(unreadable_config)), or, for a named file (see O(path)), when it holds no S3 backend at all
+        (C(no_backend), C(remote_state_data), C(lock_table_resource), C(commented_out), C(other_backend)).
+      - A backend that is already in O(lock_mode) (C(already)) or has no lock setting to change
+        (C(no_lock_settings)) never fails the task, so a second run stays green.
+      - When not set, V(true) for the files named in O(path) and V(false) for the files found in directories.
+        V(true) also makes the files found in directories fail for a parse error or a backend that cannot be
+        edited (never for holding no backend, as most files of a directory hold none). V(false) never fails for
+        any of these and only reports them in RV(untouched), as version 0.1.0 did.
+    type: bool
+    version_added: 0.2.0
   dynamodb_table:
     description:
-      - The DynamoDB table to set where a backend has none, with O(mode=dual) or O(mode=dynamodb).
+      - The DynamoDB table to set where a backend has none, with O(lock_mode=dual) or O(lock_mode=dynamodb).
       - An existing C(dynamodb_table) is kept; when it differs from this one a warning says so.
       - Without it, backends that have no C(dynamodb_table) are left untouched in those modes.
     type: str
@@ -97,12 +121,12 @@ EXAMPLES = r"""
 - name: First step of a migration, lock with both DynamoDB and the S3 lock file
   tfstate.s3_backend.backend_hcl:
     path: /srv/repos/platform
-    mode: dual
+    lock_mode: dual
 
 - name: Preview the final step
   tfstate.s3_backend.backend_hcl:
     path: /srv/repos/platform
-    mode: lockfile
+    lock_mode: lockfile
   check_mode: true
   diff: true
   register: preview
@@ -119,14 +143,30 @@ EXAMPLES = r"""
       - /srv/repos/app/config/prod.backend-config
     exclude:
       - "*/examples/*"
-    mode: lockfile
+    lock_mode: lockfile
     backup: true
 
 - name: Roll back to DynamoDB locking
   tfstate.s3_backend.backend_hcl:
     path: /srv/repos/platform
-    mode: dynamodb
+    lock_mode: dynamodb
     dynamodb_table: platform-terraform-locks
+
+- name: Rewrite what a directory holds, reporting (not failing on) the files it cannot parse
+  tfstate.s3_backend.backend_hcl:
+    path:
+      - /srv/repos/platform/live/prod/backend.tf   # named: a parse error here fails the task
+      - /srv/repos/platform/modules                # walked: a parse error here is reported in untouched
+    lock_mode: lockfile
+  register: rewrite
+
+- name: Rewrite named files, reporting what cannot be rewritten instead of failing
+  tfstate.s3_backend.backend_hcl:
+    path:
+      - /srv/repos/platform/live/prod/backend.tf
+      - /srv/repos/platform/live/prod/prod.tfbackend
+    lock_mode: lockfile
+    fail_on_untouched: false
 """
 
 RETURN = r"""
@@ -153,7 +193,7 @@ changes:
       type: str
       sample: dynamodb
     lock_mode_after:
-      description: The lock mode after the change (O(mode)).
+      description: The lock mode after the change (O(lock_mode)).
       type: str
       sample: lockfile
     removed:
@@ -192,7 +232,8 @@ files:
       sample: /srv/repos/app/backend.tf.12345.2026-11-27@10:27:34~
 untouched:
   description:
-    - Backends and files left as they are, with the reason. C(kind) is one of C(already) (already in O(mode)),
+    - Backends and files left as they are, with the reason. C(kind) is one of C(already) (already in
+      O(lock_mode)),
       C(no_lock_settings), C(needs_table), C(parse_error), C(template), C(remote_state_data), C(lock_table_resource),
       C(commented_out), C(other_backend), C(unreadable_config), C(layout), C(no_backend), C(expression) (a
       backend that Terraform reads itself holds a variable or other expression, which Terraform refuses).
@@ -242,7 +283,9 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite import (
     MODES,
     RewriteError,
+    describe_failures,
     rewrite_paths,
+    untouched_failures,
 )
 
 
@@ -265,7 +308,10 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="list", elements="path", required=True, aliases=["paths"]),
-            mode=dict(type="str", required=True, choices=list(MODES)),
+            lock_mode=dict(type="str", required=True, choices=list(MODES), aliases=["mode"],
+                           deprecated_aliases=[dict(name="mode", version="1.0.0",
+                                                    collection_name="tfstate.s3_backend")]),
+            fail_on_untouched=dict(type="bool"),
             dynamodb_table=dict(type="str"),
             exclude=dict(type="list", elements="str", default=[]),
             backup=dict(type="bool", default=False),
@@ -277,11 +323,17 @@ def main():
     if missing:
         module.fail_json(msg="path does not exist: %s" % ", ".join(missing))
     try:
-        results = rewrite_paths(params["path"], params["mode"], params["dynamodb_table"], params["exclude"])
+        results = rewrite_paths(params["path"], params["lock_mode"], params["dynamodb_table"], params["exclude"])
     except RewriteError as exc:
         module.fail_json(msg="nothing was written: %s" % exc, file=exc.path, line=exc.line)
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot read: %s" % to_native(exc))
+    untouched = [entry for result in results for entry in result.untouched]
+    failing = untouched_failures(results, params["fail_on_untouched"])
+    if failing:
+        module.fail_json(msg="nothing was written: %s (fail_on_untouched=false reports them in untouched instead)"
+                         % describe_failures(failing), file=failing[0]["file"], line=failing[0]["line"],
+                         untouched=untouched)
 
     changed_results = [result for result in results if result.changed]
     files = []
@@ -296,7 +348,7 @@ def main():
         changed=bool(changed_results),
         changes=[change for result in results for change in result.changes],
         files=files,
-        untouched=[entry for result in results for entry in result.untouched],
+        untouched=untouched,
         locals=[entry for result in results for entry in result.locals],
     )
     if module._diff and changed_results:

@@ -172,3 +172,51 @@ def test_named_files_are_always_parsed_whatever_their_name(tmp_path):
     assert disc.report([str(tmp_path)])["backends"] == []
     backend = disc.report([odd])["backends"][0]
     assert backend["form"] == "partial" and backend["lock_mode"] == "dynamodb"
+
+
+PROVIDERS_MODULE = ('module "child" {\n  source = "./child"\n  providers = {\n    aws       = aws\n'
+                    '    aws.child = aws.child\n  }\n}\n')
+
+
+def test_a_providers_map_with_dotted_keys_no_longer_hides_the_backend(tmp_path):
+    path = write(tmp_path, "main.tf", BLOCK + "\n" + PROVIDERS_MODULE)
+    report = disc.report([str(tmp_path)])
+    assert report["failures"] == []
+    assert [(b["file"], b["line"], b["lock_mode"]) for b in report["backends"]] == [(path, 2, "dynamodb")]
+    assert report["notes"] == []
+
+
+TERRAGRUNT_LOCALS = ('locals {\n  table  = "locks"\n  lock   = true\n  region = "eu-west-1"\n  parts  = ["a"]\n}\n'
+                     'remote_state {\n  backend = "s3"\n  config = {\n%s  }\n}\n')
+
+
+@pytest.mark.parametrize("config, settings, unresolved, local_line", [
+    ('    dynamodb_table = "${local.table}"\n', {"dynamodb_table": "locks"}, [], 2),
+    ('    dynamodb_table = "${ local.table }"\n', {"dynamodb_table": "locks"}, [], 2),
+    ('    dynamodb_table = "${~local.table~}"\n', {"dynamodb_table": "locks"}, [], 2),
+    ('    dynamodb_table = local.table\n', {"dynamodb_table": "locks"}, [], 2),
+    # a template renders the bool local as a string, which use_lockfile reads as true (no note: not a table)
+    ('    use_lockfile = "${local.lock}"\n', {"use_lockfile": "true"}, [], None),
+    # a list local cannot be rendered: the template text, unresolved, still noted as the table's source
+    ('    dynamodb_table = "${local.parts}"\n', {"dynamodb_table": "${local.parts}"}, ["dynamodb_table"], 5),
+    # more than the local, an unknown local, not a local: the template text itself, unresolved
+    ('    dynamodb_table = "${local.table}-x"\n', {"dynamodb_table": "${local.table}-x"}, ["dynamodb_table"], None),
+    ('    dynamodb_table = "${local.nope}"\n', {"dynamodb_table": "${local.nope}"}, ["dynamodb_table"], None),
+    ('    dynamodb_table = "${var.table}"\n', {"dynamodb_table": "${var.table}"}, ["dynamodb_table"], None),
+])
+def test_a_template_wrapping_one_local_reads_as_the_local(tmp_path, config, settings, unresolved, local_line):
+    write(tmp_path, "root.hcl", TERRAGRUNT_LOCALS % config)
+    report = disc.report([str(tmp_path)])
+    backend = report["backends"][0]
+    assert backend["settings"] == settings
+    assert backend["unresolved_settings"] == unresolved
+    notes = [(n["kind"], n["line"]) for n in report["notes"]]
+    assert notes == ([("local_reference", local_line)] if local_line else [])
+
+
+def test_an_expression_key_in_a_terragrunt_config_is_noted(tmp_path):
+    write(tmp_path, "terragrunt.hcl", 'remote_state {\n  backend = "s3"\n  config = {\n    bucket = "b"\n'
+                                      '    (local.key_name) = "t"\n  }\n}\n')
+    report = disc.report([str(tmp_path)])
+    assert report["backends"][0]["settings"] == {"bucket": "b"}
+    assert [(n["kind"], n["line"]) for n in report["notes"]] == [("expression_setting", 5)]

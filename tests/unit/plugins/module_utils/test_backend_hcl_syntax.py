@@ -1,6 +1,9 @@
 """The span-keeping HCL and JSON parsers: spans, values, strictness and error lines."""
 
 import json
+import os
+import re
+import subprocess
 
 import pytest
 
@@ -131,3 +134,108 @@ def test_json_spans_and_values_match_json_loads():
 def test_json_errors(text):
     with pytest.raises(hcl.HclSyntaxError):
         hjson.parse(text)
+
+
+# ----------------------------------------------------------------------------------------------
+# HCL 2 native syntax forms, each proven valid or invalid by terraform itself (test below)
+# ----------------------------------------------------------------------------------------------
+
+# (id, text, valid): object keys, splats, for expressions, template directives, expansion, conditionals,
+# index and attribute chains; the invalid ones are the near misses a lenient parser would let through.
+HCL2_FORMS = [
+    ("providers-dotted-keys", 'module "m" {\n  source = "./m"\n  providers = {\n    aws       = aws.parent\n'
+                              '    aws.child = aws.child\n  }\n}\n', True),
+    ("dotted-key-inline", 'x = { aws.child = aws.child, b = 1 }\n', True),
+    ("dotted-key-three-steps", 'x = { a.b.c = 1 }\n', True),
+    ("dotted-key-nested-object", 'x = { a = { b.c = 1 } }\n', True),
+    ("index-key", 'x = { var.a[0] = 1, a["k"].b = 2 }\n', True),
+    ("legacy-index-key", 'x = { a.0 = 1 }\n', True),
+    ("splat-key", 'x = { a.* = 1 }\n', True),
+    ("paren-key", 'x = { (var.a) = 1, (b): 2 }\n', True),
+    ("template-key", 'x = { "${var.a}-x" = 1 }\n', True),
+    ("call-key", 'x = { upper("a") = 1 }\n', True),
+    ("conditional-key", 'x = { var.a ? "x" : "y" = 1 }\n', True),
+    ("operator-keys", 'x = { -a = 1, !b = 2, c + d = 3 }\n', True),
+    ("number-and-keyword-keys", 'x = { 1 = "a", true = 2 }\n', True),
+    ("colon-separators", 'x = { a: 1, b: c ? d : e }\n', True),
+    ("for-as-a-later-key", 'x = { a = 1, for = 2 }\n', True),
+    ("mixed-keys-multiline", 'x = {\n  # c\n  a.b = 1 # t\n  "c" = 2\n  (d) = 3\n  e.f[0] = 4,\n}\n', True),
+    ("quoted-dotted-key", 'x = { "a.b" = 1 }\n', True),
+    ("for-as-first-key", 'x = { for = 1 }\n', False),
+    ("dotted-key-split-by-newline", 'x = {\n  a.b\n  = 1\n}\n', False),
+    ("dotted-keys-without-separator", 'x = { a.b = 1 c = 2 }\n', False),
+    ("two-word-key", 'x = { a b = 1 }\n', False),
+    ("splats", 'a = x[*].b[0].c\nb = x.*.b.0\nc = x[*].*\nd = x.*[0]\ne = x.*.b[0].*.c\nf = x[*][*]\n', True),
+    ("nested-attribute-splat", 'x = a.*.*\n', False),
+    ("chained-legacy-index", 'x = a.0.1\n', False),
+    ("for-expressions", 'a = [for k, v in m : v if k != "x"]\nb = {for k, v in m : k => v... if v != null}\n'
+                        'c = {\n  for k, v in m :\n  k => v\n}\nd = [ for s in l : s.name ]\n', True),
+    ("tuple-for-with-key", 'x = [for i in l : i => i]\n', False),
+    ("object-for-without-key", 'x = {for i in l : i}\n', False),
+    ("tuple-for-grouping", 'x = [for i in l : i...]\n', False),
+    ("string-directives", 'a = "%{ if x }y%{ else }n%{ endif }"\nb = "%{~ for i in l ~}${i}%{~ endfor ~}"\n'
+                          'c = "%{ for a in b }%{ if a }x%{ endif }%{ endfor }"\nd = "%{ for k, v in m }x%{ endfor }"\n',
+     True),
+    ("heredoc-directives", 'x = <<EOT\n%{ for ip in ips ~}\nserver ${ip}\n%{ endfor ~}\n%{ if a }x%{ else }y%{ endif }\n'
+                           '%%{ literal } $${literal}\nEOT\ny = <<-EOT\n  %{ if a }\n  z\n  %{ endif }\n  EOT\n', True),
+    ("directive-in-nested-string", 'x = "${"%{ if a }x%{ endif }"}"\n', True),
+    ("if-never-closed", 'x = "%{ if a }yes"\n', False),
+    ("endif-without-if", 'x = "%{ endif }"\n', False),
+    ("for-never-closed", 'x = "%{ for i in l }${i}"\n', False),
+    ("two-else", 'x = "%{ if a }x%{ else }y%{ else }z%{ endif }"\n', False),
+    ("crossed-directives", 'x = "%{ for a in b }%{ if a }x%{ endfor }%{ endif }"\n', False),
+    ("else-in-for", 'x = "%{ for x in y }%{ else }%{ endfor }"\n', False),
+    ("heredoc-if-never-closed", 'x = <<EOT\n%{ if a }x\nEOT\n', False),
+    ("nested-string-if-never-closed", 'x = "${"%{ if a }x"}"\n', False),
+    ("expansion", 'a = f(l...)\nb = f(a, l...)\nc = f(a,)\n', True),
+    ("expansion-not-last", 'x = f(l..., a)\n', False),
+    ("conditionals", 'a = x ? y : z ? v : w\nb = (x ? y : z).d\nc = [\n  x\n  ? 1\n  : 2\n]\n', True),
+    ("index-and-attribute-chains", 'a = [1, 2][0]\nb = {a = 1}.a\nc = f(x).y[0]["z"]\nd = "abc"[0]\n'
+                                   'e = a.b.*.c[0]\nf = a .b\ng = a[0].1\n', True),
+    ("attribute-on-next-line", 'x = a\n.b\n', False),
+    ("operator-on-next-line", 'x = a\n  + 1\n', False),
+]
+
+
+@pytest.mark.parametrize("text, valid", [case[1:] for case in HCL2_FORMS], ids=[case[0] for case in HCL2_FORMS])
+def test_hcl2_forms(text, valid):
+    if valid:
+        hcl.parse(text)
+    else:
+        with pytest.raises(hcl.HclSyntaxError):
+            hcl.parse(text)
+
+
+def test_terraform_agrees_on_every_form(terraform_bin, tmp_path):
+    """One `terraform fmt` over every form: it reports a syntax error in exactly the invalid ones."""
+    for index, (_name, text, _valid) in enumerate(HCL2_FORMS):
+        (tmp_path / ("form%02d.tf" % index)).write_text(text)
+    proc = subprocess.run([terraform_bin, "fmt", "-no-color", "-check", "-list=false", "-write=false", "."],
+                          cwd=str(tmp_path), capture_output=True, text=True, check=False,
+                          env=dict(os.environ, CHECKPOINT_DISABLE="1"))
+    refused = set(int(n) for n in re.findall(r"on form(\d+)\.tf line", proc.stderr))
+    assert refused == set(i for i, case in enumerate(HCL2_FORMS) if not case[2]), proc.stderr
+
+
+def test_expression_keys_have_no_name_and_keep_their_span():
+    text = 'x = {\n  aws       = aws.parent\n  aws.child = aws.child\n  "q" = 1\n  (k) = 2\n}\n'
+    obj = hcl.parse(text).body.attribute("x").value
+    assert [item.name for item in obj.items] == ["aws", None, "q", None]
+    assert [text[item.start:item.name_end] for item in obj.items] == ["aws", "aws.child", '"q"', "(k)"]
+    assert [text[item.value.start:item.value.end] for item in obj.items] == ["aws.parent", "aws.child", "1", "2"]
+    assert not obj.is_literal  # an expression key: the object's keys are not known without evaluation
+    assert hcl.parse('x = { a = 1, "b" = 2 }\n').body.attribute("x").value.python_value() == {"a": 1, "b": 2}
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ('x = 1\ny = "%{ if a }yes"\n', 2, "never closed"),
+    ('x = <<EOT\nok\n%{ endfor }\nEOT\n', 3, "without an open"),
+    ('x = "%{ if a }%{ else }%{ else }%{ endif }"\n', 1, "second"),
+    ('x = a.0.1\n', 1, "[0][1]"),
+    ('x = a.*.*\n', 1, "splat"),
+    ('x = {\n  a.b\n  = 1\n}\n', 2, "expected = or :"),
+])
+def test_new_errors_name_the_line(text, line, words):
+    found, error = error_line(text)
+    assert found == line
+    assert words in error.message

@@ -108,7 +108,7 @@ def test_use_lockfile_is_written_as_a_bool():
 
 @pytest.mark.parametrize("endpoints, expected", [
     (['endpoints = {', '  s3       = "http://s3"', '  dynamodb = "http://d"', '}'],
-     ['endpoints = {', '  s3       = "http://s3"', '}']),
+     ['endpoints = {', '  s3 = "http://s3"', '}']),
     (['endpoints = {', '  dynamodb = "http://d"', '}'], []),
     (['endpoints = { s3 = "http://s3", dynamodb = "http://d" }'], ['endpoints = { s3 = "http://s3" }']),
     (['endpoints = { dynamodb = "http://d", s3 = "http://s3" }'], ['endpoints = { s3 = "http://s3" }']),
@@ -197,3 +197,159 @@ def test_an_edit_that_breaks_the_syntax_is_refused(monkeypatch):
     with pytest.raises(rw.RewriteError) as info:
         rewrite(FMT, "lockfile")
     assert "does not parse" in info.value.reason and info.value.line == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# Realignment after an entry leaves an aligned map, checked by terraform fmt itself
+# ----------------------------------------------------------------------------------------------
+
+ENDPOINT_KEYS = [["s3", "dynamodb"], ["dynamodb", "s3"], ["iam", "dynamodb", "sts"], ["sts", "s3", "sso", "dynamodb"]]
+
+
+def _endpoint_lines(keys, comments=False, commas=False):
+    lines = []
+    for key in keys:
+        line = '%s = "https://%s.example.com"%s' % (key, key, "," if commas else "")
+        lines.append(line + (" # %s endpoint" % key if comments else ""))
+    return lines
+
+
+def _endpoint_variants():
+    """(name, file name, text before terraform fmt): endpoints maps in every layout a file may use."""
+    variants = []
+    for index, keys in enumerate(ENDPOINT_KEYS):
+        inner = "".join("      %s\n" % line for line in _endpoint_lines(keys))
+        variants.append(("object%d" % index, "backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "b"\n'
+                         '    dynamodb_table = "t"\n    endpoints = {\n%s    }\n    key = "k"\n  }\n}\n' % inner))
+        commented = "".join("      %s\n" % line for line in _endpoint_lines(keys, comments=True, commas=True))
+        variants.append(("commented%d" % index, "backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "b"\n'
+                         '    dynamodb_table = "t"\n    endpoints = {\n%s    }\n  }\n}\n' % commented))
+        variants.append(("block%d" % index, "backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "b"\n'
+                         '    dynamodb_table = "t"\n    endpoints {\n%s    }\n  }\n}\n' % inner))
+        nested = "".join("        %s\n" % line for line in _endpoint_lines(keys))
+        variants.append(("terragrunt%d" % index, "terragrunt.hcl", 'remote_state {\n  backend = "s3"\n  config = {\n'
+                         '    bucket = "b"\n    dynamodb_table = "t"\n    endpoints = {\n%s    }\n  }\n}\n' % nested))
+    gap = 'terraform {\n  backend "s3" {\n    dynamodb_table = "t"\n    endpoints = {\n      s3 = "x"\n\n' \
+          '      # the lock table\n      dynamodb = "y"\n      sts = "z"\n    }\n  }\n}\n'
+    variants.append(("gap", "backend.tf", gap))
+    return variants
+
+
+def _fmt(terraform_bin, directory, *args):
+    import os
+    import subprocess
+    return subprocess.run([terraform_bin, "fmt", "-no-color"] + list(args) + ["."], cwd=str(directory),
+                          capture_output=True, text=True, check=False, env=dict(os.environ, CHECKPOINT_DISABLE="1"))
+
+
+def test_entries_left_in_an_aligned_map_are_aligned_as_terraform_fmt_does(terraform_bin, tmp_path):
+    variants = _endpoint_variants()
+    before, after_dir = tmp_path / "before", tmp_path / "after"
+    before.mkdir()
+    after_dir.mkdir()
+    for name, _file, text in variants:
+        (before / (name + ".tf")).write_text(text)
+    assert _fmt(terraform_bin, before).returncode == 0          # terraform fmt writes the formatted inputs
+    assert _fmt(terraform_bin, before, "-check").returncode == 0
+    for name, file_name, _text in variants:
+        formatted = (before / (name + ".tf")).read_text()
+        result = rewrite(formatted, "lockfile", name=file_name)
+        change = result.changes[0]
+        assert "endpoints.dynamodb" in change["removed"] and "dynamodb_table" in change["removed"], name
+        assert result.after.count("dynamodb") == 0, name
+        (after_dir / (name + ".tf")).write_text(result.after)
+    check = _fmt(terraform_bin, after_dir, "-check", "-list=true")
+    assert check.stdout.split() == [], check.stdout
+
+
+def test_realignment_bytes_of_an_endpoints_map():
+    text = block(['dynamodb_table = "t"', 'endpoints = {', '  s3       = "http://s3" # s3', '  dynamodb = "http://d"  # d',
+                  '  sts      = "http://sts"', '}'])
+    assert after(text, "lockfile") == block(['use_lockfile = true', 'endpoints = {', '  s3  = "http://s3" # s3',
+                                             '  sts = "http://sts"', '}'])
+    # a map that was not aligned before keeps its spacing
+    ragged = block(['dynamodb_table = "t"', 'endpoints = {', '  s3 = "http://s3"', '  dynamodb    = "http://d"', '}'])
+    assert after(ragged, "lockfile") == block(['use_lockfile = true', 'endpoints = {', '  s3 = "http://s3"', '}'])
+
+
+def test_template_wrapping_a_local_is_removed_and_the_local_reported():
+    text = ('locals {\n  lock_table = "t"\n}\nremote_state {\n  backend = "s3"\n  config = {\n'
+            '    bucket         = "b"\n    dynamodb_table = "${local.lock_table}"\n  }\n}\n')
+    result = rewrite(text, "lockfile", name="root.hcl")
+    assert result.after == text.replace('    bucket         = "b"\n    dynamodb_table = "${local.lock_table}"\n',
+                                        '    bucket       = "b"\n    use_lockfile = true\n')
+    assert [(entry["line"], entry["name"]) for entry in result.locals] == [(2, "lock_table")]
+    assert result.changes[0]["lock_mode_before"] == "dynamodb"
+
+
+def test_a_backend_beside_a_providers_map_is_rewritten():
+    providers = ('module "child" {\n  source = "./child"\n  providers = {\n    aws       = aws\n'
+                 '    aws.child = aws.child\n  }\n}\n')
+    result = rewrite(FMT + "\n" + providers, "lockfile", name="main.tf")
+    assert result.untouched == []
+    assert result.after == after(FMT, "lockfile") + "\n" + providers
+
+
+def test_a_backend_with_an_expression_key_is_left_untouched():
+    text = 'remote_state {\n  backend = "s3"\n  config = {\n    (local.k) = "x"\n    dynamodb_table = "t"\n  }\n}\n'
+    result = rewrite(text, "lockfile", name="terragrunt.hcl")
+    assert not result.changed
+    assert [(entry["kind"], entry["line"]) for entry in result.untouched] == [("expression", 1)]
+    assert "line 4" in result.untouched[0]["reason"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Which untouched files fail the task (fail_on_untouched)
+# ----------------------------------------------------------------------------------------------
+
+def _tree(tmp_path):
+    """A named directory and named files: each file's path by what it holds."""
+    files = {
+        "broken": 'terraform {\n  backend "s3" {\n    key = "k\n  }\n}\n',
+        "reader": 'data "terraform_remote_state" "x" {\n  backend = "s3"\n  config = {\n    bucket = "b"\n  }\n}\n',
+        "done": block(['use_lockfile = true']),
+        "plain": block(['bucket = "b"']),
+        "todo": FMT,
+    }
+    paths = {}
+    for name, text in files.items():
+        for where in ("named", "walked"):
+            path = tmp_path / where / name / "backend.tf"
+            path.parent.mkdir(parents=True)
+            path.write_text(text)
+            paths[(where, name)] = str(path)
+    lock = tmp_path / "named" / ".terraform.lock.hcl"
+    lock.write_text('provider "registry.terraform.io/hashicorp/aws" {\n  version = "5.0.0"\n}\n')
+    paths[("named", "lock")] = str(lock)
+    named = [paths[key] for key in sorted(paths) if key[0] == "named"]
+    return paths, named + [str(tmp_path / "walked")]
+
+
+def test_untouched_failures_named_files_by_default_walked_files_when_asked(tmp_path):
+    paths, arguments = _tree(tmp_path)
+    results = rw.rewrite_paths(arguments, "lockfile")
+    by_default = [(e["file"], e["kind"]) for e in rw.untouched_failures(results)]
+    assert sorted(by_default) == sorted([
+        (paths[("named", "broken")], "parse_error"),
+        (paths[("named", "lock")], "no_backend"),
+        (paths[("named", "reader")], "remote_state_data"),
+    ])
+    forced = [(e["file"], e["kind"]) for e in rw.untouched_failures(results, True)]
+    assert sorted(forced) == sorted(by_default + [(paths[("walked", "broken")], "parse_error")])
+    assert rw.untouched_failures(results, False) == []
+    # already migrated and lock-less backends never fail: a second run of a migration stays green
+    kinds = dict((e["file"], e["kind"]) for r in results for e in r.untouched)
+    assert kinds[paths[("named", "done")]] == "already" and kinds[paths[("named", "plain")]] == "no_lock_settings"
+    message = rw.describe_failures(rw.untouched_failures(results))
+    assert message.startswith("3 files cannot be rewritten as asked: ")
+    assert "%s:3: cannot parse: unterminated string" % paths[("named", "broken")] in message
+    assert "%s: a .terraform.lock.hcl file holds no backend settings" % paths[("named", "lock")] in message
+
+
+@pytest.mark.parametrize("mode, table, kind", [("dual", None, "needs_table"), ("lockfile", None, "template")])
+def test_a_named_file_with_a_backend_that_cannot_be_edited_fails(tmp_path, mode, table, kind):
+    text = FMT.replace('"t"', '"{{ table }}"') if kind == "template" else block(['use_lockfile = true'])
+    path = tmp_path / "backend.tf"
+    path.write_text(text)
+    results = rw.rewrite_paths([str(path)], mode, dynamodb_table=table)
+    assert [(e["kind"], e["line"]) for e in rw.untouched_failures(results)] == [(kind, 2)]

@@ -26,7 +26,6 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
 from tests.conftest import CORPUS_DIR, run_module
 
-pytestmark = pytest.mark.skipif(not os.path.isdir(CORPUS_DIR), reason="the shared corpus is missing: %s" % CORPUS_DIR)
 
 ROLLBACK_TABLE = "rollback-locks"
 LOCK_KEYS = ("dynamodb_table", "use_lockfile", "dynamodb_endpoint")
@@ -88,6 +87,8 @@ def manifest():
 @pytest.fixture()
 def corpus(tmp_path):
     """The corpus laid out as its repositories; returns manifest entries with ``copy`` and ``original`` bytes."""
+    if not os.path.isdir(CORPUS_DIR):
+        pytest.skip("the shared corpus is missing: %s" % CORPUS_DIR)
     entries = []
     for entry in manifest():
         copy = tmp_path / entry["repo"] / entry["path"]
@@ -104,7 +105,8 @@ def read(path):
 
 
 def run_hcl(entries, mode, **extra):
-    args = dict(path=[e["copy"] for e in entries], mode=mode, **extra)
+    """backend_hcl on every entry, reporting (not failing on) the files it cannot rewrite."""
+    args = dict(path=[e["copy"] for e in entries], lock_mode=mode, fail_on_untouched=False, **extra)
     if mode != "lockfile":
         args["dynamodb_table"] = ROLLBACK_TABLE
     return run_module(backend_hcl, args, diff=True)
@@ -323,7 +325,7 @@ def test_rollback_gives_back_the_settings_lockfile_removed(corpus):
     for entry in corpus:
         if entry["copy"] not in tables:
             continue
-        result = run_module(backend_hcl, dict(path=[entry["copy"]], mode="dynamodb",
+        result = run_module(backend_hcl, dict(path=[entry["copy"]], lock_mode="dynamodb",
                                               dynamodb_table=tables[entry["copy"]]))
         assert result["changed"] is True, (entry["file"], result)
         try:
@@ -357,3 +359,113 @@ def test_formatted_files_stay_formatted(corpus, terraform_bin):
                 assert formatted(read(entry["copy"])), (mode, entry["file"], read(entry["copy"]).decode())
                 checked[mode] += 1
     assert checked == {"lockfile": 20, "dual": 20, "dynamodb": 20}
+
+
+# ----------------------------------------------------------------------------------------------
+# Named files that cannot be rewritten fail the task by default (fail_on_untouched)
+# ----------------------------------------------------------------------------------------------
+
+def test_named_corpus_files_that_cannot_be_rewritten_fail_the_task(corpus):
+    paths = [e["copy"] for e in corpus]
+    reported = run_module(backend_hcl, dict(path=paths, lock_mode="lockfile", fail_on_untouched=False), check_mode=True)
+    blocking = [u for u in reported["untouched"] if u["kind"] not in ("already", "no_lock_settings")]
+    # EXPECTED_OUTCOMES["lockfile"]: tf template 5, parse_error 2, commented_out+other_backend 2, remote_state_data 1,
+    # expression 2; tfbackend expression 1; terragrunt parse_error 1; lock_table_resource 4
+    assert len(set(u["file"] for u in blocking)) == 18
+    failed = run_module(backend_hcl, dict(path=paths, lock_mode="lockfile"))
+    assert failed["failed"] is True
+    assert failed["msg"].startswith("nothing was written: 18 files cannot be rewritten as asked: ")
+    for entry in blocking:
+        assert "%s:%d: %s" % (entry["file"], entry["line"], entry["reason"]) in failed["msg"]
+    assert (failed["file"], failed["line"]) == (blocking[0]["file"], blocking[0]["line"])
+    for entry in corpus:
+        assert read(entry["copy"]) == entry["original"], entry["file"]
+
+
+# ----------------------------------------------------------------------------------------------
+# HCL 2 forms beside backends (tests/unit/plugins/modules/hcl2_forms, see its README.md)
+# ----------------------------------------------------------------------------------------------
+
+FORMS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hcl2_forms")
+# file -> (backend line, form, dynamodb_table as read); all lock with DynamoDB before the edit
+EXPECTED_FORMS = {
+    "endpoints/backend.tf": (2, "block", "locks"),
+    "expressions/backend.tf": (2, "block", "terraform-locks"),
+    "module-providers/main.tf": (4, "block", "acme-terraform-locks"),
+    "terragrunt-endpoints/terragrunt.hcl": (1, "terragrunt", "locks"),
+    "terragrunt-live/root.hcl": (7, "terragrunt", "acme-terraform-locks"),   # "${local.lock_table}"
+}
+
+
+@pytest.fixture()
+def forms(tmp_path):
+    """The sample tree copied; entries like the corpus fixture's, one per file with a backend."""
+    shutil.copytree(FORMS_DIR, str(tmp_path / "forms"))
+    entries = []
+    for rel in sorted(EXPECTED_FORMS):
+        copy = tmp_path / "forms" / rel
+        entries.append(dict(file=rel, copy=str(copy), original=copy.read_bytes()))
+    return entries
+
+
+def test_backend_info_reads_the_hcl2_forms(forms):
+    top = os.path.dirname(os.path.dirname(forms[0]["copy"]))
+    result = run_module(backend_info, dict(path=[top]))
+    assert result["failures"] == []
+    found = dict((os.path.relpath(b["file"], top), (b["line"], b["form"], b["settings"]["dynamodb_table"]))
+                 for b in result["backends"])
+    assert found == EXPECTED_FORMS
+    assert all(b["lock_mode"] == "dynamodb" for b in result["backends"])
+    assert [(os.path.relpath(n["file"], top), n["line"], n["kind"]) for n in result["notes"]] == [
+        ("terragrunt-live/root.hcl", 3, "local_reference")]
+
+
+@pytest.mark.parametrize("mode", ["lockfile", "dual", "dynamodb"])
+def test_backend_hcl_on_the_hcl2_forms(forms, mode):
+    paths = [e["copy"] for e in forms]
+    if mode == "dynamodb":
+        assert run_module(backend_hcl, dict(path=paths, lock_mode="lockfile"))["changed"] is True
+        for entry in forms:
+            entry["original"] = read(entry["copy"])
+    args = dict(path=paths, lock_mode=mode)       # named files, fail_on_untouched by default
+    if mode != "lockfile":
+        args["dynamodb_table"] = ROLLBACK_TABLE
+    result = run_module(backend_hcl, args)
+    assert "failed" not in result, result.get("msg")
+    assert result["untouched"] == []
+    assert sorted(c["file"] for c in result["changes"]) == sorted(paths)
+    for entry in forms:
+        check_rewrite(entry, entry["original"], read(entry["copy"]), mode)
+    info = run_module(backend_info, dict(path=paths))
+    assert [b["lock_mode"] for b in info["backends"]] == [mode] * len(forms)
+    if mode == "lockfile":
+        endpoints = [c for c in result["changes"] if c["file"].endswith("endpoints/backend.tf")
+                     or c["file"].endswith("endpoints/terragrunt.hcl")]
+        assert [sorted(c["removed"]) for c in endpoints] == [["dynamodb_table", "endpoints.dynamodb"]] * 2
+        root = [entry for entry in result["locals"] if entry["file"].endswith("root.hcl")]
+        assert [(entry["line"], entry["name"]) for entry in root] == [(3, "lock_table")]
+    again = run_module(backend_hcl, args)
+    assert again["changed"] is False and [u["kind"] for u in again["untouched"]] == ["already"] * len(forms)
+
+
+def test_the_hcl2_forms_stay_formatted(forms, terraform_bin, tmp_path):
+    """Every sample is terraform fmt clean, before and after each mode (.hcl files checked under a .tf name)."""
+    def unformatted(entries, where):
+        where.mkdir()
+        for index, entry in enumerate(entries):
+            (where / ("f%d.tf" % index)).write_bytes(read(entry["copy"]))
+        proc = subprocess.run([terraform_bin, "fmt", "-no-color", "-check", "-list=true", "."], cwd=str(where),
+                              capture_output=True, text=True, check=False, env=dict(os.environ, CHECKPOINT_DISABLE="1"))
+        assert "Error" not in proc.stderr, proc.stderr
+        return [entries[int(name[1:-3])]["file"] for name in proc.stdout.split()]
+
+    assert unformatted(forms, tmp_path / "before") == []
+    for mode in ("lockfile", "dual", "dynamodb"):
+        for entry in forms:
+            with open(entry["copy"], "wb") as handle:
+                handle.write(entry["original"])
+        if mode == "dynamodb":
+            run_module(backend_hcl, dict(path=[e["copy"] for e in forms], lock_mode="lockfile"))
+        args = dict(path=[e["copy"] for e in forms], lock_mode=mode, dynamodb_table=ROLLBACK_TABLE)
+        assert run_module(backend_hcl, args)["changed"] is True
+        assert unformatted(forms, tmp_path / mode) == [], mode

@@ -1,11 +1,17 @@
-"""backend_hcl as a module: check mode, diff, backup, atomic writes, and refusing unverifiable edits."""
+"""backend_hcl as a module: check mode, diff, backup, atomic writes, refusing unverifiable edits, lock_mode and its
+deprecated alias mode, and fail_on_untouched."""
 
 import os
 import stat
 
+import pytest
+import yaml
+
+from ansible.module_utils.common import warnings as ansible_warnings
+
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
-from tests.conftest import run_module
+from tests.conftest import ROOT, run_module, run_playbook
 
 DYNAMODB = 'terraform {\n  backend "s3" {\n    bucket         = "b"\n    key            = "k"\n' \
            '    dynamodb_table = "t"\n  }\n}\n'
@@ -24,7 +30,7 @@ def make(tmp_path, rel, text=DYNAMODB, mode=0o640):
 def test_check_mode_reports_and_writes_nothing(tmp_path):
     path = make(tmp_path, "app/backend.tf")
     before = path.stat()
-    result = run_module(backend_hcl, dict(path=[str(tmp_path)], mode="lockfile"), check_mode=True, diff=True)
+    result = run_module(backend_hcl, dict(path=[str(tmp_path)], lock_mode="lockfile"), check_mode=True, diff=True)
     assert result["changed"] is True
     assert result["files"] == [{"path": str(path)}]
     assert result["diff"] == [{"before_header": "%s (before)" % path, "after_header": "%s (after)" % path,
@@ -35,7 +41,7 @@ def test_check_mode_reports_and_writes_nothing(tmp_path):
 
 def test_write_keeps_mode_and_leaves_a_backup_and_no_temp_file(tmp_path):
     path = make(tmp_path, "app/backend.tf")
-    result = run_module(backend_hcl, dict(path=[str(path)], mode="lockfile", backup=True))
+    result = run_module(backend_hcl, dict(path=[str(path)], lock_mode="lockfile", backup=True))
     assert result["changed"] is True
     assert path.read_text() == LOCKFILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
@@ -49,7 +55,7 @@ def test_write_keeps_mode_and_leaves_a_backup_and_no_temp_file(tmp_path):
     # read back through the other module
     info = run_module(backend_info, dict(path=[str(tmp_path)]))
     assert [(b["file"], b["lock_mode"]) for b in info["backends"]] == [(str(path), "lockfile")]
-    again = run_module(backend_hcl, dict(path=[str(path)], mode="lockfile", backup=True))
+    again = run_module(backend_hcl, dict(path=[str(path)], lock_mode="lockfile", backup=True))
     assert again["changed"] is False and again["files"] == []
     assert again["untouched"][0]["kind"] == "already"
 
@@ -65,7 +71,7 @@ def test_an_unverifiable_edit_fails_and_writes_no_file(tmp_path, monkeypatch):
             expected["bucket"] = "not what is written"
         return expected
     monkeypatch.setattr(backend_rewrite, "expected_settings", corrupt_for_b)
-    result = run_module(backend_hcl, dict(path=[str(tmp_path)], mode="lockfile"))
+    result = run_module(backend_hcl, dict(path=[str(tmp_path)], lock_mode="lockfile"))
     assert result["failed"] is True
     assert result["msg"].startswith("nothing was written: %s:2: " % bad)
     assert (result["file"], result["line"]) == (str(bad), 2)
@@ -74,12 +80,15 @@ def test_an_unverifiable_edit_fails_and_writes_no_file(tmp_path, monkeypatch):
 
 def test_dual_and_rollback_with_a_table(tmp_path):
     path = make(tmp_path, "a/backend.tf", text=LOCKFILE)
-    skipped = run_module(backend_hcl, dict(path=[str(path)], mode="dual"))
+    refused = run_module(backend_hcl, dict(path=[str(path)], lock_mode="dual"))
+    assert refused["failed"] is True and "%s:2: the backend at line 2 has no dynamodb_table" % path in refused["msg"]
+    skipped = run_module(backend_hcl, dict(path=[str(path)], lock_mode="dual", fail_on_untouched=False))
     assert skipped["changed"] is False and skipped["untouched"][0]["kind"] == "needs_table"
-    dual = run_module(backend_hcl, dict(path=[str(path)], mode="dual", dynamodb_table="t"))
+    assert path.read_text() == LOCKFILE
+    dual = run_module(backend_hcl, dict(path=[str(path)], lock_mode="dual", dynamodb_table="t"))
     assert dual["changed"] is True and dual["changes"][0]["added"] == ["dynamodb_table"]
     assert run_module(backend_info, dict(path=[str(path)]))["backends"][0]["lock_mode"] == "dual"
-    rollback = run_module(backend_hcl, dict(path=[str(path)], mode="dynamodb", dynamodb_table="other"))
+    rollback = run_module(backend_hcl, dict(path=[str(path)], lock_mode="dynamodb", dynamodb_table="other"))
     assert rollback["changes"][0]["warnings"] == [
         "keeps its dynamodb_table 't' (line 5); the given 'other' is not applied"]
     assert path.read_text() == DYNAMODB
@@ -89,7 +98,7 @@ def test_missing_path_fails(tmp_path):
     for module in (backend_hcl, backend_info):
         args = dict(path=[str(tmp_path / "nope")])
         if module is backend_hcl:
-            args["mode"] = "lockfile"
+            args["lock_mode"] = "lockfile"
         result = run_module(module, args)
         assert result["failed"] is True and "does not exist" in result["msg"]
 
@@ -109,6 +118,124 @@ def test_a_symlinked_file_is_edited_through_the_link(tmp_path):
     link = tmp_path / "root" / "backend.tf"
     link.parent.mkdir()
     link.symlink_to(target)
-    result = run_module(backend_hcl, dict(path=[str(link.parent)], mode="lockfile"))
+    result = run_module(backend_hcl, dict(path=[str(link.parent)], lock_mode="lockfile"))
     assert result["changed"] is True
     assert link.is_symlink() and target.read_text() == LOCKFILE
+
+
+@pytest.fixture()
+def fresh_warnings(monkeypatch):
+    """In-process runs share Ansible's warning lists: each run here starts from empty ones."""
+    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
+    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+
+
+def deprecations(result):
+    return [(d.get("msg") or d["event"]["msg"], d.get("version"), (d.get("deprecator") or {}).get("resolved_name",
+             d.get("collection_name"))) for d in result.get("deprecations", [])]
+
+
+def test_lock_mode_is_the_option_and_mode_a_deprecated_alias(tmp_path, fresh_warnings):
+    new = make(tmp_path, "new/backend.tf")
+    result = run_module(backend_hcl, dict(path=[str(new)], lock_mode="lockfile"))
+    assert result["changed"] is True and deprecations(result) == []
+    assert new.read_text() == LOCKFILE
+    old = make(tmp_path, "old/backend.tf")
+    ansible_warnings._global_deprecations.clear()
+    result = run_module(backend_hcl, dict(path=[str(old)], mode="lockfile"))
+    assert result["changed"] is True and old.read_text() == LOCKFILE
+    assert deprecations(result) == [("Alias 'mode' is deprecated. See the module docs for more information", "1.0.0",
+                                     "tfstate.s3_backend")]
+
+
+def test_the_alias_warns_in_a_playbook_and_the_roles_use_lock_mode(tmp_path):
+    """ansible-playbook prints the deprecation; the collection's own roles never trigger it."""
+    path = make(tmp_path, "root/backend.tf")
+    playbook = tmp_path / "alias.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - tfstate.s3_backend.backend_hcl:\n"
+                        "        path: [%s]\n        mode: lockfile\n" % path)
+    proc = run_playbook(str(playbook))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Alias 'mode' is deprecated" in proc.stdout + proc.stderr
+    assert "1.0.0" in proc.stdout + proc.stderr
+    assert path.read_text() == LOCKFILE
+    roles = os.path.join(ROOT, "roles")
+    calls = []
+    for folder, _dirs, files in os.walk(roles):
+        for name in files:
+            if name.endswith(".yml") and os.path.basename(folder) == "tasks":
+                with open(os.path.join(folder, name)) as handle:
+                    calls.extend(_module_calls(yaml.safe_load(handle), "tfstate.s3_backend.backend_hcl"))
+    assert len(calls) >= 1   # rollback's rewrite (migrate rewrites in its root_rewrite phase)
+    assert all("lock_mode" in args and "mode" not in args for args in calls), calls
+
+
+def _module_calls(tasks, module):
+    for task in tasks or []:
+        if not isinstance(task, dict):
+            continue
+        if module in task:
+            yield task[module]
+        for key in ("block", "rescue", "always"):
+            yield from _module_calls(task.get(key), module)
+
+
+BROKEN = 'terraform {\n  backend "s3" {\n    key = "k\n  }\n}\n'
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_named_file_that_cannot_be_parsed_fails_and_nothing_is_written(tmp_path, check_mode):
+    good = make(tmp_path, "good/backend.tf")
+    broken = make(tmp_path, "broken/backend.tf", text=BROKEN)
+    result = run_module(backend_hcl, dict(path=[str(good), str(broken)], lock_mode="lockfile"), check_mode=check_mode)
+    assert result["failed"] is True
+    assert result["msg"] == ("nothing was written: 1 file cannot be rewritten as asked: %s:3: cannot parse: "
+                             "unterminated string (fail_on_untouched=false reports them in untouched instead)" % broken)
+    assert (result["file"], result["line"]) == (str(broken), 3)
+    assert good.read_text() == DYNAMODB and broken.read_text() == BROKEN
+    assert sorted(os.listdir(str(good.parent))) == ["backend.tf"]
+
+
+def test_a_named_file_without_an_s3_backend_fails(tmp_path):
+    other = make(tmp_path, "other/backend.tf", text='terraform {\n  backend "gcs" {\n    bucket = "b"\n  }\n}\n')
+    empty = make(tmp_path, "empty/variables.tf", text='variable "x" {}\n')
+    result = run_module(backend_hcl, dict(path=[str(other), str(empty)], lock_mode="lockfile"))
+    assert result["failed"] is True
+    assert "%s:2: the active backend is \"gcs\", not \"s3\"" % other in result["msg"]
+    assert "%s: no S3 backend settings" % empty in result["msg"]
+    assert result["msg"].startswith("nothing was written: 2 files cannot be rewritten as asked: ")
+
+
+def test_fail_on_untouched_false_reports_and_writes_the_rest(tmp_path):
+    good = make(tmp_path, "good/backend.tf")
+    broken = make(tmp_path, "broken/backend.tf", text=BROKEN)
+    result = run_module(backend_hcl, dict(path=[str(good), str(broken)], lock_mode="lockfile", fail_on_untouched=False))
+    assert "failed" not in result and result["changed"] is True
+    assert result["untouched"] == [{"file": str(broken), "line": 3, "kind": "parse_error",
+                                    "reason": "cannot parse: unterminated string"}]
+    assert good.read_text() == LOCKFILE and broken.read_text() == BROKEN
+
+
+def test_a_walked_directory_fails_only_when_asked(tmp_path):
+    good = make(tmp_path, "good/backend.tf")
+    broken = make(tmp_path, "broken/backend.tf", text=BROKEN)
+    make(tmp_path, "reader/data.tf", text='data "terraform_remote_state" "x" {\n  backend = "s3"\n}\n')
+    asked = run_module(backend_hcl, dict(path=[str(tmp_path)], lock_mode="lockfile", fail_on_untouched=True))
+    assert asked["failed"] is True and (asked["file"], asked["line"]) == (str(broken), 3)
+    assert "1 file cannot" in asked["msg"]   # the remote-state reader in the directory is no failure
+    assert good.read_text() == DYNAMODB
+    walked = run_module(backend_hcl, dict(path=[str(tmp_path)], lock_mode="lockfile"))
+    assert "failed" not in walked and walked["changed"] is True
+    assert [(u["file"], u["kind"]) for u in walked["untouched"]] == [
+        (str(broken), "parse_error"), (str(tmp_path / "reader/data.tf"), "remote_state_data")]
+    assert good.read_text() == LOCKFILE
+
+
+def test_a_second_run_on_named_files_stays_green(tmp_path):
+    path = make(tmp_path, "a/backend.tf")
+    plain = make(tmp_path, "b/backend.tf", text='terraform {\n  backend "s3" {\n    bucket = "b"\n  }\n}\n')
+    first = run_module(backend_hcl, dict(path=[str(path), str(plain)], lock_mode="lockfile"))
+    assert first["changed"] is True
+    again = run_module(backend_hcl, dict(path=[str(path), str(plain)], lock_mode="lockfile"))
+    assert "failed" not in again and again["changed"] is False
+    assert sorted(u["kind"] for u in again["untouched"]) == ["already", "no_lock_settings"]
