@@ -123,14 +123,14 @@ def test_terraform_follows_the_rewritten_backend(name, tf_root, s3, dynamodb, bu
     digest_id = "%s/%s-md5" % (bucket_name, sample["state_key"])
     assert lock_item(dynamodb, table, digest_id), "terraform wrote no digest: not locking with DynamoDB"
 
-    dual = run_module(backend_hcl, dict(path=[root.path], mode="dual"))
+    dual = run_module(backend_hcl, dict(path=[root.path], lock_mode="dual"))
     assert dual["changed"] is True and [c["lock_mode_after"] for c in dual["changes"]] == ["dual"]
     root.init(*sample["init_args"], reconfigure=True)
     root.plan()
     assert locks_seen_during_apply(root, s3, dynamodb, bucket_name, table, sample["state_key"],
                                    expect_dynamodb=True) is True
 
-    lockfile = run_module(backend_hcl, dict(path=[root.path], mode="lockfile"))
+    lockfile = run_module(backend_hcl, dict(path=[root.path], lock_mode="lockfile"))
     assert lockfile["changed"] is True and [c["lock_mode_after"] for c in lockfile["changes"]] == ["lockfile"]
     after = run_module(backend_info, dict(path=written))["backends"]
     assert not [b for b in after if "dynamodb_table" in b["settings"]]

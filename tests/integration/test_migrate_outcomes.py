@@ -233,7 +233,7 @@ def test_a_run_killed_before_the_thaw_is_resumed_and_both_stores_are_released(
         "mode": "dynamodb", "dynamodb_table": lock_table, "cutover_time": None, "root": root.path,
         "pending": {"target": "lockfile", "run_id": "run-killed", "started": "2026-11-29T20:00:00Z",
                     "dynamodb_table": lock_table}}).encode())
-    run_module(backend_hcl, {"path": [os.path.join(root.path, "backend.tf")], "mode": "lockfile"})
+    run_module(backend_hcl, {"path": [os.path.join(root.path, "backend.tf")], "lock_mode": "lockfile"})
     root.init(reconfigure=True)
 
     rerun = run_playbook(PLAYBOOK, inventory=_inventory(tmp_path, moto_server, terraform_bin, roots), env=ENV)

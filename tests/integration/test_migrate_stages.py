@@ -92,7 +92,7 @@ def test_dual_then_lockfile_keeps_exclusion_with_a_dynamodb_only_client(
     # The same bytes as a direct lockfile rewrite of the original file.
     direct = tf_root("direct")
     direct.write_backend(bucket=bucket_name, key="app/terraform.tfstate", dynamodb_table=lock_table)
-    run_module(backend_hcl, {"path": [os.path.join(direct.path, "backend.tf")], "mode": "lockfile"})
+    run_module(backend_hcl, {"path": [os.path.join(direct.path, "backend.tf")], "lock_mode": "lockfile"})
     assert staged == open(os.path.join(direct.path, "backend.tf")).read()
     root.plan()
     root.apply(serial="lockfile-1")
@@ -123,7 +123,7 @@ def test_run_killed_after_rewrite_converges(tmp_path, moto_server, tf_root, s3, 
                                        dynamodb_table=lock_table, operation="migrate",
                                        info=_dead_run_freeze_info()))
     assert frozen["acquired"] is True
-    run_module(backend_hcl, {"path": [os.path.join(root.path, "backend.tf")], "mode": "lockfile"})
+    run_module(backend_hcl, {"path": [os.path.join(root.path, "backend.tf")], "lock_mode": "lockfile"})
     blocked = root.plan(check=False)
     assert blocked.returncode != 0  # the new configuration is not initialised yet
 
