@@ -86,9 +86,11 @@ tfstate_link_collection() {
     fi
 }
 
+# tfstate_export_env [VENV]: VENV (default .venv) first on the PATH; scripts/smoke passes its own.
 tfstate_export_env() {
-    export VIRTUAL_ENV="$TFSTATE_VENV"
-    export PATH="$TFSTATE_VENV/bin:$PATH"
+    local venv="${1:-$TFSTATE_VENV}"
+    export VIRTUAL_ENV="$venv"
+    export PATH="$venv/bin:$PATH"
     # Without ANSIBLE_HOME molecule copies the collection to ~/.ansible, shadowing the working tree.
     export ANSIBLE_HOME="$TFSTATE_ROOT/.ansible"
     export ANSIBLE_CONFIG="$TFSTATE_ROOT/ansible.cfg"

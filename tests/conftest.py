@@ -170,17 +170,35 @@ def tf_root(tmp_path, moto_server, terraform_bin):
     return make
 
 
+@contextlib.contextmanager
+def _module_args(args):
+    """ansible-core 2.19's ``patch_module_args``; on older cores (the smoke stage's), the same by hand."""
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:  # ansible-core < 2.19
+        from ansible.module_utils import basic
+        from ansible.module_utils.common.text.converters import to_bytes
+
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
+        return
+    with patch_module_args(args):
+        yield
+
+
 def run_module(module, args, check_mode=False, diff=False):
     """Run a module's main() in-process; return its result dict (``failed`` set on failure)."""
-    from ansible.module_utils.testing import patch_module_args
-
     args = dict(args)
     if check_mode:
         args["_ansible_check_mode"] = True
     if diff:
         args["_ansible_diff"] = True
     out = io.StringIO()
-    with patch_module_args(args), contextlib.redirect_stdout(out):
+    with _module_args(args), contextlib.redirect_stdout(out):
         try:
             module.main()
         except SystemExit:

@@ -29,6 +29,37 @@ class BucketError(Exception):
     """Input or state that this module refuses to act on; nothing was changed."""
 
 
+# What S3 answers PutBucketLogging when the target bucket cannot receive the logs.
+LOGGING_TARGET_ERROR_CODES = ("InvalidTargetBucketForLogging", "CrossLocationLoggingProhibited")
+
+
+def logging_target_prerequisites(target):
+    """What S3 requires of ``target`` as a server access log target, as one sentence list."""
+    return ("A log target bucket must be in the same region and account as the logged bucket; must let the logging "
+            "service write: a bucket policy allowing s3:PutObject on arn:aws:s3:::%s/* (or the target prefix) to the "
+            "service principal logging.s3.amazonaws.com (the only way when its Object Ownership is 'bucket owner "
+            "enforced', the default for new buckets), or, with ACLs enabled, WRITE and READ_ACP for the Log Delivery "
+            "group; must use SSE-S3 (AES256) default encryption, not SSE-KMS or DSSE-KMS; and must have neither Object "
+            "Lock (with or without a default retention) nor Requester Pays." % target)
+
+
+def explain_logging_target_refusal(exc, bucket, target, written):
+    """Add to ``exc`` (an AwsError of PutBucketLogging) what S3 requires of a log target, in place.
+
+    Only S3's refusals of the target (LOGGING_TARGET_ERROR_CODES) are explained; ``written`` lists the
+    settings written earlier in this run, which the refusal leaves in place. Returns whether ``exc``
+    was such a refusal.
+    """
+    if exc.code not in LOGGING_TARGET_ERROR_CODES:
+        return False
+    done = ("the settings written before it stay: %s" % ", ".join(written) if written
+            else "nothing was changed")
+    exc.message = ("%s. S3 refused bucket %s as the access log target of bucket %s; %s. %s"
+                   % (exc.message.rstrip("."), target, bucket, done, logging_target_prerequisites(target)))
+    exc.args = (exc.message,)
+    return True
+
+
 def bucket_name_problem(name):
     """Why ``name`` is not a valid general-purpose S3 bucket name, or None when it is."""
     if not isinstance(name, str) or not 3 <= len(name) <= 63:
@@ -351,9 +382,15 @@ class BucketConverger:
         if not target:
             return
         reader = BucketReader(self.s3, target)
-        if reader.region() is None:
+        target_region = reader.region()
+        if target_region is None:
             raise BucketError("The access logging target bucket %s does not exist: nothing was changed on bucket %s."
                               % (target, self.spec.name))
+        if target_region != self.spec.region:
+            raise BucketError("The access logging target bucket %s is in region %s, bucket %s in %s: S3 delivers logs "
+                              "only within one region. Nothing was changed. %s"
+                              % (target, target_region, self.spec.name, self.spec.region,
+                                 logging_target_prerequisites(target)))
         if reader.object_lock_enabled():
             raise BucketError("The access logging target bucket %s has Object Lock, which S3 does not allow for a log "
                               "target: nothing was changed on bucket %s." % (target, self.spec.name))
@@ -399,7 +436,12 @@ class BucketConverger:
             else:
                 status = {}
             if status or current["access_logging"] is not None:
-                self._write("access_logging", "put_bucket_logging", BucketLoggingStatus=status)
+                try:
+                    self._write("access_logging", "put_bucket_logging", BucketLoggingStatus=status)
+                except AwsError as exc:
+                    explain_logging_target_refusal(exc, spec.name, spec.access_logging["target_bucket"],
+                                                   self.changes[:-1])
+                    raise
         if spec.tags is not None:
             wanted_tags = dict(spec.tags) if spec.purge_tags else dict(current["tags"], **spec.tags)
             if wanted_tags != current["tags"]:

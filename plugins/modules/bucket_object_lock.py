@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: bucket_object_lock
 short_description: Enable S3 Object Lock on an existing Terraform state bucket
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Enables S3 Object Lock on an existing bucket (PutObjectLockConfiguration with C(ObjectLockEnabled=Enabled)),
     optionally with a default retention, or removes that default retention.
@@ -31,7 +31,7 @@ description:
   - Object Lock needs versioning V(Enabled). Without O(enable_versioning=true) the module fails on a bucket
     without it and changes nothing.
 author:
-  - tfstate.s3_backend maintainers (!UNKNOWN)
+  - tfstate.s3_backend maintainers (@tfstate)
 options:
   bucket:
     description:

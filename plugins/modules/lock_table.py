@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: lock_table
 short_description: Inspect, sync the digests of, create or safely retire Terraform's DynamoDB lock table
-version_added: 1.0.0
+version_added: 0.1.0
 description:
   - Works on the DynamoDB table that Terraform's S3 backend uses with C(dynamodb_table). The table holds lock
     items (C(LockID=<bucket>/<state key>), the lock JSON in C(Info)) and digest items
@@ -32,7 +32,7 @@ description:
   - O(state=present) creates the table when missing (C(LockID) string hash key, on-demand billing), as a
     rollback needs it.
 author:
-  - tfstate.s3_backend maintainers (!UNKNOWN)
+  - tfstate.s3_backend maintainers (@tfstate)
 options:
   name:
     description:

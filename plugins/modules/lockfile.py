@@ -134,7 +134,7 @@ notes:
 seealso:
   - module: tfstate.s3_backend.lockfile_info
 author:
-  - tfstate.s3_backend maintainers (!UNKNOWN)
+  - tfstate.s3_backend maintainers (@tfstate)
 """
 
 EXAMPLES = r"""

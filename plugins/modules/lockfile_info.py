@@ -95,7 +95,7 @@ notes:
 seealso:
   - module: tfstate.s3_backend.lockfile
 author:
-  - tfstate.s3_backend maintainers (!UNKNOWN)
+  - tfstate.s3_backend maintainers (@tfstate)
 """
 
 EXAMPLES = r"""

@@ -50,7 +50,9 @@ options:
     description:
       - The KMS key ID or ARN for O(encryption=aws:kms). Unset means the AWS-managed key.
       - Only valid with O(encryption=aws:kms).
+      - The alias C(encryption_key_id), M(amazon.aws.s3_bucket)'s name for this option, was added in version 0.2.0.
     type: str
+    aliases: [encryption_key_id]
   bucket_key_enabled:
     description:
       - Whether S3 Bucket Keys reduce KMS calls. Only valid with O(encryption=aws:kms).
@@ -58,7 +60,11 @@ options:
   public_access_block:
     description:
       - The bucket's public access block. Each setting defaults to V(true) when this option is given.
+      - The alias C(public_access), M(amazon.aws.s3_bucket)'s name for this option with the same four settings, was
+        added in version 0.2.0. Unlike there, a setting left out is V(true) here, not V(false) - a state bucket is
+        never public - so a task copied from M(amazon.aws.s3_bucket) that lists only some settings blocks more.
     type: dict
+    aliases: [public_access]
     suboptions:
       block_public_acls:
         description: Block public ACLs.
@@ -96,8 +102,15 @@ options:
     type: int
   access_logging:
     description:
-      - Server access logging. The target bucket must grant the logging service write access; an Object Lock bucket
-        cannot be a target.
+      - Server access logging to a target bucket, which must exist already.
+      - "S3 accepts a target bucket only if it is in the same region and account as this bucket; lets the logging
+        service write - a bucket policy that allows C(s3:PutObject) on the target (or its prefix) to the service
+        principal C(logging.s3.amazonaws.com), the only way when its Object Ownership is C(BucketOwnerEnforced), the
+        default for new buckets, or with ACLs enabled WRITE and READ_ACP for the Log Delivery group; uses SSE-S3
+        (V(AES256)) default encryption, not SSE-KMS or DSSE-KMS; and has neither Object Lock nor Requester Pays."
+      - A missing target, one in another region or one with Object Lock is refused before any change. When S3 refuses
+        the target (C(InvalidTargetBucketForLogging), C(CrossLocationLoggingProhibited)), the error lists these
+        prerequisites and the settings written before the refusal; a new bucket stays created.
     type: dict
     suboptions:
       enabled:
@@ -146,6 +159,9 @@ seealso:
   - name: Terraform S3 backend
     description: The backend's settings, including use_lockfile.
     link: https://developer.hashicorp.com/terraform/language/backend/s3
+  - name: Enabling Amazon S3 server access logging
+    description: The target bucket's prerequisites and the bucket policy for the logging service.
+    link: https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
 """
 
 EXAMPLES = r"""
@@ -300,9 +316,9 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         versioning=dict(type="bool"),
         encryption=dict(type="str", choices=["AES256", "aws:kms"]),
-        kms_key_id=dict(type="str", no_log=False),
+        kms_key_id=dict(type="str", no_log=False, aliases=["encryption_key_id"]),
         bucket_key_enabled=dict(type="bool"),
-        public_access_block=dict(type="dict", options=dict(
+        public_access_block=dict(type="dict", aliases=["public_access"], options=dict(
             block_public_acls=dict(type="bool", default=True),
             ignore_public_acls=dict(type="bool", default=True),
             block_public_policy=dict(type="bool", default=True),

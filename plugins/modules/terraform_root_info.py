@@ -27,17 +27,32 @@ extends_documentation_fragment:
   - tfstate.s3_backend.attributes.info_module
 options:
   root:
-    description: The root's directory.
+    description:
+      - The root's directory.
+      - The alias C(project_path), M(community.general.terraform)'s name for this option, was added in version 0.2.0.
     type: path
     required: true
+    aliases: [project_path]
+  backend_config_files:
+    description:
+      - Partial backend configuration files, as M(community.general.terraform) takes them; each is read as a
+        C(-backend-config=FILE) argument placed before O(init_args), so a setting in O(init_args) wins.
+      - Relative paths are relative to O(root).
+    type: list
+    elements: path
+    default: []
+    version_added: 0.2.0
   init_args:
     description: The root's extra C(terraform init) arguments; relative C(-backend-config) files are relative to O(root).
     type: list
     elements: str
     default: []
   terraform_bin:
-    description: The terraform or tofu binary to describe. Unset skips that part.
+    description:
+      - The terraform or tofu binary to describe. Unset skips that part.
+      - The alias C(binary_path), M(community.general.terraform)'s name for this option, was added in version 0.2.0.
     type: str
+    aliases: [binary_path]
 attributes:
   platform:
     platforms: posix
@@ -53,6 +68,13 @@ EXAMPLES = r"""
     root: /srv/repos/network
     init_args: [-backend-config=prod.tfbackend]
     terraform_bin: terraform
+  register: network_root
+
+- name: The same, with the option names of community.general.terraform
+  tfstate.s3_backend.terraform_root_info:
+    project_path: /srv/repos/network
+    backend_config_files: [prod.tfbackend]
+    binary_path: terraform
   register: network_root
 """
 
@@ -130,15 +152,17 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend im
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            root=dict(type="path", required=True),
+            root=dict(type="path", required=True, aliases=["project_path"]),
+            backend_config_files=dict(type="list", elements="path", default=[]),
             init_args=dict(type="list", elements="str", default=[]),
-            terraform_bin=dict(type="str"),
+            terraform_bin=dict(type="str", aliases=["binary_path"]),
         ),
         supports_check_mode=True,
     )
     params = module.params
     try:
-        backend = resolve_root(params["root"], params["init_args"])
+        init_args = ["-backend-config=%s" % path for path in params["backend_config_files"]] + params["init_args"]
+        backend = resolve_root(params["root"], init_args)
         terraform = {}
         if params["terraform_bin"]:
             binary = module.get_bin_path(params["terraform_bin"], required=True)

@@ -63,6 +63,7 @@ def _buckets(s3):
     return [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
 
 
+@pytest.mark.smoke
 def test_bootstrap_check_mode_converge_idempotent_and_terraform(tls_server, tls_s3, bucket_name, tmp_path,
                                                                 terraform_bin):
     app, net = _roots(tmp_path, "app", "net")

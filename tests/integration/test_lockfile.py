@@ -96,6 +96,8 @@ def test_wrong_id_releases_nothing(lockfile_root, s3, aws_params, bucket_name):
     assert_plan_blocked_by(lockfile_root, taken["lock_id"])
 
 
+# In the smoke set: the conditional PutObject and DeleteObject with the oldest botocore allowed.
+@pytest.mark.smoke
 def test_lock_replaced_between_read_and_delete_is_kept(s3, aws_params, bucket_name, monkeypatch):
     s3.create_bucket(Bucket=bucket_name)
     taken = run_lockfile(aws_params, bucket_name)

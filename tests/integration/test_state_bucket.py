@@ -42,6 +42,7 @@ def bucket_names(s3):
     return sorted(b["Name"] for b in s3.list_buckets().get("Buckets", []))
 
 
+@pytest.mark.smoke
 def test_check_mode_then_create_then_idempotent(aws_params, s3, bucket_name, api_calls):
     args = dict(aws_params, name=bucket_name, **HARDENED)
 
@@ -201,3 +202,63 @@ def test_absent_refuses_non_empty_bucket_unless_forced(aws_params, s3, bucket_na
     assert deleted["changed"] is True
     assert bucket_name not in bucket_names(s3)
     assert run_module(state_bucket, dict(aws_params, name=bucket_name, state="absent"))["changed"] is False
+
+
+def test_amazon_aws_option_names_are_aliases(aws_params, s3, bucket_name):
+    """encryption_key_id and public_access (amazon.aws.s3_bucket's names) set what kms_key_id and public_access_block do."""
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    # A partial public_access: the settings left out are true here (false in amazon.aws.s3_bucket).
+    aliased = dict(aws_params, name=bucket_name, encryption="aws:kms", encryption_key_id=key,
+                   public_access={"block_public_policy": False})
+    assert run_module(state_bucket, aliased)["changed"] is True
+    rule = s3.get_bucket_encryption(Bucket=bucket_name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
+    assert s3.get_public_access_block(Bucket=bucket_name)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": True}
+
+    # The same values under this module's names are the same settings: nothing to change.
+    canonical = dict(aws_params, name=bucket_name, encryption="aws:kms", kms_key_id=key,
+                     public_access_block={"block_public_policy": False})
+    assert run_module(state_bucket, canonical)["changed"] is False
+
+
+def _logging_to(target, prefix="logs/"):
+    return {"target_bucket": target, "target_prefix": prefix}
+
+
+def test_log_target_without_log_delivery_permission_is_explained(aws_params, s3, bucket_name, api_calls):
+    """S3 (here moto) answers InvalidTargetBucketForLogging: the error says what a log target needs."""
+    target = bucket_name + "-logs"
+    s3.create_bucket(Bucket=target)  # no bucket policy for logging.s3.amazonaws.com, no ACL grant
+    s3.create_bucket(Bucket=bucket_name)
+    args = dict(aws_params, name=bucket_name, versioning=True, access_logging=_logging_to(target))
+    result = run_module(state_bucket, args)
+
+    assert result["failed"] is True
+    assert "PutBucketLogging" in api_calls  # S3 itself refused the target
+    assert result["aws_error_code"] == "InvalidTargetBucketForLogging"
+    message = result["msg"]
+    assert "S3 refused bucket %s as the access log target of bucket %s" % (target, bucket_name) in message
+    for prerequisite in ("same region and account", "logging.s3.amazonaws.com", "s3:PutObject",
+                         "arn:aws:s3:::%s/*" % target, "bucket owner enforced", "Log Delivery group",
+                         "SSE-S3", "Object Lock", "Requester Pays"):
+        assert prerequisite in message, prerequisite
+    # What was written before the refusal is named, and read back through S3.
+    assert "the settings written before it stay: versioning" in message
+    assert s3.get_bucket_versioning(Bucket=bucket_name)["Status"] == "Enabled"
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=bucket_name)
+
+
+def test_log_target_in_another_region_changes_nothing(aws_params, moto_server, s3, bucket_name, api_calls):
+    target = bucket_name + "-logs"
+    eu = boto3.client("s3", endpoint_url=moto_server.url, region_name="eu-west-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing", config=Config(s3={"addressing_style": "path"}))
+    eu.create_bucket(Bucket=target, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    del api_calls[:]
+    result = run_module(state_bucket, dict(aws_params, name=bucket_name, versioning=True,
+                                           access_logging=_logging_to(target)))
+    assert result["failed"] is True
+    assert "%s is in region eu-west-1, bucket %s in us-east-1" % (target, bucket_name) in result["msg"]
+    assert "logging.s3.amazonaws.com" in result["msg"]
+    assert write_calls(api_calls) == []
+    assert bucket_name not in bucket_names(s3)
