@@ -711,6 +711,12 @@ def release(s3, dynamodb, target, lock_id=None, stale_after=None, force=False, e
 PROBE_SUFFIX = ".tfstate-s3-backend-probe"
 
 
+def is_own_object(s3, target, body):
+    """Whether ``target``'s lock object holds exactly ``body``: our own write whose answer was lost."""
+    read = read_s3_lock(s3, target.bucket, target.lock_key)
+    return read is not None and read["body"] == body.encode("utf-8")
+
+
 def probe_conditional_writes(s3, target, lock):
     """Whether ``target``'s bucket refuses a second PutObject with If-None-Match: * on one key.
 
@@ -718,6 +724,10 @@ def probe_conditional_writes(s3, target, lock):
     (no state has that lock key), written with the backend's encryption as Terraform writes its lock.
     It is written twice and always deleted; a probe an interrupted run left behind is deleted first.
     Returns True when the second write was refused, False when the bucket accepted it.
+
+    The first write is retry-safe: when it landed but its answer was lost, the SDK's retry is refused
+    (412); the object is then read back, and when it holds this probe's body (the lock's unique ID)
+    it is ours and the probe goes on.
     """
     probe = LockTarget(target.bucket, target.state_key + PROBE_SUFFIX, encrypt=target.encrypt,
                        kms_key_id=target.kms_key_id)
@@ -729,7 +739,7 @@ def probe_conditional_writes(s3, target, lock):
     body = dump_lock(dict(lock, Path=probe.path))
     delete_probe()
     try:
-        if put_s3_lock(s3, probe, body) is None:
+        if put_s3_lock(s3, probe, body) is None and not is_own_object(s3, probe, body):
             raise AwsError("another probe object appeared while probing", operation="PutObject",
                            resource=probe.s3_resource, code="ProbeContention")
         return put_s3_lock(s3, probe, body) is None
