@@ -15,6 +15,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import call
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 
 RECORD_SUFFIX = ".tfstate-s3-backend.json"
 RECORD_FIELDS = ("mode", "dynamodb_table", "cutover_time", "root", "collection_version")
@@ -39,11 +40,14 @@ def read_record(s3, bucket, state_object_key):
 
 
 def wanted_record(current, mode, dynamodb_table, cutover_time, root, version):
-    """The record to write: the cut-over time and table of an unchanged mode are kept."""
+    """The record to write: the cut-over time and table of an unchanged mode are kept.
+
+    ``root`` is written without credentials (see redact.redact_url): every state reader can read the record.
+    """
     if current and current.get("mode") == mode:
         cutover_time = current.get("cutover_time") or cutover_time
         dynamodb_table = dynamodb_table or current.get("dynamodb_table")
-    return {"mode": mode, "dynamodb_table": dynamodb_table, "cutover_time": cutover_time, "root": root,
+    return {"mode": mode, "dynamodb_table": dynamodb_table, "cutover_time": cutover_time, "root": redact_url(root),
             "collection_version": version}
 
 
