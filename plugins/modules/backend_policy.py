@@ -43,7 +43,7 @@ options:
       - IAM's C(*) also matches C(/), so that pattern alone would reach another root's workspace states
         (C(env:/*/network/terraform.tfstate) matches C(env:/prod/team-b/network/terraform.tfstate)). The policy
         therefore also denies C(<workspace_key_prefix>/*/*/<key>) and its lock object (statement
-        C(NoOtherRootsWorkspaces)): Terraform refuses workspace names with a C(/), so no workspace of these keys
+        C(NoOtherRootsWorkspaces)). Terraform refuses workspace names with a C(/), so no workspace of these keys
         has that shape.
       - That deny also overrides what other policies of the same principal allow on keys of that shape. A principal
         that works on several roots whose keys end alike gets one policy listing all its keys; the module fails,

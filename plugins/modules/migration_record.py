@@ -44,9 +44,9 @@ options:
   root:
     description:
       - The root's path or repository, for people reading the record.
-      - Credentials are stripped before anything is written or returned (the userinfo of any URL in it, as in
-        C(https://oauth2:TOKEN@host/repo.git) or scp-like C(user:TOKEN@host:path), and token-like query values):
-        every reader of the state bucket can read the record.
+      - Credentials are stripped before anything is written or returned, because every reader of the state bucket
+        can read the record. That is the userinfo of any URL in it, as in C(https://oauth2:TOKEN@host/repo.git) or
+        scp-like C(user:TOKEN@host:path), and token-like query values.
       - A value that carries credentials is masked in the module arguments Ansible shows (C(-vvv), AWX job events).
     type: str
   encrypt:

@@ -76,6 +76,7 @@ attributes:
     description: Finds and re-reads the locks and says which would be released, without deleting.
   diff_mode:
     support: none
+    description: Returns the locks released and kept instead of a diff.
   platform:
     platforms: aws
     support: full

@@ -60,8 +60,8 @@ def test_the_token_is_not_printed_at_vvv(state_bucket, s3, moto_server, tmp_path
     - ansible.builtin.debug:
         var: written
 """ % (state_bucket, KEY, ROOT_URL, moto_server.url))
-    proc = run_playbook(str(playbook), args=["-vvv"], env={"AWS_ACCESS_KEY_ID": "testing",
-                                                          "AWS_SECRET_ACCESS_KEY": "testing"})
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    proc = run_playbook(str(playbook), args=["-vvv"], env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "gitlab.example.com/platform/network.git" in proc.stdout
     assert TOKEN not in proc.stdout + proc.stderr
