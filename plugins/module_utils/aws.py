@@ -79,6 +79,19 @@ def resolve_session_token(access_key, session_token, environ=None):
     return None
 
 
+def session_token_env(environ=None):
+    """Variables to add to a child process's environment (terraform, tofu) so it finds the session token.
+
+    AWS SDKs standardised on AWS_SESSION_TOKEN; AWX's AWS credential type sets AWS_SECURITY_TOKEN (older
+    versions only that one). Returns ``{"AWS_SESSION_TOKEN": value}`` when only AWS_SECURITY_TOKEN is set,
+    else ``{}``; the caller merges it into the environment it passes on.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("AWS_SESSION_TOKEN") or not environ.get("AWS_SECURITY_TOKEN"):
+        return {}
+    return {"AWS_SESSION_TOKEN": environ["AWS_SECURITY_TOKEN"]}
+
+
 def client_config(aws_config=None, connect_timeout=None, read_timeout=None, max_attempts=None,
                   path_style=False):
     """The botocore Config parameters (a dict) of every client.

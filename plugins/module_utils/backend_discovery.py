@@ -89,8 +89,11 @@ _FILE_TYPES = (
 )
 
 
-class UnreadableFile(Exception):
-    """A file that is skipped: not a regular file, a dangling or looping link, too big, or unreadable."""
+class UnreadableFile(OSError):
+    """A file that is skipped: not a regular file, a dangling or looping link, too big, or unreadable.
+
+    An OSError, so callers that stop on unreadable files (backend_hcl's rewrite) name it as before.
+    """
 
     def __init__(self, path, reason):
         super(UnreadableFile, self).__init__("%s: %s" % (path, reason))

@@ -119,3 +119,13 @@ def test_timeout_names_the_endpoint_and_the_limits():
     text = str(error)
     assert "http://127.0.0.1:9" in text and "read_timeout=2" in text and "max_attempts=3" in text
     assert error.code == "ReadTimeoutError"
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({"AWS_SECURITY_TOKEN": "old"}, {"AWS_SESSION_TOKEN": "old"}),
+    ({"AWS_SECURITY_TOKEN": "old", "AWS_SESSION_TOKEN": "new"}, {}),
+    ({"AWS_SESSION_TOKEN": "new"}, {}),
+    ({}, {}),
+])
+def test_session_token_env_for_child_processes(environ, expected):
+    assert aws.session_token_env(environ) == expected

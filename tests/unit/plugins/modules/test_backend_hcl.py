@@ -112,3 +112,16 @@ def test_a_symlinked_file_is_edited_through_the_link(tmp_path):
     result = run_module(backend_hcl, dict(path=[str(link.parent)], mode="lockfile"))
     assert result["changed"] is True
     assert link.is_symlink() and target.read_text() == LOCKFILE
+
+
+def test_an_unreadable_tf_in_the_root_stops_the_rewrite_naming_it(tmp_path):
+    """A link to /dev/zero is not read until memory runs out: the rewrite stops, names it, and writes nothing."""
+    root = tmp_path / "root"
+    root.mkdir()
+    text = 'terraform {\n  backend "s3" {\n    bucket = "b"\n    key = "k"\n    dynamodb_table = "t"\n  }\n}\n'
+    (root / "backend.tf").write_text(text)
+    (root / "zero.tf").symlink_to("/dev/zero")
+    result = run_module(backend_hcl, {"path": [str(root)], "mode": "lockfile"})
+    assert result.get("failed") and str(root / "zero.tf") in result["msg"], result
+    assert "not a regular file" in result["msg"]
+    assert (root / "backend.tf").read_text() == text
