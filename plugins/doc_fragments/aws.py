@@ -26,7 +26,9 @@ options:
   session_token:
     description:
       - AWS STS session token for temporary credentials.
-      - When unset, boto3 reads E(AWS_SESSION_TOKEN).
+      - When unset and O(access_key) is given, E(AWS_SESSION_TOKEN), E(AWS_SECURITY_TOKEN) (set by AWX's AWS
+        credential type) or E(EC2_SECURITY_TOKEN), the first one set.
+      - When unset and the keys come from the environment, boto3 reads E(AWS_SESSION_TOKEN) or E(AWS_SECURITY_TOKEN).
     type: str
     aliases: [aws_session_token, security_token, aws_security_token, access_token]
   profile:
@@ -63,12 +65,39 @@ options:
       - Extra botocore client configuration, as a dictionary of
         L(botocore.config.Config,https://botocore.amazonaws.com/v1/documentation/api/latest/reference/config.html)
         parameters.
-      - Standard retries (5 attempts) are used unless C(retries) is given here.
+      - Standard retries are used unless C(retries) sets another C(mode).
+      - O(connect_timeout), O(read_timeout) and O(max_attempts), when given, win over the same settings here.
+      - C(user_agent_extra) is extended with C(tfstate.s3_backend/<version>), which every request carries so
+        CloudTrail can tell the collection's calls apart.
     type: dict
+  connect_timeout:
+    description:
+      - Seconds to wait for a connection to the endpoint, per attempt.
+      - When unset, C(connect_timeout) of O(aws_config), else V(5).
+      - With the defaults, a call to an endpoint that never answers fails after at most
+        O(max_attempts) x (O(connect_timeout) + O(read_timeout)) = 51 seconds, naming the endpoint.
+    type: float
+    version_added: 0.2.0
+  read_timeout:
+    description:
+      - Seconds to wait for an answer on an open connection, per attempt.
+      - When unset, C(read_timeout) of O(aws_config), else V(12).
+    type: float
+    version_added: 0.2.0
+  max_attempts:
+    description:
+      - How many times a call is tried in all (the first try included) on throttling, 5xx answers,
+        timeouts and dropped connections, with botocore's standard retry mode.
+      - When unset, C(retries.total_max_attempts) of O(aws_config) (or its C(retries.max_attempts), which botocore
+        counts without the first try), else V(3).
+    type: int
+    version_added: 0.2.0
 requirements:
   - python >= 3.8
   - boto3
   - botocore
 notes:
   - Credentials are never returned or logged.
+  - An AWS error names the operation, the resource, the error code and the AWS request ID
+    (also returned as C(aws_request_id)), which AWS support asks for.
 """

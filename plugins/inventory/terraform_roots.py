@@ -24,6 +24,9 @@ description:
   - "Groups: C(lock_mode_<mode>), C(bucket_<bucket>), C(dynamodb_table_<table>) and C(region_<region>), with every
     character that is not a letter, digit or underscore replaced by C(_). Values that are expressions make no group."
   - The inventory source is a YAML file whose C(plugin) key is C(tfstate.s3_backend.terraform_roots).
+  - Only regular files (or links to them) of at most 8 MiB are read. Dangling or looping symbolic links, FIFOs,
+    devices, sockets, bigger files and directories that cannot be listed are skipped with a warning naming the
+    path and why; the other roots are listed as usual.
 author:
   - tfstate.s3_backend maintainers (@tfstate)
 extends_documentation_fragment:
@@ -210,6 +213,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         strict = self.get_option("strict")
         for top in tops:
             tree = disc.scan_paths([top], self.get_option("exclude"))
+            for skipped in tree.skipped:
+                self.display.warning("terraform_roots: skipped %s: %s" % (skipped["file"], skipped["reason"]))
             for failure in tree.failures:
                 self.display.warning("terraform_roots: cannot parse %s:%s: %s"
                                      % (failure["file"], failure["line"], failure["reason"]))

@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 try:
     import boto3
     from botocore.config import Config
@@ -31,21 +33,104 @@ except ImportError:  # reported by the module through missing_required_lib
 else:
     HAS_BOTO3 = True
 
-# Standard retries cover throttling and 5xx answers; AWS's 409 ConditionalRequestConflict
-# on racing conditional writes is retried by the lock code itself.
-DEFAULT_MAX_ATTEMPTS = 5
+# The collection's version, sent in every request's User-Agent (``tfstate.s3_backend/<version>``) so
+# CloudTrail can tell the collection's calls apart. A unit test keeps it equal to galaxy.yml's.
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT_EXTRA = "tfstate.s3_backend/%s" % COLLECTION_VERSION
+
+# Standard retries cover throttling, 5xx answers and timeouts; AWS's 409 ConditionalRequestConflict
+# on racing conditional writes is retried by the lock code itself. The defaults bound what a dead
+# endpoint costs: a call fails after at most max_attempts * (connect_timeout + read_timeout)
+# seconds (3 * (5 + 12) = 51 s, plus a fraction of a second of backoff), instead of botocore's
+# 60 s + 60 s per attempt.
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_CONNECT_TIMEOUT = 5
+DEFAULT_READ_TIMEOUT = 12
+
+# Where the session token is read from when access keys are given as options: AWX's AWS
+# credential type injects AWS_SECURITY_TOKEN (older versions) or both.
+SESSION_TOKEN_ENV = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TOKEN")
+
+# botocore exceptions that mean the endpoint did not answer in time or at all.
+_UNREACHABLE = ("ConnectTimeoutError", "ReadTimeoutError", "EndpointConnectionError", "ConnectionClosedError")
+
+
+def worst_case_seconds(connect_timeout, read_timeout, max_attempts):
+    """How long one call to an endpoint that never answers can take, backoff aside."""
+    return max_attempts * (connect_timeout + read_timeout)
+
+
+def resolve_session_token(access_key, session_token, environ=None):
+    """The session token to use with explicit access keys.
+
+    An explicit ``session_token`` wins; with ``access_key`` given as an option and no token, the
+    first of AWS_SESSION_TOKEN, AWS_SECURITY_TOKEN, EC2_SECURITY_TOKEN set in ``environ``. Without
+    ``access_key`` the token is left to boto3's own chain (which reads both variables too), so a
+    profile is never paired with a stray token.
+    """
+    if session_token:
+        return session_token
+    if not access_key:
+        return None
+    environ = os.environ if environ is None else environ
+    for name in SESSION_TOKEN_ENV:
+        if environ.get(name):
+            return environ[name]
+    return None
+
+
+def session_token_env(environ=None):
+    """Variables to add to a child process's environment (terraform, tofu) so it finds the session token.
+
+    AWS SDKs standardised on AWS_SESSION_TOKEN; AWX's AWS credential type sets AWS_SECURITY_TOKEN (older
+    versions only that one). Returns ``{"AWS_SESSION_TOKEN": value}`` when only AWS_SECURITY_TOKEN is set,
+    else ``{}``; the caller merges it into the environment it passes on.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("AWS_SESSION_TOKEN") or not environ.get("AWS_SECURITY_TOKEN"):
+        return {}
+    return {"AWS_SESSION_TOKEN": environ["AWS_SECURITY_TOKEN"]}
+
+
+def client_config(aws_config=None, connect_timeout=None, read_timeout=None, max_attempts=None,
+                  path_style=False):
+    """The botocore Config parameters (a dict) of every client.
+
+    Precedence: an option given > the same setting in ``aws_config`` > the collection's default.
+    ``user_agent_extra`` always carries ``tfstate.s3_backend/<version>`` (after the user's own).
+    """
+    config = dict(aws_config or {})
+    if connect_timeout is not None or "connect_timeout" not in config:
+        config["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+    if read_timeout is not None or "read_timeout" not in config:
+        config["read_timeout"] = DEFAULT_READ_TIMEOUT if read_timeout is None else read_timeout
+    retries = dict(config.get("retries") or {})
+    retries.setdefault("mode", "standard")
+    # botocore's retries.max_attempts counts retries only; total_max_attempts counts the first try too.
+    if max_attempts is not None or ("max_attempts" not in retries and "total_max_attempts" not in retries):
+        retries.pop("max_attempts", None)
+        retries["total_max_attempts"] = DEFAULT_MAX_ATTEMPTS if max_attempts is None else max_attempts
+    config["retries"] = retries
+    extra = config.get("user_agent_extra")
+    config["user_agent_extra"] = ("%s %s" % (extra, USER_AGENT_EXTRA)) if extra and USER_AGENT_EXTRA not in extra \
+        else (extra or USER_AGENT_EXTRA)
+    if path_style:
+        # Stand-ins for AWS (moto, MinIO, LocalStack) answer path-style requests only.
+        config.setdefault("s3", {"addressing_style": "path"})
+    return config
 
 
 class AwsError(Exception):
     """One failed AWS call: what was attempted, on what, and what AWS answered."""
 
-    def __init__(self, message, operation=None, resource=None, code=None, status=None):
+    def __init__(self, message, operation=None, resource=None, code=None, status=None, request_id=None):
         super(AwsError, self).__init__(message)
         self.message = message
         self.operation = operation
         self.resource = resource
         self.code = code
         self.status = status
+        self.request_id = request_id
 
     def __str__(self):
         parts = []
@@ -54,8 +139,10 @@ class AwsError(Exception):
         if self.resource:
             parts.append("on %s" % self.resource)
         head = " ".join(parts)
-        if self.code:
-            head = "%s failed (%s)" % (head, self.code) if head else self.code
+        why = ", ".join(text for text in (
+            self.code, "request ID %s" % self.request_id if self.request_id else None) if text)
+        if why:
+            head = "%s failed (%s)" % (head, why) if head else why
         elif head:
             head = "%s failed" % head
         return "%s: %s" % (head, self.message) if head else self.message
@@ -67,6 +154,7 @@ class AwsError(Exception):
             "aws_operation": self.operation,
             "aws_resource": self.resource,
             "http_status": self.status,
+            "aws_request_id": self.request_id,
         }
 
 
@@ -85,6 +173,32 @@ def _operation_name(client, method):
         return method
 
 
+def client_error(exc, operation, resource):
+    """The AwsError of a botocore ClientError: code, message, HTTP status and request ID."""
+    response = getattr(exc, "response", None) or {}
+    metadata = response.get("ResponseMetadata", {})
+    request_id = metadata.get("RequestId") or (metadata.get("HTTPHeaders") or {}).get("x-amz-request-id")
+    return AwsError(response.get("Error", {}).get("Message") or str(exc), operation=operation, resource=resource,
+                    code=response.get("Error", {}).get("Code"), status=metadata.get("HTTPStatusCode"),
+                    request_id=request_id)
+
+
+def transport_error(exc, client, operation, resource):
+    """The AwsError of a BotoCoreError; a timeout or unreachable endpoint names the endpoint and the limits."""
+    code = type(exc).__name__
+    message = str(exc)
+    if code in _UNREACHABLE:
+        try:
+            endpoint = client.meta.endpoint_url
+            config = client.meta.config
+            attempts = (config.retries or {}).get("total_max_attempts")
+            message = "no answer from endpoint %s (connect_timeout=%ss, read_timeout=%ss, max_attempts=%s): %s" % (
+                endpoint, config.connect_timeout, config.read_timeout, attempts, message)
+        except AttributeError:
+            pass
+    return AwsError(message, operation=operation, resource=resource, code=code)
+
+
 def call(client, method, resource=None, ignore_codes=(), **kwargs):
     """Call ``client.<method>(**kwargs)``; raise AwsError on failure.
 
@@ -95,15 +209,12 @@ def call(client, method, resource=None, ignore_codes=(), **kwargs):
     try:
         return getattr(client, method)(**kwargs)
     except ClientError as exc:
-        response = exc.response or {}
-        code = response.get("Error", {}).get("Code")
-        if code in ignore_codes:
+        error = client_error(exc, operation, resource)
+        if error.code in ignore_codes:
             return None
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        message = response.get("Error", {}).get("Message") or str(exc)
-        raise AwsError(message, operation=operation, resource=resource, code=code, status=status)
+        raise error
     except BotoCoreError as exc:
-        raise AwsError(str(exc), operation=operation, resource=resource, code=type(exc).__name__)
+        raise transport_error(exc, client, operation, resource)
 
 
 def paginate(client, method, resource=None, **kwargs):
@@ -112,16 +223,9 @@ def paginate(client, method, resource=None, **kwargs):
     try:
         yield from client.get_paginator(method).paginate(**kwargs)
     except ClientError as exc:
-        response = exc.response or {}
-        raise AwsError(
-            response.get("Error", {}).get("Message") or str(exc),
-            operation=operation,
-            resource=resource,
-            code=response.get("Error", {}).get("Code"),
-            status=response.get("ResponseMetadata", {}).get("HTTPStatusCode"),
-        )
+        raise client_error(exc, operation, resource)
     except BotoCoreError as exc:
-        raise AwsError(str(exc), operation=operation, resource=resource, code=type(exc).__name__)
+        raise transport_error(exc, client, operation, resource)
 
 
 class AwsConnection:
@@ -133,7 +237,7 @@ class AwsConnection:
 
     def __init__(self, profile=None, region=None, access_key=None, secret_key=None,
                  session_token=None, endpoint_url=None, validate_certs=True, aws_ca_bundle=None,
-                 aws_config=None, max_attempts=DEFAULT_MAX_ATTEMPTS):
+                 aws_config=None, max_attempts=None, connect_timeout=None, read_timeout=None, environ=None):
         if not HAS_BOTO3:
             raise AwsError("boto3 and botocore are required", code="MissingLibrary")
         if profile and (access_key or secret_key):
@@ -144,7 +248,7 @@ class AwsConnection:
                 region_name=region or None,
                 aws_access_key_id=access_key or None,
                 aws_secret_access_key=secret_key or None,
-                aws_session_token=session_token or None,
+                aws_session_token=resolve_session_token(access_key, session_token, environ),
             )
         except BotoCoreError as exc:
             raise AwsError(str(exc), operation="CreateSession", resource=profile, code=type(exc).__name__)
@@ -153,12 +257,11 @@ class AwsConnection:
             self.verify = False
         else:
             self.verify = aws_ca_bundle or None
-        config = dict(aws_config or {})
-        config.setdefault("retries", {"mode": "standard", "max_attempts": max_attempts})
-        if self.endpoint_url:
-            # Stand-ins for AWS (moto, MinIO, LocalStack) answer path-style requests only.
-            config.setdefault("s3", {"addressing_style": "path"})
-        self.config = Config(**config)
+        try:
+            self.config = Config(**client_config(aws_config, connect_timeout, read_timeout, max_attempts,
+                                                 path_style=bool(self.endpoint_url)))
+        except TypeError as exc:
+            raise AwsError("aws_config: %s" % exc, code="InvalidParameter")
 
     @property
     def region(self):
@@ -186,4 +289,7 @@ class AwsConnection:
             validate_certs=params.get("validate_certs", True),
             aws_ca_bundle=params.get("aws_ca_bundle"),
             aws_config=params.get("aws_config"),
+            max_attempts=params.get("max_attempts"),
+            connect_timeout=params.get("connect_timeout"),
+            read_timeout=params.get("read_timeout"),
         )

@@ -30,6 +30,9 @@ AWS_ARGUMENT_SPEC = dict(
     validate_certs=dict(type="bool", default=True),
     aws_ca_bundle=dict(type="path"),
     aws_config=dict(type="dict"),
+    connect_timeout=dict(type="float"),
+    read_timeout=dict(type="float"),
+    max_attempts=dict(type="int"),
 )
 
 
@@ -41,6 +44,11 @@ class AwsModule:
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
         self.params = self.module.params
+        for name in ("connect_timeout", "read_timeout"):
+            if self.params.get(name) is not None and self.params[name] <= 0:
+                self.module.fail_json(msg="%s must be a positive number of seconds, got %s" % (name, self.params[name]))
+        if self.params.get("max_attempts") is not None and self.params["max_attempts"] < 1:
+            self.module.fail_json(msg="max_attempts must be at least 1, got %s" % self.params["max_attempts"])
         self.check_mode = self.module.check_mode
         self._connection = None
         if not HAS_BOTO3:

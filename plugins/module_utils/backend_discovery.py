@@ -23,9 +23,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import codecs
+import errno
 import fnmatch
 import os
 import re
+import stat
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_hcl_syntax as hcl
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_json_syntax as hjson
@@ -79,6 +81,82 @@ _LOCAL_REF = re.compile(r"^local\.([^\W\d][\w-]*)$", re.UNICODE)
 _TEMPLATE_LOCAL_REF = re.compile(r'^"\$\{~?[ \t]*local\.([^\W\d][\w-]*)[ \t]*~?\}"$', re.UNICODE)
 
 
+# The largest file read. Terraform and Terragrunt files are kilobytes; anything bigger is skipped and
+# reported, so a hostile or broken file (a link to /dev/zero, a huge generated file) cannot exhaust memory.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+_FILE_TYPES = (
+    (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+)
+
+
+class UnreadableFile(OSError):
+    """A file that is skipped: not a regular file, a dangling or looping link, too big, or unreadable.
+
+    An OSError, so callers that stop on unreadable files (backend_hcl's rewrite) name it as before.
+    """
+
+    def __init__(self, path, reason):
+        super(UnreadableFile, self).__init__("%s: %s" % (path, reason))
+        self.path = path
+        self.reason = reason
+
+    def as_dict(self):
+        return {"file": self.path, "reason": self.reason}
+
+
+def _not_regular(mode):
+    for test, name in _FILE_TYPES:
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_regular(path, limit=None):
+    """The bytes of ``path`` when it is (or links to) a regular file of at most ``limit`` bytes.
+
+    Raises UnreadableFile, naming the path and why, for dangling or looping symbolic links, FIFOs,
+    devices, sockets and directories (none is ever opened for reading, so nothing can hang), for
+    files larger than ``limit`` (MAX_FILE_BYTES by default; never read past it) and for read errors.
+    """
+    limit = MAX_FILE_BYTES if limit is None else limit
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnreadableFile(path, "symbolic link loop")
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            raise UnreadableFile(path, "dangling symbolic link (to %s)" % os.readlink(path))
+        raise UnreadableFile(path, "cannot be read: %s" % (exc.strerror or exc))
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableFile(path, "%s, not a regular file" % _not_regular(info.st_mode))
+    if info.st_size > limit:
+        raise UnreadableFile(path, "%d bytes, more than the %d bytes read from one file" % (info.st_size, limit))
+    try:
+        # O_NONBLOCK: if the path was swapped for a FIFO since the stat, opening it does not wait.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise UnreadableFile(path, "cannot be read: %s" % (exc.strerror or exc))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnreadableFile(path, "%s, not a regular file" % _not_regular(os.fstat(fd).st_mode))
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1024 * 1024, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise UnreadableFile(path, "cannot be read: %s" % (exc.strerror or exc))
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise UnreadableFile(path, "more than the %d bytes read from one file (it grew while read)" % limit)
+    return b"".join(chunks)
+
+
 class TextFile:
     """A file's text and what is needed to write it back byte for byte."""
 
@@ -102,8 +180,8 @@ class TextFile:
 
     @classmethod
     def read(cls, path):
-        with open(path, "rb") as handle:
-            return cls(path, handle.read())
+        """Read a regular file, bounded (see read_regular(); raises UnreadableFile)."""
+        return cls(path, read_regular(path))
 
 
 def file_kind(name, explicit=False):
@@ -611,17 +689,22 @@ def _matches(patterns, rel):
                for pattern in patterns)
 
 
-def walk(paths, exclude=()):
+def walk(paths, exclude=(), onerror=None):
     """Yield ``(path, explicit)`` for every file under ``paths`` worth classifying.
 
     Directories are walked (skipping SKIP_DIRS and symlinked directories); ``exclude`` holds
     shell patterns matched against the path relative to the given directory and the file name.
+    ``onerror(UnreadableFile)`` hears of directories that cannot be listed.
     """
+    def directory_error(exc):
+        if onerror is not None:
+            onerror(UnreadableFile(exc.filename or "?", "directory cannot be listed: %s" % (exc.strerror or exc)))
+
     for top in paths:
         if os.path.isfile(top):
             yield top, True
             continue
-        for dirpath, dirnames, filenames in os.walk(top):
+        for dirpath, dirnames, filenames in os.walk(top, onerror=directory_error):
             rel_dir = os.path.relpath(dirpath, top)
             rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS
@@ -647,6 +730,7 @@ class TreeScan:
         self.walked_dirs = set()
         self.scanned = 0
         self.parsed = []
+        self.skipped = []         # {"file", "reason"} of files and directories that could not be read
 
     def add(self, scan):
         self.parsed.append(scan.path)
@@ -665,7 +749,11 @@ class TreeScan:
 def scan_paths(paths, exclude=()):
     """Scan files and directory trees; files named in ``paths`` are always parsed."""
     tree = TreeScan()
-    for path, explicit in walk(paths, exclude):
+
+    def skip(unreadable):
+        tree.skipped.append(unreadable.as_dict())
+
+    for path, explicit in walk(paths, exclude, onerror=skip):
         name = os.path.basename(path)
         kind = file_kind(name, explicit=explicit)
         if kind is None:
@@ -673,7 +761,11 @@ def scan_paths(paths, exclude=()):
         tree.scanned += 1
         if not explicit:
             tree.walked_dirs.add(os.path.dirname(path))
-        text_file = TextFile.read(path)
+        try:
+            text_file = TextFile.read(path)
+        except UnreadableFile as exc:
+            skip(exc)
+            continue
         if kind in ("tf", "tf_json") and _REQUIRED_VERSION in text_file.data:
             tree.version_files.setdefault(os.path.dirname(path), []).append(path)
         if not explicit and not is_candidate(kind, text_file.data):
@@ -711,7 +803,10 @@ def find_partial_configs(directory, tree=None):
         if tree is not None and os.path.dirname(path) in tree.walked_dirs:
             known = [b for b in tree.partials.get(os.path.dirname(path), []) if b.path == path]
         if known is None:
-            scan = scan_file(path)
+            try:
+                scan = scan_file(path)
+            except UnreadableFile:
+                scan = None  # reported by the tree scan when the directory was walked
             known = [b for b in scan.backends if b.form == "partial"] if scan else []
         found.extend(known)
     return found
@@ -732,11 +827,17 @@ def required_versions(directory, tree=None):
         for name in names:
             if name.endswith((".tf", ".tf.json")):
                 full = os.path.join(directory, name)
-                with open(full, "rb") as handle:
-                    if _REQUIRED_VERSION in handle.read():
+                try:
+                    if _REQUIRED_VERSION in read_regular(full):
                         paths.append(full)
+                except UnreadableFile as exc:
+                    failures.append({"file": full, "line": None, "reason": exc.reason})
     for path in paths:
-        scan = scan_file(path, explicit=True)
+        try:
+            scan = scan_file(path, explicit=True)
+        except UnreadableFile as exc:
+            failures.append({"file": path, "line": None, "reason": exc.reason})
+            continue
         if scan.failure:
             failures.append(scan.failure)
         constraints.extend(text for text, _line in scan.required_versions)
@@ -808,4 +909,5 @@ def report(paths, exclude=()):
         "lock_modes": counts,
         "files_scanned": tree.scanned,
         "files_parsed": len(tree.parsed),
+        "skipped_files": list(tree.skipped),
     }

@@ -6,11 +6,17 @@
 State keys get Get/Put, their ``.tflock`` keys Get/Put/Delete, the bucket ListBucket (Terraform
 lists workspaces), a KMS key Encrypt/Decrypt/GenerateDataKey. Nothing for DynamoDB, and no
 DeleteObject on a state key unless deleting workspaces is allowed.
+
+Workspaces are granted by name (exact keys), or all of them with a wildcard guarded by a Deny, because
+IAM's ``*`` matches ``/`` and ``env:/*/network/...`` alone would also match another root's
+``env:/prod/team-b/network/...``.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import re
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_bucket import bucket_arn
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import (
@@ -19,35 +25,120 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys impo
 )
 
 
-def state_object_patterns(keys, workspaces=False, workspace_key_prefix=None):
-    """Key patterns (IAM wildcards) of the state objects of ``keys``, workspaces included if asked."""
+# Characters IAM reads as wildcards or policy variables in a Resource; a key holding one would widen the grant.
+_IAM_SPECIAL = ("*", "?", "${")
+OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+
+
+class PolicyError(ValueError):
+    """The policy cannot be scoped as asked; the message says why and what to do."""
+
+
+def _check_literal(what, value):
+    for special in _IAM_SPECIAL:
+        if special in value:
+            raise PolicyError("%s %r holds %r, which IAM reads as a wildcard or variable: the policy would grant more "
+                              "than this state" % (what, value, special))
+
+
+def check_workspace_name(name):
+    """Terraform's rule (``terraform workspace new``): URL-safe, no path separator."""
+    if not name or "/" in name or name != name.strip() or any(c in name for c in "*?$%#&+ "):
+        raise PolicyError("workspace name %r is not one Terraform allows (URL-safe characters, no path "
+                          "separator)" % name)
+
+
+def state_object_patterns(keys, workspaces=False, workspace_key_prefix=None, workspace_names=None):
+    """Key patterns (IAM wildcards) of the state objects of ``keys``, workspaces included if asked.
+
+    ``workspace_names`` gives exact keys (no wildcard); ``workspaces=True`` the pattern
+    ``<prefix>/*/<key>``, whose ``*`` also matches ``/`` (see cross_root_patterns()).
+    """
     prefix = DEFAULT_WORKSPACE_KEY_PREFIX if workspace_key_prefix is None else workspace_key_prefix
     patterns = []
     for key in keys:
         patterns.append(key)
-        if workspaces:
+        if workspace_names:
+            patterns.extend("%s/%s/%s" % (prefix, name, key) for name in workspace_names if name != "default")
+        elif workspaces:
             patterns.append("%s/*/%s" % (prefix, key))
     return patterns
 
 
+def cross_root_patterns(keys, workspace_key_prefix=None):
+    """The keys ``<prefix>/*/<key>`` matches that are not a workspace of ``key``: ``<prefix>/*/*/<key>``.
+
+    IAM's ``*`` matches ``/``, so ``env:/*/network/terraform.tfstate`` also matches another root's
+    ``env:/prod/team-b/network/terraform.tfstate``. Terraform refuses workspace names with a ``/``, so
+    a key shaped ``<prefix>/<a>/<b>/<key>`` is never a workspace state of ``key``: denying that shape
+    keeps every workspace of ``key`` and nothing else.
+    """
+    prefix = DEFAULT_WORKSPACE_KEY_PREFIX if workspace_key_prefix is None else workspace_key_prefix
+    return ["%s/*/*/%s" % (prefix, key) for key in keys]
+
+
+def _iam_match(pattern, value):
+    """IAM's Resource matching: ``*`` any run of characters (``/`` included), ``?`` one character."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.match("^%s$" % regex, value, re.DOTALL) is not None
+
+
+def _deny_conflicts(keys, prefix, denied):
+    """Keys of this policy that its own deny would cut off (a default state, or a workspace state seen
+    through a sample workspace name), as ``[(denied pattern, key)]``."""
+    sample = "\x00workspace"
+    conflicts = []
+    for key in keys:
+        for candidate in (key, "%s/%s/%s" % (prefix, sample, key)):
+            for pattern in denied:
+                if _iam_match(pattern, candidate) or _iam_match(pattern, lock_key(candidate)):
+                    conflicts.append((pattern, key))
+    return conflicts
+
+
 def backend_policy(bucket, keys, region="us-east-1", workspaces=False, workspace_key_prefix=None,
-                   kms_key_arn=None, allow_workspace_delete=False):
-    """The IAM policy document (a dict) that lets Terraform use these state keys with use_lockfile."""
+                   kms_key_arn=None, allow_workspace_delete=False, workspace_names=None):
+    """The IAM policy document (a dict) that lets Terraform use these state keys with use_lockfile.
+
+    Workspaces: ``workspace_names`` grants exactly those workspaces' keys. ``workspaces=True`` grants
+    every workspace with ``<prefix>/*/<key>`` and adds a Deny of ``<prefix>/*/*/<key>`` (and its lock),
+    so the wildcard cannot reach another root's workspace state (see cross_root_patterns()). The deny
+    is refused (PolicyError) when it would cut off one of the policy's own keys.
+    """
     if not keys:
-        raise ValueError("at least one state key is needed to scope the policy")
+        raise PolicyError("at least one state key is needed to scope the policy")
+    if workspaces and workspace_names:
+        raise PolicyError("give workspaces (every workspace) or workspace_names (those only), not both")
+    prefix = DEFAULT_WORKSPACE_KEY_PREFIX if workspace_key_prefix is None else workspace_key_prefix
+    for key in keys:
+        _check_literal("state key", key)
+    _check_literal("workspace_key_prefix", prefix)
+    for name in workspace_names or []:
+        check_workspace_name(name)
     arn = bucket_arn(bucket, region)
-    states = state_object_patterns(keys, workspaces, workspace_key_prefix)
+    states = state_object_patterns(keys, workspaces, workspace_key_prefix, workspace_names)
     statements = [
         {"Sid": "ListStateBucket", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": arn},
         {"Sid": "ReadWriteState", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
          "Resource": ["%s/%s" % (arn, key) for key in states]},
-        {"Sid": "LockFiles", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        {"Sid": "LockFiles", "Effect": "Allow", "Action": list(OBJECT_ACTIONS),
          "Resource": ["%s/%s" % (arn, lock_key(key)) for key in states]},
     ]
-    if workspaces and allow_workspace_delete:
-        workspace_states = [key for key in states if key not in keys]
+    workspace_states = [key for key in states if key not in keys]
+    if workspace_states and allow_workspace_delete:
         statements.append({"Sid": "DeleteWorkspaceState", "Effect": "Allow", "Action": "s3:DeleteObject",
                            "Resource": ["%s/%s" % (arn, key) for key in workspace_states]})
+    if workspaces:
+        denied = cross_root_patterns(keys, workspace_key_prefix)
+        denied = denied + [lock_key(pattern) for pattern in denied]
+        conflicts = _deny_conflicts(keys, prefix, denied)
+        if conflicts:
+            raise PolicyError(
+                "with workspaces=true the policy denies %s so that its wildcard cannot reach other roots' "
+                "workspace states, but that would cut off state key %s of this same policy: list the workspaces "
+                "with workspace_names instead" % (conflicts[0][0], conflicts[0][1]))
+        statements.append({"Sid": "NoOtherRootsWorkspaces", "Effect": "Deny", "Action": list(OBJECT_ACTIONS),
+                           "Resource": ["%s/%s" % (arn, key) for key in denied]})
     if kms_key_arn:
         statements.append({"Sid": "StateKmsKey", "Effect": "Allow",
                            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],

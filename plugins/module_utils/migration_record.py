@@ -15,6 +15,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import call, paginate
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 
 RECORD_SUFFIX = ".tfstate-s3-backend.json"
 COLLECTION_VERSION = "0.1.0"
@@ -65,12 +66,13 @@ def wanted_record(current, mode, dynamodb_table, cutover_time, root, version, pr
     """The record to write: the cut-over time and table of an unchanged mode are kept.
 
     ``provenance`` (PROVENANCE_FIELDS: which host, run and job wrote it) replaces the current
-    one when given, and is kept from the current record otherwise.
+    one when given, and is kept from the current record otherwise. ``root`` is written without
+    credentials (see redact.redact_url): every state reader can read the record.
     """
     if current and current.get("mode") == mode:
         cutover_time = current.get("cutover_time") or cutover_time
         dynamodb_table = dynamodb_table or current.get("dynamodb_table")
-    record = {"mode": mode, "dynamodb_table": dynamodb_table, "cutover_time": cutover_time, "root": root,
+    record = {"mode": mode, "dynamodb_table": dynamodb_table, "cutover_time": cutover_time, "root": redact_url(root),
               "collection_version": version}
     source = provenance if provenance is not None else (current or {})
     record.update((field, source[field]) for field in PROVENANCE_FIELDS if source.get(field) is not None)

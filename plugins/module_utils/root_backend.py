@@ -19,6 +19,7 @@ import re
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import (
     describe,
     lock_mode,
+    UnreadableFile,
     scan_file,
     scan_paths,
 )
@@ -120,7 +121,10 @@ def resolve_root(root, init_args=()):
     merged = dict(block.settings)
     sources = [(block.path, block.line, dict(block.settings))]
     for path in files:
-        scan = scan_file(path, explicit=True)
+        try:
+            scan = scan_file(path, explicit=True)
+        except UnreadableFile as exc:
+            raise RootError("%s: cannot be read: %s" % (path, exc.reason))
         if scan is None or scan.failure:
             failure = scan.failure if scan else {"line": 1, "reason": "not a partial configuration"}
             raise RootError("%s:%s: cannot be parsed: %s" % (path, failure["line"], failure["reason"]))

@@ -26,6 +26,8 @@ description:
   - Things that look like backend settings but are not (C(data \"terraform_remote_state\") configurations, commented-out
     or templated backends, C(aws_dynamodb_table) resources) are reported in RV(notes), never in RV(backends).
   - A file that cannot be parsed is reported in RV(failures) with its line and the reason; the scan goes on.
+  - Only regular files (or links to them) of at most 8 MiB are read; dangling or looping links, FIFOs, devices,
+    bigger files and directories that cannot be listed are reported in RV(skipped_files) and the scan goes on.
 author:
   - tfstate.s3_backend maintainers (@tfstate)
 extends_documentation_fragment:
@@ -201,6 +203,21 @@ files_parsed:
   returned: always
   type: int
   sample: 31
+skipped_files:
+  description: Files and directories that were not read, and why. The scan went on without them.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    file:
+      description: The path.
+      type: str
+      sample: /srv/repos/app/zero.tf
+    reason:
+      description: Why it was skipped.
+      type: str
+      sample: a character device, not a regular file
 """
 
 import os

@@ -38,14 +38,35 @@ options:
     type: str
     default: us-east-1
   workspaces:
-    description: Also cover the keys of non-default workspaces (C(<workspace_key_prefix>/*/<key>)).
+    description:
+      - Also cover the keys of every non-default workspace (C(<workspace_key_prefix>/*/<key>)).
+      - IAM's C(*) also matches C(/), so that pattern alone would reach another root's workspace states
+        (C(env:/*/network/terraform.tfstate) matches C(env:/prod/team-b/network/terraform.tfstate)). The policy
+        therefore also denies C(<workspace_key_prefix>/*/*/<key>) and its lock object (statement
+        C(NoOtherRootsWorkspaces)). Terraform refuses workspace names with a C(/), so no workspace of these keys
+        has that shape.
+      - That deny also overrides what other policies of the same principal allow on keys of that shape. A principal
+        that works on several roots whose keys end alike gets one policy listing all its keys; the module fails,
+        naming the keys, when the deny would cut off one of them. Use O(workspace_names) then.
+      - Mutually exclusive with O(workspace_names).
     type: bool
     default: false
+  workspace_names:
+    description:
+      - Cover exactly these workspaces of each key (C(<workspace_key_prefix>/<name>/<key>)), with no wildcard and
+        no deny statement. V(default) is the key itself, always covered.
+      - Names must be ones Terraform allows (URL-safe, no C(/)).
+      - Mutually exclusive with O(workspaces).
+    type: list
+    elements: str
+    version_added: 0.2.0
   workspace_key_prefix:
     description: The backend's C(workspace_key_prefix). Unset means Terraform's default C(env:).
     type: str
   allow_workspace_delete:
-    description: With O(workspaces=true), allow C(terraform workspace delete) (C(s3:DeleteObject) on workspace states).
+    description:
+      - With O(workspaces=true) or O(workspace_names), allow C(terraform workspace delete) (C(s3:DeleteObject) on
+        workspace states).
     type: bool
     default: false
   kms_key_arn:
@@ -67,6 +88,13 @@ EXAMPLES = r"""
       - app/terraform.tfstate
     workspaces: true
   register: tfstate_policy
+
+- name: Build the policy of one root and its two known workspaces, with no wildcard
+  tfstate.s3_backend.backend_policy:
+    bucket: acme-terraform-state
+    keys:
+      - network/terraform.tfstate
+    workspace_names: [staging, prod]
 
 - name: Save it for the IAM team
   ansible.builtin.copy:
@@ -99,7 +127,7 @@ policy:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import backend_policy
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import PolicyError, backend_policy
 
 
 def main():
@@ -109,6 +137,7 @@ def main():
             keys=dict(type="list", elements="str", required=True, no_log=False),
             region=dict(type="str", default="us-east-1"),
             workspaces=dict(type="bool", default=False),
+            workspace_names=dict(type="list", elements="str"),
             workspace_key_prefix=dict(type="str", no_log=False),
             allow_workspace_delete=dict(type="bool", default=False),
             kms_key_arn=dict(type="str", no_log=False),
@@ -119,11 +148,14 @@ def main():
     if not params["keys"]:
         module.fail_json(msg="keys is empty: the policy must be scoped to at least one state key of bucket %s"
                          % params["bucket"])
-    policy = backend_policy(
-        params["bucket"], params["keys"], region=params["region"], workspaces=params["workspaces"],
-        workspace_key_prefix=params["workspace_key_prefix"], kms_key_arn=params["kms_key_arn"],
-        allow_workspace_delete=params["allow_workspace_delete"],
-    )
+    try:
+        policy = backend_policy(
+            params["bucket"], params["keys"], region=params["region"], workspaces=params["workspaces"],
+            workspace_key_prefix=params["workspace_key_prefix"], kms_key_arn=params["kms_key_arn"],
+            allow_workspace_delete=params["allow_workspace_delete"], workspace_names=params["workspace_names"],
+        )
+    except PolicyError as exc:
+        module.fail_json(msg="Cannot scope the policy of bucket %s: %s" % (params["bucket"], exc))
     module.exit_json(changed=False, policy=policy)
 
 

@@ -42,7 +42,12 @@ options:
       - When the record already has O(mode), its cut-over time is kept, so a second run changes nothing.
     type: str
   root:
-    description: The root's path or repository, for people reading the record.
+    description:
+      - The root's path or repository, for people reading the record.
+      - Credentials are stripped before anything is written or returned, because every reader of the state bucket
+        can read the record. That is the userinfo of any URL in it, as in C(https://oauth2:TOKEN@host/repo.git) or
+        scp-like C(user:TOKEN@host:path), and token-like query values.
+      - A value that carries credentials is masked in the module arguments Ansible shows (C(-vvv), AWX job events).
     type: str
   encrypt:
     description: Write the record with AES256 server-side encryption, like the backend's C(encrypt).
@@ -97,7 +102,7 @@ record_key:
 
 import datetime
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION, AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
     read_record,
@@ -105,8 +110,12 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_recor
     wanted_record,
     write_record,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 
-COLLECTION_VERSION = "0.1.0"
+
+def shown(record):
+    """A record as it may be returned: a root written by an older version may still hold a token."""
+    return dict(record, root=redact_url(record.get("root"))) if record else record
 
 
 def main():
@@ -124,20 +133,23 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    if redact_url(params["root"]) != params["root"]:
+        # Keep the credentials out of the invocation Ansible shows too (-vvv, AWX job events).
+        module.module.no_log_values.add(params["root"])
     try:
         s3 = module.client("s3")
         current = read_record(s3, params["bucket"], params["key"])
-        result = dict(changed=False, record=current, record_key=record_key(params["key"]))
+        result = dict(changed=False, record=shown(current), record_key=record_key(params["key"]))
         if params["mode"]:
             now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             wanted = wanted_record(current, params["mode"], params["dynamodb_table"], params["cutover_time"] or now,
-                                   params["root"], COLLECTION_VERSION)
+                                   redact_url(params["root"]), COLLECTION_VERSION)
             if wanted != current:
                 if not module.check_mode:
                     write_record(s3, params["bucket"], params["key"], wanted, params["encrypt"], params["kms_key_id"])
                 result.update(changed=True, record=wanted)
                 if module.module._diff:
-                    result["diff"] = dict(before=current or {}, after=wanted)
+                    result["diff"] = dict(before=shown(current) or {}, after=wanted)
     except AwsError as exc:
         module.fail_aws(exc)
     module.exit_json(**result)

@@ -129,3 +129,80 @@ def test_policy_without_lock_permissions_is_not_enough(enforcing_server, account
     result = root.apply(serial="3", check=False)
     assert result.returncode != 0
     assert "Error acquiring the state lock" in result.stderr
+
+
+# --- workspaces: no reach into another root's workspace state --------------------------------------
+
+WS_KEY = "network/terraform.tfstate"
+# Another root whose key ends like WS_KEY: its workspace state matches env:/*/network/terraform.tfstate.
+OTHER_STATE = "env:/prod/team-b/network/terraform.tfstate"
+
+
+def _other_root_state(admin_s3):
+    admin_s3.put_object(Bucket=BUCKET, Key=OTHER_STATE, Body=b'{"version": 4, "serial": 7}')
+    admin_s3.put_object(Bucket=BUCKET, Key=OTHER_STATE + ".tflock", Body=b'{"ID": "team-b-apply"}')
+
+
+def _refused(call, **kwargs):
+    with pytest.raises(ClientError) as denied:
+        call(Bucket=BUCKET, **kwargs)
+    return denied.value.response["Error"]["Code"]
+
+
+def _assert_other_root_unreachable(server, keys):
+    s3 = _client(server, "s3", keys)
+    assert _refused(s3.get_object, Key=OTHER_STATE) == "AccessDenied"
+    assert _refused(s3.put_object, Key=OTHER_STATE, Body=b"{}") == "AccessDenied"
+    assert _refused(s3.get_object, Key=OTHER_STATE + ".tflock") == "AccessDenied"
+    assert _refused(s3.delete_object, Key=OTHER_STATE + ".tflock") == "AccessDenied"
+
+
+def test_workspace_wildcard_policy_keeps_own_workspaces_and_refuses_other_roots(
+        enforcing_server, accounts, tmp_path, terraform_bin):
+    admin_s3 = _client(enforcing_server, "s3", accounts["admin"])
+    admin_iam = _client(enforcing_server, "iam", accounts["admin"])
+    _other_root_state(admin_s3)
+    policy = backend_policy(BUCKET, [WS_KEY], workspaces=True, allow_workspace_delete=True)
+    keys = _user_with_policy(admin_iam, "terraform-ws", policy)
+
+    # The proof can fail: without the deny statement, the wildcard reaches the other root's state.
+    unguarded = dict(policy, Statement=[s for s in policy["Statement"] if s["Sid"] != "NoOtherRootsWorkspaces"])
+    loose = _user_with_policy(admin_iam, "terraform-ws-unguarded", unguarded)
+    assert _client(enforcing_server, "s3", loose).get_object(Bucket=BUCKET, Key=OTHER_STATE)["Body"].read()
+
+    _assert_other_root_unreachable(enforcing_server, keys)
+
+    # Terraform itself, as that principal, uses the root's own workspaces.
+    root = TerraformRoot(tmp_path / "ws-root", enforcing_server.url, binary=terraform_bin,
+                         access_key=keys[0], secret_key=keys[1])
+    root.write_main()
+    root.write_backend(bucket=BUCKET, key=WS_KEY, use_lockfile=True)
+    root.init()
+    root.apply(serial="1")
+    root.run("workspace", "new", "staging")
+    root.apply(serial="2")
+    listed = [o["Key"] for o in admin_s3.list_objects_v2(Bucket=BUCKET, Prefix="env:/")["Contents"]]
+    assert "env:/staging/" + WS_KEY in listed
+    root.run("workspace", "select", "default")
+    root.run("workspace", "delete", "-force", "staging")
+    listed = [o["Key"] for o in admin_s3.list_objects_v2(Bucket=BUCKET, Prefix="env:/")["Contents"]]
+    assert "env:/staging/" + WS_KEY not in listed
+    assert OTHER_STATE in listed and admin_s3.get_object(Bucket=BUCKET, Key=OTHER_STATE)["Body"].read() == (
+        b'{"version": 4, "serial": 7}')
+
+
+def test_named_workspace_policy_grants_those_workspaces_only(enforcing_server, accounts):
+    admin_s3 = _client(enforcing_server, "s3", accounts["admin"])
+    admin_iam = _client(enforcing_server, "iam", accounts["admin"])
+    _other_root_state(admin_s3)
+    policy = backend_policy(BUCKET, [WS_KEY], workspace_names=["staging", "prod"])
+    assert not any("*" in r for s in policy["Statement"] for r in
+                   (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
+    keys = _user_with_policy(admin_iam, "terraform-named", policy)
+    s3 = _client(enforcing_server, "s3", keys)
+    s3.put_object(Bucket=BUCKET, Key="env:/prod/" + WS_KEY, Body=b"{}")
+    s3.put_object(Bucket=BUCKET, Key="env:/prod/" + WS_KEY + ".tflock", Body=b"{}", IfNoneMatch="*")
+    s3.delete_object(Bucket=BUCKET, Key="env:/prod/" + WS_KEY + ".tflock")
+    assert s3.get_object(Bucket=BUCKET, Key="env:/prod/" + WS_KEY)["Body"].read() == b"{}"
+    assert _refused(s3.put_object, Key="env:/dev/" + WS_KEY, Body=b"{}") == "AccessDenied"
+    _assert_other_root_unreachable(enforcing_server, keys)

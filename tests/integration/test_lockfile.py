@@ -10,6 +10,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
 from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info
 from tests.conftest import run_module
+from tests.testbed.fault_proxy import FaultProxy
 from tests.testbed.terraform import lock_info_shown, wait_for
 
 STATE_KEY = "svc/terraform.tfstate"
@@ -220,3 +221,43 @@ def test_probe_fails_on_a_store_that_ignores_conditional_writes(state_bucket, s3
     versions, _markers = probe_versions(s3, state_bucket)
     assert len(versions) == 2, "the store should have accepted both writes"
     assert "Contents" not in s3.list_objects_v2(Bucket=state_bucket), "the probe object was left behind"
+
+
+def _probe_put(head):
+    """The request head of a PutObject of the probe object (not its read back, not a delete)."""
+    return head.startswith("PUT ") and locks.PROBE_SUFFIX in head.split(" ")[1]
+
+
+def test_probe_survives_a_lost_answer_to_its_first_write(state_bucket, s3, aws_params, moto_server):
+    """The first conditional PutObject lands but its answer is lost: the SDK's retry gets 412, and the
+    probe recognises its own object instead of stopping the root."""
+    with FaultProxy(("127.0.0.1", moto_server.port)) as proxy:
+        proxy.lose_answer_to(_probe_put)
+        result = run_lockfile(dict(aws_params, endpoint_url=proxy.url), state_bucket, state="probe")
+        probe_puts = [head for head in proxy.heads if _probe_put(head)]
+    # The fault happened: one answer lost, and the SDK resent that PutObject before the second write.
+    assert len(proxy.lost) == 1 and len(probe_puts) == 3, (proxy.lost, probe_puts)
+    assert not result.get("failed"), result
+    assert result["conditional_writes"] is True
+    # Through S3: exactly one write landed (the lost one), the retry and the second write were refused,
+    # and the probe object is gone.
+    versions, markers = probe_versions(s3, state_bucket)
+    assert len(versions) == 1 and markers, (versions, markers)
+    assert "Contents" not in s3.list_objects_v2(Bucket=state_bucket), "the probe object was left behind"
+
+
+def test_probe_still_stops_on_a_probe_object_that_is_not_its_own(state_bucket, s3, aws_params, monkeypatch):
+    """The read back is what tells: an object with another body, appearing between the cleanup and the
+    first write, is contention, and the probe stops naming it."""
+    real_put = locks.put_s3_lock
+
+    def racing_put(client, target, body):
+        if not racing_put.done:
+            racing_put.done = True
+            s3.put_object(Bucket=state_bucket, Key=target.lock_key, Body=b'{"ID": "someone-else"}')
+        return real_put(client, target, body)
+    racing_put.done = False
+    monkeypatch.setattr(locks, "put_s3_lock", racing_put)
+    result = run_lockfile(aws_params, state_bucket, state="probe")
+    assert result.get("failed") and result["aws_error_code"] == "ProbeContention", result
+    assert PROBE_KEY in result["msg"]

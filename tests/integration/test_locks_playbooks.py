@@ -111,12 +111,26 @@ def test_unlock_playbook_releases_by_id_in_both_stores(killed_dual_apply, s3, dy
 
     wrong = playbook(UNLOCK_PLAYBOOK, moto_server, {"unlock_states": [state], "unlock_lock_id": "not-" + held_id})
     assert wrong.returncode != 0 and "No lock with ID" in wrong.stdout + wrong.stderr
-    dry = playbook(UNLOCK_PLAYBOOK, moto_server, {"unlock_states": [state], "unlock_lock_id": held_id}, check=True)
+    kept = custom_stats(wrong)["tfstate_unlock"]["kept"]
+    assert sorted((r["store"], r["kept_reason"]) for r in kept) == [
+        ("dynamodb", "held under another lock ID"), ("s3", "held under another lock ID")]
+
+    # The killed apply's lock is seconds old: named by its ID it is still kept, and the run says why.
+    young = playbook(UNLOCK_PLAYBOOK, moto_server, {"unlock_states": [state], "unlock_lock_id": held_id})
+    assert young.returncode != 0, young.stdout
+    assert "younger than stale_after" in young.stdout and "release it anyway with force" in young.stdout
+    kept = custom_stats(young)["tfstate_unlock"]["kept"]
+    assert sorted(r["store"] for r in kept) == ["dynamodb", "s3"] and all(r["id"] == held_id for r in kept)
+    assert "s3 %s.tflock ID %s kept: younger than stale_after" % (KEY, held_id) in young.stdout
+    assert lock_objects(s3, bucket_name) == before and lock_items(dynamodb, table)
+
+    forced = {"unlock_states": [state], "unlock_lock_id": held_id, "unlock_force": True}
+    dry = playbook(UNLOCK_PLAYBOOK, moto_server, forced, check=True)
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert sorted(r["store"] for r in custom_stats(dry)["tfstate_unlock"]["released"]) == ["dynamodb", "s3"]
     assert lock_objects(s3, bucket_name) == before and lock_items(dynamodb, table)
 
-    done = playbook(UNLOCK_PLAYBOOK, moto_server, {"unlock_states": [state], "unlock_lock_id": held_id})
+    done = playbook(UNLOCK_PLAYBOOK, moto_server, forced)
     assert done.returncode == 0, done.stdout + done.stderr
     assert lock_objects(s3, bucket_name) == {} and lock_items(dynamodb, table) == {}
     root.plan()
@@ -136,3 +150,23 @@ def test_unlock_playbook_releases_only_stale_locks_in_every_workspace(s3, moto_s
         KEY + ".tflock": fresh_id, "other/terraform.tfstate.tflock": other_state_id}
     released = custom_stats(result)["tfstate_unlock"]["released"]
     assert sorted(r["workspace"] for r in released) == ["a", "b"]
+    # The young lock is listed with why, not skipped without a word; the other state is not looked at.
+    kept = custom_stats(result)["tfstate_unlock"]["kept"]
+    assert [(r["lock_key"], r["id"]) for r in kept] == [(KEY + ".tflock", fresh_id)]
+    assert kept[0]["kept_reason"].startswith("younger than stale_after (") and "force" not in kept[0]["kept_reason"]
+    assert "ID %s kept: younger than stale_after" % fresh_id in result.stdout
+
+
+def test_unlock_playbook_refuses_force_without_a_lock_id_and_a_request_without_criterion(s3, moto_server, bucket_name):
+    s3.create_bucket(Bucket=bucket_name)
+    old_id = put_old_lock(s3, bucket_name, KEY, hours=5)
+    state = {"bucket": bucket_name, "key": KEY}
+    for extra, words in (({"unlock_force": True, "unlock_stale_after": 0}, "force needs a lock_id"),
+                         ({}, "give lock_id")):
+        refused = playbook(UNLOCK_PLAYBOOK, moto_server, dict({"unlock_states": [state]}, **extra))
+        assert refused.returncode != 0 and words in refused.stdout, refused.stdout
+    assert dict((k, v[1]) for k, v in lock_objects(s3, bucket_name).items()) == {KEY + ".tflock": old_id}
+    # An old lock named by its ID goes without force.
+    done = playbook(UNLOCK_PLAYBOOK, moto_server, {"unlock_states": [state], "unlock_lock_id": old_id})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert lock_objects(s3, bucket_name) == {}

@@ -174,3 +174,42 @@ def test_corpus_repositories_as_an_inventory(tmp_path):
                  if group.startswith("lock_mode_"))
     assert sum(modes.values()) == len(hostvars)
     assert modes["dynamodb"] > modes["lockfile"] > 0
+
+
+def _limit_memory():
+    import resource
+    limit = 1536 * 1024 * 1024  # address space: a read of /dev/zero to the end would pass it within seconds
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def test_a_hostile_tree_never_drops_the_good_roots(repos):
+    """Dangling and looping .tf links, a link to /dev/zero, a FIFO, a device link and an oversized file: each is
+    skipped with a warning naming it, and every good root is still listed, quickly and in bounded memory."""
+    top = os.path.join(str(repos), "repos")
+    hostile = os.path.join(top, "hostile")
+    os.makedirs(hostile)
+    write(top, "hostile/backend.tf", BLOCK % ("acme-hostile", "hostile.tfstate", "acme-locks"))
+    os.symlink(os.path.join(hostile, "gone.tf"), os.path.join(hostile, "dangling.tf"))
+    os.symlink("loop.tf", os.path.join(hostile, "loop.tf"))
+    os.symlink("/dev/zero", os.path.join(hostile, "zero.tf"))
+    os.symlink("/dev/null", os.path.join(hostile, "null.tf"))
+    os.mkfifo(os.path.join(hostile, "fifo.tf"))
+    with open(os.path.join(hostile, "huge.tf"), "wb") as handle:
+        handle.truncate(64 * 1024 * 1024)  # sparse: costs no disk
+    # A link to a regular file is read as usual.
+    os.symlink(os.path.join(top, "platform", "app", "main.tf"), os.path.join(hostile, "versions.tf"))
+
+    proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", inventory(repos), "--list"],
+                          env=ansible_env(), capture_output=True, text=True, timeout=60, check=False,
+                          preexec_fn=_limit_memory)
+    assert proc.returncode == 0, proc.stderr
+    hosts = set(plain(json.loads(proc.stdout))["_meta"]["hostvars"])
+    assert hosts == {"platform/app", "platform/net", "live/prod", "svc/envs/dev.tfbackend",
+                     "svc/envs/prod.tfbackend", "single", "hostile"}
+    warnings = " ".join(proc.stderr.split())
+    for name, why in (("dangling.tf", "dangling symbolic link"), ("loop.tf", "symbolic link loop"),
+                      ("zero.tf", "a character device, not a regular file"),
+                      ("null.tf", "a character device, not a regular file"), ("fifo.tf", "a FIFO, not a regular file"),
+                      ("huge.tf", "67108864 bytes, more than the")):
+        assert "skipped %s: %s" % (os.path.join(hostile, name), why) in warnings, (name, proc.stderr)
+    assert "versions.tf" not in warnings

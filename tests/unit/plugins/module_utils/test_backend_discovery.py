@@ -220,3 +220,44 @@ def test_an_expression_key_in_a_terragrunt_config_is_noted(tmp_path):
     report = disc.report([str(tmp_path)])
     assert report["backends"][0]["settings"] == {"bucket": "b"}
     assert [(n["kind"], n["line"]) for n in report["notes"]] == [("expression_setting", 5)]
+
+
+# --- only regular files are read, bounded -------------------------------------------------------
+
+def test_read_regular_reads_files_and_links_to_them(tmp_path):
+    target = tmp_path / "real.tf"
+    target.write_bytes(b"x" * 10)
+    (tmp_path / "link.tf").symlink_to(target)
+    assert disc.read_regular(str(tmp_path / "link.tf")) == b"x" * 10
+    assert disc.read_regular(str(target), limit=10) == b"x" * 10
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: p.symlink_to(p.parent / "missing.tf"), "dangling symbolic link (to "),
+    (lambda p: p.symlink_to(p.name), "symbolic link loop"),
+    (lambda p: p.symlink_to("/dev/zero"), "a character device, not a regular file"),
+    (lambda p: os.mkfifo(str(p)), "a FIFO, not a regular file"),
+    (lambda p: p.mkdir(), "a directory, not a regular file"),
+    (lambda p: p.write_bytes(b"x" * 11), "11 bytes, more than the 10 bytes read from one file"),
+])
+def test_read_regular_refuses_what_is_not_a_small_regular_file(tmp_path, make, reason):
+    path = tmp_path / "bad.tf"
+    make(path)
+    with pytest.raises(disc.UnreadableFile) as refused:
+        disc.read_regular(str(path), limit=10)
+    assert refused.value.path == str(path) and reason in refused.value.reason
+
+
+def test_report_skips_and_names_unreadable_files_and_keeps_the_rest(tmp_path):
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "backend.tf").write_text('terraform {\n  backend "s3" {\n    bucket = "b"\n    key = "k"\n  }\n}\n')
+    (good / "zero.tf").symlink_to("/dev/zero")
+    (good / "loop.tf").symlink_to("loop.tf")
+    found = disc.report([str(tmp_path)])
+    assert [b["settings"]["bucket"] for b in found["backends"]] == ["b"]
+    assert sorted(os.path.basename(s["file"]) for s in found["skipped_files"]) == ["loop.tf", "zero.tf"]
+    # The required_version scan of the root skips them too (it reads the root's .tf files itself).
+    assert disc.required_versions(str(good)) == ([], [
+        {"file": str(good / "loop.tf"), "line": None, "reason": "symbolic link loop"},
+        {"file": str(good / "zero.tf"), "line": None, "reason": "a character device, not a regular file"}])

@@ -224,3 +224,71 @@ def test_one_listing_per_bucket_and_gets_only_for_lock_objects(s3, dynamodb, buc
     assert [(r["store"], r["state_key"]) for r in named] == [("s3", "net/terraform.tfstate"), ("dynamodb", "net/terraform.tfstate")]
     assert dict(s3_calls) == {"ListObjectsV2": 1, "GetObject": 1}
     assert dict(dynamodb_calls) == {"BatchGetItem": 1}
+
+
+# --- unlocking in bulk: the young-lock rule ---------------------------------------------------------
+
+def unlock_record(age, lock_id="id-1", store="s3", corrupt=False, age_source="created"):
+    return {"store": store, "id": lock_id, "age_seconds": age, "age_source": age_source, "corrupt": corrupt}
+
+
+@pytest.mark.parametrize("record, args, reason", [
+    (unlock_record(8), dict(lock_id="id-1"), "younger than stale_after (8 s old, stale_after 3600 s)"),
+    (unlock_record(8), dict(lock_id="id-1", force=True), None),
+    (unlock_record(4000), dict(lock_id="id-1"), None),
+    (unlock_record(4000), dict(lock_id="id-2"), locks.KEPT_OTHER_ID),
+    (unlock_record(3600), dict(stale_after=3600), "younger than stale_after (3600 s old"),
+    (unlock_record(3601), dict(stale_after=3600), None),
+    (unlock_record(None, age_source="last_modified"), dict(stale_after=0), locks.KEPT_NO_AGE),
+    (unlock_record(None, age_source=None), dict(lock_id="id-1", force=True), None),
+    (unlock_record(9000, corrupt=True), dict(stale_after=0), locks.KEPT_CORRUPT_UNLOCK),
+    (unlock_record(9000, corrupt=True), dict(lock_id="id-1", force=True), locks.KEPT_CORRUPT_UNLOCK),
+])
+def test_unlock_reason(record, args, reason):
+    found = locks.unlock_reason(record, **args)
+    if reason is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(reason), found
+
+
+def test_young_lock_reason_says_how_to_force_only_when_named():
+    assert locks.unlock_reason(unlock_record(8), lock_id="id-1").endswith("release it anyway with force")
+    assert "force" not in locks.unlock_reason(unlock_record(8), stale_after=60)
+
+
+def test_plan_unlock_lists_every_kept_lock_with_why():
+    records = [unlock_record(8, "young"), unlock_record(9000, "old"), unlock_record(9000, "bad", corrupt=True)]
+    to_release, kept = locks.plan_unlock(records, stale_after=3600)
+    assert [r["id"] for r in to_release] == ["old"]
+    assert [(r["id"], r["kept_reason"][:12]) for r in kept] == [("young", "younger than"), ("bad", "corrupt lock")]
+    assert "kept_reason" not in records[0], "the input records were changed"
+
+
+@pytest.mark.parametrize("args, expected", [
+    (dict(lock_id="x"), locks.DEFAULT_UNLOCK_STALE_AFTER),
+    (dict(lock_id="x", stale_after=60), 60),
+    (dict(lock_id="x", force=True), locks.DEFAULT_UNLOCK_STALE_AFTER),
+    (dict(stale_after=0), 0),
+])
+def test_unlock_criteria(args, expected):
+    assert locks.unlock_criteria(**args) == expected
+
+
+@pytest.mark.parametrize("args, words", [
+    (dict(), "give lock_id"), (dict(stale_after=60, force=True), "force needs a lock_id"),
+    (dict(lock_id="x", stale_after=-1), "0 or more"),
+])
+def test_unlock_criteria_refusals(args, words):
+    with pytest.raises(locks.UnlockRequestError) as refused:
+        locks.unlock_criteria(**args)
+    assert words in str(refused.value)
+
+
+def test_lock_id_not_released():
+    kept = dict(unlock_record(8), kept_reason="younger than stale_after (8 s old, stale_after 3600 s)")
+    assert locks.lock_id_not_released({"released": [], "kept": [kept, dict(kept, store="dynamodb")]}, "id-1") == (
+        "The lock with ID id-1 was kept: younger than stale_after (8 s old, stale_after 3600 s).")
+    assert "No lock with ID id-2" in locks.lock_id_not_released({"released": [], "kept": [kept]}, "id-2")
+    assert locks.lock_id_not_released({"released": [unlock_record(8)], "kept": []}, "id-1") is None
+    assert locks.lock_id_not_released({"released": [], "kept": []}, None) is None

@@ -125,7 +125,14 @@ def test_a_symlinked_file_is_edited_through_the_link(tmp_path):
 
 @pytest.fixture()
 def fresh_warnings(monkeypatch):
-    """In-process runs share Ansible's warning lists: each run here starts from empty ones."""
+    """In-process runs share Ansible's warning lists: each run here starts from empty ones.
+
+    Once a test in the same process imported a controller plugin (an action plugin), ansible-core
+    sends deprecations to the controller's display instead: a module run is not on the controller.
+    """
+    from ansible.module_utils import _internal
+
+    monkeypatch.setattr(_internal, "is_controller", False)
     monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
     monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
 
@@ -239,3 +246,16 @@ def test_a_second_run_on_named_files_stays_green(tmp_path):
     again = run_module(backend_hcl, dict(path=[str(path), str(plain)], lock_mode="lockfile"))
     assert "failed" not in again and again["changed"] is False
     assert sorted(u["kind"] for u in again["untouched"]) == ["already", "no_lock_settings"]
+
+
+def test_an_unreadable_tf_in_the_root_stops_the_rewrite_naming_it(tmp_path):
+    """A link to /dev/zero is not read until memory runs out: the rewrite stops, names it, and writes nothing."""
+    root = tmp_path / "root"
+    root.mkdir()
+    text = 'terraform {\n  backend "s3" {\n    bucket = "b"\n    key = "k"\n    dynamodb_table = "t"\n  }\n}\n'
+    (root / "backend.tf").write_text(text)
+    (root / "zero.tf").symlink_to("/dev/zero")
+    result = run_module(backend_hcl, {"path": [str(root)], "lock_mode": "lockfile"})
+    assert result.get("failed") and str(root / "zero.tf") in result["msg"], result
+    assert "not a regular file" in result["msg"]
+    assert (root / "backend.tf").read_text() == text

@@ -1,0 +1,74 @@
+import pytest
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import iam_policy
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import PolicyError, backend_policy
+
+ARN = "arn:aws:s3:::b/"
+
+
+def statement(policy, sid):
+    found = [s for s in policy["Statement"] if s["Sid"] == sid]
+    return found[0] if found else None
+
+
+def test_no_workspaces_no_wildcard_no_deny():
+    policy = backend_policy("b", ["net/terraform.tfstate"])
+    assert statement(policy, "ReadWriteState")["Resource"] == [ARN + "net/terraform.tfstate"]
+    assert statement(policy, "NoOtherRootsWorkspaces") is None
+
+
+def test_wildcard_workspaces_come_with_the_cross_root_deny():
+    policy = backend_policy("b", ["net/terraform.tfstate"], workspaces=True, workspace_key_prefix="ws")
+    assert ARN + "ws/*/net/terraform.tfstate" in statement(policy, "ReadWriteState")["Resource"]
+    deny = statement(policy, "NoOtherRootsWorkspaces")
+    assert deny["Effect"] == "Deny" and deny["Action"] == ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    assert deny["Resource"] == [ARN + "ws/*/*/net/terraform.tfstate", ARN + "ws/*/*/net/terraform.tfstate.tflock"]
+
+
+@pytest.mark.parametrize("key, denied", [
+    ("env:/staging/net/terraform.tfstate", False),          # own workspace
+    ("env:/staging/net/terraform.tfstate.tflock", False),   # its lock
+    ("env:/prod/team-b/net/terraform.tfstate", True),       # another root's workspace: the reported hole
+    ("env:/prod/team-b/net/terraform.tfstate.tflock", True),
+    ("env:/a/b/c/net/terraform.tfstate", True),
+])
+def test_the_deny_matches_exactly_what_is_not_a_workspace(key, denied):
+    policy = backend_policy("b", ["net/terraform.tfstate"], workspaces=True)
+    allow = statement(policy, "ReadWriteState")["Resource"] + statement(policy, "LockFiles")["Resource"]
+    deny = statement(policy, "NoOtherRootsWorkspaces")["Resource"]
+    assert any(iam_policy._iam_match(pattern, ARN + key) for pattern in allow)  # the wildcard alone grants it
+    assert any(iam_policy._iam_match(pattern, ARN + key) for pattern in deny) is denied
+
+
+def test_keys_ending_alike_in_one_policy_are_refused_with_workspaces():
+    with pytest.raises(PolicyError) as refused:
+        backend_policy("b", ["net/terraform.tfstate", "team-b/net/terraform.tfstate"], workspaces=True)
+    assert "team-b/net/terraform.tfstate" in str(refused.value) and "workspace_names" in str(refused.value)
+    # Named workspaces need no deny, so the same keys are fine.
+    backend_policy("b", ["net/terraform.tfstate", "team-b/net/terraform.tfstate"], workspace_names=["prod"])
+    # Keys that do not end alike are fine with the wildcard.
+    backend_policy("b", ["net/terraform.tfstate", "app/terraform.tfstate"], workspaces=True)
+
+
+def test_named_workspaces_are_exact():
+    policy = backend_policy("b", ["net/terraform.tfstate"], workspace_names=["default", "prod"],
+                            allow_workspace_delete=True)
+    assert statement(policy, "ReadWriteState")["Resource"] == [
+        ARN + "net/terraform.tfstate", ARN + "env:/prod/net/terraform.tfstate"]
+    assert statement(policy, "DeleteWorkspaceState")["Resource"] == [ARN + "env:/prod/net/terraform.tfstate"]
+    assert statement(policy, "NoOtherRootsWorkspaces") is None
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(keys=["net/*.tfstate"]), "wildcard"),
+    (dict(keys=["net/terraform.tfstate"], workspace_key_prefix="env?"), "workspace_key_prefix"),
+    (dict(keys=["${aws:username}/terraform.tfstate"]), "variable"),
+    (dict(keys=["net/terraform.tfstate"], workspace_names=["a/b"]), "not one Terraform allows"),
+    (dict(keys=["net/terraform.tfstate"], workspace_names=["*"]), "not one Terraform allows"),
+    (dict(keys=["net/terraform.tfstate"], workspaces=True, workspace_names=["a"]), "not both"),
+    (dict(keys=[]), "at least one"),
+])
+def test_bad_input_is_refused_clearly(kwargs, words):
+    with pytest.raises(PolicyError) as refused:
+        backend_policy("b", **kwargs)
+    assert words in str(refused.value)
