@@ -7,14 +7,10 @@ from __future__ import annotations
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import LockTarget, acquire, release
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import (
-    describe_lock,
-    redact_url,
-    utc_now,
-    utc_text,
-)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import describe_lock, utc_now, utc_text
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
-    COLLECTION_VERSION,
     pending_record,
     read_record,
     write_record,

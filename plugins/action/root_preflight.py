@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
@@ -108,7 +109,7 @@ class ActionModule(RootAction):
             "host": host,
             "root": backend["root"],
             # What reports and records call the root: its repository URL (without credentials) or its path.
-            "root_name": decide.redact_url(args["root_name"] or backend["root"]),
+            "root_name": redact_url(args["root_name"] or backend["root"]),
             "target": args["target"],
             "backend": backend_view(backend),
             "terraform": terraform,

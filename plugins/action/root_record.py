@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import (
     StateSelection,
     named_state_keys,
     remove_digests,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
-    COLLECTION_VERSION,
     read_record,
     record_key,
     wanted_record,
@@ -61,7 +62,7 @@ class ActionModule(RootAction):
                       "job_id": migration.get("job_id"), "recorded_time": now}
         current = read_record(s3, settings["bucket"], settings["key"])
         record = wanted_record(current, files_mode, migration.get("dynamodb_table"), now,
-                               decide.redact_url(args["root_name"] or migration.get("root_name") or migration["root"]),
+                               redact_url(args["root_name"] or migration.get("root_name") or migration["root"]),
                                COLLECTION_VERSION,
                                provenance)
         write_record(s3, settings["bucket"], settings["key"], record, bool(settings.get("encrypt")),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import RootAction
 
@@ -94,7 +95,7 @@ class ActionModule(RootAction):
         rewrite_files = [entry.get("path") for entry in args["rewrite"].get("files") or [] if entry.get("changed", True)]
         result = {
             "host": task_vars.get("inventory_hostname"),
-            "root": decide.redact_url(args["root_name"] or root or ""),
+            "root": redact_url(args["root_name"] or root or ""),
             "backend_file": place,
             "status": status,
             "phase": failed_phase,

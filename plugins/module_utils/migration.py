@@ -320,12 +320,3 @@ def next_step(status, reason, target, phase=None):
     if status in (FAILED, WOULD_FAIL):
         return "read the reason; the root's maintenance lock was released; fix and rerun (a rerun resumes)"
     return "fix the reason above, then rerun"
-
-
-def redact_url(text):
-    """``text`` with any user:password@ (tokens) removed from URLs and scp-like git addresses."""
-    if not text:
-        return text
-    text = re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1", str(text))
-    # scp-like: user:token@host:path (a bare user@host:path keeps its user, which is no secret)
-    return re.sub(r"^[^/@\s:]+:[^/@\s]+@(?=[^/\s]+:)", "", text)

@@ -18,7 +18,6 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import call
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 
 RECORD_SUFFIX = ".tfstate-s3-backend.json"
-COLLECTION_VERSION = "0.1.0"
 RECORD_FIELDS = ("mode", "dynamodb_table", "cutover_time", "root", "collection_version")
 # Who wrote the record, for the fleet view (a report built from every root's record).
 PROVENANCE_FIELDS = ("host", "bucket", "key", "workspaces", "run_id", "job_id", "recorded_time")

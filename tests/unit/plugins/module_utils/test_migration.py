@@ -165,15 +165,3 @@ def test_next_step_names_what_to_do():
     assert "unlock" in m.next_step(m.STOPPED, "a lock is held on x", "lockfile")
     assert "versioning" in m.next_step(m.STOPPED, "versioning is not enabled on state bucket b", "lockfile")
     assert "rerun" in m.next_step(m.FAILED, "terraform init failed", "lockfile")
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("https://user:ghp_secret@github.com/acme/infra.git", "https://github.com/acme/infra.git"),
-    ("https://oauth2:tok@gitlab.example/x.git", "https://gitlab.example/x.git"),
-    ("git@github.com:acme/infra.git", "git@github.com:acme/infra.git"),
-    ("deploy:s3cr3t@git.example:acme/infra.git", "git.example:acme/infra.git"),
-    ("/srv/repos/app", "/srv/repos/app"),
-    ("", ""),
-])
-def test_redact_url_removes_credentials(text, expected):
-    assert m.redact_url(text) == expected
