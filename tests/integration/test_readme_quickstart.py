@@ -27,7 +27,7 @@ def _section():
 
 
 def test_the_fleet_quick_start_runs_as_written(tmp_path, moto_server, s3, dynamodb, state_bucket, lock_table,
-                                              terraform_bin):
+                                               terraform_bin):
     inventory_text, commands = _section()
     home = tmp_path / "home"
     (home / ".aws").mkdir(parents=True)
