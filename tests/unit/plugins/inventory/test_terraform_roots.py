@@ -206,10 +206,11 @@ def test_a_hostile_tree_never_drops_the_good_roots(repos):
     hosts = set(plain(json.loads(proc.stdout))["_meta"]["hostvars"])
     assert hosts == {"platform/app", "platform/net", "live/prod", "svc/envs/dev.tfbackend",
                      "svc/envs/prod.tfbackend", "single", "hostile"}
-    warnings = " ".join(proc.stderr.split())
+    # Ansible wraps its warnings (2.17 breaks long paths at hyphens): compare without white space.
+    warnings = "".join(proc.stderr.split())
     for name, why in (("dangling.tf", "dangling symbolic link"), ("loop.tf", "symbolic link loop"),
                       ("zero.tf", "a character device, not a regular file"),
                       ("null.tf", "a character device, not a regular file"), ("fifo.tf", "a FIFO, not a regular file"),
                       ("huge.tf", "67108864 bytes, more than the")):
-        assert "skipped %s: %s" % (os.path.join(hostile, name), why) in warnings, (name, proc.stderr)
+        assert "".join(("skipped %s: %s" % (os.path.join(hostile, name), why)).split()) in warnings, (name, proc.stderr)
     assert "versions.tf" not in warnings

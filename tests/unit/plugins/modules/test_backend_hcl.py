@@ -130,11 +130,14 @@ def fresh_warnings(monkeypatch):
     Once a test in the same process imported a controller plugin (an action plugin), ansible-core
     sends deprecations to the controller's display instead: a module run is not on the controller.
     """
-    from ansible.module_utils import _internal
-
-    monkeypatch.setattr(_internal, "is_controller", False)
-    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
-    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+    try:
+        from ansible.module_utils import _internal
+    except ImportError:  # ansible-core < 2.19: deprecations always go to the module's result
+        _internal = None
+    if _internal is not None:
+        monkeypatch.setattr(_internal, "is_controller", False)
+    monkeypatch.setattr(ansible_warnings, "_global_deprecations", type(ansible_warnings._global_deprecations)())
+    monkeypatch.setattr(ansible_warnings, "_global_warnings", type(ansible_warnings._global_warnings)())
 
 
 def deprecations(result):
