@@ -132,9 +132,9 @@ def fresh_warnings(monkeypatch):
     """
     try:
         from ansible.module_utils import _internal
-    except ImportError:  # ansible-core < 2.19: deprecations always go to the module's result
+    except ImportError:  # ansible-core 2.17: deprecations always go to the module's result
         _internal = None
-    if _internal is not None:
+    if hasattr(_internal, "is_controller"):  # ansible-core 2.19 and later
         monkeypatch.setattr(_internal, "is_controller", False)
     monkeypatch.setattr(ansible_warnings, "_global_deprecations", type(ansible_warnings._global_deprecations)())
     monkeypatch.setattr(ansible_warnings, "_global_warnings", type(ansible_warnings._global_warnings)())
