@@ -30,16 +30,12 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli i
 )
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
 
-_VERSIONS = {}  # binary -> `version` output, once per worker process
-
-
 def terraform_version(binary, env):
-    if binary not in _VERSIONS:
-        rc, out, err = run([binary, "version"], cwd=None, env=env, timeout=60)
-        if rc != 0:
-            raise PhaseFailed("%s version failed (rc=%s): %s" % (binary, rc, first_error(err or out)))
-        _VERSIONS[binary] = out
-    return _VERSIONS[binary]
+    """``<binary> version`` output (each task runs in a fresh worker: nothing to cache)."""
+    rc, out, err = run([binary, "version"], cwd=None, env=env, timeout=60)
+    if rc != 0:
+        raise PhaseFailed("%s version failed (rc=%s): %s" % (binary, rc, first_error(err or out)))
+    return out
 
 
 def read_bucket(s3, name):

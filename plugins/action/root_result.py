@@ -70,6 +70,7 @@ class ActionModule(RootAction):
         verification=dict(type="dict", default={}),
         record=dict(type="dict", default={}),
         verify=dict(type="bool", default=True),
+        fail_on_stopped=dict(type="bool", default=True),
     )
 
     def phase(self, args, task_vars):
@@ -80,8 +81,6 @@ class ActionModule(RootAction):
         verification = args["verification"]
         verified = (not args["verify"]) or (verification.get("locked_plan_refused") is True
                                             and verification.get("plan_ok") is True)
-        if action in (decide.ACTION_VERIFY, decide.ACTION_INIT, decide.ACTION_REWRITE) and not args["verify"]:
-            verified = True
         status = decide.root_status(action, failed_phase, self.check_mode, verified)
         root = migration.get("root") or args["root"]
         files_mode, init_mode, place = measured_backend(root, args["init_args"])
@@ -102,6 +101,7 @@ class ActionModule(RootAction):
             "reason": reason,
             "next_step": decide.next_step(status, reason, args["target"], failed_phase),
             "check_mode": self.check_mode,
+            "fails_root": decide.fails_root(status, args["fail_on_stopped"]),
             "action": action,
             "target": args["target"],
             "lock_mode_before": migration.get("lock_mode_before"),

@@ -290,6 +290,13 @@ def root_status(action, failed_phase, check_mode, verified):
     return RESUMED if action == ACTION_VERIFY else MIGRATED
 
 
+def fails_root(status, fail_on_stopped):
+    """Whether the root's host must fail at the end of the role: a failure always, a stop when asked."""
+    if status in (FAILED, WOULD_FAIL):
+        return True
+    return status in (STOPPED, WOULD_STOP) and bool(fail_on_stopped)
+
+
 def lock_mode_after(files_mode, initialised_mode):
     """The lock mode a root has, from the files and terraform's initialised backend, both read back."""
     if files_mode == initialised_mode:

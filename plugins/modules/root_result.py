@@ -100,6 +100,12 @@ options:
         proof is not required.
     type: bool
     default: true
+  fail_on_stopped:
+    description:
+      - Whether a root that stopped before anything changed must fail (RV(fails_root)); a root that failed after a
+        change began always must (the role's C(migrate_fail_on_stopped)).
+    type: bool
+    default: true
 attributes:
   action:
     support: full
@@ -201,6 +207,12 @@ reason:
   returned: always
   type: str
   sample: ""
+fails_root:
+  description: Whether the role fails this root's host at its end (V(failed), V(would_fail), and with
+    O(fail_on_stopped) V(stopped) and V(would_stop)).
+  returned: always
+  type: bool
+  sample: false
 next_step:
   description: What a person should do about the root, in one sentence; empty when nothing.
   returned: always

@@ -165,3 +165,11 @@ def test_next_step_names_what_to_do():
     assert "unlock" in m.next_step(m.STOPPED, "a lock is held on x", "lockfile")
     assert "versioning" in m.next_step(m.STOPPED, "versioning is not enabled on state bucket b", "lockfile")
     assert "rerun" in m.next_step(m.FAILED, "terraform init failed", "lockfile")
+
+
+@pytest.mark.parametrize("status, fail_on_stopped, fails", [
+    (m.FAILED, False, True), (m.WOULD_FAIL, False, True), (m.STOPPED, True, True), (m.WOULD_STOP, True, True),
+    (m.STOPPED, False, False), (m.MIGRATED, True, False), (m.UNCHANGED, True, False), (m.WOULD_MIGRATE, True, False),
+])
+def test_fails_root(status, fail_on_stopped, fails):
+    assert m.fails_root(status, fail_on_stopped) is fails
