@@ -30,6 +30,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli i
 )
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
 
+
 def terraform_version(binary, env):
     """``<binary> version`` output (each task runs in a fresh worker: nothing to cache)."""
     rc, out, err = run([binary, "version"], cwd=None, env=env, timeout=60)
