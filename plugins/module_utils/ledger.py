@@ -31,7 +31,7 @@ import json
 import os
 import re
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import call, paginate
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call, paginate
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import FREEZE_MARK, LEGACY_FREEZE_INFO
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import parse_lock_id, workspace_of
@@ -516,3 +516,79 @@ def record_stage(s3, entry, encrypt=False, kms_key_id=None, existing=None):
     if entry["stage"] != HELD and not entry.get("from_stage"):
         entry["from_stage"] = transition(existing, entry["stage"])
     return write_entry(s3, entry, encrypt, kms_key_id)
+
+
+def read_fleet(s3, buckets, page_size=None):
+    """The fleet view of the ledgers of ``buckets``; a bucket whose ledger cannot be read is a problem."""
+    entries, problems = [], []
+    for bucket in sorted(set(bucket for bucket in buckets if bucket)):
+        try:
+            found, bad = read_ledger(s3, bucket, page_size)
+        except AwsError as exc:
+            if exc.code == "NoSuchBucket":
+                continue  # a bucket that is gone holds no root (a table item may still name it)
+            problems.append("the ledger of bucket %s cannot be read, so roots recorded there are unknown: %s" % (
+                bucket, exc))
+            continue
+        entries.extend(found)
+        problems.extend(bad)
+    return fleet_view(entries, problems)
+
+
+def ledger_backends(view, table, play_states, resolve):
+    """``{(bucket, key): {file, line, lock_mode, dynamodb_table}}`` of the ledger's roots of ``table`` outside
+    the play whose directory this controller can read; ``resolve(path)`` gives root_backend.resolve_root's
+    backend, or None when it cannot be read: such a root is judged by its ledger stage alone.
+    """
+    found = {}
+    for row in view["roots"]:
+        place = (row["bucket"], row["key"])
+        if row["table"] != table or place in play_states or not row.get("root") or not os.path.isdir(row["root"]):
+            continue
+        backend = resolve(row["root"])
+        if not backend:
+            continue
+        settings = backend.get("settings") or {}
+        if (settings.get("bucket"), settings.get("key")) != place:
+            continue
+        found[place] = {"file": backend.get("file"), "line": backend.get("line"), "lock_mode": backend.get("lock_mode"),
+                        "dynamodb_table": settings.get("dynamodb_table")}
+    return found
+
+
+def _cell(value):
+    return ("" if value is None else str(value)).replace("|", "\\|").replace("\n", " ")
+
+
+def fleet_markdown(view, generated, retirable=None, kept=None):
+    """The Markdown rendering of a fleet view (fleet_view), with the tables' retirement state."""
+    lines = ["# Fleet ledger", "", "Generated %s from the ledger; no root was read or changed." % generated, "",
+             "## Stages", ""]
+    lines += ["- %s: %d" % (stage, number) for stage, number in sorted(view["stages"].items())] or ["- no root"]
+    lines += ["", "## Per account, bucket and table", "", "| account | bucket | table | stages |",
+              "| --- | --- | --- | --- |"]
+    for account, buckets in sorted(view["counts"].items()):
+        for bucket, tables in sorted(buckets.items()):
+            for table, stages in sorted(tables.items()):
+                lines.append("| %s | %s | %s | %s |" % (_cell(account), _cell(bucket), _cell(table), ", ".join(
+                    "%s %d" % (stage, number) for stage, number in sorted(stages.items()))))
+    if retirable or kept:
+        lines += ["", "## Lock tables", "", "| table | retirable | why |", "| --- | --- | --- |"]
+        for table, why in sorted((retirable or {}).items()):
+            lines.append("| %s | yes | %s |" % (_cell(table), _cell(why)))
+        for table, why in sorted((kept or {}).items()):
+            lines.append("| %s | no | %s |" % (_cell(table), _cell(why)))
+    if view["held_back"]:
+        lines += ["", "## Held back in dual", "", "| host | state | evidence |", "| --- | --- | --- |"]
+        for row in view["held_back"]:
+            lines.append("| %s | s3://%s/%s | %s |" % (_cell(row["host"]), _cell(row["bucket"]), _cell(row["key"]),
+                                                     _cell("; ".join(row["evidence"]))))
+    if view["problems"]:
+        lines += ["", "## Problems", ""] + ["- %s" % problem for problem in view["problems"]]
+    lines += ["", "## Roots", "", "| host | root | bucket/key | account | table | stage | since |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row in view["roots"]:
+        lines.append("| %s |" % " | ".join(_cell(value) for value in (
+            row["host"], row["root"], "%s/%s" % (row["bucket"], row["key"]), row["account"], row["table"],
+            row["stage"], row["since"])))
+    return "\n".join(lines) + "\n"
