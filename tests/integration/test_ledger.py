@@ -1,6 +1,7 @@
 """The ledger in S3: written and read back through moto, paginated, and never seen by terraform."""
 
 import datetime
+import json
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
 
@@ -62,3 +63,23 @@ def test_terraform_never_sees_the_ledger_as_a_workspace(s3, state_bucket, tf_roo
     for root in (plain, odd):
         names = sorted(line.strip(" *") for line in root.run("workspace", "list").stdout.splitlines() if line.strip())
         assert names == ["default", "staging"]
+
+
+def test_migration_record_puts_a_rollback_in_the_ledger_once(s3, state_bucket, aws_params, monkeypatch):
+    from ansible_collections.tfstate.s3_backend.plugins.modules import migration_record
+    from tests.conftest import run_module
+
+    key = "app/terraform.tfstate"
+    ledger.write_entry(s3, entry("lockfile", state_bucket, key, days=8, host="app"))
+    monkeypatch.setenv("TFSTATE_NOW", "2026-12-12T00:00:00Z")
+    args = dict(aws_params, bucket=state_bucket, key=key, mode="dynamodb", dynamodb_table="locks", ledger=True)
+    checked = run_module(migration_record, args, check_mode=True)
+    assert checked["changed"] and checked["ledger_key"] == ledger.entry_key(key, "dynamodb")
+    listed = [item["Key"] for item in s3.list_objects_v2(Bucket=state_bucket, Prefix=ledger.LEDGER_PREFIX)["Contents"]]
+    assert listed == [ledger.entry_key(key, "lockfile")]
+    assert run_module(migration_record, args)["ledger_key"] == ledger.entry_key(key, "dynamodb")
+    written = json.loads(s3.get_object(Bucket=state_bucket, Key=ledger.entry_key(key, "dynamodb"))["Body"].read())
+    assert (written["stage"], written["from_stage"], written["time"], written["table"]) == (
+        "dynamodb", "lockfile", "2026-12-12T00:00:00Z", "locks")
+    again = run_module(migration_record, args)
+    assert again["changed"] is False and again["ledger_key"] is None
