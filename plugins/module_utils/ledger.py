@@ -48,7 +48,7 @@ OBJECT_NAMES = STAGES + (HELD,)
 ENTRY_FIELDS = ("stage", "from_stage", "time", "table", "bucket", "key", "workspace_key_prefix", "workspaces",
                 "account", "region", "root", "host", "run_id", "job_id", "collection_version", "evidence")
 # The fields of an entry that differ between two runs that did the same thing.
-RUN_FIELDS = ("time", "run_id", "job_id", "since", "held_since", "evidence_time", "history")
+RUN_FIELDS = ("time", "run_id", "job_id", "since", "generated")
 NOW_VARIABLE = "TFSTATE_NOW"
 DEFAULT_DUAL_GRACE = "7d"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")

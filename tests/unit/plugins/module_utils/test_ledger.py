@@ -89,6 +89,9 @@ def test_fleet_view_counts_per_account_bucket_table_and_stage():
                               problems=["s3://b3/x: unreadable"])
     assert ledger.comparable(again) == ledger.comparable(view)
     assert ledger.comparable(ledger.fleet_view(entries[:1])) != ledger.comparable(view)
+    # A document's generation time goes; the history of stages stays (without its times).
+    assert ledger.comparable({"generated": "x", "fleet": view})["fleet"]["roots"][0]["history"] == [
+        {"stage": "dual", "from_stage": None}, {"stage": "lockfile", "from_stage": None}]
 
 
 def test_a_lockfile_root_keeps_the_table_it_left_and_held_evidence_older_than_dual_is_not_held_back():
