@@ -200,3 +200,26 @@ def test_parse_entry_refuses_what_is_not_an_entry():
     good, problem = ledger.parse_entry(b'{"stage": "dual", "time": "2026-12-01T00:00:00Z", "bucket": "x"}', "b", "k",
                                        parsed)
     assert problem is None and good["bucket"] == "b" and good["key"] == "app/terraform.tfstate"
+
+
+def test_ledger_backends_reads_the_directories_the_ledger_names(tmp_path):
+    here = tmp_path / "app"
+    here.mkdir()
+    entries = [entry("lockfile", 8, root=str(here)), entry("dual", 0, key="net/terraform.tfstate", host="net",
+                                                            root=str(tmp_path / "elsewhere")),
+               entry("dual", 0, key="db/terraform.tfstate", host="db", table="other", root=str(here))]
+    view = ledger.fleet_view(entries)
+    seen = []
+
+    def resolve(path):
+        seen.append(path)
+        return {"file": path + "/backend.tf", "line": 3, "lock_mode": "dual",
+                "settings": {"bucket": "b1", "key": "app/terraform.tfstate", "dynamodb_table": "locks"}}
+
+    found = ledger.ledger_backends(view, "locks", set(), resolve)
+    # Only the table's roots whose directory exists here; a directory now holding another state does not count.
+    assert seen == [str(here)]
+    assert found == {("b1", "app/terraform.tfstate"): {"file": str(here) + "/backend.tf", "line": 3,
+                                                       "lock_mode": "dual", "dynamodb_table": "locks"}}
+    assert ledger.ledger_backends(view, "locks", {("b1", "app/terraform.tfstate")}, resolve) == {}
+    assert ledger.ledger_backends(view, "locks", set(), lambda path: None) == {}
