@@ -180,10 +180,24 @@ def test_three_slices_add_up_to_the_unsliced_fleet_and_retire_in_a_slice_sees_th
     assert result["status"] == "refused", result
     assert sliced.table_exists("tbl-a")
     blockers = "\n".join(result["blockers"])
+    # This controller can read the other slices' directories the ledger names: their backend files speak.
     for host in ("r2", "r3", "r5"):
-        assert "root %s, state s3://%s/%s/terraform.tfstate is in stage dual" % (
-            host, sliced.bucket(LAYOUT[host][0]), host) in blockers, blockers
-    assert "was not examined" not in blockers and "r1" not in blockers and "r4" not in blockers, blockers
+        assert "root %s (%s), state s3://%s/%s/terraform.tfstate still names the table in its backend (%s:2, " \
+               "lock mode dual; known from the ledger)" % (host, sliced.roots[host].path, sliced.bucket(LAYOUT[host][0]),
+                                                         host, os.path.join(sliced.roots[host].path, "backend.tf")) \
+            in blockers, blockers
+    assert "was not examined" not in blockers and "root r1 " not in blockers and "root r4 " not in blockers, blockers
+
+    # Where the directory is not here (another controller's checkout), the ledger's stage alone names the root.
+    os.rename(sliced.roots["r2"].path, sliced.roots["r2"].path + "-elsewhere")
+    retired = run_playbook(RETIRE, {"retire_table": sliced.table("tbl-a"), "retire_grace_period_days": 0},
+                           inventory=inventory, env=CREDENTIALS, args=["--limit", first + ",localhost"])
+    assert retired.returncode == 0, retired.stdout[-4000:]
+    with open(os.path.join(sliced.base, "retire-reports", "retire-report.json")) as handle:
+        result = json.load(handle)["results"][0]
+    assert result["status"] == "refused" and sliced.table_exists("tbl-a")
+    assert "root r2 (%s), state s3://%s/r2/terraform.tfstate is in stage dual with the table since " % (
+        sliced.roots["r2"].path, sliced.bucket("bkt-y")) in "\n".join(result["blockers"]), result["blockers"]
 
 
 def test_auto_moves_each_root_one_stage_a_run_and_holds_a_root_with_an_old_client(tmp_path, moto_server,
