@@ -581,8 +581,8 @@ def fleet_markdown(view, generated, retirable=None, kept=None):
     if view["held_back"]:
         lines += ["", "## Held back in dual", "", "| host | state | evidence |", "| --- | --- | --- |"]
         for row in view["held_back"]:
-            lines.append("| %s | s3://%s/%s | %s |" % (_cell(row["host"]), _cell(row["bucket"]), _cell(row["key"]),
-                                                     _cell("; ".join(row["evidence"]))))
+            cells = (_cell(row["host"]), _cell(row["bucket"]), _cell(row["key"]), _cell("; ".join(row["evidence"])))
+            lines.append("| %s | s3://%s/%s | %s |" % cells)
     if view["problems"]:
         lines += ["", "## Problems", ""] + ["- %s" % problem for problem in view["problems"]]
     lines += ["", "## Roots", "", "| host | root | bucket/key | account | table | stage | since |",

@@ -133,16 +133,16 @@ LAYOUT = dict(("r%d" % number, ("bkt-x" if number % 2 else "bkt-y", "tbl-a" if n
 SLICES = [["r1", "r4", "r7"], ["r2", "r5", "r8"], ["r3", "r6", "r9"]]
 
 
-def test_three_slices_add_up_to_the_unsliced_fleet_and_retire_in_a_slice_sees_the_others(tmp_path, moto_server,
-                                                                                          terraform_bin):
+def test_three_slices_add_up_to_the_unsliced_fleet_and_retire_in_a_slice_sees_the_others(
+        tmp_path, moto_server, terraform_bin):
     sliced = Fleet(tmp_path / "sliced", moto_server, terraform_bin, LAYOUT)
     whole = Fleet(tmp_path / "whole", moto_server, terraform_bin, LAYOUT)
     settings = {"migrate_verify": False}
 
     # Three slices in parallel processes, each with its own report directory (as AWX job slices).
     inventory = sliced.inventory()
-    running = [start_playbook(MIGRATE, inventory, dict(settings, migrate_report_dir=os.path.join(sliced.base,
-                                                                                               "slice%d" % number)),
+    running = [start_playbook(MIGRATE, inventory,
+                              dict(settings, migrate_report_dir=os.path.join(sliced.base, "slice%d" % number)),
                               CREDENTIALS, limit=",".join(hosts)) for number, hosts in enumerate(SLICES)]
     outputs = [proc.communicate(timeout=600)[0] for proc in running]
     for proc, output in zip(running, outputs):
@@ -182,10 +182,11 @@ def test_three_slices_add_up_to_the_unsliced_fleet_and_retire_in_a_slice_sees_th
     blockers = "\n".join(result["blockers"])
     # This controller can read the other slices' directories the ledger names: their backend files speak.
     for host in ("r2", "r3", "r5"):
-        assert "root %s (%s), state s3://%s/%s/terraform.tfstate still names the table in its backend (%s:2, " \
-               "lock mode dual; known from the ledger)" % (host, sliced.roots[host].path, sliced.bucket(LAYOUT[host][0]),
-                                                         host, os.path.join(sliced.roots[host].path, "backend.tf")) \
-            in blockers, blockers
+        path = sliced.roots[host].path
+        wanted = ("root %s (%s), state s3://%s/%s/terraform.tfstate still names the table in its backend (%s:2, "
+                  "lock mode dual; known from the ledger)" % (host, path, sliced.bucket(LAYOUT[host][0]), host,
+                                                              os.path.join(path, "backend.tf")))
+        assert wanted in blockers, blockers
     assert "was not examined" not in blockers and "root r1 " not in blockers and "root r4 " not in blockers, blockers
 
     # Where the directory is not here (another controller's checkout), the ledger's stage alone names the root.

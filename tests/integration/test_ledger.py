@@ -28,9 +28,9 @@ def test_read_ledger_pages_through_every_entry_and_names_a_bad_object(s3, state_
     view = ledger.fleet_view(entries, problems)
     assert [(row["host"], row["stage"]) for row in view["roots"]] == [
         ("r0", "lockfile"), ("r1", "dual"), ("r2", "dual"), ("r3", "dual"), ("r4", "dual")]
+    broken = ledger.entry_key("broken/terraform.tfstate", "dual")
     assert problems == ["s3://%s/%s is not a ledger entry (JSON): Expecting property name enclosed in double quotes: "
-                        "line 1 column 2 (char 1)" % (state_bucket, ledger.entry_key("broken/terraform.tfstate",
-                                                                                      "dual"))]
+                        "line 1 column 2 (char 1)" % (state_bucket, broken)]
 
 
 def test_record_stage_writes_only_news(s3, state_bucket):

@@ -81,8 +81,8 @@ def test_fleet_view_counts_per_account_bucket_table_and_stage():
                                            {"stage": "lockfile", "from_stage": None, "time": "2026-12-09T00:00:00Z"}]
     assert view["problems"] == ["s3://b3/x: unreadable"]
     # Runs that did the same thing compare equal without their times and IDs.
-    again = ledger.fleet_view([entry("dual", 2), entry("lockfile", 10), entry("dual", 2, key="net/terraform.tfstate",
-                                                                                  host="net"),
+    again = ledger.fleet_view([entry("dual", 2), entry("lockfile", 10),
+                               entry("dual", 2, key="net/terraform.tfstate", host="net"),
                                entry("held", 5, key="net/terraform.tfstate", host="net",
                                      evidence=["DynamoDB lock item x without .tflock"]),
                                entry("dual", 3, bucket="b2", key="db/terraform.tfstate", table="locks-2", host="db")],
@@ -205,8 +205,8 @@ def test_parse_entry_refuses_what_is_not_an_entry():
 def test_ledger_backends_reads_the_directories_the_ledger_names(tmp_path):
     here = tmp_path / "app"
     here.mkdir()
-    entries = [entry("lockfile", 8, root=str(here)), entry("dual", 0, key="net/terraform.tfstate", host="net",
-                                                            root=str(tmp_path / "elsewhere")),
+    entries = [entry("lockfile", 8, root=str(here)),
+               entry("dual", 0, key="net/terraform.tfstate", host="net", root=str(tmp_path / "elsewhere")),
                entry("dual", 0, key="db/terraform.tfstate", host="db", table="other", root=str(here))]
     view = ledger.fleet_view(entries)
     seen = []
