@@ -68,7 +68,9 @@ class ActionModule(RootAction):
                 written += reports.write_document(directory, fleet_stem, fleet)
         stats = {"tfstate_%s_results" % name: document["results"],
                  "tfstate_%s_counts" % name: document["counts"],
-                 "tfstate_%s_blockers" % name: document["blockers"]}
+                 "tfstate_%s_blockers" % name: document["blockers"],
+                 # migrate_target=auto: the roots kept in dual, and the locks that showed an old client.
+                 "tfstate_%s_held_back" % name: reports.held_back(document["results"])}
         if self.check_mode:
             stats = dict(("%s_preview" % key, value) for key, value in stats.items())
         result = dict(changed=False, kind=kind, files=written, counts=document["counts"],

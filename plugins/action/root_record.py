@@ -13,6 +13,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import 
     remove_digests,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
     read_record,
     record_key,
@@ -68,7 +69,8 @@ class ActionModule(RootAction):
         write_record(s3, settings["bucket"], settings["key"], record, bool(settings.get("encrypt")),
                      settings.get("kms_key_id"))
         result = dict(changed=True, record=record, record_key=record_key(settings["key"]), digests=[],
-                      lock_mode_after=files_mode, initialised_lock_mode_after=init_mode)
+                      lock_mode_after=files_mode, initialised_lock_mode_after=init_mode,
+                      ledger_key=self._ledger(s3, migration, settings, files_mode, record))
         table = migration.get("freeze_table")
         if target == decide.LOCKFILE and args["remove_digests"] and table:
             dynamodb = connection.client("dynamodb")
@@ -78,3 +80,18 @@ class ActionModule(RootAction):
             changes = remove_digests(dynamodb, table, selection, selection.read_items(dynamodb, table))
             result["digests"] = [change for change in changes if change["action"] != "none"]
         return result
+
+    @staticmethod
+    def _ledger(s3, migration, settings, stage, record):
+        """The root's stage in the fleet's ledger (module_utils/ledger.py), written when it is news; its key or None."""
+        try:
+            moment = ledger.clock()
+        except ledger.LedgerError as exc:
+            raise PhaseFailed(str(exc))
+        entry = ledger.new_entry(
+            stage, moment, settings["bucket"], settings["key"], table=migration.get("dynamodb_table"),
+            workspace_key_prefix=settings.get("workspace_key_prefix"), workspaces=migration["workspaces"],
+            account=migration.get("account"), region=migration.get("region"), root=record.get("root"),
+            host=migration["host"], run_id=migration["run_id"], job_id=migration.get("job_id"),
+            version=COLLECTION_VERSION)
+        return ledger.record_stage(s3, entry, bool(settings.get("encrypt")), settings.get("kms_key_id"))

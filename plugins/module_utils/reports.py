@@ -43,6 +43,12 @@ def blockers(rows):
              "next_step": row.get("next_step")} for row in rows if row.get("status") in PROBLEMS]
 
 
+def held_back(rows):
+    """The roots migrate_target=auto kept in dual: host, bucket/key, the reason and the evidence (locks)."""
+    return [{"host": row.get("host"), "bucket": row.get("bucket"), "key": row.get("key"), "reason": row.get("reason"),
+             "evidence": row.get("held_back")} for row in rows if row.get("held_back")]
+
+
 def run_document(name, rows, run, generated, check_mode, previous=None):
     """The JSON document of one run; rows of an earlier batch of the same run (``previous``) are kept."""
     by_host = {}
@@ -124,6 +130,12 @@ def markdown(document):
         for row in document["blockers"]:
             cells = tuple(_cell(row.get(field)) for field in ("host", "status", "reason", "next_step"))
             lines.append("| %s | %s | %s | %s |" % cells)
+    held = held_back(document["results"])
+    if held:
+        lines += ["", "## Held back in dual", "", "| host | bucket/key | evidence |", "| --- | --- | --- |"]
+        for row in held:
+            lines.append("| %s | %s/%s | %s |" % (_cell(row["host"]), _cell(row["bucket"]), _cell(row["key"]),
+                                                  _cell("; ".join(row["evidence"]))))
     lines += ["", "## Roots", "", "| host | status | lock mode before | after | bucket/key | table | files | time |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in document["results"]:

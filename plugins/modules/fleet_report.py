@@ -35,8 +35,9 @@ description:
   - Writers of one O(report_dir) take turns (a lock file C(.<name>-report.lock) there), and each file is written
     through a temporary file and renamed, so readers never see half a report.
   - The counts, blockers and rows are also handed to C(ansible-playbook)'s stats as C(tfstate_<name>_results),
-    C(tfstate_<name>_counts) and C(tfstate_<name>_blockers) (with a C(_preview) suffix in check mode), as
-    M(ansible.builtin.set_stats) would, so AWX shows them as the job's artifacts.
+    C(tfstate_<name>_counts), C(tfstate_<name>_blockers) and C(tfstate_<name>_held_back) (the roots
+    C(migrate_target=auto) kept in dual, with the locks that showed an old client) (with a C(_preview) suffix in
+    check mode), as M(ansible.builtin.set_stats) would, so AWX shows them as the job's artifacts.
   - >-
     The task fails when O(report_dir) cannot be created, with C(cannot create the report directory <dir>: <error>).
 options:
@@ -193,8 +194,8 @@ summary:
   sample: ["network: migrated", "payments: stopped: versioning is not enabled on state bucket acme-payments-tfstate"]
 ansible_stats:
   description:
-    - The stats handed to Ansible (C(data) holds C(tfstate_<name>_results), C(tfstate_<name>_counts) and
-      C(tfstate_<name>_blockers), with a C(_preview) suffix in check mode), replaced rather than added up, so a
+    - The stats handed to Ansible (C(data) holds C(tfstate_<name>_results), C(tfstate_<name>_counts),
+      C(tfstate_<name>_blockers) and C(tfstate_<name>_held_back), with a C(_preview) suffix in check mode), replaced rather than added up, so a
       later C(serial) batch reports the whole run so far.
   returned: success
   type: dict

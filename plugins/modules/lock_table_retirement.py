@@ -27,6 +27,14 @@ description:
   - The last cut-over is the latest of the C(cutover_time) of the migration records (M(tfstate.s3_backend.migration_record))
     that name the table, and O(cutover_time).
   - Hidden files and folders (C(.terraform) holds modules terraform downloaded) are not searched.
+  - "Roots outside the play (another job slice, another controller) count too, from the fleet's ledger
+    (C(tfstate-s3-backend-ledger/) in the state buckets, see C(docs/fleet-roles.md)) and the table itself: the table
+    is kept while a root of the ledger is in stage V(dual) or V(dynamodb) with the table, while a backend file of a
+    ledger root that this controller can read names the table, and while a digest item of the table belongs to a
+    state that neither O(findings) nor the ledger knows. The ledgers read are those of O(ledger_buckets), of the
+    buckets of O(findings), and of every bucket the table's items name."
+  - The last cut-over also counts the time each ledger root of the table went V(lockfile). The environment
+    variable C(TFSTATE_NOW) (ISO 8601 UTC) replaces the current time, for tests and simulations only.
 author:
   - tfstate.s3_backend maintainers (@tfstate)
 extends_documentation_fragment:
@@ -50,8 +58,9 @@ options:
         (C(retire_root_findings)).
       - "Keys: C(host) (the inventory host), C(root) (its name in messages), C(path) (its directory, searched for
         declarations), C(file) and C(line) (its backend block), C(lock_mode), C(dynamodb_table) (its backend's
-        table), C(record) (its migration record or null), C(error) (why it could not be read; then the others may
-        be missing)."
+        table), C(bucket) and C(key) (where its state is: the ledger and the table's digest items of that state are then
+        judged by this finding), C(record) (its migration record or null), C(error) (why it could not be read; then
+        the others may be missing)."
     type: list
     elements: dict
     default: []
@@ -72,6 +81,19 @@ options:
     description: Whether the deletion would turn deletion protection off first; without it a protected table is kept.
     type: bool
     default: false
+  ledger:
+    description:
+      - Whether roots outside O(findings) are judged from the ledger and the table's digest items.
+    type: bool
+    default: true
+    version_added: 0.2.0
+  ledger_buckets:
+    description:
+      - More state buckets whose ledger is read (the buckets of O(findings) and of the table's items always are).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
 attributes:
   platform:
     platforms: aws
@@ -139,6 +161,14 @@ cutover_time:
   returned: always
   type: str
   sample: "2026-11-20T10:00:00Z"
+ledger_roots:
+  description: The roots of the table in the ledger, where each stands (bucket, key, host, root, stage, since).
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  sample: [{"bucket": acme-tfstate, "key": app/terraform.tfstate, "host": app, "stage": dual,
+            "since": "2026-11-20T10:00:00Z"}]
 roots_examined:
   description: The number of O(roots).
   returned: always
@@ -146,8 +176,7 @@ roots_examined:
   sample: 2
 """
 
-import datetime
-
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table import (
@@ -156,6 +185,8 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table impo
     ensure_table_absent,
     table_summary,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import scan_table
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.retirement import (
     find_declarations,
     last_cutover,
@@ -177,6 +208,29 @@ def table_refusal(module, table, cutover, lift_deletion_protection):
     return None
 
 
+def readable_backend(path):
+    """The backend of a root directory named by the ledger, or None when this controller cannot read it."""
+    try:
+        return resolve_root(path)
+    except RootError:
+        return None
+
+
+def ledger_check(module, table, exists, findings):
+    """``(reasons, ledger roots, last lockfile time)`` about roots outside the play, from the ledger and the table."""
+    items = scan_table(module.client("dynamodb"), table) if exists else []
+    play_states = set((finding.get("bucket"), finding.get("key")) for finding in findings
+                      if not finding.get("error") and finding.get("bucket"))
+    buckets = set(module.params["ledger_buckets"]) | set(bucket for bucket, key in play_states)
+    buckets |= set(ledger.buckets_of_items(items))
+    view = ledger.read_fleet(module.client("s3"), buckets)
+    backends = ledger.ledger_backends(view, table, play_states, readable_backend)
+    reasons = ledger.table_users(table, view, items, play_states, backends) + view["problems"]
+    roots = [dict((name, row[name]) for name in ("bucket", "key", "host", "root", "stage", "since"))
+             for row in view["roots"] if row["table"] == table]
+    return reasons, roots, ledger.last_lockfile_time(view, table)
+
+
 def main():
     module = AwsModule(
         argument_spec=dict(
@@ -187,30 +241,39 @@ def main():
             cutover_time=dict(type="str"),
             grace_period_days=dict(type="float", default=7),
             lift_deletion_protection=dict(type="bool", default=False),
+            ledger=dict(type="bool", default=True),
+            ledger_buckets=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
     params = module.params
     table = params["table"]
+    try:
+        now = ledger.clock()
+    except ledger.LedgerError as exc:
+        module.fail_json(msg=str(exc))
     sorted_roots = sort_findings(table, params["roots"], params["findings"])
     try:
-        cutover_time, cutover, problems = last_cutover(sorted_roots["records"], params["cutover_time"])
+        summary = table_summary(table, describe_table(module.client("dynamodb"), table))
+        reasons, ledger_roots, lockfile_time = ledger_check(module, table, summary["exists"], params["findings"]) \
+            if params["ledger"] else ([], [], None)
+    except AwsError as exc:
+        module.fail_aws(exc)
+    records = sorted_roots["records"] + ([("ledger", {"cutover_time": lockfile_time})] if lockfile_time else [])
+    try:
+        cutover_time, cutover, problems = last_cutover(records, params["cutover_time"])
     except ValueError as exc:
         module.fail_json(msg="cutover_time: %s" % exc)
     declarations, search_problems = find_declarations(sorted_roots["paths"] + params["code_paths"], table)
-    try:
-        summary = table_summary(table, describe_table(module.client("dynamodb"), table))
-    except AwsError as exc:
-        module.fail_aws(exc)
     refusal = table_refusal(module, table, cutover, params["lift_deletion_protection"]) if summary["exists"] else None
     blockers = retirement_blockers(
         params["roots"], sorted_roots["unexamined"], sorted_roots["unreadable"], sorted_roots["referencing"],
-        cutover_time, cutover, params["grace_period_days"], datetime.datetime.now(datetime.timezone.utc),
-        declarations, table_refusal=refusal, problems=search_problems + problems)
+        cutover_time, cutover, params["grace_period_days"], now,
+        declarations, table_refusal=refusal, problems=reasons + search_problems + problems)
     module.exit_json(
         changed=False, blockers=blockers, retirable=summary["exists"] and not blockers, lock_table=summary,
         referenced_by=[finding["root"] for finding in sorted_roots["referencing"]], declared_in=declarations,
-        cutover_time=cutover_time, roots_examined=len(params["roots"]))
+        cutover_time=cutover_time, roots_examined=len(params["roots"]), ledger_roots=ledger_roots)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,16 @@ options:
   kms_key_id:
     description: Write the record encrypted with this KMS key, like the backend's C(kms_key_id).
     type: str
+  ledger:
+    description:
+      - With O(mode), also write the root's stage to the fleet's ledger,
+        C(tfstate-s3-backend-ledger/<key>/<mode>.json) in the bucket (see C(docs/fleet-roles.md)), when the stage is
+        news for the root; the rollback role sets it, so the ledger shows a rolled-back root as V(dynamodb).
+      - The environment variable C(TFSTATE_NOW) (ISO 8601 UTC) replaces the entry's time, for tests and simulations
+        only.
+    type: bool
+    default: false
+    version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -98,10 +108,17 @@ record_key:
   returned: always
   type: str
   sample: network/terraform.tfstate.tfstate-s3-backend.json
+ledger_key:
+  description: The ledger object written (or, in check mode, that would be), or null when the ledger already had the stage.
+  returned: with O(ledger) and O(mode)
+  type: str
+  version_added: 0.2.0
+  sample: tfstate-s3-backend-ledger/network/terraform.tfstate/dynamodb.json
 """
 
 import datetime
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION, AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
@@ -118,6 +135,23 @@ def shown(record):
     return dict(record, root=redact_url(record.get("root"))) if record else record
 
 
+def ledger_stage(module, s3, params, record):
+    """The root's stage in the fleet's ledger, written when it is news (not in check mode); its key or None."""
+    try:
+        moment = ledger.clock()
+    except ledger.LedgerError as exc:
+        module.fail_json(msg=str(exc))
+    existing = ledger.read_root_entries(s3, params["bucket"], params["key"])
+    if not ledger.needs_write(existing, params["mode"]):
+        return None
+    entry = ledger.new_entry(params["mode"], moment, params["bucket"], params["key"],
+                             table=record.get("dynamodb_table"), root=record.get("root"),
+                             from_stage=ledger.transition(existing, params["mode"]), version=COLLECTION_VERSION)
+    if module.check_mode:
+        return ledger.entry_key(params["key"], params["mode"])
+    return ledger.record_stage(s3, entry, params["encrypt"], params["kms_key_id"], existing=existing)
+
+
 def main():
     module = AwsModule(
         argument_spec=dict(
@@ -129,6 +163,7 @@ def main():
             root=dict(type="str"),
             encrypt=dict(type="bool", default=False),
             kms_key_id=dict(type="str", no_log=False),
+            ledger=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -150,6 +185,9 @@ def main():
                 result.update(changed=True, record=wanted)
                 if module.module._diff:
                     result["diff"] = dict(before=shown(current) or {}, after=wanted)
+            if params["ledger"]:
+                result["ledger_key"] = ledger_stage(module, s3, params, wanted)
+                result["changed"] = result["changed"] or result["ledger_key"] is not None
     except AwsError as exc:
         module.fail_aws(exc)
     module.exit_json(**result)

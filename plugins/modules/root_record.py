@@ -24,6 +24,10 @@ description:
     workspaces, run ID, AWX job ID, time). It replaces the C(pending) intent M(tfstate.s3_backend.root_freeze)
     wrote, which marks the cut-over as finished. The record is what later runs and the fleet view read; it is written on
     every run that gets here, so C(changed) is always V(true).
+  - Also writes the root's stage to the fleet's ledger, C(tfstate-s3-backend-ledger/<key>/<stage>.json) in the same
+    bucket (stage, time, table, bucket, key, account, run and AWX job, collection version; see C(docs/fleet-roles.md)),
+    when the stage is news for the root (a rerun writes nothing there). The environment variable C(TFSTATE_NOW)
+    (ISO 8601 UTC) replaces the entry's time, for tests and simulations only.
   - After a V(lockfile) cut-over, with O(remove_digests=true) and a lock table that still exists
     (RV(tfstate.s3_backend.root_preflight#module:migration.freeze_table)), deletes the C(<bucket>/<state key>-md5)
     digest items of every workspace's state from that table. A stale digest makes any client that still has
@@ -214,6 +218,11 @@ digests:
       description: Why.
       type: str
       sample: digest removed
+ledger_key:
+  description: The ledger object written for the root's new stage, or null when the ledger already had that stage.
+  returned: success, not in check mode
+  type: str
+  sample: tfstate-s3-backend-ledger/network/terraform.tfstate/lockfile.json
 lock_mode_after:
   description: The lock mode of the root's files, read back.
   returned: success, not in check mode

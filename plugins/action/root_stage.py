@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: tfstate.s3_backend contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for tfstate.s3_backend.root_stage: the stage migrate_target=auto moves a root to (docs in plugins/modules)."""
+
+from __future__ import annotations
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION, AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import find_locks
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_objects import list_states
+from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
+
+# What a root that stays where it is tells a person.
+NEXT_STEPS = {
+    "held": "find the client that still locks only through DynamoDB (the lock's Who and Version), give it the dual "
+            "configuration or retire it; the root moves on a dual grace after the last evidence",
+    "waiting": "nothing: a later run moves it to lockfile once the dual grace is over",
+    "done": "",
+}
+
+
+class ActionModule(RootAction):
+    ARGUMENT_SPEC = dict(
+        root=dict(type="path", required=True),
+        root_name=dict(type="str"),
+        init_args=dict(type="list", elements="str", default=[]),
+        dual_grace=dict(type="str", default=ledger.DEFAULT_DUAL_GRACE),
+    )
+
+    def phase(self, args, task_vars):
+        try:
+            backend = resolve_root(args["root"], args["init_args"])
+            now = ledger.clock()
+            grace = ledger.parse_duration(args["dual_grace"])
+        except (RootError, ledger.LedgerError) as exc:
+            raise PhaseFailed(str(exc))
+        settings = backend["settings"]
+        region = settings.get("region") or args.get("region")
+        connection = self.connection(args, region)
+        s3 = connection.client("s3")
+        try:
+            entries = ledger.read_root_entries(s3, settings["bucket"], settings["key"])
+        except ledger.LedgerError as exc:
+            raise PhaseFailed("the ledger of this root cannot be read: %s" % exc)
+        table = decide.lock_table_of(backend)
+        evidence, workspaces = [], ["default"]
+        if backend["lock_mode"] == decide.DUAL:
+            evidence, workspaces = self._evidence(connection, s3, settings, table, region)
+        try:
+            step = ledger.auto_step(backend["lock_mode"], entries, now, grace, evidence)
+        except ledger.LedgerError as exc:
+            raise PhaseFailed("%s:%s: %s" % (backend["file"], backend["line"], exc))
+        host = task_vars.get("inventory_hostname")
+        root_name = redact_url(args["root_name"] or backend["root"])
+        changed = False
+        if step["evidence"] and evidence and not self.check_mode:
+            held = ledger.new_entry(ledger.HELD, now, settings["bucket"], settings["key"], table=table,
+                                    workspace_key_prefix=settings.get("workspace_key_prefix"), workspaces=workspaces,
+                                    region=region, root=root_name, host=host, run_id=decide.run_identity()["run_id"],
+                                    version=COLLECTION_VERSION, evidence=evidence)
+            ledger.record_stage(s3, held, bool(settings.get("encrypt")), settings.get("kms_key_id"), existing=entries)
+            changed = True
+        stage = dict(step, lock_mode=backend["lock_mode"], bucket=settings["bucket"], key=settings["key"],
+                     dynamodb_table=table, time=ledger.utc_text(now))
+        result = dict(changed=changed, stage=stage, target=step["target"],
+                      msg="%s: %s (%s)" % (host, step["status"], step["why"]))
+        if step["target"] is None:
+            result["result"] = self._row(host, root_name, backend, region, table, workspaces, step, now)
+        return result
+
+    def _evidence(self, connection, s3, settings, table, region):
+        """Old-client evidence in the root's locks of every workspace, and the workspaces."""
+        states = list_states(s3, settings["bucket"], settings["key"], settings.get("workspace_key_prefix"))
+        workspaces = [state["workspace"] for state in states] or ["default"]
+        request = {"bucket": settings["bucket"], "key": settings["key"],
+                   "workspace_key_prefix": settings.get("workspace_key_prefix"), "workspaces": workspaces,
+                   "dynamodb_table": table, "region": region}
+        try:
+            locks = find_locks(connection.client, [request])
+        except AwsError as exc:
+            if not table or exc.code != "ResourceNotFoundException":
+                raise
+            request["dynamodb_table"] = None
+            locks = find_locks(connection.client, [request])
+        return ledger.old_client_evidence(locks), workspaces
+
+    def _row(self, host, root_name, backend, region, table, workspaces, step, now):
+        """The report row of a root that stays where it is (the migrate role's root_result shape)."""
+        settings = backend["settings"]
+        return {
+            "host": host, "root": root_name, "backend_file": "%s:%s" % (backend["file"], backend["line"]),
+            "status": step["status"], "phase": None, "reason": step["why"], "next_step": NEXT_STEPS[step["status"]],
+            "check_mode": self.check_mode, "fails_root": False, "action": decide.ACTION_NONE,
+            "target": "auto", "lock_mode_before": backend["lock_mode"],
+            "lock_mode_after": decide.lock_mode_after(backend["lock_mode"], backend.get("initialised_lock_mode")),
+            "files_lock_mode_after": backend["lock_mode"],
+            "initialised_lock_mode_after": backend.get("initialised_lock_mode"), "interrupted": [],
+            "bucket": settings.get("bucket"), "key": settings.get("key"), "region": region, "account": None,
+            "dynamodb_table": table, "workspaces": workspaces, "files_changed": [], "files_diff": None,
+            "branch": "", "digests_removed": 0, "cutover_time": "", "verification": {},
+            "held_back": step["evidence"] if step["status"] == "held" else [],
+            "run_id": decide.run_identity()["run_id"], "started": None, "time": ledger.utc_text(now),
+        }
