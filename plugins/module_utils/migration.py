@@ -328,7 +328,8 @@ def root_status(action, failed_phase, check_mode, verified):
     if action == ACTION_UNSUPPORTED and failed_phase is None:
         return UNSUPPORTED
     if failed_phase is not None:
-        stopped = failed_phase in READ_ONLY_PHASES
+        # An unsupported root's only later task is the check-mode rewrite that shows its diff: nothing was written.
+        stopped = failed_phase in READ_ONLY_PHASES or action == ACTION_UNSUPPORTED
         if check_mode:
             return WOULD_STOP if stopped else WOULD_FAIL
         return STOPPED if stopped else FAILED

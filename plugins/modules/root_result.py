@@ -21,7 +21,8 @@ description:
     C(preflight) or C(freeze) - so the root is as it was) or V(failed) (a later phase failed, or the proof is
     missing with O(verify=true)). In check mode a run never says a root was migrated - V(would_migrate),
     V(would_resume), V(would_stop), V(would_fail), or V(unchanged).
-  - V(unsupported), in either mode, is a root the role does not migrate
+  - >-
+    V(unsupported), in either mode, is a root the role does not migrate
     (RV(tfstate.s3_backend.root_preflight#module:migration.action) V(unsupported): a Terragrunt root without a
     terragrunt binary); nothing of it was changed. RV(reason) says why (C(terragrunt: ...)), RV(files_diff) the
     rewrite it needs (from the check-mode M(tfstate.s3_backend.root_rewrite) the role runs for it, also in a real
