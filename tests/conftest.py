@@ -162,8 +162,8 @@ def terraform_bin():
 def terragrunt_standin(tmp_path_factory, terraform_bin):
     """An executable ``terragrunt`` that runs tests/testbed/terragrunt.py (the real one is not installable here)."""
     path = tmp_path_factory.mktemp("terragrunt-bin") / "terragrunt"
-    path.write_text('#!/bin/sh\nexec "%s" "%s" "$@"\n' % (sys.executable,
-                                                         os.path.join(ROOT, "tests", "testbed", "terragrunt.py")))
+    script = os.path.join(ROOT, "tests", "testbed", "terragrunt.py")
+    path.write_text('#!/bin/sh\nexec "%s" "%s" "$@"\n' % (sys.executable, script))
     path.chmod(0o755)
     return str(path)
 

@@ -44,8 +44,8 @@ def terragrunt_version(binary, env):
     """The first line of ``<terragrunt> --version``: the binary runs, before anything changes."""
     rc, out, err = run([binary, "--version"], cwd=None, env=env, timeout=60)
     if rc != 0:
-        raise PhaseFailed("%s --version failed (rc=%s): %s (tfstate_terragrunt_bin)" % (binary, rc,
-                                                                                       first_error(err or out)))
+        raise PhaseFailed("%s --version failed (rc=%s): %s (tfstate_terragrunt_bin)"
+                          % (binary, rc, first_error(err or out)))
     return {"binary": binary, "version": ((out or err).strip().splitlines() or [""])[0]}
 
 

@@ -99,7 +99,7 @@ options:
     description:
       - The terragrunt binary, by name or path, that re-initialises and plans a Terragrunt root
         (RV(migration.terragrunt_bin)). Ignored for other roots.
-      - Unset, a Terragrunt root is not migrated: RV(migration.action) is V(unsupported).
+      - Unset, a Terragrunt root is not migrated - RV(migration.action) is V(unsupported).
       - Fails the phase when C(<terragrunt_bin> --version) does not run.
     type: str
   terraform_env:

@@ -53,5 +53,5 @@ def test_runner_starts_terragrunt_with_the_checked_terraform():
     assert binary == "/opt/terragrunt"
     assert env == {"TG_TF_PATH": "/opt/terraform", "TERRAGRUNT_TFPATH": "/opt/terraform",
                    "TG_NON_INTERACTIVE": "true", "TERRAGRUNT_NON_INTERACTIVE": "true"}
-    assert cli.terragrunt_env({"A": "1"}, None) == {"A": "1", "TG_NON_INTERACTIVE": "true",
-                                                   "TERRAGRUNT_NON_INTERACTIVE": "true"}
+    assert cli.terragrunt_env({"A": "1"}, None) == {
+        "A": "1", "TG_NON_INTERACTIVE": "true", "TERRAGRUNT_NON_INTERACTIVE": "true"}
