@@ -144,7 +144,8 @@ class ActionModule(RootAction):
             "started": decide.utc_text(started),
             "lock_mode_before": backend["lock_mode"],
             "initialised_lock_mode_before": backend["initialised_lock_mode"],
-            "terragrunt_bin": args["terragrunt_bin"] if decide.is_terragrunt(backend) else None,
+            # The binary that re-initialises and plans a Terragrunt root the role migrates; None for any other.
+            "terragrunt_bin": args["terragrunt_bin"] if decide.is_terragrunt(backend) and unsupported is None else None,
             "action": None,
         }
         if decide.is_terragrunt(backend) and unsupported is None:
