@@ -158,6 +158,16 @@ def terraform_bin():
     return path
 
 
+@pytest.fixture(scope="session")
+def terragrunt_standin(tmp_path_factory, terraform_bin):
+    """An executable ``terragrunt`` that runs tests/testbed/terragrunt.py (the real one is not installable here)."""
+    path = tmp_path_factory.mktemp("terragrunt-bin") / "terragrunt"
+    script = os.path.join(ROOT, "tests", "testbed", "terragrunt.py")
+    path.write_text('#!/bin/sh\nexec "%s" "%s" "$@"\n' % (sys.executable, script))
+    path.chmod(0o755)
+    return str(path)
+
+
 @pytest.fixture()
 def tf_root(tmp_path, moto_server, terraform_bin):
     """Factory: ``tf_root(name)`` gives a TerraformRoot (with main.tf) under tmp_path."""

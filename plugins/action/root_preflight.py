@@ -26,6 +26,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli i
     init_argv,
     plan_argv,
     run,
+    runner,
     terraform_env,
 )
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
@@ -39,6 +40,15 @@ def terraform_version(binary, env):
     return out
 
 
+def terragrunt_version(binary, env):
+    """The first line of ``<terragrunt> --version``: the binary runs, before anything changes."""
+    rc, out, err = run([binary, "--version"], cwd=None, env=env, timeout=60)
+    if rc != 0:
+        raise PhaseFailed("%s --version failed (rc=%s): %s (tfstate_terragrunt_bin)"
+                          % (binary, rc, first_error(err or out)))
+    return {"binary": binary, "version": ((out or err).strip().splitlines() or [""])[0]}
+
+
 def read_bucket(s3, name):
     """``{"exists", "versioning"}`` of the state bucket, in two calls."""
     versioning = call(s3, "get_bucket_versioning", resource=name, ignore_codes=("NoSuchBucket",), Bucket=name)
@@ -50,7 +60,7 @@ def read_bucket(s3, name):
 def backend_view(backend):
     """The part of terraform_root_info's backend a later phase and the report need."""
     keep = ("root", "file", "line", "form", "config_files", "partial_config_files", "settings", "lock_mode",
-            "initialised_lock_mode", "initialised", "required_version")
+            "initialised_lock_mode", "initialised", "required_version", "working_dir")
     return dict((name, backend.get(name)) for name in keep)
 
 
@@ -60,6 +70,7 @@ class ActionModule(RootAction):
         root_name=dict(type="str"),
         init_args=dict(type="list", elements="str", default=[]),
         terraform_bin=dict(type="str", default="terraform"),
+        terragrunt_bin=dict(type="str"),
         terraform_env=dict(type="dict", default={}),
         target=dict(type="str", choices=[decide.DUAL, decide.LOCKFILE], default=decide.DUAL),
         enable_versioning=dict(type="bool", default=False),
@@ -74,6 +85,10 @@ class ActionModule(RootAction):
         identity = decide.run_identity()
         env = terraform_env(extra=args["terraform_env"])
         backend, migration = self._read_root(args, task_vars.get("inventory_hostname"), identity, started, env)
+        if migration["action"] is not None:
+            # A Terragrunt root the role cannot re-initialise: decided from its files alone, no AWS read.
+            return dict(changed=False, migration=migration,
+                        msg="%s: %s (%s)" % (migration["host"], migration["action"], migration["why"]))
         settings = backend["settings"]
         connection = self.connection(args, migration["region"])
         s3 = connection.client("s3")
@@ -88,21 +103,33 @@ class ActionModule(RootAction):
         changed = False
         if action != decide.ACTION_NONE and not self.check_mode:
             if args["baseline_plan"] and action == decide.ACTION_REWRITE:
-                migration["baseline_rc"] = self._baseline(backend, args, env)
+                migration["baseline_rc"] = self._baseline(migration, args, env)
             changed = self._prepare(connection, s3, bucket, settings, migration, args)
         return dict(changed=changed, migration=migration,
                     msg="%s: %s (%s)" % (migration["host"], action, migration["why"]))
 
     @staticmethod
     def _read_root(args, host, identity, started, env):
-        """The root's backend (files and .terraform) and binary; the start of the ``migration`` result."""
+        """The root's backend (files and .terraform) and binary; the start of the ``migration`` result.
+
+        ``action`` is None (decided later, from S3) except for a Terragrunt root the role cannot
+        re-initialise: ``unsupported``, or ``none`` when its files and last init already say the target.
+        """
         try:
-            backend = resolve_root(args["root"], args["init_args"])
-            terraform = terraform_facts(terraform_version(args["terraform_bin"], env), args["terraform_bin"])
+            backend = resolve_root(args["root"], args["init_args"], terragrunt=True)
         except RootError as exc:
             raise PhaseFailed(str(exc))
-        terraform["binary"] = args["terraform_bin"]
-        return backend, {
+        unsupported = None
+        if decide.is_terragrunt(backend):
+            unsupported = decide.terragrunt_unsupported(backend, args["terragrunt_bin"])
+        terraform = None
+        if unsupported is None:
+            try:
+                terraform = terraform_facts(terraform_version(args["terraform_bin"], env), args["terraform_bin"])
+            except RootError as exc:
+                raise PhaseFailed(str(exc))
+            terraform["binary"] = args["terraform_bin"]
+        migration = {
             "host": host,
             "root": backend["root"],
             # What reports and records call the root: its repository URL (without credentials) or its path.
@@ -117,7 +144,22 @@ class ActionModule(RootAction):
             "started": decide.utc_text(started),
             "lock_mode_before": backend["lock_mode"],
             "initialised_lock_mode_before": backend["initialised_lock_mode"],
+            # The binary that re-initialises and plans a Terragrunt root the role migrates; None for any other.
+            "terragrunt_bin": args["terragrunt_bin"] if decide.is_terragrunt(backend) and unsupported is None else None,
+            "action": None,
         }
+        if decide.is_terragrunt(backend) and unsupported is None:
+            migration["terragrunt"] = terragrunt_version(args["terragrunt_bin"], env)
+        if unsupported is not None:
+            blockers = decide.file_blockers(backend, None, args["target"])
+            if blockers:
+                raise PhaseFailed("; ".join(blockers), migration=migration)
+            action, why = decide.choose_action(backend, args["target"], None, [])
+            if action != decide.ACTION_NONE:
+                action, why = decide.ACTION_UNSUPPORTED, unsupported
+            migration.update(action=action, why=why, unsupported=decide.TERRAGRUNT, workspaces=[],
+                             reinit_command=decide.reinit_command(backend["root"], "terragrunt", args["init_args"]))
+        return backend, migration
 
     def _read_state_side(self, connection, s3, backend, migration, identity, started, lease):
         """Record, workspaces and locks in both stores; stops on a lock held by anyone else; decides the action."""
@@ -211,14 +253,16 @@ class ActionModule(RootAction):
                               % (table, exc))
 
     @staticmethod
-    def _baseline(backend, args, env):
+    def _baseline(migration, args, env):
         """``terraform plan -detailed-exitcode`` with the current backend: 0 no changes, 2 changes."""
         endpoint = args.get("endpoint_url")
-        rc, out, err = run(init_argv(args["terraform_bin"], args["init_args"], endpoint), backend["root"], env,
+        binary, extra = runner(migration)
+        env = dict(env, **extra)
+        rc, out, err = run(init_argv(binary, args["init_args"], endpoint), migration["root"], env,
                            args["terraform_timeout"])
         if rc != 0:
             raise PhaseFailed("terraform init with the current backend failed: %s" % first_error(err or out))
-        rc, out, err = run(plan_argv(args["terraform_bin"], "60s", detailed=True), backend["root"],
+        rc, out, err = run(plan_argv(binary, "60s", detailed=True), migration["root"],
                            dict(env, TF_WORKSPACE="default"), args["terraform_timeout"])
         if rc not in (0, 2):
             raise PhaseFailed("the baseline terraform plan failed: %s" % first_error(err or out))

@@ -31,7 +31,7 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 def measured_mode(migration, init_args):
     """The lock mode read back from the files and from terraform's initialised backend."""
     try:
-        backend = resolve_root(migration["root"], init_args)
+        backend = resolve_root(migration["root"], init_args, terragrunt=True)
     except RootError as exc:
         raise PhaseFailed("after the cut-over the backend cannot be read back: %s" % exc)
     return backend["lock_mode"], backend["initialised_lock_mode"]

@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import initialised_backend
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import (
+    initialised_backend,
+    terragrunt_working_dir,
+)
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
     first_error,
     init_argv,
     run,
+    runner,
     terraform_env,
 )
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
@@ -30,13 +34,17 @@ class ActionModule(RootAction):
     def phase(self, args, task_vars):
         migration = args["migration"]
         root = migration["root"]
-        argv = init_argv(migration["terraform"]["binary"], args["init_args"], args.get("endpoint_url"))
+        binary, extra = runner(migration)
+        argv = init_argv(binary, args["init_args"], args.get("endpoint_url"))
+        command = "%s init -reconfigure" % ("terragrunt" if migration.get("terragrunt_bin") else "terraform")
         if self.check_mode:
             return dict(changed=True, cmd=argv, initialised_lock_mode=None,
-                        msg="check mode: terraform init -reconfigure would run in %s" % root)
-        rc, out, err = run(argv, root, terraform_env(extra=args["terraform_env"]), args["terraform_timeout"])
+                        msg="check mode: %s would run in %s" % (command, root))
+        rc, out, err = run(argv, root, dict(terraform_env(extra=args["terraform_env"]), **extra),
+                           args["terraform_timeout"])
         if rc != 0:
-            raise PhaseFailed("terraform init -reconfigure failed in %s: %s" % (root, first_error(err or out)),
-                              rc=rc, cmd=argv)
-        initialised = initialised_backend(root) or {}
+            raise PhaseFailed("%s failed in %s: %s" % (command, root, first_error(err or out)), rc=rc, cmd=argv)
+        # terragrunt may run terraform in a copy of the root under .terragrunt-cache: read its init there.
+        workdir = terragrunt_working_dir(root) if migration.get("terragrunt_bin") else root
+        initialised = initialised_backend(workdir) or {}
         return dict(changed=True, cmd=argv, initialised_lock_mode=initialised.get("lock_mode"))

@@ -48,7 +48,7 @@ def measured_backend(root, init_args):
     if not root:
         return None, None, ""
     try:
-        backend = resolve_root(root, init_args)
+        backend = resolve_root(root, init_args, terragrunt=True)
     except RootError:
         return None, None, ""
     return backend["lock_mode"], backend["initialised_lock_mode"], "%s:%s" % (backend["file"], backend["line"])
@@ -71,6 +71,7 @@ class ActionModule(RootAction):
         record=dict(type="dict", default={}),
         verify=dict(type="bool", default=True),
         fail_on_stopped=dict(type="bool", default=True),
+        fail_on_unsupported=dict(type="bool", default=False),
     )
 
     def phase(self, args, task_vars):
@@ -86,12 +87,16 @@ class ActionModule(RootAction):
         files_mode, init_mode, place = measured_backend(root, args["init_args"])
         settings = (migration.get("backend") or {}).get("settings") or {}
         reason = (args["failure"] or "").strip()
-        if not reason and action == decide.ACTION_VERIFY:
+        if not reason and action in (decide.ACTION_VERIFY, decide.ACTION_UNSUPPORTED):
             reason = migration.get("why") or ""
         if status == decide.FAILED and not reason:
             reason = ("the cut-over did not complete: the files lock with %s and the last terraform init with %s"
                       % (files_mode, init_mode or "nothing"))
+        unsupported = status == decide.UNSUPPORTED
         rewrite_files = [entry.get("path") for entry in args["rewrite"].get("files") or [] if entry.get("changed", True)]
+        command = migration.get("reinit_command") if unsupported else None
+        if unsupported and not self.check_mode:
+            rewrite_files = []  # the rewrite was only shown (check mode), nothing was written
         result = {
             "host": task_vars.get("inventory_hostname"),
             "root": redact_url(args["root_name"] or root or ""),
@@ -99,9 +104,11 @@ class ActionModule(RootAction):
             "status": status,
             "phase": failed_phase,
             "reason": reason,
-            "next_step": decide.next_step(status, reason, args["target"], failed_phase),
+            "next_step": decide.next_step(status, reason, args["target"], failed_phase, command),
             "check_mode": self.check_mode,
-            "fails_root": decide.fails_root(status, args["fail_on_stopped"]),
+            "fails_root": decide.fails_root(status, args["fail_on_stopped"], args["fail_on_unsupported"]),
+            "unsupported": migration.get("unsupported") if unsupported else None,
+            "reinit_command": command,
             "action": action,
             "target": args["target"],
             "lock_mode_before": migration.get("lock_mode_before"),
@@ -116,7 +123,8 @@ class ActionModule(RootAction):
             "dynamodb_table": migration.get("dynamodb_table"),
             "workspaces": migration.get("workspaces") or [],
             "files_changed": rewrite_files,
-            "files_diff": unified_diff(args["rewrite"].get("diff")) if self.check_mode else None,
+            # The diff the root would get (check mode), or needs by hand (an unsupported root, in any mode).
+            "files_diff": unified_diff(args["rewrite"].get("diff")) if self.check_mode or unsupported else None,
             "branch": args["published"].get("branch") or "",
             "digests_removed": len(args["record"].get("digests") or []),
             "cutover_time": (args["record"].get("record") or {}).get("cutover_time") or "",
@@ -130,4 +138,8 @@ class ActionModule(RootAction):
             "time": decide.utc_text(decide.utc_now()),
         }
         # Registered as the root's result: the row itself, plus the usual task fields.
-        return dict(result, changed=False, msg="%s: %s%s" % (result["host"], status, ": %s" % reason if reason else ""))
+        output = dict(result, changed=False, msg="%s: %s%s" % (result["host"], status, ": %s" % reason if reason else ""))
+        if unsupported and not result["fails_root"]:
+            # Printed in every run's output: the root is not an error of the run, but needs a person.
+            output["warnings"] = ["%s: %s. Next: %s" % (result["host"], reason, result["next_step"])]
+        return output

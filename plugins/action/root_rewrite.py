@@ -11,6 +11,8 @@ import shutil
 import tempfile
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite import RewriteError, rewrite_paths
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import Git, committed_in
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import run
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
     MIGRATION_OPTION,
     PhaseFailed,
@@ -19,6 +21,22 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 
 
 HARMLESS_SKIPS = ("already", "no_lock_settings", "no_backend")
+
+
+def _git_run(argv, cwd, env):
+    return run(argv, cwd, dict(os.environ, **env), 60)
+
+
+def backup_needed(backup_dir, backup_clean_git, root, paths):
+    """``(backup_dir, commit)``: where backups go (None: none) and the commit that holds the files instead.
+
+    No backup when the files are tracked and unchanged in the root's git checkout (committed_in),
+    unless ``backup_clean_git``; a dirty or non-git root is backed up as before.
+    """
+    if not backup_dir or backup_clean_git or not paths:
+        return backup_dir, None
+    commit = committed_in(Git(_git_run), root, paths)
+    return (None, commit) if commit else (backup_dir, None)
 
 
 def backup_path(backup_dir, host, root, path, now):
@@ -55,6 +73,7 @@ class ActionModule(RootAction):
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
         backup_dir=dict(type="path"),
+        backup_clean_git=dict(type="bool", default=False),
     )
 
     def phase(self, args, task_vars):
@@ -74,7 +93,11 @@ class ActionModule(RootAction):
         changed = [result for result in results if result.changed]
         entries = [{"path": result.path, "changed": True} for result in changed]
         if not self.check_mode:
-            self._write(changed, entries, args["backup_dir"], migration)
+            backup_dir, commit = backup_needed(args["backup_dir"], args["backup_clean_git"], migration["root"],
+                                               [result.path for result in changed])
+            self._write(changed, entries, backup_dir, migration)
+            for entry in entries if commit else []:
+                entry["in_git"] = commit
         output = dict(changed=bool(changed), files=entries,
                       changes=[change for result in results for change in result.changes])
         if changed:

@@ -10,6 +10,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli i
     plan_argv,
     refused_by_lockfile,
     run,
+    runner,
     terraform_env,
 )
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
@@ -32,8 +33,8 @@ class ActionModule(RootAction):
         migration = args["migration"]
         if self.check_mode:
             return dict(changed=False, verified=None, msg="check mode: terraform was not run")
-        env = dict(terraform_env(extra=args["terraform_env"]), TF_WORKSPACE="default")
-        binary = migration["terraform"]["binary"]
+        binary, extra = runner(migration)
+        env = dict(terraform_env(extra=args["terraform_env"]), TF_WORKSPACE="default", **extra)
         if args["expect"] == "refused":
             return self._refused(binary, migration, env, args["terraform_timeout"])
         return self._planned(binary, migration, env, args["terraform_timeout"])

@@ -14,6 +14,8 @@ version_added: 0.1.0
 description:
   - Scans directories for S3 backends, as M(tfstate.s3_backend.backend_info) does, and adds one host per root
     (the directory of a C(backend "s3") block, a C(*.tf.json) backend or a Terragrunt C(remote_state)).
+  - In a folder with a Terragrunt backend (C(remote_state), or a C(generate) block holding the backend), the host is
+    that backend's, not the C(backend "s3") block terragrunt generates or completes beside it.
   - A root whose backend block leaves C(bucket) or C(key) to partial configurations gets one host per
     partial-configuration file found in its directory (or the directories right below it) when there are several;
     that host's C(tfstate_init_args) holds the matching C(-backend-config=FILE).
@@ -126,14 +128,19 @@ def root_hosts(top, tree, include=(), warn=None):
     """``(host name, host variables)`` for every root found under ``top``.
 
     A root holds one backend; when a directory holds several (Terraform refuses that), the first
-    one in file order makes the host and ``warn`` is told about the others.
+    one in file order makes the host and ``warn`` is told about the others. A Terragrunt backend
+    comes first: the ``backend "s3"`` block beside it is what terragrunt generates or completes.
     """
     version_cache, partial_cache = {}, {}
     roots = {}
+    grunt = set(os.path.dirname(b.path) for b in tree.backends
+                if b.form.startswith("terragrunt") and not b.templated)
     for backend in tree.backends:
         if backend.templated or backend.form == "partial":
             continue
         root = os.path.dirname(backend.path)
+        if root in grunt and not backend.form.startswith("terragrunt"):
+            continue
         if root in roots:
             if warn:
                 warn("terraform_roots: %s:%d is a second backend in %s (the host uses %s:%d)"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import shlex
 import socket
 import uuid
 
@@ -27,6 +28,7 @@ ACTION_NONE = "none"        # files, last init and record already say the target
 ACTION_VERIFY = "verify"    # files and init are done, but a run was interrupted: prove and record again
 ACTION_INIT = "init"        # files are done, the last terraform init is not
 ACTION_REWRITE = "rewrite"  # the backend configuration still has another lock mode
+ACTION_UNSUPPORTED = "unsupported"  # the role cannot re-initialise the root (Terragrunt without a binary)
 
 # Root statuses. A check-mode run never says a root was migrated: it says what would happen.
 MIGRATED = "migrated"
@@ -38,7 +40,12 @@ WOULD_MIGRATE = "would_migrate"
 WOULD_RESUME = "would_resume"
 WOULD_STOP = "would_stop"
 WOULD_FAIL = "would_fail"
-PROBLEM_STATUSES = (STOPPED, FAILED, WOULD_STOP, WOULD_FAIL)
+# Nothing was (or would be) changed because the role cannot re-initialise the root: the same in check mode.
+UNSUPPORTED = "unsupported"
+PROBLEM_STATUSES = (STOPPED, FAILED, WOULD_STOP, WOULD_FAIL, UNSUPPORTED)
+# Why a root is unsupported (the result's ``unsupported`` field).
+TERRAGRUNT = "terragrunt"
+TERRAGRUNT_FORMS = ("terragrunt", "terragrunt_generate", "terragrunt_tfvars")
 # Phases after which a failure leaves the root's files and locks as they were (a freeze that
 # meets a lock is released again by the thaw).
 READ_ONLY_PHASES = ("checkout", "preflight", "freeze")
@@ -210,6 +217,18 @@ def preflight_blockers(backend, terraform, target, bucket, enable_versioning):
 
     ``bucket``: ``{"exists": bool, "versioning": "Enabled" | "Suspended" | None}`` as read from S3.
     """
+    reasons = file_blockers(backend, terraform, target)
+    name = backend["settings"]["bucket"]
+    if not bucket.get("exists"):
+        reasons.append("state bucket %s does not exist (or is not visible to these credentials)" % name)
+    elif bucket.get("versioning") != "Enabled" and not enable_versioning:
+        reasons.append("versioning is not enabled on state bucket %s; enable it or set migrate_enable_versioning=true"
+                       % name)
+    return reasons
+
+
+def file_blockers(backend, terraform, target):
+    """The reasons found in the root's files and binary alone (no AWS read): see preflight_blockers."""
     reasons = []
     if terraform and not terraform.get("supports_use_lockfile"):
         reasons.append("%s %s does not support use_lockfile (Terraform >= 1.10.1, OpenTofu >= 1.10.2 do)"
@@ -221,13 +240,43 @@ def preflight_blockers(backend, terraform, target, bucket, enable_versioning):
     if target == DUAL and backend["lock_mode"] not in (DYNAMODB, DUAL):
         reasons.append("%s:%s: lock mode is %s; dual keeps a dynamodb_table, so use migrate_target=lockfile"
                        % (backend["file"], backend["line"], backend["lock_mode"]))
-    name = backend["settings"]["bucket"]
-    if not bucket.get("exists"):
-        reasons.append("state bucket %s does not exist (or is not visible to these credentials)" % name)
-    elif bucket.get("versioning") != "Enabled" and not enable_versioning:
-        reasons.append("versioning is not enabled on state bucket %s; enable it or set migrate_enable_versioning=true"
-                       % name)
     return reasons
+
+
+# ---------------------------------------------------------------------------
+# Terragrunt roots: migrated like a plain root when a terragrunt binary is given, else reported.
+
+def is_terragrunt(backend):
+    return (backend or {}).get("form") in TERRAGRUNT_FORMS
+
+
+def terragrunt_unsupported(backend, terragrunt_bin):
+    """Why the role cannot migrate a Terragrunt root (the reason, starting ``terragrunt:``), or None when it can.
+
+    It can with a terragrunt binary, when the form is one current Terragrunt reads and the settings
+    the maintenance lock needs (bucket, key, region, table, workspace prefix) are literal values.
+    """
+    place = "%s:%s" % (backend["file"], backend["line"])
+    if backend["form"] == "terragrunt_tfvars":
+        return ("terragrunt: %s is the terragrunt = { remote_state } form of Terragrunt before 0.19 (terraform.tfvars, "
+                "HCL 1), which current terragrunt no longer reads" % place)
+    if not terragrunt_bin:
+        return ("terragrunt: %s is a Terragrunt %s; this run has no terragrunt binary (tfstate_terragrunt_bin) to "
+                "re-initialise and prove it" % (place, "remote_state" if backend["form"] == "terragrunt"
+                                                else "generate block"))
+    needed = ("bucket", "key", "region", "dynamodb_table", "workspace_key_prefix")
+    computed = [name for name in needed if name in (backend.get("unresolved_settings") or [])]
+    if computed:
+        return ("terragrunt: %s: %s %s computed by terragrunt (%s); the maintenance lock needs literal values"
+                % (place, ", ".join(computed), "is" if len(computed) == 1 else "are",
+                   "; ".join("%s = %s" % (name, backend["settings"].get(name)) for name in computed)))
+    return None
+
+
+def reinit_command(root, binary, init_args=()):
+    """The shell command that re-initialises a root by hand: ``cd <root> && <binary> init -reconfigure [args]``."""
+    argv = [os.path.basename(binary or "terraform"), "init", "-reconfigure"] + list(init_args or [])
+    return "cd %s && %s" % (shlex.quote(root), " ".join(shlex.quote(arg) for arg in argv))
 
 
 def lock_table_of(backend, record=None):
@@ -276,8 +325,11 @@ def interruption_evidence(backend, target, record, stale_freezes):
 
 def root_status(action, failed_phase, check_mode, verified):
     """The root's status from what happened: the phase that failed (None: none did) and the proof."""
+    if action == ACTION_UNSUPPORTED and failed_phase is None:
+        return UNSUPPORTED
     if failed_phase is not None:
-        stopped = failed_phase in READ_ONLY_PHASES
+        # An unsupported root's only later task is the check-mode rewrite that shows its diff: nothing was written.
+        stopped = failed_phase in READ_ONLY_PHASES or action == ACTION_UNSUPPORTED
         if check_mode:
             return WOULD_STOP if stopped else WOULD_FAIL
         return STOPPED if stopped else FAILED
@@ -290,10 +342,16 @@ def root_status(action, failed_phase, check_mode, verified):
     return RESUMED if action == ACTION_VERIFY else MIGRATED
 
 
-def fails_root(status, fail_on_stopped):
-    """Whether the root's host must fail at the end of the role: a failure always, a stop when asked."""
+def fails_root(status, fail_on_stopped, fail_on_unsupported=False):
+    """Whether the root's host must fail at the end of the role: a failure always, a stop or an unsupported root when asked.
+
+    An unsupported root (Terragrunt without a binary) is not an error of the run: it is reported with
+    its next step, and fails only with ``fail_on_unsupported``.
+    """
     if status in (FAILED, WOULD_FAIL):
         return True
+    if status == UNSUPPORTED:
+        return bool(fail_on_unsupported)
     return status in (STOPPED, WOULD_STOP) and bool(fail_on_stopped)
 
 
@@ -304,9 +362,18 @@ def lock_mode_after(files_mode, initialised_mode):
     return "%s (files) / %s (last terraform init)" % (files_mode, initialised_mode or "none")
 
 
-def next_step(status, reason, target, phase=None):
-    """What a person should do about a root, in one sentence (empty when nothing)."""
+def next_step(status, reason, target, phase=None, command=None):
+    """What a person should do about a root, in one sentence (empty when nothing).
+
+    ``command``: for an unsupported root, the re-init command to run by hand (reinit_command).
+    """
     text = reason or ""
+    if status == UNSUPPORTED:
+        by_hand = ("apply the report's diff to the Terragrunt file (when it shows one), then run `%s` and a plan"
+                   % (command or "terragrunt init -reconfigure"))
+        if "no terragrunt binary" in text:
+            return "set tfstate_terragrunt_bin and rerun, or by hand: %s" % by_hand
+        return "by hand: %s" % by_hand
     if status in (UNCHANGED, MIGRATED, RESUMED):
         if target == DUAL:
             return ("run again with migrate_target=lockfile once every pipeline of this root uses the dual "

@@ -20,7 +20,7 @@ import tempfile
 SCHEMA_VERSION = 1
 COUNTED = (("status", "status"), ("lock_mode", "lock_mode_after"), ("stage", "target"), ("bucket", "bucket"),
            ("dynamodb_table", "dynamodb_table"), ("account", "account"))
-PROBLEMS = ("stopped", "failed", "refused", "would_stop", "would_fail")
+PROBLEMS = ("stopped", "failed", "refused", "would_stop", "would_fail", "unsupported")
 
 
 def file_stamp(utc_text):
@@ -38,7 +38,10 @@ def counts(rows):
 
 
 def blockers(rows):
-    """The rows that need a person: host, status, reason and what to do next."""
+    """The rows that need a person: host, status, reason and what to do next.
+
+    An ``unsupported`` root (Terragrunt without a binary) is listed though it does not fail the run.
+    """
     return [{"host": row.get("host"), "status": row.get("status"), "reason": row.get("reason"),
              "next_step": row.get("next_step")} for row in rows if row.get("status") in PROBLEMS]
 
@@ -147,7 +150,11 @@ def markdown(document):
     if diffs:
         lines += ["", "## What each root's files would become" if document.get("check_mode") else "## Diffs"]
         for row in diffs:
-            lines += ["", "### %s" % row.get("host"), "", "```diff", row["files_diff"].rstrip("\n"), "```"]
+            lines += ["", "### %s" % row.get("host")]
+            if row.get("status") == "unsupported":
+                lines += ["", "Not applied by this role (%s): apply it by hand, then run `%s`." % (
+                    row.get("unsupported") or "unsupported", row.get("reinit_command") or "init -reconfigure")]
+            lines += ["", "```diff", row["files_diff"].rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
 
 

@@ -88,33 +88,74 @@ def initialised_backend(root):
     }
 
 
-def resolve_root(root, init_args=()):
-    """The contract's ``tfstate_backend`` dict for ``root``; raises RootError with file and line."""
+# How deep terraform's working directory lies in .terragrunt-cache: <hash>/<hash>/<module path>.
+_TERRAGRUNT_CACHE_DEPTH = 6
+
+
+def terragrunt_working_dir(root):
+    """Where terragrunt last ran terraform for ``root``: the root itself, or the newest initialised folder of
+    its ``.terragrunt-cache`` (a ``terraform { source }`` copies the module there); the root when none is."""
+    if os.path.isfile(os.path.join(root, ".terraform", "terraform.tfstate")):
+        return root
+    cache = os.path.join(root, ".terragrunt-cache")
+    newest, newest_time = root, None
+    for current, dirs, files in os.walk(cache):
+        depth = current[len(cache):].count(os.sep)
+        if depth >= _TERRAGRUNT_CACHE_DEPTH:
+            dirs[:] = []
+        if os.path.basename(current) == ".terraform" and "terraform.tfstate" in files:
+            moment = os.path.getmtime(os.path.join(current, "terraform.tfstate"))
+            if newest_time is None or moment > newest_time:
+                newest, newest_time = os.path.dirname(current), moment
+            dirs[:] = []
+    return newest
+
+
+def _one(candidates, root, what):
+    if len(candidates) > 1:
+        places = ", ".join("%s:%s" % (b.path, b.line) for b in candidates)
+        raise RootError("several %s in %s: %s (Terraform allows one)" % (what, root, places))
+    block = candidates[0]
+    if block.templated:
+        raise RootError("%s:%s: the backend is templated (%s): render it first" % (block.path, block.line, block.templated))
+    return block
+
+
+def resolve_root(root, init_args=(), terragrunt=False):
+    """The contract's ``tfstate_backend`` dict for ``root``; raises RootError with file and line.
+
+    A Terragrunt root (``remote_state`` or a ``generate`` block holding the backend, in the root's own
+    folder) is resolved only with ``terragrunt=True`` (the migrate role's phases): its backend is the
+    Terragrunt file's, and its last init is read where terragrunt ran terraform (terragrunt_working_dir).
+    Anything else refuses it, naming the file.
+    """
     root = os.path.abspath(os.path.expanduser(root))
     if not os.path.isdir(root):
         raise RootError("Terraform root %s does not exist or is not a directory" % root)
     files, pairs = parse_init_args(root, init_args)
     tree = scan_paths([root])
     failures = [f for f in tree.failures if os.path.dirname(f["file"]) == root]
-    blocks = [b for b in tree.backends
-              if b.form in ("block", "json") and os.path.dirname(b.path) == root]
-    if failures and not blocks:
+    here = [b for b in tree.backends if os.path.dirname(b.path) == root]
+    grunt = [b for b in here if b.form.startswith("terragrunt")]
+    blocks = [b for b in here if b.form in ("block", "json")]
+    if grunt:
+        if not terragrunt:
+            raise RootError("%s:%s: the %s form is not a Terraform root's backend block (Terragrunt roots are "
+                            "migrated by the migrate role only)" % (grunt[0].path, grunt[0].line, grunt[0].form))
+        # A backend "s3" {} stub in the .tf files is what terragrunt completes; the Terragrunt file holds the settings.
+        blocks = grunt
+    elif failures and not blocks:
         first = failures[0]
         raise RootError("%s:%s: cannot be parsed: %s" % (first["file"], first["line"], first["reason"]))
     if not blocks:
-        others = [b for b in tree.backends if os.path.dirname(b.path) == root]
+        others = [b for b in here if b.form not in ("block", "json")]
         if others:
-            raise RootError("%s:%s: the %s form is not a Terraform root's backend block (Terragrunt roots are not "
-                            "migrated by this role)" % (others[0].path, others[0].line, others[0].form))
+            raise RootError("%s:%s: the %s form is not a Terraform root's backend block" % (
+                others[0].path, others[0].line, others[0].form))
         raise RootError("no backend \"s3\" block in the .tf or .tf.json files of %s" % root)
-    if len(blocks) > 1:
-        places = ", ".join("%s:%s" % (b.path, b.line) for b in blocks)
-        raise RootError("several backend \"s3\" blocks in %s: %s (Terraform allows one)" % (root, places))
-    block = blocks[0]
-    if block.templated:
-        raise RootError("%s:%s: the backend is templated (%s): render it first" % (block.path, block.line, block.templated))
+    block = _one(blocks, root, "Terragrunt backends" if grunt else "backend \"s3\" blocks")
     described = describe(tree, block)
-    if block.unresolved:
+    if block.unresolved and not grunt:
         raise RootError("%s:%s: backend settings %s are not literal values" % (
             block.path, block.line, ", ".join(sorted(block.unresolved))))
 
@@ -137,15 +178,16 @@ def resolve_root(root, init_args=()):
         merged[name] = _kv_value(value)
     for name in ("bucket", "key"):
         if not merged.get(name):
-            raise RootError("%s:%s: the backend has no %s (not in the block, the -backend-config files or arguments)"
-                            % (block.path, block.line, name))
+            raise RootError("%s:%s: the backend has no %s (not in the %s, the -backend-config files or arguments)"
+                            % (block.path, block.line, name, "Terragrunt config" if grunt else "block"))
 
     # The files a lock-mode change edits: those that hold lock settings, else the block's file.
     config_files = [path for path, _line, settings in sources if any(n in settings for n in LOCK_SETTINGS)
                     or isinstance(settings.get("endpoints"), dict) and "dynamodb" in settings["endpoints"]]
     if not config_files:
         config_files = [block.path]
-    initialised = initialised_backend(root)
+    workdir = terragrunt_working_dir(root) if grunt else root
+    initialised = initialised_backend(workdir)
     return {
         "root": root,
         "file": block.path,
@@ -164,9 +206,11 @@ def resolve_root(root, init_args=()):
             "kms_key_id": merged.get("kms_key_id"),
             "profile": merged.get("profile"),
         },
+        "unresolved_settings": sorted(block.unresolved),
         "lock_mode": settings_lock_mode(merged),
         "initialised_lock_mode": initialised["lock_mode"] if initialised else None,
         "initialised": initialised,
+        "working_dir": workdir,
         "required_version": described.get("required_version"),
         "admits_use_lockfile": described.get("admits_use_lockfile"),
         "parse_warnings": failures,

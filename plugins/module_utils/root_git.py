@@ -256,6 +256,32 @@ class Git:
         return rc == 0
 
 
+def committed_in(git, root, files):
+    """The commit (HEAD) that holds ``files`` exactly as they are now, or None when a backup is needed.
+
+    That is when ``root`` lies in a git work tree whose tracked files have no change (staged or
+    not; untracked files such as ``.terraform`` do not count) and every file is tracked there:
+    the files' previous content is then in git, and a backup copy adds nothing. Anything else -
+    no git, no repository, no commit yet, a change, an untracked or outside file - is None.
+    """
+    try:
+        rc, top, _err = git(root, "rev-parse", "--show-toplevel", ok=None)
+        if rc != 0 or not top.strip():
+            return None
+        top = top.strip()
+        head = git.commit(top, "HEAD")
+        relative, bad = relative_files(files, top)
+        if not head or bad or not relative:
+            return None
+        rc, changes, _err = git(top, "status", "--porcelain=v1", "--untracked-files=no", ok=None)
+        if rc != 0 or changes.strip():
+            return None
+        rc, _out, _err = git(top, "ls-files", "--error-unmatch", "--", *relative, ok=None)
+    except (GitError, OSError):
+        return None
+    return head if rc == 0 else None
+
+
 def _prefix(host):
     return "%s: " % host if host else ""
 

@@ -55,6 +55,26 @@ def terraform_env(base=None, extra=None):
     return env
 
 
+def terragrunt_env(env, terraform_bin):
+    """``env`` for a terragrunt run: terragrunt starts ``terraform_bin`` (the binary the preflight checked) and
+    never prompts. Both spellings of each variable: ``TG_*`` (terragrunt 0.73 and later) and ``TERRAGRUNT_*``."""
+    env = dict(env)
+    if terraform_bin:
+        env["TG_TF_PATH"] = env["TERRAGRUNT_TFPATH"] = terraform_bin
+    env["TG_NON_INTERACTIVE"] = env["TERRAGRUNT_NON_INTERACTIVE"] = "true"
+    return env
+
+
+def runner(migration):
+    """``(binary, env changes)`` that run init and plan in a migrated root: terraform, or terragrunt for a
+    Terragrunt root (``migration["terragrunt_bin"]``), which then starts the checked terraform."""
+    terragrunt = migration.get("terragrunt_bin")
+    terraform = migration["terraform"]["binary"]
+    if terragrunt:
+        return terragrunt, terragrunt_env({}, terraform)
+    return terraform, {}
+
+
 def run(argv, cwd, env, timeout=DEFAULT_TIMEOUT):
     """``(rc, stdout, stderr)`` of one command; a timeout or a missing binary is rc 124 or 127."""
     try:

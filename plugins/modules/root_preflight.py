@@ -41,6 +41,19 @@ description:
     C(terraform plan -detailed-exitcode), kept as RV(migration.baseline_rc).
   - The phase itself never reads or writes a state object; only the baseline plan, run by terraform, reads the state.
   - >-
+    A Terragrunt root (a C(remote_state) block or attribute, or a C(generate) block holding a C(backend "s3") block,
+    in a file of the root's own folder such as C(terragrunt.hcl)) is migrated like any other with O(terragrunt_bin):
+    the rewrite edits the Terragrunt file, and the later phases run C(<terragrunt_bin> init -reconfigure) and
+    C(<terragrunt_bin> plan) in the root, with C(TG_TF_PATH)/C(TERRAGRUNT_TFPATH) set to O(terraform_bin) (the
+    binary checked here) and C(TG_NON_INTERACTIVE)/C(TERRAGRUNT_NON_INTERACTIVE). The last init is read where
+    terragrunt ran terraform: the root, or the newest initialised folder of its C(.terragrunt-cache).
+  - >-
+    Without O(terragrunt_bin), and for the C(terragrunt = { remote_state }) form of Terragrunt before 0.19 or a
+    Terragrunt backend whose C(bucket), C(key), C(region), C(dynamodb_table) or C(workspace_key_prefix) terragrunt
+    computes (C(path_relative_to_include())), the root is decided from its files alone, with no AWS call and no
+    binary run: RV(migration.action) is V(unsupported) (RV(migration.why) starts with C(terragrunt:)), or V(none)
+    when its files and last init already say O(target). RV(migration.reinit_command) is what to run by hand.
+  - >-
     The task fails, changing nothing, when the root cannot be read (the message names the file and line, for
     example C(/srv/repos/network/backend.tf:3: backend settings dynamodb_table are not literal values)), when the
     binary is not Terraform >= 1.10.1 or OpenTofu >= 1.10.2, when C(required_version) admits no such version,
@@ -82,6 +95,13 @@ options:
         binary (RV(migration.terraform.binary)).
     type: str
     default: terraform
+  terragrunt_bin:
+    description:
+      - The terragrunt binary, by name or path, that re-initialises and plans a Terragrunt root
+        (RV(migration.terragrunt_bin)). Ignored for other roots.
+      - Unset, a Terragrunt root is not migrated - RV(migration.action) is V(unsupported).
+      - Fails the phase when C(<terragrunt_bin> --version) does not run.
+    type: str
   terraform_env:
     description:
       - Extra environment variables of the terraform runs (the baseline), on top of the controller's environment.
@@ -285,8 +305,14 @@ migration:
           description: The root's C(required_version) constraint, when it has one.
           type: str
           sample: ">= 1.10.1"
+        working_dir:
+          description:
+            - Where the last init was read, the root; for a Terragrunt root the newest initialised folder of its
+              C(.terragrunt-cache) when the root itself has none.
+          type: str
+          sample: /srv/repos/network
     terraform:
-      description: The terraform binary.
+      description: The terraform binary; null for a V(unsupported) root (not run).
       type: dict
       contains:
         binary:
@@ -388,9 +414,30 @@ migration:
       elements: str
       sample: [no migration record next to the state]
     action:
-      description: What the root needs, V(none), V(verify), V(init) or V(rewrite).
+      description:
+        - What the root needs, V(none), V(verify), V(init) or V(rewrite); V(unsupported) for a Terragrunt root the
+          role cannot re-initialise (see RV(migration.unsupported)).
       type: str
       sample: rewrite
+    terragrunt_bin:
+      description: O(terragrunt_bin) for a Terragrunt root, which later phases run instead of terraform; else null.
+      type: str
+      sample: /usr/local/bin/terragrunt
+    terragrunt:
+      description: C(binary) and C(version) (the first line of C(--version)) of O(terragrunt_bin).
+      type: dict
+      returned: for a Terragrunt root with O(terragrunt_bin)
+      sample: {"binary": "/usr/local/bin/terragrunt", "version": "terragrunt version v0.77.0"}
+    unsupported:
+      description: Why the role does not migrate the root, V(terragrunt).
+      type: str
+      returned: when RV(migration.action) is V(unsupported) or a Terragrunt root's V(none)
+      sample: terragrunt
+    reinit_command:
+      description: The command that re-initialises the root by hand, for the report's next step.
+      type: str
+      returned: when RV(migration.action) is V(unsupported) or a Terragrunt root's V(none)
+      sample: cd /srv/repos/network && terragrunt init -reconfigure
     why:
       description: Why, in one sentence.
       type: str

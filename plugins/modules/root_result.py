@@ -22,6 +22,13 @@ description:
     missing with O(verify=true)). In check mode a run never says a root was migrated - V(would_migrate),
     V(would_resume), V(would_stop), V(would_fail), or V(unchanged).
   - >-
+    V(unsupported), in either mode, is a root the role does not migrate
+    (RV(tfstate.s3_backend.root_preflight#module:migration.action) V(unsupported): a Terragrunt root without a
+    terragrunt binary); nothing of it was changed. RV(reason) says why (C(terragrunt: ...)), RV(files_diff) the
+    rewrite it needs (from the check-mode M(tfstate.s3_backend.root_rewrite) the role runs for it, also in a real
+    run), RV(reinit_command) the command to run then, and a warning prints both. It fails the root only with
+    O(fail_on_unsupported).
+  - >-
     RV(reason) is the failed task's message; for a root that changed but whose proof is missing, it says how far
     the cut-over got, C(the cut-over did not complete: the files lock with <mode> and the last terraform init
     with <mode>).
@@ -106,6 +113,12 @@ options:
         change began always must (the role's C(migrate_fail_on_stopped)).
     type: bool
     default: true
+  fail_on_unsupported:
+    description:
+      - Whether a V(unsupported) root must fail (RV(fails_root)); the role's C(migrate_fail_on_unsupported).
+        By default it is reported with its next step (and a warning) without failing the run.
+    type: bool
+    default: false
 attributes:
   action:
     support: full
@@ -189,7 +202,7 @@ backend_file:
 status:
   description:
     - The outcome, V(migrated), V(resumed), V(unchanged), V(stopped) or V(failed); in check mode V(would_migrate),
-      V(would_resume), V(would_stop), V(would_fail) or V(unchanged).
+      V(would_resume), V(would_stop), V(would_fail) or V(unchanged); in both, V(unsupported).
   returned: always
   type: str
   sample: migrated
@@ -208,8 +221,8 @@ reason:
   type: str
   sample: ""
 fails_root:
-  description: Whether the role fails this root's host at its end (V(failed), V(would_fail), and with
-    O(fail_on_stopped) V(stopped) and V(would_stop)).
+  description: Whether the role fails this root's host at its end (V(failed), V(would_fail), with
+    O(fail_on_stopped) V(stopped) and V(would_stop), and with O(fail_on_unsupported) V(unsupported)).
   returned: always
   type: bool
   sample: false
@@ -218,6 +231,17 @@ next_step:
   returned: always
   type: str
   sample: run again with migrate_target=lockfile once every pipeline of this root uses the dual configuration
+unsupported:
+  description: Why the role does not migrate a V(unsupported) root, V(terragrunt); else null.
+  returned: always
+  type: str
+  sample: null
+reinit_command:
+  description: For a V(unsupported) root, the command that re-initialises it by hand once its files are rewritten;
+    else null.
+  returned: always
+  type: str
+  sample: cd /srv/repos/network && terragrunt init -reconfigure
 check_mode:
   description: Whether the task ran in check mode.
   returned: always
@@ -301,8 +325,8 @@ files_changed:
 files_diff:
   description:
     - In check mode, the rewrite's diff (RV(tfstate.s3_backend.root_rewrite#module:diff)) as one unified diff text,
-      which the preview report carries (the Markdown file shows it per root); else null (also when no file would
-      change).
+      which the preview report carries (the Markdown file shows it per root); for a V(unsupported) root, in any
+      mode, the diff its files need; else null (also when no file would change).
   returned: always
   type: str
   sample: |

@@ -45,7 +45,15 @@ options:
       - Where to keep each rewritten file's previous content, as
         C(<backup_dir>/<inventory host>/<path relative to the root>.<UTC time>~); created when missing.
       - Unset, no backup is made (the files are in git, or the diff is enough).
+      - No backup is made either when the root is in a git checkout whose tracked files have no change (untracked
+        files do not count) and every file to rewrite is tracked there, so that C(HEAD) holds their previous
+        content (RV(files[].in_git)); unless O(backup_clean_git). A root outside git, or with a change, is backed up.
     type: path
+  backup_clean_git:
+    description:
+      - Back up the files in O(backup_dir) also when they are tracked and unchanged in the root's git checkout.
+    type: bool
+    default: false
 attributes:
   action:
     support: full
@@ -115,8 +123,13 @@ files:
     backup_file:
       description: The backup copy of its previous content.
       type: str
-      returned: with O(backup_dir), not in check mode
+      returned: with O(backup_dir), not in check mode, unless RV(files[].in_git)
       sample: /var/backups/tfstate/network/backend.tf.20261129T200541Z~
+    in_git:
+      description: The commit that holds the file's previous content, when that is why no backup was made.
+      type: str
+      returned: with O(backup_dir), not in check mode, when the root's git checkout holds the files unchanged
+      sample: 3f1c2b7a9d0e4f5a6b7c8d9e0f1a2b3c4d5e6f70
 changes:
   description: One entry per backend that changed (or would change in check mode).
   returned: success

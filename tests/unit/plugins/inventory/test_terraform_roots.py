@@ -214,3 +214,20 @@ def test_a_hostile_tree_never_drops_the_good_roots(repos):
                       ("huge.tf", "67108864 bytes, more than the")):
         assert "".join(("skipped %s: %s" % (os.path.join(hostile, name), why)).split()) in warnings, (name, proc.stderr)
     assert "versions.tf" not in warnings
+
+
+def test_a_terragrunt_root_is_its_terragrunt_file_not_the_backend_terragrunt_generated_beside_it(tmp_path):
+    top = tmp_path / "repos"
+    write(top, "live/app/terragrunt.hcl", TERRAGRUNT.replace("${path_relative_to_include()}", "app"))
+    # What terragrunt writes on init with remote_state's generate (and the stub it completes otherwise).
+    write(top, "live/app/backend.tf", BLOCK % ("acme-live", "app/terraform.tfstate", "acme-locks"))
+    write(top, "live/stub/backend.tf", 'terraform {\n  backend "s3" {}\n}\n')
+    write(top, "live/stub/terragrunt.hcl", TERRAGRUNT.replace("${path_relative_to_include()}", "stub"))
+    data, stderr = listing(inventory(tmp_path))
+    hostvars = data["_meta"]["hostvars"]
+    assert sorted(hostvars) == ["live/app", "live/stub"]
+    for name in ("app", "stub"):
+        backend = hostvars["live/" + name]["tfstate_backend"]
+        assert backend["form"] == "terragrunt" and backend["file"].endswith("/live/%s/terragrunt.hcl" % name)
+        assert hostvars["live/" + name]["tfstate_key"] == "%s/terraform.tfstate" % name
+    assert "second backend" not in stderr

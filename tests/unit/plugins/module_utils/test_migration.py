@@ -173,3 +173,70 @@ def test_next_step_names_what_to_do():
 ])
 def test_fails_root(status, fail_on_stopped, fails):
     assert m.fails_root(status, fail_on_stopped) is fails
+
+
+def terragrunt(form="terragrunt", unresolved=(), **settings):
+    values = {"bucket": "state", "key": "app/terraform.tfstate", "region": "eu-west-1", "dynamodb_table": "locks"}
+    values.update(settings)
+    return {"file": "/r/terragrunt.hcl", "line": 5, "form": form, "settings": values, "lock_mode": "dynamodb",
+            "unresolved_settings": list(unresolved)}
+
+
+def test_a_terragrunt_root_is_unsupported_without_a_binary_and_migrates_with_one():
+    assert m.is_terragrunt(terragrunt()) and m.is_terragrunt(terragrunt("terragrunt_generate"))
+    assert not m.is_terragrunt(backend()) and not m.is_terragrunt(None)
+    reason = m.terragrunt_unsupported(terragrunt(), None)
+    assert reason.startswith("terragrunt: /r/terragrunt.hcl:5 is a Terragrunt remote_state")
+    assert "tfstate_terragrunt_bin" in reason
+    assert "generate block" in m.terragrunt_unsupported(terragrunt("terragrunt_generate"), "")
+    assert m.terragrunt_unsupported(terragrunt(), "/usr/bin/terragrunt") is None
+    assert m.terragrunt_unsupported(terragrunt("terragrunt_generate"), "terragrunt") is None
+
+
+def test_a_terragrunt_root_stays_unsupported_when_terragrunt_computes_the_state_key_or_reads_no_longer_its_form():
+    computed = m.terragrunt_unsupported(
+        terragrunt(unresolved=["key"], key="${path_relative_to_include()}/terraform.tfstate"), "terragrunt")
+    assert computed.startswith("terragrunt: /r/terragrunt.hcl:5: key is computed by terragrunt")
+    assert "path_relative_to_include()" in computed
+    # Only settings the maintenance lock needs matter: a computed tag map does not.
+    assert m.terragrunt_unsupported(terragrunt(unresolved=["s3_bucket_tags"]), "terragrunt") is None
+    assert "before 0.19" in m.terragrunt_unsupported(terragrunt("terragrunt_tfvars"), "terragrunt")
+
+
+def test_reinit_command_is_quoted_for_a_shell():
+    assert m.reinit_command("/srv/app", "/opt/bin/terragrunt") == "cd /srv/app && terragrunt init -reconfigure"
+    assert m.reinit_command("/srv/my app", "terragrunt", ["-backend-config=a b.hcl"]) == \
+        "cd '/srv/my app' && terragrunt init -reconfigure '-backend-config=a b.hcl'"
+
+
+@pytest.mark.parametrize("failed_phase, check_mode, status", [
+    (None, False, m.UNSUPPORTED), (None, True, m.UNSUPPORTED),
+    # The check-mode rewrite that shows its diff failed: a stop, nothing was written.
+    ("rewrite", False, m.STOPPED), ("rewrite", True, m.WOULD_STOP),
+])
+def test_an_unsupported_root_has_its_own_status_in_both_modes(failed_phase, check_mode, status):
+    assert m.root_status(m.ACTION_UNSUPPORTED, failed_phase, check_mode, None) == status
+
+
+@pytest.mark.parametrize("fail_on_stopped, fail_on_unsupported, fails", [
+    (True, False, False), (False, False, False), (True, True, True), (False, True, True),
+])
+def test_an_unsupported_root_fails_only_when_asked(fail_on_stopped, fail_on_unsupported, fails):
+    assert m.fails_root(m.UNSUPPORTED, fail_on_stopped, fail_on_unsupported) is fails
+    assert m.UNSUPPORTED in m.PROBLEM_STATUSES
+
+
+def test_next_step_of_an_unsupported_root_gives_the_command():
+    command = "cd /srv/app && terragrunt init -reconfigure"
+    step = m.next_step(m.UNSUPPORTED, m.terragrunt_unsupported(terragrunt(), None), "lockfile", None, command)
+    assert step.startswith("set tfstate_terragrunt_bin and rerun, or by hand:") and "`%s`" % command in step
+    computed = m.next_step(m.UNSUPPORTED, "terragrunt: x: key is computed by terragrunt", "dual", None, command)
+    assert computed.startswith("by hand:") and command in computed
+
+
+def test_file_blockers_need_no_aws_read():
+    assert m.file_blockers(backend("lockfile"), None, "dual") == [
+        "/r/backend.tf:2: lock mode is lockfile; dual keeps a dynamodb_table, so use migrate_target=lockfile"]
+    assert m.file_blockers(backend("dynamodb"), None, "lockfile") == []
+    assert m.preflight_blockers(backend("lockfile"), TERRAFORM, "dual", {"exists": False}, False)[0] == \
+        m.file_blockers(backend("lockfile"), TERRAFORM, "dual")[0]

@@ -67,3 +67,17 @@ def test_write_document_is_atomic_and_leaves_no_temporary(tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == ["migrate-report.json", "migrate-report.md"]
     assert reports.read_json(str(tmp_path / "missing.json")) is None
     assert reports.file_stamp("2026-11-29T20:05:36Z") == "20261129T200536Z"
+
+
+def test_an_unsupported_root_is_a_blocker_with_its_diff_and_command_in_a_real_run():
+    diff = "--- /r/terragrunt.hcl (before)\n+++ /r/terragrunt.hcl (after)\n+    use_lockfile = true\n"
+    command = "cd /r && terragrunt init -reconfigure"
+    unsupported = row("g", "unsupported", reason="terragrunt: /r/terragrunt.hcl:5 ...", next_step="run it",
+                      files_diff=diff, unsupported="terragrunt", reinit_command=command)
+    document = reports.run_document("migrate", [row("a"), unsupported], RUN, "t", False)
+    assert document["blockers"] == [{"host": "g", "status": "unsupported", "next_step": "run it",
+                                     "reason": "terragrunt: /r/terragrunt.hcl:5 ..."}]
+    text = reports.markdown(document)
+    assert "## Diffs\n\n### g\n\nNot applied by this role (terragrunt): apply it by hand, then run `%s`." % command \
+        in text
+    assert "```diff\n--- /r/terragrunt.hcl (before)" in text

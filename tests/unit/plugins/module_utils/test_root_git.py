@@ -315,3 +315,26 @@ def test_publish_outside_git_and_with_no_identity(repo, tmp_path, monkeypatch):
     assert git("log", "-1", "--format=%an <%ae>|%cn <%ce>", cwd=checkout_dir) == \
         "tfstate.s3_backend <tfstate@localhost>|tfstate.s3_backend <tfstate@localhost>"
     assert git("symbolic-ref", "--short", "HEAD", cwd=checkout_dir) == BRANCH
+
+
+def test_committed_in_names_the_commit_only_for_tracked_unchanged_files_of_a_clean_checkout(repo, tmp_path):
+    seed = repo["seed"]
+    app = str(seed / "stacks" / "app")
+    backend = os.path.join(app, "backend.tf")
+    gitter = rg.Git(run)
+    assert rg.committed_in(gitter, app, [backend]) == repo["main"]
+    (seed / "stacks" / "app" / ".terraform").mkdir()  # untracked: still clean
+    (seed / "stacks" / "app" / ".terraform" / "terraform.tfstate").write_text("{}")
+    assert rg.committed_in(gitter, app, [backend]) == repo["main"]
+    (seed / "README.md").write_text("changed\n")  # a change anywhere in the tree
+    assert rg.committed_in(gitter, app, [backend]) is None
+    git("checkout", "--quiet", "--", "README.md", cwd=seed)
+    (seed / "stacks" / "app" / "prod.tfbackend").write_text("bucket = \"b\"\n")  # untracked file to rewrite
+    assert rg.committed_in(gitter, app, [backend, os.path.join(app, "prod.tfbackend")]) is None
+    git("add", "stacks/app/prod.tfbackend", cwd=seed)  # staged, not committed
+    assert rg.committed_in(gitter, app, [backend]) is None
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    (outside / "backend.tf").write_text("x\n")
+    assert rg.committed_in(gitter, str(outside), [str(outside / "backend.tf")]) is None
+    assert rg.committed_in(rg.Git(run, binary=str(tmp_path / "no-git")), app, [backend]) is None

@@ -44,3 +44,14 @@ def test_argv():
 def test_refused_by_lockfile(stderr, refused):
     assert cli.refused_by_lockfile(1, stderr, "LOCK-1") is refused
     assert cli.refused_by_lockfile(0, stderr, "LOCK-1") is False
+
+
+def test_runner_starts_terragrunt_with_the_checked_terraform():
+    plain = {"terraform": {"binary": "/opt/terraform"}, "terragrunt_bin": None}
+    assert cli.runner(plain) == ("/opt/terraform", {})
+    binary, env = cli.runner(dict(plain, terragrunt_bin="/opt/terragrunt"))
+    assert binary == "/opt/terragrunt"
+    assert env == {"TG_TF_PATH": "/opt/terraform", "TERRAGRUNT_TFPATH": "/opt/terraform",
+                   "TG_NON_INTERACTIVE": "true", "TERRAGRUNT_NON_INTERACTIVE": "true"}
+    assert cli.terragrunt_env({"A": "1"}, None) == {
+        "A": "1", "TG_NON_INTERACTIVE": "true", "TERRAGRUNT_NON_INTERACTIVE": "true"}
