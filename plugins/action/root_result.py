@@ -113,6 +113,10 @@ class ActionModule(RootAction):
             "key": settings.get("key"),
             "region": migration.get("region"),
             "account": migration.get("account"),
+            # Who the collection's calls ran as (the STS caller ARN) and whether the backend said so.
+            "principal": (migration.get("identity") or {}).get("principal"),
+            "identity": "backend" if (migration.get("identity") or {}).get("use_backend") else (
+                "options" if migration.get("identity") else None),
             "dynamodb_table": migration.get("dynamodb_table"),
             "workspaces": migration.get("workspaces") or [],
             "files_changed": rewrite_files,

@@ -23,10 +23,12 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discove
     scan_file,
     scan_paths,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import IDENTITY_SETTINGS, STATIC_KEYS
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_versions import LOCKFILE_MINIMUM
 
 # Settings whose presence a lock-mode change edits.
 LOCK_SETTINGS = ("dynamodb_table", "use_lockfile", "dynamodb_endpoint")
+STATIC_KEY_MARK = "(set in the backend, not read)"
 _VERSION_LINE = re.compile(r"^(Terraform|OpenTofu) v(\d+)\.(\d+)\.(\d+)")
 
 
@@ -120,6 +122,7 @@ def resolve_root(root, init_args=()):
 
     merged = dict(block.settings)
     sources = [(block.path, block.line, dict(block.settings))]
+    unresolved = set()
     for path in files:
         try:
             scan = scan_file(path, explicit=True)
@@ -132,9 +135,11 @@ def resolve_root(root, init_args=()):
         if not partials:
             raise RootError("%s:1: holds no backend settings" % path)
         merged.update(partials[0].settings)
+        unresolved.update(partials[0].unresolved)
         sources.append((path, partials[0].line, dict(partials[0].settings)))
     for name, value in pairs:
         merged[name] = _kv_value(value)
+        unresolved.discard(name)
     for name in ("bucket", "key"):
         if not merged.get(name):
             raise RootError("%s:%s: the backend has no %s (not in the block, the -backend-config files or arguments)"
@@ -164,6 +169,12 @@ def resolve_root(root, init_args=()):
             "kms_key_id": merged.get("kms_key_id"),
             "profile": merged.get("profile"),
         },
+        # Who terraform runs as and where its calls go (profile, assume_role, region, endpoints, ...):
+        # backend_identity.effective_identity maps them to the collection's connection.
+        # Static keys written in a backend are never read or returned, only said to be there.
+        "identity_settings": dict((name, STATIC_KEY_MARK if name in STATIC_KEYS else merged[name])
+                                  for name in IDENTITY_SETTINGS if name in merged and merged[name] not in (None, "")),
+        "identity_unresolved": sorted(name for name in unresolved if name in IDENTITY_SETTINGS),
         "lock_mode": settings_lock_mode(merged),
         "initialised_lock_mode": initialised["lock_mode"] if initialised else None,
         "initialised": initialised,
