@@ -32,7 +32,7 @@ options:
         answers (never a key) is returned as RV(tfstate.s3_backend.root_preflight#module:migration.identity)
         and reported per root.
       - When V(false), the task's AWS options alone are used (the inventory overrides the backend); terraform
-        itself still follows its backend. The backend's C(region) is used in both cases: it is where the state is.
+        itself still follows its backend. The backend's C(region) is used in both cases (it is where the state is).
       - The later phases connect as the preflight's RV(tfstate.s3_backend.root_preflight#module:migration.identity)
         says.
     type: bool
