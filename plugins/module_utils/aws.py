@@ -350,9 +350,8 @@ class AwsConnection:
         """
         source = self.session.get_credentials()
         source_key = source.get_frozen_credentials().access_key if source is not None else None
-        cache_key = (role["role_arn"], role.get("external_id"), role.get("session_name"), role.get("duration"),
-                     repr(role.get("policy")), repr(role.get("policy_arns")), repr(sorted((role.get("tags") or {}).items())),
-                     source_key, self.endpoints.get("sts") or self.endpoint_url)
+        cache_key = (repr(sorted(role.items())), source_key, self.endpoints.get("sts") or self.endpoint_url,
+                     self.sts_region or self.session.region_name)
         credentials = _ROLE_CACHE.get(cache_key)
         if credentials is None or _expires_soon(credentials.get("Expiration")):
             answer = call(self.client("sts"), "assume_role", resource="role %s" % role["role_arn"],

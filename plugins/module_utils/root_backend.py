@@ -150,6 +150,13 @@ def resolve_root(root, init_args=()):
                     or isinstance(settings.get("endpoints"), dict) and "dynamodb" in settings["endpoints"]]
     if not config_files:
         config_files = [block.path]
+    # Partial configurations in the root that init_args do not pass but that name an identity: terraform
+    # runs as they say only where some pipeline passes them, which the collection cannot know.
+    identity_elsewhere = ["%s:%s sets %s" % (b.path, b.line,
+                                             ", ".join(sorted(n for n in b.settings if n in IDENTITY_SETTINGS)))
+                          for b in tree.backends if b.form == "partial" and os.path.dirname(b.path) == root
+                          and os.path.normpath(b.path) not in files
+                          and any(n in IDENTITY_SETTINGS and n != "region" for n in b.settings)]
     initialised = initialised_backend(root)
     return {
         "root": root,
@@ -175,6 +182,7 @@ def resolve_root(root, init_args=()):
         "identity_settings": dict((name, STATIC_KEY_MARK if name in STATIC_KEYS else merged[name])
                                   for name in IDENTITY_SETTINGS if name in merged and merged[name] not in (None, "")),
         "identity_unresolved": sorted(name for name in unresolved if name in IDENTITY_SETTINGS),
+        "identity_elsewhere": identity_elsewhere,
         "lock_mode": settings_lock_mode(merged),
         "initialised_lock_mode": initialised["lock_mode"] if initialised else None,
         "initialised": initialised,

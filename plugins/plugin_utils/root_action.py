@@ -101,6 +101,7 @@ class RootAction(ActionBase):
         if validation.error_messages:
             return dict(result, failed=True, msg="; ".join(validation.error_messages))
         self.check_mode = bool(self._task.check_mode)
+        self._phase_warnings = []
         try:
             result.update(self.phase(validation.validated_parameters, task_vars or {}))
         except PhaseFailed as exc:
@@ -111,6 +112,8 @@ class RootAction(ActionBase):
             result.update(failed=True, msg=str(exc))
         except TerraformFailed as exc:
             result.update(failed=True, msg=str(exc), rc=exc.rc)
+        if self._phase_warnings:
+            result["warnings"] = list(result.get("warnings") or []) + self._phase_warnings
         result.setdefault("changed", False)
         result["check_mode"] = self.check_mode
         return result
@@ -132,8 +135,7 @@ class RootAction(ActionBase):
             params["region"] = region
         return RootAction._open(params, role, identity)
 
-    @staticmethod
-    def root_connection(args, backend, run_id):
+    def root_connection(self, args, backend, run_id):
         """``(connection, identity)`` of a root read by the preflight: its backend's identity unless
         ``backend_identity`` is false; ``identity`` (no secrets) names the caller STS answered."""
         options = dict((name, args.get(name)) for name in AWS_ARGUMENT_SPEC)
@@ -144,7 +146,13 @@ class RootAction(ActionBase):
                                           run_id=run_id, unresolved=backend.get("identity_unresolved"))
         except IdentityError as exc:
             raise PhaseFailed(str(exc))
-        described = dict(describe_identity(identity), where=where)
+        described = dict(describe_identity(identity), where=where,
+                         elsewhere=list(backend.get("identity_elsewhere") or []))
+        if backend.get("identity_elsewhere") and identity["use_backend"]:
+            self._phase_warnings.append(
+                "%s: partial configurations not in this root's init arguments name an identity (%s); the collection "
+                "used the backend's settings without them: pass the file terraform is given in tfstate_init_args"
+                % (backend["root"], "; ".join(backend["identity_elsewhere"])))
         connection = RootAction._open(identity["params"], identity["assume_role"], described)
         try:
             caller = connection.caller_identity()

@@ -171,3 +171,15 @@ def test_resolve_root_gives_the_identity_settings_of_block_and_partial_files(tmp
     assert backend["identity_unresolved"] == []
     with pytest.raises(IdentityError, match=r"backend.tf:2: the backend holds secret_key"):
         effective_identity(settings, OPTIONS, where="%s:%s" % ("backend.tf", backend["line"]))
+
+
+def test_resolve_root_names_partial_configurations_with_an_identity_that_init_args_do_not_pass(tmp_path):
+    (tmp_path / "backend.tf").write_text('terraform {\n  backend "s3" {\n    bucket = "b"\n    key = "k"\n  }\n}\n')
+    (tmp_path / "prod.tfbackend").write_text('region = "us-east-2"\nprofile = "prod"\n')
+    (tmp_path / "dev.tfbackend").write_text('region = "us-east-1"\n')
+    backend = resolve_root(str(tmp_path), [])
+    assert backend["identity_elsewhere"] == ["%s:1 sets profile, region" % (tmp_path / "prod.tfbackend")]
+    assert "profile" not in backend["identity_settings"]
+    # Passed, the file is part of the backend and nothing is left elsewhere.
+    backend = resolve_root(str(tmp_path), ["-backend-config=prod.tfbackend"])
+    assert backend["identity_elsewhere"] == [] and backend["identity_settings"]["profile"] == "prod"
