@@ -134,4 +134,6 @@ class ActionModule(RootAction):
             "time": decide.utc_text(decide.utc_now()),
         }
         # Registered as the root's result: the row itself, plus the usual task fields.
-        return dict(result, changed=False, msg="%s: %s%s" % (result["host"], status, ": %s" % reason if reason else ""))
+        # How the root's calls connected (no secrets), so the fleet view reads its bucket the same way; not a row field.
+        return dict(result, connection=migration.get("identity"), changed=False,
+                    msg="%s: %s%s" % (result["host"], status, ": %s" % reason if reason else ""))

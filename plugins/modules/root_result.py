@@ -297,6 +297,15 @@ identity:
   type: str
   sample: backend
   version_added: 0.2.0
+connection:
+  description:
+    - The preflight's RV(tfstate.s3_backend.root_preflight#module:migration.identity) (no key, secret or token),
+      which M(tfstate.s3_backend.fleet_report) uses to read the root's bucket as the root's calls did. Not part
+      of the report row.
+  returned: always
+  type: dict
+  sample: {use_backend: true, principal: "arn:aws:sts::123456789012:assumed-role/terraform-state/tfstate-s3-backend-ctl01-4242-1"}
+  version_added: 0.2.0
 dynamodb_table:
   description: The DynamoDB table the root's clients locked with.
   returned: always
