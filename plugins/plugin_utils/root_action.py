@@ -153,7 +153,13 @@ class RootAction(ActionBase):
                 "%s: partial configurations not in this root's init arguments name an identity (%s); the collection "
                 "used the backend's settings without them: pass the file terraform is given in tfstate_init_args"
                 % (backend["root"], "; ".join(backend["identity_elsewhere"])))
-        connection = RootAction._open(identity["params"], identity["assume_role"], described)
+        try:
+            connection = RootAction._open(identity["params"], identity["assume_role"], described)
+        except AwsError as exc:
+            if identity["origin"]["profile"] != "backend":
+                raise
+            raise PhaseFailed("%s: the backend's profile %s cannot be used: %s" % (where, described["profile"], exc),
+                              **exc.to_result())
         try:
             caller = connection.caller_identity()
         except AwsError:

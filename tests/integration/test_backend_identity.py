@@ -214,3 +214,16 @@ def test_migrate_uses_the_backend_profile(estate, tmp_path, terraform_bin):
     record = json.loads(admin_s3.get_object(Bucket=BUCKET, Key="profiled/terraform.tfstate.tfstate-s3-backend.json")
                         ["Body"].read())
     assert record["mode"] == "dual"
+
+
+def test_a_missing_backend_profile_stops_the_root_naming_file_and_profile(estate, tmp_path, terraform_bin):
+    config = tmp_path / "aws-config"
+    config.write_text("[profile other]\nregion = us-east-1\n")
+    root = _root(estate, tmp_path, terraform_bin, "noprofile", {"profile": '"missing-profile"'})
+    inventory = _inventory(tmp_path, estate, terraform_bin, root)
+    result = run_playbook(PLAYBOOK, inventory=inventory, env=_ops_env(estate, AWS_CONFIG_FILE=str(config)))
+    assert result.returncode != 0
+    row = _row(tmp_path)
+    assert row["status"] == "stopped" and row["phase"] == "preflight"
+    assert "%s:2: the backend's profile missing-profile cannot be used" % os.path.join(root.path, "backend.tf") \
+        in row["reason"] and "ProfileNotFound" in row["reason"]
