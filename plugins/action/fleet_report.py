@@ -15,7 +15,8 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_recor
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
 
 # Task fields of a registered result that are not part of a report row.
-_TASK_FIELDS = ("changed", "failed", "msg", "skipped", "skip_reason", "false_condition", "diff")
+# ``connection`` (root_result's: how the root's calls connected) is used to read its bucket, never reported.
+_TASK_FIELDS = ("changed", "failed", "msg", "skipped", "skip_reason", "false_condition", "diff", "connection")
 
 
 def report_row(result):
@@ -42,6 +43,10 @@ class ActionModule(RootAction):
 
     def _report(self, args):
         rows = [row for row in (report_row(result) for result in args["results"]) if row.get("host")]
+        connections = {}
+        for result in args["results"]:
+            if result.get("bucket") and result.get("connection"):
+                connections.setdefault(result["bucket"], result["connection"])
         directory = args["report_dir"]
         os.makedirs(directory, exist_ok=True)
         run = run_identity()
@@ -61,7 +66,7 @@ class ActionModule(RootAction):
             fleet = None
             warnings = []
             if not self.check_mode and args["fleet"]:
-                records = self._records(args, rows, warnings)
+                records = self._records(args, rows, warnings, connections)
                 fleet_stem = "%s-fleet" % name
                 previous_fleet = reports.read_json(os.path.join(directory, fleet_stem + ".json"))
                 fleet = reports.fleet_document(name, previous_fleet, document["results"], records, generated)
@@ -83,8 +88,12 @@ class ActionModule(RootAction):
             result["warnings"] = warnings
         return result
 
-    def _records(self, args, rows, warnings):
-        """``{(bucket, key): record}`` of every bucket this run's roots use, read through S3."""
+    def _records(self, args, rows, warnings, connections):
+        """``{(bucket, key): record}`` of every bucket this run's roots use, read through S3.
+
+        A bucket is read as the first of its roots connected (its backend's identity, see root_preflight's
+        ``backend_identity``), else with the task's options.
+        """
         records = {}
         regions = {}
         for row in rows:
@@ -92,9 +101,9 @@ class ActionModule(RootAction):
                 regions.setdefault(row["bucket"], row.get("region"))
         for bucket, region in sorted(regions.items()):
             try:
-                s3 = self.connection(args, region).client("s3")
+                s3 = self.connection(dict(args, migration={"identity": connections.get(bucket)}), region).client("s3")
                 for key, record in list_records(s3, bucket).items():
                     records[(bucket, key)] = record
-            except AwsError as exc:
+            except (AwsError, PhaseFailed) as exc:
                 warnings.append("fleet view: the migration records of bucket %s could not be read: %s" % (bucket, exc))
         return records

@@ -65,6 +65,7 @@ def backend_view(backend):
 
 
 class ActionModule(RootAction):
+    RESOLVES_IDENTITY = True
     ARGUMENT_SPEC = dict(
         root=dict(type="path", required=True),
         root_name=dict(type="str"),
@@ -90,14 +91,14 @@ class ActionModule(RootAction):
             return dict(changed=False, migration=migration,
                         msg="%s: %s (%s)" % (migration["host"], migration["action"], migration["why"]))
         settings = backend["settings"]
-        connection = self.connection(args, migration["region"])
+        connection, migration["identity"] = self.root_connection(args, backend, identity["run_id"])
         s3 = connection.client("s3")
         bucket = read_bucket(s3, settings["bucket"])
         blockers = decide.preflight_blockers(backend, migration["terraform"], args["target"], bucket,
                                              args["enable_versioning"])
         if blockers:
             raise PhaseFailed("; ".join(blockers), migration=migration)
-        migration["account"] = self._account(connection)
+        migration["account"] = migration["identity"]["account"]
         self._read_state_side(connection, s3, backend, migration, identity, started, args["freeze_lease"])
         action = migration["action"]
         changed = False
@@ -206,14 +207,6 @@ class ActionModule(RootAction):
         call(s3, "put_bucket_versioning", resource=settings["bucket"], Bucket=settings["bucket"],
              VersioningConfiguration={"Status": "Enabled"})
         return True
-
-    @staticmethod
-    def _account(connection):
-        """The AWS account of these credentials, for the report; None when STS does not say."""
-        try:
-            return call(connection.client("sts"), "get_caller_identity", resource="caller identity").get("Account")
-        except AwsError:
-            return None
 
     @staticmethod
     def _find_locks(connection, settings, table, region, workspaces):

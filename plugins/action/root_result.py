@@ -120,6 +120,10 @@ class ActionModule(RootAction):
             "key": settings.get("key"),
             "region": migration.get("region"),
             "account": migration.get("account"),
+            # Who the collection's calls ran as (the STS caller ARN) and whether the backend said so.
+            "principal": (migration.get("identity") or {}).get("principal"),
+            "identity": "backend" if (migration.get("identity") or {}).get("use_backend") else (
+                "options" if migration.get("identity") else None),
             "dynamodb_table": migration.get("dynamodb_table"),
             "workspaces": migration.get("workspaces") or [],
             "files_changed": rewrite_files,
@@ -138,7 +142,9 @@ class ActionModule(RootAction):
             "time": decide.utc_text(decide.utc_now()),
         }
         # Registered as the root's result: the row itself, plus the usual task fields.
-        output = dict(result, changed=False, msg="%s: %s%s" % (result["host"], status, ": %s" % reason if reason else ""))
+        # How the root's calls connected (no secrets), so the fleet view reads its bucket the same way; not a row field.
+        output = dict(result, connection=migration.get("identity"), changed=False,
+                      msg="%s: %s%s" % (result["host"], status, ": %s" % reason if reason else ""))
         if unsupported and not result["fails_root"]:
             # Printed in every run's output: the root is not an error of the run, but needs a person.
             output["warnings"] = ["%s: %s. Next: %s" % (result["host"], reason, result["next_step"])]

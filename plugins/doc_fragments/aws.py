@@ -100,4 +100,9 @@ notes:
   - Credentials are never returned or logged.
   - An AWS error names the operation, the resource, the error code and the AWS request ID
     (also returned as C(aws_request_id)), which AWS support asks for.
+  - For a Terraform root's migration phases (M(tfstate.s3_backend.root_preflight) and the phases that take its
+    C(migration)), the backend's own C(profile), C(assume_role), C(region) and C(endpoints) win over
+    O(profile), the access keys, O(region) and O(endpoint_url), as they do in terraform; these options fill
+    what the backend leaves unset. C(backend_identity=false) on M(tfstate.s3_backend.root_preflight)
+    (the migrate role's C(tfstate_aws_use_backend_identity)) makes these options win instead.
 """

@@ -13,10 +13,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import os
 
 try:
     import boto3
+    import botocore.session
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:  # reported by the module through missing_required_lib
@@ -228,6 +230,65 @@ def paginate(client, method, resource=None, **kwargs):
         raise transport_error(exc, client, operation, resource)
 
 
+# Assumed roles' credentials in this process: (role, source credentials, ...) -> STS Credentials.
+_ROLE_CACHE = {}
+# Credentials closer to their expiry than this are renewed.
+ROLE_RENEW_SECONDS = 300
+
+
+def assume_role_request(role):
+    """The AssumeRole parameters of a backend's assume_role keys (see backend_identity.ASSUME_ROLE_KEYS)."""
+    request = {"RoleArn": role["role_arn"], "RoleSessionName": role.get("session_name") or "tfstate-s3-backend"}
+    if role.get("external_id"):
+        request["ExternalId"] = role["external_id"]
+    if role.get("duration"):
+        request["DurationSeconds"] = int(role["duration"])
+    if role.get("policy"):
+        request["Policy"] = role["policy"]
+    if role.get("policy_arns"):
+        request["PolicyArns"] = [{"arn": arn} for arn in role["policy_arns"]]
+    if role.get("tags"):
+        request["Tags"] = [{"Key": key, "Value": str(value)} for key, value in sorted(role["tags"].items())]
+    if role.get("transitive_tag_keys"):
+        request["TransitiveTagKeys"] = list(role["transitive_tag_keys"])
+    if role.get("source_identity"):
+        request["SourceIdentity"] = role["source_identity"]
+    return request
+
+
+def _expires_soon(expiration, now=None):
+    if expiration is None:
+        return False
+    if not isinstance(expiration, datetime.datetime):
+        return True
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=datetime.timezone.utc)
+    return (expiration - now).total_seconds() < ROLE_RENEW_SECONDS
+
+
+def _session(profile, region, access_key, secret_key, session_token, config_file=None, credentials_file=None):
+    """A boto3 session; ``config_file``/``credentials_file`` replace AWS_CONFIG_FILE/AWS_SHARED_CREDENTIALS_FILE."""
+    try:
+        core = None
+        if config_file or credentials_file:
+            core = botocore.session.Session()
+            if config_file:
+                core.set_config_variable("config_file", os.path.expanduser(config_file))
+            if credentials_file:
+                core.set_config_variable("credentials_file", os.path.expanduser(credentials_file))
+        return boto3.session.Session(
+            profile_name=profile or None,
+            region_name=region or None,
+            aws_access_key_id=access_key or None,
+            aws_secret_access_key=secret_key or None,
+            aws_session_token=session_token,
+            botocore_session=core,
+        )
+    except BotoCoreError as exc:
+        raise AwsError(str(exc), operation="CreateSession", resource=profile, code=type(exc).__name__)
+
+
 class AwsConnection:
     """A boto3 session plus the client settings shared by every client it makes.
 
@@ -237,44 +298,78 @@ class AwsConnection:
 
     def __init__(self, profile=None, region=None, access_key=None, secret_key=None,
                  session_token=None, endpoint_url=None, validate_certs=True, aws_ca_bundle=None,
-                 aws_config=None, max_attempts=None, connect_timeout=None, read_timeout=None, environ=None):
+                 aws_config=None, max_attempts=None, connect_timeout=None, read_timeout=None, environ=None,
+                 endpoints=None, config_file=None, credentials_file=None, path_style=None, sts_region=None,
+                 assume_role=None):
         if not HAS_BOTO3:
             raise AwsError("boto3 and botocore are required", code="MissingLibrary")
         if profile and (access_key or secret_key):
             raise AwsError("Pass either a profile or access keys, not both", code="InvalidParameter")
-        try:
-            self.session = boto3.session.Session(
-                profile_name=profile or None,
-                region_name=region or None,
-                aws_access_key_id=access_key or None,
-                aws_secret_access_key=secret_key or None,
-                aws_session_token=resolve_session_token(access_key, session_token, environ),
-            )
-        except BotoCoreError as exc:
-            raise AwsError(str(exc), operation="CreateSession", resource=profile, code=type(exc).__name__)
+        self.session = _session(profile, region, access_key, secret_key,
+                                resolve_session_token(access_key, session_token, environ), config_file,
+                                credentials_file)
         self.endpoint_url = endpoint_url or None
+        # Per-service endpoints (a backend's endpoints { s3 = ..., dynamodb = ..., sts = ... }) win over endpoint_url.
+        self.endpoints = dict((service, url) for service, url in (endpoints or {}).items() if url)
+        self.sts_region = sts_region or None
         if validate_certs is False:
             self.verify = False
         else:
             self.verify = aws_ca_bundle or None
+        if path_style is None:
+            path_style = bool(self.endpoint_url or self.endpoints.get("s3"))
         try:
             self.config = Config(**client_config(aws_config, connect_timeout, read_timeout, max_attempts,
-                                                 path_style=bool(self.endpoint_url)))
+                                                 path_style=path_style))
         except TypeError as exc:
             raise AwsError("aws_config: %s" % exc, code="InvalidParameter")
+        self.role = None
+        if assume_role:
+            self.assume(assume_role)
 
     @property
     def region(self):
         return self.session.region_name
 
     def client(self, service, region=None):
+        if service == "sts" and not region:
+            region = self.sts_region
         return self.session.client(
             service,
             region_name=region or self.session.region_name,
-            endpoint_url=self.endpoint_url,
+            endpoint_url=self.endpoints.get(service) or self.endpoint_url,
             verify=self.verify,
             config=self.config,
         )
+
+    def assume(self, role):
+        """Take on ``role`` (assume_role keys of a backend) through STS; the calls after this run as the role.
+
+        The role's credentials are cached per (role, source credentials) in this process, and
+        reused while they have more than five minutes left.
+        """
+        source = self.session.get_credentials()
+        source_key = source.get_frozen_credentials().access_key if source is not None else None
+        cache_key = (repr(sorted(role.items())), source_key, self.endpoints.get("sts") or self.endpoint_url,
+                     self.sts_region or self.session.region_name)
+        credentials = _ROLE_CACHE.get(cache_key)
+        if credentials is None or _expires_soon(credentials.get("Expiration")):
+            answer = call(self.client("sts"), "assume_role", resource="role %s" % role["role_arn"],
+                          **assume_role_request(role))
+            credentials = answer["Credentials"]
+            _ROLE_CACHE[cache_key] = credentials
+        self.session = boto3.session.Session(
+            region_name=self.session.region_name,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        self.role = role["role_arn"]
+
+    def caller_identity(self):
+        """``{"account", "arn"}`` of the principal the calls run as (STS GetCallerIdentity); never a secret."""
+        answer = call(self.client("sts"), "get_caller_identity", resource="caller identity")
+        return {"account": answer.get("Account"), "arn": answer.get("Arn")}
 
     @classmethod
     def from_params(cls, params):
@@ -292,4 +387,10 @@ class AwsConnection:
             max_attempts=params.get("max_attempts"),
             connect_timeout=params.get("connect_timeout"),
             read_timeout=params.get("read_timeout"),
+            endpoints=params.get("endpoints"),
+            config_file=params.get("config_file"),
+            credentials_file=params.get("credentials_file"),
+            path_style=params.get("path_style"),
+            sts_region=params.get("sts_region"),
+            assume_role=params.get("assume_role"),
         )

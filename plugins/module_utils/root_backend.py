@@ -23,10 +23,12 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discove
     scan_file,
     scan_paths,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import IDENTITY_SETTINGS, STATIC_KEYS
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_versions import LOCKFILE_MINIMUM
 
 # Settings whose presence a lock-mode change edits.
 LOCK_SETTINGS = ("dynamodb_table", "use_lockfile", "dynamodb_endpoint")
+STATIC_KEY_MARK = "(set in the backend, not read)"
 _VERSION_LINE = re.compile(r"^(Terraform|OpenTofu) v(\d+)\.(\d+)\.(\d+)")
 
 
@@ -161,6 +163,7 @@ def resolve_root(root, init_args=(), terragrunt=False):
 
     merged = dict(block.settings)
     sources = [(block.path, block.line, dict(block.settings))]
+    unresolved = set(block.unresolved)  # a Terragrunt file's expressions (a plain block's stopped above)
     for path in files:
         try:
             scan = scan_file(path, explicit=True)
@@ -173,9 +176,11 @@ def resolve_root(root, init_args=(), terragrunt=False):
         if not partials:
             raise RootError("%s:1: holds no backend settings" % path)
         merged.update(partials[0].settings)
+        unresolved.update(partials[0].unresolved)
         sources.append((path, partials[0].line, dict(partials[0].settings)))
     for name, value in pairs:
         merged[name] = _kv_value(value)
+        unresolved.discard(name)
     for name in ("bucket", "key"):
         if not merged.get(name):
             raise RootError("%s:%s: the backend has no %s (not in the %s, the -backend-config files or arguments)"
@@ -186,6 +191,13 @@ def resolve_root(root, init_args=(), terragrunt=False):
                     or isinstance(settings.get("endpoints"), dict) and "dynamodb" in settings["endpoints"]]
     if not config_files:
         config_files = [block.path]
+    # Partial configurations in the root that init_args do not pass but that name an identity: terraform
+    # runs as they say only where some pipeline passes them, which the collection cannot know.
+    identity_elsewhere = ["%s:%s sets %s" % (b.path, b.line,
+                                             ", ".join(sorted(n for n in b.settings if n in IDENTITY_SETTINGS)))
+                          for b in tree.backends if b.form == "partial" and os.path.dirname(b.path) == root
+                          and os.path.normpath(b.path) not in files
+                          and any(n in IDENTITY_SETTINGS and n != "region" for n in b.settings)]
     workdir = terragrunt_working_dir(root) if grunt else root
     initialised = initialised_backend(workdir)
     return {
@@ -207,6 +219,13 @@ def resolve_root(root, init_args=(), terragrunt=False):
             "profile": merged.get("profile"),
         },
         "unresolved_settings": sorted(block.unresolved),
+        # Who terraform runs as and where its calls go (profile, assume_role, region, endpoints, ...):
+        # backend_identity.effective_identity maps them to the collection's connection.
+        # Static keys written in a backend are never read or returned, only said to be there.
+        "identity_settings": dict((name, STATIC_KEY_MARK if name in STATIC_KEYS else merged[name])
+                                  for name in IDENTITY_SETTINGS if name in merged and merged[name] not in (None, "")),
+        "identity_unresolved": sorted(name for name in unresolved if name in IDENTITY_SETTINGS),
+        "identity_elsewhere": identity_elsewhere,
         "lock_mode": settings_lock_mode(merged),
         "initialised_lock_mode": initialised["lock_mode"] if initialised else None,
         "initialised": initialised,

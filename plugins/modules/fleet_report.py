@@ -61,6 +61,8 @@ options:
   fleet:
     description:
       - Update the fleet view, reading the migration records of the buckets the rows name. Never in check mode.
+      - A bucket is read as the first of its results' C(connection) says (the principal that root's calls ran as,
+        see M(tfstate.s3_backend.root_result)), else with the AWS options.
     type: bool
     default: true
 extends_documentation_fragment:

@@ -154,6 +154,7 @@ options:
     default: 900
 extends_documentation_fragment:
   - tfstate.s3_backend.aws
+  - tfstate.s3_backend.backend_identity
 attributes:
   action:
     support: full
@@ -365,6 +366,58 @@ migration:
       description: The AWS account of the credentials, null when STS does not say.
       type: str
       sample: "123456789012"
+    identity:
+      description:
+        - Who the root's AWS calls run as and where they go (see O(backend_identity)); the later phases connect
+          the same way. No key, secret or token is ever part of it.
+      type: dict
+      version_added: 0.2.0
+      contains:
+        use_backend:
+          description: Whether the backend's identity settings were used (O(backend_identity)).
+          type: bool
+          sample: true
+        origin:
+          description:
+            - Where each part came from - C(profile), C(credentials), C(region), C(endpoints), C(assume_role) -
+              V(backend), V(options) or V(default) (boto3's own chain).
+          type: dict
+          sample: {profile: options, credentials: options, region: backend, endpoints: default, assume_role: backend}
+        ignored:
+          description: The backend's identity settings not used because O(backend_identity) is V(false).
+          type: list
+          elements: str
+          sample: []
+        profile:
+          description: The profile used, null for none.
+          type: str
+          sample: prod
+        region:
+          description: The region of the calls.
+          type: str
+          sample: eu-west-1
+        endpoints:
+          description: The endpoint of each service the backend names.
+          type: dict
+          sample: {}
+        assume_role:
+          description:
+            - The role assumed through STS (C(role_arn), C(session_name), C(external_id), C(duration) in seconds,
+              C(policy), C(policy_arns), C(tags), C(transitive_tag_keys), C(source_identity)), null for none.
+          type: dict
+          sample: {role_arn: "arn:aws:iam::123456789012:role/terraform-state", session_name: tfstate-s3-backend-ctl01-4242-1}
+        principal:
+          description: The caller ARN STS answered for these credentials, null when STS does not say.
+          type: str
+          sample: "arn:aws:sts::123456789012:assumed-role/terraform-state/tfstate-s3-backend-ctl01-4242-1"
+        account:
+          description: The account STS answered.
+          type: str
+          sample: "123456789012"
+        where:
+          description: The file and line of the backend block.
+          type: str
+          sample: /src/app/backend.tf:2
     workspaces:
       description: The workspaces whose state objects exist (V(default) when there is none).
       type: list

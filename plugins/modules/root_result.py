@@ -305,6 +305,31 @@ account:
   returned: always
   type: str
   sample: "123456789012"
+principal:
+  description:
+    - The caller ARN STS answered for the root's calls (the backend's role or profile unless
+      C(backend_identity) was off), null when the preflight did not get that far or STS did not say.
+  returned: always
+  type: str
+  sample: "arn:aws:sts::123456789012:assumed-role/terraform-state/tfstate-s3-backend-ctl01-4242-1"
+  version_added: 0.2.0
+identity:
+  description:
+    - V(backend) when the root's calls took the backend's own identity settings, V(options) when the task's AWS
+      options alone were used, null when the preflight did not get that far.
+  returned: always
+  type: str
+  sample: backend
+  version_added: 0.2.0
+connection:
+  description:
+    - The preflight's RV(tfstate.s3_backend.root_preflight#module:migration.identity) (no key, secret or token),
+      which M(tfstate.s3_backend.fleet_report) uses to read the root's bucket as the root's calls did. Not part
+      of the report row.
+  returned: always
+  type: dict
+  sample: {use_backend: true, principal: "arn:aws:sts::123456789012:assumed-role/terraform-state/tfstate-s3-backend-ctl01-4242-1"}
+  version_added: 0.2.0
 dynamodb_table:
   description: The DynamoDB table the root's clients locked with.
   returned: always

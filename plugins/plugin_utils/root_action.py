@@ -19,11 +19,20 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import HAS_BOTO3, AwsConnection, AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AWS_ARGUMENT_SPEC
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import (
+    IdentityError,
+    connection_params,
+    describe_identity,
+    effective_identity,
+)
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import TerraformFailed
 
 # What every phase after the preflight receives: the preflight's `migration` result.
 MIGRATION_OPTION = dict(type="dict", required=True)
 SERVICES = ("s3", "dynamodb", "sts")
+# The option of the phase that reads a root (root_preflight): whether the root's calls take the
+# backend's own identity (profile, assume_role, region, endpoints), as terraform does.
+IDENTITY_SPEC = dict(backend_identity=dict(type="bool", default=True))
 
 
 def _warm_loader():
@@ -78,16 +87,21 @@ class RootAction(ActionBase):
     _requires_connection = False
     ARGUMENT_SPEC: dict = {}
     USES_AWS = True
+    # The phase reads the root's backend and decides its identity (documented by the backend_identity fragment).
+    RESOLVES_IDENTITY = False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         spec = dict(self.ARGUMENT_SPEC)
         if self.USES_AWS:
             spec.update(AWS_ARGUMENT_SPEC)
+        if self.RESOLVES_IDENTITY:
+            spec.update(IDENTITY_SPEC)
         validation = ArgumentSpecValidator(spec).validate(self._task.args)
         if validation.error_messages:
             return dict(result, failed=True, msg="; ".join(validation.error_messages))
         self.check_mode = bool(self._task.check_mode)
+        self._phase_warnings = []
         try:
             result.update(self.phase(validation.validated_parameters, task_vars or {}))
         except PhaseFailed as exc:
@@ -98,6 +112,8 @@ class RootAction(ActionBase):
             result.update(failed=True, msg=str(exc))
         except TerraformFailed as exc:
             result.update(failed=True, msg=str(exc), rc=exc.rc)
+        if self._phase_warnings:
+            result["warnings"] = list(result.get("warnings") or []) + self._phase_warnings
         result.setdefault("changed", False)
         result["check_mode"] = self.check_mode
         return result
@@ -107,11 +123,62 @@ class RootAction(ActionBase):
 
     @staticmethod
     def connection(args, region=None):
-        """AWS clients for this root: the task's options, the root's own region first."""
-        params = dict(args)
+        """AWS clients for this root: the task's options, the root's own region first.
+
+        A phase given the preflight's ``migration`` connects as its ``identity`` says (the backend's
+        profile, region, endpoints and role over the task's options), as the preflight did.
+        """
+        params = dict((name, args.get(name)) for name in AWS_ARGUMENT_SPEC)
+        identity = (args.get("migration") or {}).get("identity")
+        params, role = connection_params(params, identity)
         if region:
             params["region"] = region
-        connection = AwsConnection.from_params(params)
+        return RootAction._open(params, role, identity)
+
+    def root_connection(self, args, backend, run_id):
+        """``(connection, identity)`` of a root read by the preflight: its backend's identity unless
+        ``backend_identity`` is false; ``identity`` (no secrets) names the caller STS answered."""
+        options = dict((name, args.get(name)) for name in AWS_ARGUMENT_SPEC)
+        where = "%s:%s" % (backend["file"], backend["line"])
+        try:
+            identity = effective_identity(backend.get("identity_settings"), options,
+                                          use_backend=args.get("backend_identity", True), where=where,
+                                          run_id=run_id, unresolved=backend.get("identity_unresolved"))
+        except IdentityError as exc:
+            raise PhaseFailed(str(exc))
+        described = dict(describe_identity(identity), where=where,
+                         elsewhere=list(backend.get("identity_elsewhere") or []))
+        if backend.get("identity_elsewhere") and identity["use_backend"]:
+            self._phase_warnings.append(
+                "%s: partial configurations not in this root's init arguments name an identity (%s); the collection "
+                "used the backend's settings without them: pass the file terraform is given in tfstate_init_args"
+                % (backend["root"], "; ".join(backend["identity_elsewhere"])))
+        try:
+            connection = RootAction._open(identity["params"], identity["assume_role"], described)
+        except AwsError as exc:
+            if identity["origin"]["profile"] != "backend":
+                raise
+            raise PhaseFailed("%s: the backend's profile %s cannot be used: %s" % (where, described["profile"], exc),
+                              **exc.to_result())
+        try:
+            caller = connection.caller_identity()
+        except AwsError:
+            caller = {}
+        described.update(principal=caller.get("arn"), account=caller.get("account"))
+        return connection, described
+
+    @staticmethod
+    def _open(params, role, identity):
+        try:
+            connection = AwsConnection.from_params(dict(params, assume_role=role))
+        except AwsError as exc:
+            if not role:
+                raise
+            identity = identity or {}
+            raise PhaseFailed("cannot act as the backend's role %s (assume_role at %s, session %s%s): %s" % (
+                role["role_arn"], identity.get("where") or "the backend", role.get("session_name"),
+                ", source profile %s" % identity["profile"] if identity.get("profile") else "", exc),
+                aws_error_code=exc.code, role_arn=role["role_arn"])
         if _LOADER is not None:
             connection.session._session.register_component("data_loader", _LOADER)
         if os.environ.get(CALL_LOG_VARIABLE):

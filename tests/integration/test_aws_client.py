@@ -3,7 +3,12 @@ errors, and AWX's AWS_SECURITY_TOKEN; checked through a proxy or a black hole on
 
 import time
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import USER_AGENT_EXTRA, worst_case_seconds
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import (
+    USER_AGENT_EXTRA,
+    AwsConnection,
+    call,
+    worst_case_seconds,
+)
 from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info, state_info
 from tests.conftest import run_module
 from tests.testbed.fault_proxy import BlackHole, FaultProxy
@@ -56,3 +61,26 @@ def test_awx_security_token_is_sent_with_explicit_keys(state_bucket, aws_params,
         heads = list(proxy.heads)
     assert not result.get("failed"), result
     assert heads and all("x-amz-security-token: token-from-awx" in head.lower() for head in heads), heads
+
+
+def test_backend_endpoints_route_each_service_and_an_assumed_role_is_cached(state_bucket, aws_params, moto_server):
+    """S3 and STS go through the endpoints a backend names (a proxy here), DynamoDB to endpoint_url; a second
+    connection for the same role and source credentials reuses the role's credentials instead of calling STS."""
+    role = {"role_arn": "arn:aws:iam::123456789012:role/cache-%s" % state_bucket, "session_name": "tfstate-test"}
+    params = dict(aws_params, assume_role=role)
+    with FaultProxy(("127.0.0.1", moto_server.port)) as s3_proxy, \
+            FaultProxy(("127.0.0.1", moto_server.port)) as sts_proxy:
+        params["endpoints"] = {"s3": s3_proxy.url, "sts": sts_proxy.url}
+        first = AwsConnection.from_params(params)
+        assumed = len(sts_proxy.heads)
+        call(first.client("s3"), "list_objects_v2", Bucket=state_bucket)
+        call(first.client("dynamodb"), "list_tables")
+        second = AwsConnection.from_params(params)
+        again = len(sts_proxy.heads)
+        caller = second.caller_identity()
+        s3_heads = list(s3_proxy.heads)
+    assert assumed == 1 and again == 1
+    assert caller["arn"] == "arn:aws:sts::123456789012:assumed-role/cache-%s/tfstate-test" % state_bucket
+    assert len(s3_heads) == 1 and s3_heads[0].startswith("GET /%s" % state_bucket)
+    # The role's credentials signed the S3 request, not the source keys.
+    assert "Credential=testing/" not in s3_heads[0] and "x-amz-security-token" in s3_heads[0].lower()

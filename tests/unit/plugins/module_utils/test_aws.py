@@ -129,3 +129,25 @@ def test_timeout_names_the_endpoint_and_the_limits():
 ])
 def test_session_token_env_for_child_processes(environ, expected):
     assert aws.session_token_env(environ) == expected
+
+
+def test_assume_role_request_of_a_backend_role():
+    request = aws.assume_role_request({
+        "role_arn": "arn:aws:iam::111122223333:role/state", "session_name": "tfstate-s3-backend-r1",
+        "external_id": "e-1", "duration": 900, "policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        "tags": {"team": "platform", "cost": 7}, "transitive_tag_keys": ["team"]})
+    assert request == {
+        "RoleArn": "arn:aws:iam::111122223333:role/state", "RoleSessionName": "tfstate-s3-backend-r1",
+        "ExternalId": "e-1", "DurationSeconds": 900,
+        "PolicyArns": [{"arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}],
+        "Tags": [{"Key": "cost", "Value": "7"}, {"Key": "team", "Value": "platform"}],
+        "TransitiveTagKeys": ["team"]}
+
+
+def test_cached_role_credentials_are_renewed_five_minutes_before_they_expire():
+    import datetime
+
+    now = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
+    assert not aws._expires_soon(now + datetime.timedelta(minutes=6), now)
+    assert aws._expires_soon(now + datetime.timedelta(minutes=4), now)
+    assert aws._expires_soon("not a time", now)
