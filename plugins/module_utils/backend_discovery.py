@@ -528,11 +528,11 @@ class _HclScanner:
         contents = block.body.attribute("contents")
         if contents is None or contents.value.kind != "heredoc":
             return
-        _literal, content_start, content_end, _indented = contents.value.token.value
-        if not _BACKEND_S3.search(self.lines.text[content_start:content_end].encode("utf-8")):
+        body = contents.value.token.heredoc
+        if not _BACKEND_S3.search(self.lines.text[body.start:body.end].encode("utf-8")):
             return
         try:
-            inner = hcl.parse(self.lines.text, content_start, content_end, template=True, lines=self.lines)
+            inner = hcl.parse(self.lines.text, body.start, body.end, template=True, lines=self.lines)
         except hcl.TemplateDirective as exc:
             self.scan.note(self.line(exc.offset), "template",
                            "generate %r renders a template directive; its backend is left as is" % block.labels)

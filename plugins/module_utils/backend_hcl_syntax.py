@@ -89,18 +89,30 @@ INTERP = "interp"
 EOF = "eof"
 
 
-class Token:
-    __slots__ = ("kind", "start", "end", "text", "value", "parts")
+class HeredocBody:
+    """Where a heredoc's content lies: text[start:end], and whether it is the indented ``<<-`` form."""
+    __slots__ = ("start", "end", "indented")
 
-    def __init__(self, kind, start, end, text, value=None, parts=None):
+    def __init__(self, start, end, indented):
+        self.start = start
+        self.end = end
+        self.indented = indented
+
+
+class Token:
+    __slots__ = ("kind", "start", "end", "text", "value", "parts", "heredoc")
+
+    def __init__(self, kind, start, end, text, value=None, parts=None, heredoc=None):
         self.kind = kind
         self.start = start
         self.end = end
-        self.text = text
+        self.text = text      # HEREDOC: the marker (EOF)
         # STRING/HEREDOC: the literal value when there is no interpolation, else None.
         self.value = value
         # STRING/HEREDOC/INTERP: [(kind, tokens, offset)] for each ${...} and %{...} inside.
         self.parts = parts
+        # HEREDOC: a HeredocBody, for parsing what a Terragrunt generate block renders.
+        self.heredoc = heredoc
 
     def __repr__(self):
         return "Token(%s, %r, %d-%d)" % (self.kind, self.text, self.start, self.end)
@@ -317,12 +329,8 @@ class Tokenizer:
             else:
                 chars.append(c)
                 pos += 1
-        token = Token(HEREDOC, start, found.end(), text[start:found.end()],
-                      value=None if parts else "".join(chars), parts=parts or None)
-        token.text = marker
-        # content span, for parsing what a Terragrunt generate block renders
-        token.value = (token.value, content_start, content_end, m.group(1) == "-")
-        return token
+        return Token(HEREDOC, start, found.end(), marker, value=None if parts else "".join(chars),
+                     parts=parts or None, heredoc=HeredocBody(content_start, content_end, m.group(1) == "-"))
 
 
 class Expr:
