@@ -189,15 +189,8 @@ class Tokenizer:
                 continue
             if kind == "nl":
                 append(Token(NEWLINE, pos, mend, "\n"))
-            elif kind == "lcomment":
-                cend = mend - 1 if text[mend - 1] == "\r" else mend
-                self.comments.append(Comment(pos, cend, False))
-            elif kind == "bcomment":
-                close = text.find("*/", mend, end)
-                if close == -1:
-                    raise HclSyntaxError("unterminated /* comment", pos)
-                mend = close + 2
-                self.comments.append(Comment(pos, mend, True))
+            elif kind == "lcomment" or kind == "bcomment":
+                mend = self._comment(kind, pos, mend)
             elif kind == "ident":
                 append(Token(IDENT, pos, mend, m.group()))
             elif kind == "number":
@@ -211,12 +204,9 @@ class Tokenizer:
                 mend = token.end
                 append(token)
             elif kind == "interp":
-                if m.group() == "%{" or not self.template or closing is not None:
-                    if m.group() == "%{":
-                        raise TemplateDirective("template directive outside a string", pos)
-                    raise HclSyntaxError("interpolation ${ outside a string", pos)
-                inner, mend = self._scan(self._skip_strip(mend), "}")
-                append(Token(INTERP, pos, mend, text[pos:mend], parts=[("${", inner, pos)]))
+                token = self._interpolation(m.group(), pos, mend, closing)
+                mend = token.end
+                append(token)
             else:
                 op = m.group()
                 if op == "{":
@@ -235,6 +225,27 @@ class Tokenizer:
         if closing is not None:
             raise HclSyntaxError("unterminated interpolation", pos)
         return tokens, pos
+
+    def _comment(self, kind, pos, mend):
+        """Record a ``#``/``//`` (lcomment) or ``/* */`` (bcomment) comment; returns the offset after it."""
+        text = self.text
+        if kind == "lcomment":
+            self.comments.append(Comment(pos, mend - 1 if text[mend - 1] == "\r" else mend, False))
+            return mend
+        close = text.find("*/", mend, self.end)
+        if close == -1:
+            raise HclSyntaxError("unterminated /* comment", pos)
+        self.comments.append(Comment(pos, close + 2, True))
+        return close + 2
+
+    def _interpolation(self, opener, pos, mend, closing):
+        """The INTERP token of a bare ``${...}`` (Terragrunt generate contents only)."""
+        if opener == "%{" or not self.template or closing is not None:
+            if opener == "%{":
+                raise TemplateDirective("template directive outside a string", pos)
+            raise HclSyntaxError("interpolation ${ outside a string", pos)
+        inner, mend = self._scan(self._skip_strip(mend), "}")
+        return Token(INTERP, pos, mend, self.text[pos:mend], parts=[("${", inner, pos)])
 
     def _skip_strip(self, pos):
         return pos + 1 if self.text.startswith("~", pos) else pos

@@ -88,14 +88,8 @@ def initialised_backend(root):
     }
 
 
-def resolve_root(root, init_args=()):
-    """The contract's ``tfstate_backend`` dict for ``root``; raises RootError with file and line."""
-    root = os.path.abspath(os.path.expanduser(root))
-    if not os.path.isdir(root):
-        raise RootError("Terraform root %s does not exist or is not a directory" % root)
-    files, pairs = parse_init_args(root, init_args)
-    tree = scan_paths([root])
-    failures = [f for f in tree.failures if os.path.dirname(f["file"]) == root]
+def _root_backend_block(root, tree, failures):
+    """The one ``backend "s3"`` block of the root's own .tf/.tf.json files; raises RootError otherwise."""
     blocks = [b for b in tree.backends
               if b.form in ("block", "json") and os.path.dirname(b.path) == root]
     if failures and not blocks:
@@ -113,11 +107,11 @@ def resolve_root(root, init_args=()):
     block = blocks[0]
     if block.templated:
         raise RootError("%s:%s: the backend is templated (%s): render it first" % (block.path, block.line, block.templated))
-    described = describe(tree, block)
-    if block.unresolved:
-        raise RootError("%s:%s: backend settings %s are not literal values" % (
-            block.path, block.line, ", ".join(sorted(block.unresolved))))
+    return block
 
+
+def _merged_settings(block, files, pairs):
+    """``(settings, [(file, line, settings)])``: the block's, then -backend-config files', then key=value pairs."""
     merged = dict(block.settings)
     sources = [(block.path, block.line, dict(block.settings))]
     for path in files:
@@ -139,6 +133,23 @@ def resolve_root(root, init_args=()):
         if not merged.get(name):
             raise RootError("%s:%s: the backend has no %s (not in the block, the -backend-config files or arguments)"
                             % (block.path, block.line, name))
+    return merged, sources
+
+
+def resolve_root(root, init_args=()):
+    """The contract's ``tfstate_backend`` dict for ``root``; raises RootError with file and line."""
+    root = os.path.abspath(os.path.expanduser(root))
+    if not os.path.isdir(root):
+        raise RootError("Terraform root %s does not exist or is not a directory" % root)
+    files, pairs = parse_init_args(root, init_args)
+    tree = scan_paths([root])
+    failures = [f for f in tree.failures if os.path.dirname(f["file"]) == root]
+    block = _root_backend_block(root, tree, failures)
+    described = describe(tree, block)
+    if block.unresolved:
+        raise RootError("%s:%s: backend settings %s are not literal values" % (
+            block.path, block.line, ", ".join(sorted(block.unresolved))))
+    merged, sources = _merged_settings(block, files, pairs)
 
     # The files a lock-mode change edits: those that hold lock settings, else the block's file.
     config_files = [path for path, _line, settings in sources if any(n in settings for n in LOCK_SETTINGS)
