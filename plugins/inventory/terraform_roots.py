@@ -2,10 +2,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 name: terraform_roots
@@ -196,10 +192,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
     NAME = "tfstate.s3_backend.terraform_roots"
 
     def verify_file(self, path):
-        return super(InventoryModule, self).verify_file(path) and path.endswith((".yml", ".yaml"))
+        return super().verify_file(path) and path.endswith((".yml", ".yaml"))
 
     def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         base = os.path.dirname(os.path.abspath(path))
         tops = [p if os.path.isabs(p) else os.path.join(base, p) for p in self.get_option("paths")]

@@ -18,10 +18,6 @@ like backend settings but are not (``data "terraform_remote_state"`` configs, co
 templated backends, ``aws_dynamodb_table`` resources, ...) are returned as notes, never as backends.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import codecs
 import errno
 import fnmatch
@@ -98,7 +94,7 @@ class UnreadableFile(OSError):
     """
 
     def __init__(self, path, reason):
-        super(UnreadableFile, self).__init__("%s: %s" % (path, reason))
+        super().__init__("%s: %s" % (path, reason))
         self.path = path
         self.reason = reason
 
@@ -247,7 +243,7 @@ class Backend:
         if self.syntax == "json":
             return node.value.python_value(), True
         if isinstance(node, hcl.Block):
-            return dict((item.name, self._expr_value(item.value)[0]) for item in node.body.attributes()), True
+            return {item.name: self._expr_value(item.value)[0] for item in node.body.attributes()}, True
         return self._expr_value(node.value, name)
 
     def _expr_value(self, expr, name=None):
@@ -297,7 +293,7 @@ class Backend:
 
     def release(self):
         """Drop the parse tree and the text once only the facts are needed (tree scans keep many)."""
-        self._setting_lines = dict((name, self.setting_line(name)) for name in self.nodes)
+        self._setting_lines = {name: self.setting_line(name) for name in self.nodes}
         self.nodes = dict.fromkeys(self.nodes)
         self.container = None
         self.lines = None
@@ -655,7 +651,7 @@ def _scan_json(scan, text):
                                   'the active backend is "%s", not "s3"' % member.name)
                         continue
                     for config in objects(member.value):
-                        nodes = dict((m.name, m) for m in config.items)
+                        nodes = {m.name: m for m in config.items}
                         backend = Backend(scan.path, lines, lines.line_of(member.start), "json", "json", config,
                                           nodes, len(scan.backends))
                         scan.backends.append(backend)
@@ -890,7 +886,7 @@ def report(paths, exclude=()):
     version_cache = {}
     partial_cache = {}
     backends = []
-    counts = dict((mode, 0) for mode in LOCK_MODES)
+    counts = {mode: 0 for mode in LOCK_MODES}
     for backend in tree.backends:
         if backend.templated:
             continue

@@ -17,10 +17,6 @@ valid HCL 2, interpolations included), with two opt-in tolerances:
 Offsets are indexes into the text (``str``), lines are 1-based.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import bisect
 import re
 
@@ -29,7 +25,7 @@ class HclSyntaxError(ValueError):
     """Text that is not valid HCL; ``offset`` is where the parser gave up."""
 
     def __init__(self, message, offset):
-        super(HclSyntaxError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.offset = offset
 
@@ -369,7 +365,7 @@ class Expr:
 
     def python_value(self):
         if self.kind == "object":
-            return dict((item.name, item.value.python_value()) for item in self.items)
+            return {item.name: item.value.python_value() for item in self.items}
         if self.kind == "tuple":
             return [item.python_value() for item in self.items]
         return self.value

@@ -210,7 +210,7 @@ def _verify(scan, kind, new_text, planned, mode, new_scan=None):
     """The edited text parses, and every backend reads back exactly as expected."""
     if new_scan is None:
         new_scan = _rescan(scan, kind, new_text, planned[0][0].line)
-    expected = dict((backend.index, expected_settings(backend, ops)) for backend, ops, _w in planned)
+    expected = {backend.index: expected_settings(backend, ops) for backend, ops, _w in planned}
     for old, new in zip(scan.backends, new_scan.backends):
         want = expected.get(old.index, old.settings)
         if new.settings != want:

@@ -13,10 +13,6 @@ the ETag is not the MD5 of objects encrypted with KMS or uploaded in parts. Stat
 streamed into the hash and never kept, printed or returned.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 import hashlib
 
@@ -129,7 +125,7 @@ class StateSelection:
         Named states are all targets (a missing digest item included); otherwise the targets are the
         states that have a digest item, since a missing digest makes Terraform warn, never fail.
         """
-        targets = dict((key, None) for key in self.named_keys)
+        targets = {key: None for key in self.named_keys}
         for lock_id, item in items.items():
             parsed = parse_lock_id(lock_id)
             if parsed and parsed[2] and self.covers(parsed[0], parsed[1]):

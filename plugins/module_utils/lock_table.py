@@ -9,10 +9,6 @@ A table is retired only when no lock item exists and no digest item shows a clie
 has ``dynamodb_table`` writing a state after the cut-over.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, BotoCoreError, call
@@ -56,7 +52,7 @@ class TableRefused(Exception):
     """A change refused before anything was written; ``blockers`` says why, one entry per reason."""
 
     def __init__(self, message, blockers=None):
-        super(TableRefused, self).__init__(message)
+        super().__init__(message)
         self.blockers = blockers or []
 
 
@@ -87,7 +83,7 @@ def key_schema_problem(description):
     """Why Terraform cannot lock with this table, or None when its key is a string LockID hash key."""
     hash_keys = [k["AttributeName"] for k in description.get("KeySchema", []) if k.get("KeyType") == "HASH"]
     range_keys = [k["AttributeName"] for k in description.get("KeySchema", []) if k.get("KeyType") == "RANGE"]
-    types = dict((a["AttributeName"], a["AttributeType"]) for a in description.get("AttributeDefinitions", []))
+    types = {a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])}
     if hash_keys != [LOCK_ID_ATTRIBUTE] or range_keys or types.get(LOCK_ID_ATTRIBUTE) != "S":
         return "its key is %s; Terraform needs a string hash key named LockID and no sort key" % (
             ", ".join("%s (%s, %s)" % (k["AttributeName"], k.get("KeyType"), types.get(k["AttributeName"]))

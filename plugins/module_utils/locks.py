@@ -7,10 +7,6 @@ Pure logic, no Ansible imports: functions take boto3 clients and plain values, s
 modules, the migration role and other module_utils can share them.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import concurrent.futures
 import datetime
 import os
@@ -45,7 +41,7 @@ UNPROCESSED_ROUNDS = 8
 
 def plain_item(item):
     """A DynamoDB item in the low-level wire format (``{"LockID": {"S": "..."}}``) as plain values."""
-    return dict((name, next(iter(typed.values()))) for name, typed in item.items())
+    return {name: next(iter(typed.values())) for name, typed in item.items()}
 
 
 def is_digest_item(item):
@@ -149,7 +145,7 @@ def lock_record(store, bucket, state_object_key, body, table=None, workspace=Non
         "corrupt": None,
         "reason": None,
     }
-    lock = dict((field, None) for field in LOCK_FIELDS)
+    lock = {field: None for field in LOCK_FIELDS}
     if body is not None:
         try:
             lock = parse_lock(body)
@@ -202,7 +198,7 @@ class StateKeyMatcher:
         """The state keys of a backend ``key``: the given workspaces, or all when ``workspaces`` is None."""
         prefix_setting = DEFAULT_WORKSPACE_KEY_PREFIX if workspace_key_prefix is None else workspace_key_prefix
         if workspaces is not None:
-            wanted = dict((state_key(key, name, prefix_setting), name) for name in workspaces)
+            wanted = {state_key(key, name, prefix_setting): name for name in workspaces}
 
             def match_named(state_object_key):
                 name = wanted.get(state_object_key)
@@ -328,7 +324,7 @@ def find_dynamodb_locks(client, table, bucket_matchers, stale_after=None, now=No
     if bucket_matchers is None:
         return [dynamodb_item_record(table, item, stale_after=stale_after, now=now)
                 for item in scan_lock_items(client, table)]
-    combined = dict((bucket, combine_matchers(matchers)) for bucket, matchers in bucket_matchers.items())
+    combined = {bucket: combine_matchers(matchers) for bucket, matchers in bucket_matchers.items()}
     if all(matcher.exact is not None for matcher in combined.values()):
         ids = [dynamodb_lock_id(bucket, key) for bucket, matcher in combined.items() for key in matcher.exact]
         items = [item for dummy, item in sorted(read_lock_items(client, table, ids).items())]
@@ -568,7 +564,7 @@ def delete_dynamodb_lock(client, target, info):
 
 def public(record):
     """A record without its internal fields (kept for the conditional delete)."""
-    return None if record is None else dict((k, v) for k, v in record.items() if not k.startswith("_"))
+    return None if record is None else {k: v for k, v in record.items() if not k.startswith("_")}
 
 
 def take_s3_lock(s3, target, body, now=None):

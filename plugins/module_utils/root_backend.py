@@ -8,10 +8,6 @@ by the ``-backend-config`` files and ``key=value`` arguments of its init command
 order (later wins), as Terraform does.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 import os
 import re

@@ -12,10 +12,6 @@ with argv lists, never prompts (``GIT_TERMINAL_PROMPT=0``) and takes file names 
 appears in a returned value or a message.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import hashlib
 import os
 import re
@@ -35,7 +31,7 @@ class GitError(Exception):
     """
 
     def __init__(self, message, detail=""):
-        super(GitError, self).__init__(message)
+        super().__init__(message)
         self.detail = detail
 
 

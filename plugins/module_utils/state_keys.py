@@ -9,10 +9,6 @@ lock object ``<state key>.tflock``; DynamoDB lock item ``<bucket>/<state key>``;
 ``<bucket>/<state key>-md5``.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DEFAULT_WORKSPACE = "default"
 DEFAULT_WORKSPACE_KEY_PREFIX = "env:"
 LOCK_SUFFIX = ".tflock"

@@ -3,10 +3,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: lock_table
 short_description: Inspect, sync the digests of, create or safely retire Terraform's DynamoDB lock table
@@ -342,7 +338,7 @@ def selection_of(params):
 
 
 def digests_view(changes, side):
-    return dict((change["digest_lock_id"], change[side]) for change in changes)
+    return {change["digest_lock_id"]: change[side] for change in changes}
 
 
 def run(module, dynamodb, s3, cutover):

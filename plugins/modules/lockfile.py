@@ -3,10 +3,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: lockfile
 short_description: Take or safely release a Terraform state lock in S3 (and DynamoDB)
@@ -315,8 +311,8 @@ def absent_result(s3, dynamodb, target, lock_id=None, stale_after=None, force=Fa
     result = dict(changed=outcome["changed"], released=outcome["released"], kept=outcome["kept"])
     if diff:
         result["diff"] = dict(
-            before=holders_view(dict((r["store"], r) for r in outcome["released"] + outcome["kept"])),
-            after=holders_view(dict((r["store"], r) for r in outcome["kept"])),
+            before=holders_view({r["store"]: r for r in outcome["released"] + outcome["kept"]}),
+            after=holders_view({r["store"]: r for r in outcome["kept"]}),
         )
     return result
 

@@ -158,6 +158,19 @@ def test_lock_mode_is_the_option_and_mode_a_deprecated_alias(tmp_path, fresh_war
                                      "tfstate.s3_backend")]
 
 
+def test_a_kept_table_is_a_task_warning_naming_file_and_line(tmp_path, fresh_warnings):
+    path = make(tmp_path, "a/backend.tf", text=DYNAMODB)
+    result = run_module(backend_hcl, dict(path=[str(path)], lock_mode="dual", dynamodb_table="other"))
+    message = "keeps its dynamodb_table 't' (line 5); the given 'other' is not applied"
+    warnings = [w if isinstance(w, str) else w["event"]["msg"] for w in result["warnings"]]  # 2.19: summaries
+    assert warnings == ["%s:2: %s" % (path, message)]
+    assert result["changes"][0]["warnings"] == [message]  # deprecated, until 0.3.0
+    assert run_module(backend_info, dict(path=[str(path)]))["backends"][0]["lock_mode"] == "dual"
+    ansible_warnings._global_warnings.clear()
+    quiet = run_module(backend_hcl, dict(path=[str(path)], lock_mode="lockfile"))
+    assert quiet["changed"] is True and "warnings" not in quiet
+
+
 def test_the_alias_warns_in_a_playbook_and_the_roles_use_lock_mode(tmp_path):
     """ansible-playbook prints the deprecation; the collection's own roles never trigger it."""
     path = make(tmp_path, "root/backend.tf")
