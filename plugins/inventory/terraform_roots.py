@@ -13,8 +13,10 @@ description:
   - A root whose backend block leaves C(bucket) or C(key) to partial configurations gets one host per
     partial-configuration file found in its directory (or the directories right below it) when there are several;
     that host's C(tfstate_init_args) holds the matching C(-backend-config=FILE).
-  - "Host variables: C(tfstate_root) (the root directory), C(tfstate_backend) (file, line, form, settings merged with
-    the partial configuration, lock mode, required_version, admits_use_lockfile), C(tfstate_lock_mode),
+  - "Host variables: C(tfstate_root) (the root directory), C(tfstate_backend) (in the shape of
+    RV(tfstate.s3_backend.terraform_root_info#module:backend), which the roles' discover step sets: file, line, form,
+    config_files, settings merged with the partial configuration, lock mode, required_version, admits_use_lockfile;
+    settings that are expressions keep their text and are listed in unresolved_settings), C(tfstate_lock_mode),
     C(tfstate_bucket), C(tfstate_key), C(tfstate_region), C(tfstate_dynamodb_table) (when known),
     C(tfstate_partial_config_file) and C(tfstate_init_args)."
   - "Groups: C(lock_mode_<mode>), C(bucket_<bucket>), C(dynamodb_table_<table>) and C(region_<region>), with every
@@ -100,6 +102,7 @@ except ImportError:  # ansible-core before 2.19 templates inventory variables wi
         return value
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import backend_fact
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -152,17 +155,19 @@ def root_hosts(top, tree, include=(), warn=None):
 
 
 def _host_vars(entry, partial):
-    backend = dict(entry)
     settings = dict(entry["settings"])
+    sources = [(entry["file"], entry["line"], entry["settings"])]
     init_args = []
     partial_file = None
     if partial is not None:
         settings.update(partial["settings"])
         partial_file = partial["file"]
+        sources.append((partial_file, 1, partial["settings"]))
         init_args = ["-backend-config=%s" % os.path.relpath(partial_file, entry["root"])]
-    backend["settings"] = settings
-    backend["lock_mode"] = disc.effective_lock_mode(entry["settings"], partial["settings"]) if partial \
-        else entry["lock_mode"]
+    lock_mode = disc.effective_lock_mode(entry["settings"], partial["settings"]) if partial else entry["lock_mode"]
+    backend = backend_fact(entry["root"], entry["file"], entry["line"], entry["form"], sources, settings,
+                           [partial_file] if partial_file else [], entry["required_version"],
+                           entry["admits_use_lockfile"], [], entry["unresolved_settings"], lock_mode)
     host_vars = {
         "tfstate_root": entry["root"],
         "tfstate_backend": backend,

@@ -313,7 +313,7 @@ class Backend:
         value = self.settings["use_lockfile"]
         if "use_lockfile" in self.unresolved:
             return True
-        return value is True or (isinstance(value, str) and value.lower() == "true")
+        return truthy(value)
 
     @property
     def lock_mode(self):
@@ -356,6 +356,17 @@ def _template_string(value):
     if isinstance(value, str):
         return value
     return None  # null, a fractional number (HCL's own rendering), a list or an object
+
+
+def truthy(value):
+    """Whether a setting's value turns a boolean setting on: ``true``, or the string ``"true"`` in any case."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def settings_lock_mode(settings):
+    """The lock mode of a dict of literal backend settings."""
+    table = settings.get("dynamodb_table")
+    return lock_mode(table not in (None, ""), truthy(settings.get("use_lockfile")))
 
 
 def lock_mode(has_table, lockfile_on):
@@ -875,9 +886,7 @@ def effective_lock_mode(block_settings, partial_settings):
     """Lock mode of a backend block completed by a partial configuration (the file wins)."""
     merged = dict(block_settings or {})
     merged.update(partial_settings or {})
-    table = merged.get("dynamodb_table")
-    lockfile = merged.get("use_lockfile")
-    return lock_mode(table not in (None, ""), lockfile is True or (isinstance(lockfile, str) and lockfile.lower() == "true"))
+    return settings_lock_mode(merged)
 
 
 def report(paths, exclude=()):

@@ -14,10 +14,11 @@ import re
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import (
     describe,
-    lock_mode,
     UnreadableFile,
     scan_file,
     scan_paths,
+    settings_lock_mode,
+    truthy,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_versions import LOCKFILE_MINIMUM
 
@@ -28,15 +29,6 @@ _VERSION_LINE = re.compile(r"^(Terraform|OpenTofu) v(\d+)\.(\d+)\.(\d+)")
 
 class RootError(Exception):
     """The root's backend cannot be resolved; the message names the file and line."""
-
-
-def _truthy(value):
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def settings_lock_mode(settings):
-    table = settings.get("dynamodb_table")
-    return lock_mode(table not in (None, ""), _truthy(settings.get("use_lockfile")))
 
 
 def parse_init_args(root, init_args):
@@ -147,36 +139,50 @@ def resolve_root(root, init_args=()):
             block.path, block.line, ", ".join(sorted(block.unresolved))))
     merged, sources = _merged_settings(block, files, pairs)
 
+    return backend_fact(root, block.path, block.line, block.form, sources, merged, files,
+                        described.get("required_version"), described.get("admits_use_lockfile"), failures)
+
+
+def backend_fact(root, path, line, form, sources, merged, partial_config_files, required_version,
+                 admits_use_lockfile, parse_warnings, unresolved=(), lock_mode=None):
+    """The ``tfstate_backend`` dict, in the one shape the discover step and the inventory plugin share.
+
+    ``sources``: ``[(file, line, settings)]``, the block's first; ``merged``: the settings they make
+    together. Settings named in ``unresolved`` (expressions) keep their source text, and ``lock_mode``
+    (the mode those expressions allow) replaces the one the literal settings give.
+    """
     # The files a lock-mode change edits: those that hold lock settings, else the block's file.
-    config_files = [path for path, _line, settings in sources if any(n in settings for n in LOCK_SETTINGS)
+    config_files = [source for source, _line, settings in sources if any(n in settings for n in LOCK_SETTINGS)
                     or isinstance(settings.get("endpoints"), dict) and "dynamodb" in settings["endpoints"]]
-    if not config_files:
-        config_files = [block.path]
     initialised = initialised_backend(root)
+
+    def boolean(name):
+        return merged.get(name) if name in unresolved else truthy(merged.get(name))
     return {
         "root": root,
-        "file": block.path,
-        "line": block.line,
-        "form": block.form,
-        "config_files": config_files,
-        "partial_config_files": files,
+        "file": path,
+        "line": line,
+        "form": form,
+        "config_files": config_files or [path],
+        "partial_config_files": list(partial_config_files),
         "settings": {
             "bucket": merged.get("bucket"),
             "key": merged.get("key"),
             "region": merged.get("region"),
             "dynamodb_table": merged.get("dynamodb_table") or None,
-            "use_lockfile": _truthy(merged.get("use_lockfile")),
+            "use_lockfile": boolean("use_lockfile"),
             "workspace_key_prefix": merged.get("workspace_key_prefix"),
-            "encrypt": _truthy(merged.get("encrypt")),
+            "encrypt": boolean("encrypt"),
             "kms_key_id": merged.get("kms_key_id"),
             "profile": merged.get("profile"),
         },
-        "lock_mode": settings_lock_mode(merged),
+        "unresolved_settings": sorted(unresolved),
+        "lock_mode": lock_mode or settings_lock_mode(merged),
         "initialised_lock_mode": initialised["lock_mode"] if initialised else None,
         "initialised": initialised,
-        "required_version": described.get("required_version"),
-        "admits_use_lockfile": described.get("admits_use_lockfile"),
-        "parse_warnings": failures,
+        "required_version": required_version,
+        "admits_use_lockfile": admits_use_lockfile,
+        "parse_warnings": parse_warnings,
     }
 
 

@@ -271,8 +271,15 @@ digests:
       description: C(<bucket>/<state key>).
       type: str
       sample: acme-terraform-state/network/terraform.tfstate
+    digest_table_key:
+      description: The digest item's key in the table (its C(LockID)).
+      type: str
+      sample: acme-terraform-state/network/terraform.tfstate-md5
+      version_added: 0.2.0
     digest_lock_id:
-      description: The digest item's LockID.
+      description:
+        - The digest item's C(LockID).
+        - Deprecated, to be removed in version 0.3.0 of this collection; use RV(digests[].digest_table_key).
       type: str
       sample: acme-terraform-state/network/terraform.tfstate-md5
     action:
@@ -305,11 +312,16 @@ backup:
       type: str
       sample: arn:aws:dynamodb:eu-west-1:123456789012:table/terraform-locks/backup/01700000000000-abcdef12
 blockers:
-  description: Why the table was not deleted, one entry per lock item or current digest.
+  description:
+    - Why the table was not deleted, one entry per lock item or current digest.
+    - A lock item's key in the table (its C(LockID)) is C(lock_table_key); C(id) is the ID of the lock it holds.
+      Its C(lock_id) (and C(lock_ids) of the digests without O(cutover_time)) are deprecated aliases of
+      C(lock_table_key) (C(lock_table_keys)), to be removed in version 0.3.0 of this collection.
   returned: when O(state=absent) is refused
   type: list
   elements: dict
-  sample: [{"reason": "lock item", "lock_id": "acme-terraform-state/network/terraform.tfstate", "who": "ci@runner"}]
+  sample: [{"reason": "lock item", "lock_table_key": "acme-terraform-state/network/terraform.tfstate",
+            "id": "6a0bd7c4-2f2e-4c1e-9a9e-7d9f3c2a1b00", "who": "ci@runner"}]
 """
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
@@ -338,7 +350,7 @@ def selection_of(params):
 
 
 def digests_view(changes, side):
-    return {change["digest_lock_id"]: change[side] for change in changes}
+    return {change["digest_table_key"]: change[side] for change in changes}
 
 
 def run(module, dynamodb, s3, cutover):

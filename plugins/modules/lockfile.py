@@ -298,7 +298,7 @@ def present_result(s3, dynamodb, target, lock, check_mode=False, diff=False):
         if outcome["acquired"]:
             after = {STORE_S3: lock_view(outcome["lock"], target.lock_key)}
             if target.table:
-                after[STORE_DYNAMODB] = lock_view(outcome["lock"], target.lock_id)
+                after[STORE_DYNAMODB] = lock_view(outcome["lock"], target.table_key)
         result["diff"] = dict(before=before, after=after)
     return result
 

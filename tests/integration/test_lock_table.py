@@ -31,8 +31,8 @@ def table_names(dynamodb):
     return dynamodb.list_tables()["TableNames"]
 
 
-def get_digest(dynamodb, table, lock_id):
-    item = dynamodb.get_item(TableName=table, Key={"LockID": {"S": lock_id}}, ConsistentRead=True).get("Item")
+def get_digest(dynamodb, table, table_key):
+    item = dynamodb.get_item(TableName=table, Key={"LockID": {"S": table_key}}, ConsistentRead=True).get("Item")
     return item["Digest"]["S"] if item else None
 
 
@@ -150,17 +150,17 @@ def test_digest_sync_hashes_the_bytes_not_the_etag_and_never_returns_them(
     real_md5 = hashlib.md5(s3.get_object(Bucket=bucket_name, Key=key)["Body"].read()).hexdigest()
     etag = s3.head_object(Bucket=bucket_name, Key=key)["ETag"].strip('"')
     assert etag != real_md5 and etag.endswith("-2")
-    lock_id = "%s/%s-md5" % (bucket_name, key)
+    digest_key = "%s/%s-md5" % (bucket_name, key)
 
     args = dict(aws_params, name=table, bucket=bucket_name, keys=[key], digest="sync")
     checked = run_module(lock_table, args, check_mode=True, diff=True)
     assert checked["changed"] is True
-    assert checked["diff"]["after"]["digests"] == {lock_id: real_md5}
-    assert get_digest(dynamodb, table, lock_id) is None
+    assert checked["diff"]["after"]["digests"] == {digest_key: real_md5}
+    assert get_digest(dynamodb, table, digest_key) is None
 
     synced = run_module(lock_table, args)
     assert synced["changed"] is True, synced
-    assert get_digest(dynamodb, table, lock_id) == real_md5
+    assert get_digest(dynamodb, table, digest_key) == real_md5
     assert SECRET not in json.dumps(synced) and SECRET not in json.dumps(checked)
     assert run_module(lock_table, args)["changed"] is False
 
@@ -266,18 +266,18 @@ def test_digest_cannot_be_combined_with_deleting_the_table(aws_params, dynamodb,
 def test_rollback_creates_the_table_and_syncs_digests_in_one_task(aws_params, dynamodb, s3, table_name, bucket_name):
     s3.create_bucket(Bucket=bucket_name)
     s3.put_object(Bucket=bucket_name, Key="app/terraform.tfstate", Body=state_body(3))
-    lock_id = "%s/app/terraform.tfstate-md5" % bucket_name
+    digest_key = "%s/app/terraform.tfstate-md5" % bucket_name
     args = dict(aws_params, name=table_name, state="present", digest="sync", bucket=bucket_name,
                 key="app/terraform.tfstate")
 
     checked = run_module(lock_table, args, check_mode=True, diff=True)
     assert checked["changed"] is True, checked
-    assert checked["diff"]["after"]["digests"] == {lock_id: hashlib.md5(state_body(3)).hexdigest()}
+    assert checked["diff"]["after"]["digests"] == {digest_key: hashlib.md5(state_body(3)).hexdigest()}
     assert table_name not in table_names(dynamodb)
 
     done = run_module(lock_table, args)
     assert done["changed"] is True, done
-    assert get_digest(dynamodb, table_name, lock_id) == hashlib.md5(state_body(3)).hexdigest()
+    assert get_digest(dynamodb, table_name, digest_key) == hashlib.md5(state_body(3)).hexdigest()
     assert [entry["digest"] for entry in done["states"]] == [hashlib.md5(state_body(3)).hexdigest()]
     assert run_module(lock_table, args)["changed"] is False
 

@@ -31,8 +31,8 @@ def dual(s3, dynamodb, bucket_name):
     return bucket_name, table, "%s/%s" % (bucket_name, STATE_KEY)
 
 
-def lock_item(dynamodb, table, lock_id):
-    return dynamodb.get_item(TableName=table, Key={"LockID": {"S": lock_id}}, ConsistentRead=True).get("Item")
+def lock_item(dynamodb, table, table_key):
+    return dynamodb.get_item(TableName=table, Key={"LockID": {"S": table_key}}, ConsistentRead=True).get("Item")
 
 
 def lock_object_exists(s3, bucket):
@@ -51,14 +51,14 @@ def blocked_plan(root):
 
 @pytest.mark.terraform
 def test_terraform_dual_lock_reported_per_store_and_released_in_both(tf_root, s3, dynamodb, aws_params, dual):
-    bucket, table, lock_id = dual
+    bucket, table, table_key = dual
     root = tf_root()
     root.write_backend(bucket=bucket, key=STATE_KEY, use_lockfile=True, dynamodb_table=table)
     root.init()
     root.apply()
     proc = root.start_apply(sleep_seconds=20)
     try:
-        wait_for(lambda: lock_item(dynamodb, table, lock_id), timeout=60, what="terraform's DynamoDB lock")
+        wait_for(lambda: lock_item(dynamodb, table, table_key), timeout=60, what="terraform's DynamoDB lock")
         shown = blocked_plan(root)
     finally:
         proc.kill()  # terraform never releases: both lock records stay behind
@@ -66,11 +66,11 @@ def test_terraform_dual_lock_reported_per_store_and_released_in_both(tf_root, s3
     by_state = run_module(lockfile_info, dict(aws_params, bucket=bucket, key=STATE_KEY, dynamodb_table=table))["locks"]
     assert [(r["store"], r["lock_key"], r["id"], r["who"], r["operation"]) for r in by_state] == [
         ("s3", LOCK_KEY, shown["ID"], shown["Who"], shown["Operation"]),
-        ("dynamodb", lock_id, shown["ID"], shown["Who"], shown["Operation"]),
+        ("dynamodb", table_key, shown["ID"], shown["Who"], shown["Operation"]),
     ]
     table_only = run_module(lockfile_info, dict(aws_params, dynamodb_table=table))["locks"]
     assert [(r["store"], r["table"], r["state_path"], r["id"]) for r in table_only] == [
-        ("dynamodb", table, lock_id, shown["ID"])]  # the -md5 digest item is not a lock
+        ("dynamodb", table, table_key, shown["ID"])]  # the -md5 digest item is not a lock
     backend = {"settings": {"bucket": bucket, "key": STATE_KEY, "dynamodb_table": table, "region": "us-east-1",
                             "use_lockfile": True}, "path": "/somewhere/backend.tf"}
     templated = {"settings": {"bucket": "${var.bucket}", "key": STATE_KEY}, "unresolved_settings": ["bucket"],
@@ -83,20 +83,20 @@ def test_terraform_dual_lock_reported_per_store_and_released_in_both(tf_root, s3
 
     released = run_lockfile(aws_params, bucket, table, state="absent", lock_id=shown["ID"])
     assert sorted(r["store"] for r in released["released"]) == ["dynamodb", "s3"] and released["kept"] == []
-    assert lock_item(dynamodb, table, lock_id) is None and not lock_object_exists(s3, bucket)
+    assert lock_item(dynamodb, table, table_key) is None and not lock_object_exists(s3, bucket)
     root.plan()
 
 
 @pytest.mark.terraform
 def test_our_dual_lock_blocks_dynamodb_only_and_lockfile_only_clients(tf_root, s3, dynamodb, aws_params, dual):
-    bucket, table, lock_id = dual
+    bucket, table, table_key = dual
     dynamodb_only, lockfile_only = tf_root("dynamodb_only"), tf_root("lockfile_only")
     dynamodb_only.write_backend(bucket=bucket, key=STATE_KEY, dynamodb_table=table)
     lockfile_only.write_backend(bucket=bucket, key=STATE_KEY, use_lockfile=True)
     for root in (dynamodb_only, lockfile_only):
         root.init()
     taken = run_lockfile(aws_params, bucket, table, who="ops@bastion", info="freeze for cut-over")
-    assert taken["changed"] and json.loads(lock_item(dynamodb, table, lock_id)["Info"]["S"])["ID"] == taken["lock_id"]
+    assert taken["changed"] and json.loads(lock_item(dynamodb, table, table_key)["Info"]["S"])["ID"] == taken["lock_id"]
     for root in (dynamodb_only, lockfile_only):
         shown = blocked_plan(root)
         assert (shown["ID"], shown["Who"], shown["Info"]) == (taken["lock_id"], "ops@bastion", "freeze for cut-over")
@@ -108,32 +108,32 @@ def test_our_dual_lock_blocks_dynamodb_only_and_lockfile_only_clients(tf_root, s
 
 
 def test_held_dynamodb_item_rolls_back_our_lock_object(s3, dynamodb, aws_params, dual):
-    bucket, table, lock_id = dual
-    holder = new_lock(lock_id, "OperationTypeApply", who="legacy@runner")
-    dynamodb.put_item(TableName=table, Item={"LockID": {"S": lock_id}, "Info": {"S": dump_lock(holder)}})
+    bucket, table, table_key = dual
+    holder = new_lock(table_key, "OperationTypeApply", who="legacy@runner")
+    dynamodb.put_item(TableName=table, Item={"LockID": {"S": table_key}, "Info": {"S": dump_lock(holder)}})
     refused = run_lockfile(aws_params, bucket, table)
     assert refused["failed"] and table in refused["msg"] and "legacy@runner" in refused["msg"]
     assert [(h["store"], h["id"]) for h in refused["held_by"]] == [("dynamodb", holder["ID"])]
     assert not lock_object_exists(s3, bucket)  # the file lock we took was released again, as terraform does
-    assert json.loads(lock_item(dynamodb, table, lock_id)["Info"]["S"])["ID"] == holder["ID"]
+    assert json.loads(lock_item(dynamodb, table, table_key)["Info"]["S"])["ID"] == holder["ID"]
 
 
 def test_item_replaced_between_read_and_delete_is_kept(s3, dynamodb, aws_params, dual, monkeypatch):
-    bucket, table, lock_id = dual
+    bucket, table, table_key = dual
     taken = run_lockfile(aws_params, bucket, table)
-    successor = dump_lock(new_lock(lock_id, "OperationTypePlan", who="next@runner"))
+    successor = dump_lock(new_lock(table_key, "OperationTypePlan", who="next@runner"))
     original_read = locks.read_target_locks
 
     def read_then_replace(*args, **kwargs):
         found = original_read(*args, **kwargs)
-        dynamodb.put_item(TableName=table, Item={"LockID": {"S": lock_id}, "Info": {"S": successor}})
+        dynamodb.put_item(TableName=table, Item={"LockID": {"S": table_key}, "Info": {"S": successor}})
         return found
 
     monkeypatch.setattr(locks, "read_target_locks", read_then_replace)
     result = run_lockfile(aws_params, bucket, table, state="absent", lock_id=taken["lock_id"])
     assert [r["store"] for r in result["released"]] == ["s3"]
     assert [(r["store"], r["kept_reason"]) for r in result["kept"]] == [("dynamodb", locks.KEPT_CHANGED)]
-    assert lock_item(dynamodb, table, lock_id)["Info"]["S"] == successor
+    assert lock_item(dynamodb, table, table_key)["Info"]["S"] == successor
     assert not lock_object_exists(s3, bucket)
 
 

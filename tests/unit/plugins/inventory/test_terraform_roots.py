@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import resolve_root
 from tests.conftest import CORPUS_DIR, ansible_env
 
 BIN = os.path.dirname(sys.executable)
@@ -129,6 +130,11 @@ def test_host_variables(repos):
     live = hostvars["live/prod"]
     assert live["tfstate_key"] is None  # a Terragrunt template is no plain value
     assert live["tfstate_backend"]["settings"]["key"] == "${path_relative_to_include()}/terraform.tfstate"
+    # One shape: what the roles' discover step (terraform_root_info, resolve_root) sets, value for value.
+    for name in ("platform/app", "svc/envs/dev.tfbackend"):
+        host = hostvars[name]
+        resolved = resolve_root(host["tfstate_root"], host["tfstate_init_args"])
+        assert host["tfstate_backend"] == resolved, name
 
 
 def test_include_options_and_constructed_groups(repos):
