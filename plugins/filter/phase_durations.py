@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Seconds spent in each phase, from the times the phases started."""
 
+
 def phase_durations(starts, end):
     """``{phase: seconds}`` from ``{phase: start timestamp}`` and the end timestamp; ``total`` too."""
     ordered = sorted(((float(value), name) for name, value in (starts or {}).items()))
