@@ -88,6 +88,28 @@ def named_state_keys(keys=None, key=None, workspaces=None, workspace_key_prefix=
     return sorted(named)
 
 
+def state_selection(params):
+    """The StateSelection that module parameters (bucket, keys, key, workspaces, workspace_key_prefix, prefix)
+    name; None without a bucket (the whole table)."""
+    if not params["bucket"]:
+        return None
+    named = named_state_keys(params["keys"], params["key"], params["workspaces"], params["workspace_key_prefix"])
+    return StateSelection(params["bucket"], named, params["prefix"])
+
+
+# The argument spec of those parameters, and the rules between them.
+STATE_SELECTION_SPEC = dict(
+    bucket=dict(type="str"),
+    keys=dict(type="list", elements="str", no_log=False),
+    key=dict(type="str", no_log=False),
+    workspaces=dict(type="list", elements="str"),
+    workspace_key_prefix=dict(type="str", no_log=False),
+    prefix=dict(type="str"),
+)
+STATE_SELECTION_REQUIRED_BY = {"keys": "bucket", "key": "bucket", "prefix": "bucket", "workspaces": "key"}
+STATE_SELECTION_EXCLUSIVE = [["prefix", "keys"], ["prefix", "key"]]
+
+
 class StateSelection:
     """The states of one bucket an operation covers: named keys, or every key under a prefix."""
 
@@ -119,6 +141,10 @@ class StateSelection:
             if parsed and self.covers(parsed[0], parsed[1]):
                 found[item["LockID"]] = item
         return found
+
+    def item_reader(self, dynamodb, table):
+        """A ``read_items`` for lock_table.table_info: this selection's items, as a list."""
+        return lambda: list(self.read_items(dynamodb, table).values())
 
     def digest_targets(self, items):
         """``{state key: current Digest or None}`` for the states a digest operation works on.

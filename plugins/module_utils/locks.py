@@ -19,6 +19,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info impor
     CorruptLock,
     dump_lock,
     lock_age_seconds,
+    new_lock,
     parse_lock,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import (
@@ -855,3 +856,48 @@ def lock_id_not_released(result, lock_id):
     if not reasons:
         return "No lock with ID %s was found in the given states." % lock_id
     return "The lock with ID %s was kept: %s." % (lock_id, "; ".join(reasons))
+
+
+# ---------------------------------------------------------------------------
+# What lockfile and lockfile_probe share: where the lock is, and the probe
+
+# The argument spec of the backend settings that place a state's lock object (doc fragment lock_target).
+LOCK_TARGET_SPEC = dict(
+    bucket=dict(type="str", required=True),
+    key=dict(type="str", required=True, no_log=False),
+    workspace=dict(type="str", default="default"),
+    workspace_key_prefix=dict(type="str", no_log=False),
+    encrypt=dict(type="bool", default=False),
+    kms_key_id=dict(type="str", no_log=False),
+)
+
+
+def lock_target(params, dynamodb_table=None):
+    """The LockTarget that LOCK_TARGET_SPEC's parameters name."""
+    return LockTarget(
+        params["bucket"],
+        state_key(params["key"], params["workspace"], params["workspace_key_prefix"]),
+        dynamodb_table=dynamodb_table,
+        encrypt=params["encrypt"],
+        kms_key_id=params["kms_key_id"],
+        workspace=params["workspace"],
+    )
+
+
+def probe_result(module, s3, target):
+    """Probe the bucket's conditional writes; fail naming the bucket when it does not honour them.
+
+    ``module``: an AwsModule whose params hold ``operation``, ``info`` and ``who`` for the probe's lock.
+    """
+    if module.check_mode:
+        return dict(changed=False, conditional_writes=None)
+    lock = new_lock(target.path, module.params["operation"], info=module.params["info"], who=module.params["who"])
+    try:
+        refused = probe_conditional_writes(s3, target, lock)
+    except AwsError as exc:
+        module.fail_aws(exc, msg="Could not probe conditional writes in bucket %s" % target.bucket)
+    if not refused:
+        module.fail_json(msg="Bucket %s accepted a second PutObject with If-None-Match: * on one key: it does not "
+                             "honour conditional writes, so use_lockfile cannot lock there." % target.bucket,
+                         changed=False, conditional_writes=False)
+    return dict(changed=False, conditional_writes=True)

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.modules import lock_table
+from ansible_collections.tfstate.s3_backend.plugins.modules import lock_table, lock_table_info
 from tests.conftest import run_module
 
 TERRAFORM_LOCK_INFO = ('{"ID":"%s","Operation":"OperationTypeApply","Info":"","Who":"ci@runner",'
@@ -115,7 +115,7 @@ def test_info_groups_locks_and_digests_by_state(aws_params, dynamodb, s3, table,
     put_digest_item(dynamodb, table, "other-bucket/x.tfstate", "2" * 32)
     dynamodb.put_item(TableName=table, Item={"LockID": {"S": "no-slash"}})
 
-    info = run_module(lock_table, dict(aws_params, name=table))
+    info = run_module(lock_table_info, dict(aws_params, name=table))
     assert info["changed"] is False and "diff" not in info
     assert info["lock_table"]["exists"] is True
     assert (info["lock_table"]["item_count"], info["lock_table"]["lock_item_count"],
@@ -127,13 +127,19 @@ def test_info_groups_locks_and_digests_by_state(aws_params, dynamodb, s3, table,
     assert by_path["other-bucket/x.tfstate"]["lock"] is None
     assert info["unrecognised_items"] == ["no-slash"]
 
-    narrowed = run_module(lock_table, dict(aws_params, name=table, bucket=bucket_name, prefix="env:/"))
+    narrowed = run_module(lock_table_info, dict(aws_params, name=table, bucket=bucket_name, prefix="env:/"))
     assert [entry["state_path"] for entry in narrowed["states"]] == [
         "%s/env:/staging/prod/terraform.tfstate" % bucket_name]
     assert narrowed["lock_table"]["item_count"] == 1
 
-    missing = run_module(lock_table, dict(aws_params, name=table + "-gone"))
+    missing = run_module(lock_table_info, dict(aws_params, name=table + "-gone"))
     assert missing["lock_table"]["exists"] is False and missing["states"] == []
+
+    # The old form, until 0.3.0: lock_table with neither state nor digest reports the same, with a deprecation.
+    old = run_module(lock_table, dict(aws_params, name=table, bucket=bucket_name, prefix="env:/"))
+    assert (old["lock_table"], old["states"]) == (narrowed["lock_table"], narrowed["states"])
+    messages = [d.get("msg") or d["event"]["msg"] for d in old.get("deprecations", [])]
+    assert any("lock_table_info" in message for message in messages), old
 
 
 def test_digest_sync_hashes_the_bytes_not_the_etag_and_never_returns_them(

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
-from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info
+from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info, lockfile_probe
 from tests.conftest import run_module
 from tests.testbed.fault_proxy import FaultProxy
 from tests.testbed.terraform import lock_info_shown, wait_for
@@ -28,6 +28,10 @@ def lock_object(s3, bucket, key=LOCK_KEY):
 
 def run_lockfile(aws_params, bucket, check_mode=False, diff=False, **args):
     return run_module(lockfile, dict(aws_params, bucket=bucket, key=STATE_KEY, **args), check_mode=check_mode, diff=diff)
+
+
+def run_probe(aws_params, bucket, check_mode=False, **args):
+    return run_module(lockfile_probe, dict(aws_params, bucket=bucket, key=STATE_KEY, **args), check_mode=check_mode)
 
 
 @pytest.fixture()
@@ -186,11 +190,11 @@ def test_probe_proves_conditional_writes_and_leaves_nothing_behind(state_bucket,
     # A probe object an interrupted run left behind does not stop the next probe.
     s3.put_object(Bucket=state_bucket, Key=PROBE_KEY, Body=b"{}")
 
-    checked = run_lockfile(aws_params, state_bucket, state="probe", check_mode=True)
+    checked = run_probe(aws_params, state_bucket, check_mode=True)
     assert checked["changed"] is False and checked["conditional_writes"] is None
     assert len(probe_versions(s3, state_bucket)[0]) == 1, "check mode wrote a probe"
 
-    result = run_lockfile(aws_params, state_bucket, state="probe", encrypt=True)
+    result = run_probe(aws_params, state_bucket, encrypt=True)
     assert not result.get("failed"), result
     assert result["changed"] is False and result["conditional_writes"] is True
     versions, markers = probe_versions(s3, state_bucket)
@@ -215,7 +219,7 @@ def test_probe_fails_on_a_store_that_ignores_conditional_writes(state_bucket, s3
         return client
 
     monkeypatch.setattr(AwsConnection, "client", ignoring_conditions)
-    result = run_lockfile(aws_params, state_bucket, state="probe")
+    result = run_probe(aws_params, state_bucket)
     assert result.get("failed") and result["conditional_writes"] is False, result
     assert state_bucket in result["msg"] and "does not honour conditional writes" in result["msg"]
     versions, _markers = probe_versions(s3, state_bucket)
@@ -233,7 +237,7 @@ def test_probe_survives_a_lost_answer_to_its_first_write(state_bucket, s3, aws_p
     probe recognises its own object instead of stopping the root."""
     with FaultProxy(("127.0.0.1", moto_server.port)) as proxy:
         proxy.lose_answer_to(_probe_put)
-        result = run_lockfile(dict(aws_params, endpoint_url=proxy.url), state_bucket, state="probe")
+        result = run_probe(dict(aws_params, endpoint_url=proxy.url), state_bucket)
         probe_puts = [head for head in proxy.heads if _probe_put(head)]
     # The fault happened: one answer lost, and the SDK resent that PutObject before the second write.
     assert len(proxy.lost) == 1 and len(probe_puts) == 3, (proxy.lost, probe_puts)
@@ -258,6 +262,18 @@ def test_probe_still_stops_on_a_probe_object_that_is_not_its_own(state_bucket, s
         return real_put(client, target, body)
     racing_put.done = False
     monkeypatch.setattr(locks, "put_s3_lock", racing_put)
-    result = run_lockfile(aws_params, state_bucket, state="probe")
+    result = run_probe(aws_params, state_bucket)
     assert result.get("failed") and result["aws_error_code"] == "ProbeContention", result
     assert PROBE_KEY in result["msg"]
+
+
+def test_lockfile_state_probe_still_probes_and_is_deprecated(state_bucket, s3, aws_params):
+    """The old form, until 0.3.0: lockfile's state=probe does what lockfile_probe does, with a deprecation."""
+    result = run_lockfile(aws_params, state_bucket, state="probe")
+    assert not result.get("failed") and result["conditional_writes"] is True, result
+    messages = [d.get("msg") or d["event"]["msg"] for d in result.get("deprecations", [])]
+    assert any("lockfile_probe" in message for message in messages), result
+    versions, markers = probe_versions(s3, state_bucket)
+    assert len(versions) == 1 and markers, (versions, markers)  # the second write was refused
+    assert "Contents" not in s3.list_objects_v2(Bucket=state_bucket), "the probe object was left behind"
+
