@@ -5,7 +5,7 @@ import time
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import USER_AGENT_EXTRA, worst_case_seconds
 from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info, state_info
-from tests.conftest import run_module
+from tests.testbed.collection import run_module
 from tests.testbed.fault_proxy import BlackHole, FaultProxy
 
 

@@ -13,7 +13,7 @@ import os
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
-from tests.conftest import CORPUS_DIR, run_module
+from tests.testbed.collection import CORPUS_DIR, run_module
 from tests.testbed.terraform import wait_for
 
 CORPUS_FILES = os.path.join(CORPUS_DIR, "files")
@@ -52,7 +52,7 @@ SAMPLES = {
 
 pytestmark = [
     pytest.mark.terraform,
-    pytest.mark.skipif(not os.path.isdir(CORPUS_FILES), reason="the shared corpus is missing: %s" % CORPUS_DIR),
+    pytest.mark.usefixtures("corpus_dir"),
 ]
 
 
@@ -72,8 +72,8 @@ def place(root, sample, values):
     return written
 
 
-def lock_item(dynamodb, table, lock_id):
-    return dynamodb.get_item(TableName=table, Key={"LockID": {"S": lock_id}}, ConsistentRead=True).get("Item")
+def lock_item(dynamodb, table, table_key):
+    return dynamodb.get_item(TableName=table, Key={"LockID": {"S": table_key}}, ConsistentRead=True).get("Item")
 
 
 def lock_object(s3, bucket, key):

@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import backend_policy
-from tests.conftest import ROOT, run_playbook
+from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.moto_aws_faithful import start_faithful_server
 from tests.testbed.terraform import MAIN_TF, terraform_env
 

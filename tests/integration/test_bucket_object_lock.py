@@ -6,8 +6,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import bucket_object_lock
-from tests.conftest import REGION, run_module
-from tests.conftest import _client as client_of
+from tests.testbed.aws import REGION
+from tests.testbed.collection import run_module
+from tests.testbed.aws import client as client_of
 from tests.testbed.terraform import TerraformRoot, wait_for
 
 STATE_KEY = "prod/terraform.tfstate"

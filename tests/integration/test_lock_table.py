@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import lock_table, lock_table_info
-from tests.conftest import run_module
+from tests.testbed.collection import run_module
 
 TERRAFORM_LOCK_INFO = ('{"ID":"%s","Operation":"OperationTypeApply","Info":"","Who":"ci@runner",'
                        '"Version":"1.11.4","Created":"2026-11-27T10:27:34.131593493Z","Path":"%s"}')

@@ -5,7 +5,7 @@ nothing (read back through the DynamoDB API). The retire role around it, with re
 import datetime
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import lock_table_retirement
-from tests.conftest import run_module
+from tests.testbed.collection import run_module
 
 LOCK_INFO = ('{"ID":"1b2c","Operation":"OperationTypeApply","Info":"","Who":"ci@runner","Version":"1.11.4",'
              '"Created":"2026-11-27T10:00:00Z","Path":"%s"}')

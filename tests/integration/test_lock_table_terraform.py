@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import lock_table
-from tests.conftest import run_module
+from tests.testbed.collection import run_module
 from tests.testbed.terraform import wait_for
 
 pytestmark = pytest.mark.terraform

@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
 from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info
-from tests.conftest import run_module
+from tests.testbed.collection import run_module
 from tests.testbed.terraform import lock_info_shown, wait_for
 
 STATE_KEY = "dual/terraform.tfstate"

@@ -5,7 +5,7 @@ import contextlib
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile_info
-from tests.conftest import run_module
+from tests.testbed.collection import run_module
 from tests.testbed.terraform import lock_info_shown, wait_for
 
 pytestmark = pytest.mark.terraform

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
-from tests.conftest import ROOT, run_playbook
+from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.terraform import wait_for
 
 pytestmark = pytest.mark.terraform

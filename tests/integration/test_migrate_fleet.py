@@ -13,7 +13,7 @@ import pytest
 import yaml
 from botocore.config import Config
 
-from tests.conftest import ROOT, run_playbook
+from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.terraform import TerraformRoot, kill_process_group, wait_for
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")

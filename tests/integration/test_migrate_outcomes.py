@@ -12,7 +12,7 @@ import re
 import yaml
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration
-from tests.conftest import ROOT, run_playbook
+from tests.testbed.collection import ROOT, run_playbook
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
 ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
@@ -187,7 +187,7 @@ def test_limit_run_updates_the_fleet_view_and_lock_mode_is_read_back(
 def _freeze(aws_params, bucket, table, name, info):
     """A maintenance lock in both stores, as a migration run takes it."""
     from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile
-    from tests.conftest import run_module
+    from tests.testbed.collection import run_module
 
     taken = run_module(lockfile, dict(aws_params, bucket=bucket, key="%s/terraform.tfstate" % name,
                                       dynamodb_table=table, operation="OperationTypeMigrate", info=info))
@@ -218,7 +218,7 @@ def test_a_live_migration_run_on_the_root_stops_the_second_run_and_nothing_is_de
 def test_a_run_killed_before_the_thaw_is_resumed_and_both_stores_are_released(
         tmp_path, moto_server, tf_root, s3, dynamodb, state_bucket, lock_table, terraform_bin, aws_params):
     from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl
-    from tests.conftest import run_module
+    from tests.testbed.collection import run_module
 
     roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["app"])
     root = roots["app"]

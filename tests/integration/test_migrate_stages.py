@@ -9,7 +9,7 @@ import yaml
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, lockfile
-from tests.conftest import ROOT, run_module, run_playbook
+from tests.testbed.collection import ROOT, run_module, run_playbook
 from tests.testbed.terraform import kill_process_group, wait_for
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")

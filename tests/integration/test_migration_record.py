@@ -3,7 +3,7 @@
 import json
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import migration_record
-from tests.conftest import run_module, run_playbook
+from tests.testbed.collection import run_module, run_playbook
 
 KEY = "net/terraform.tfstate"
 TOKEN = "glpat-Zq8Secret0Token"

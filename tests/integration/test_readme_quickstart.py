@@ -13,7 +13,7 @@ import subprocess
 
 import yaml
 
-from tests.conftest import ROOT, ansible_env
+from tests.testbed.collection import ROOT, ansible_env
 from tests.testbed.terraform import TerraformRoot
 
 

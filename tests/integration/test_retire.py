@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 
-from tests.conftest import ROOT, run_playbook
+from tests.testbed.collection import ROOT, run_playbook
 
 pytestmark = pytest.mark.terraform
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
-from tests.conftest import ROOT, run_playbook
+from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.terraform import kill_process_group, wait_for
 
 pytestmark = pytest.mark.terraform

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT, run_playbook
+from tests.testbed.collection import ROOT, run_playbook
 
 PLAYBOOK = os.path.join(ROOT, "tests", "integration", "playbooks", "root_repos.yml")
 BRANCH = "tfstate/s3-native-locking"

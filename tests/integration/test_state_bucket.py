@@ -8,7 +8,7 @@ import pytest
 from botocore.config import Config
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import state_bucket
-from tests.conftest import run_module
+from tests.testbed.collection import run_module
 
 HARDENED = dict(
     versioning=True,

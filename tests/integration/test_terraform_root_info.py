@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import terraform_root_info
-from tests.conftest import run_module
+from tests.testbed.collection import run_module
 
 pytestmark = pytest.mark.terraform
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import resolve_root
-from tests.conftest import CORPUS_DIR, ansible_env
+from tests.testbed.collection import CORPUS_DIR, ansible_env
 
 BIN = os.path.dirname(sys.executable)
 
@@ -156,7 +156,7 @@ def test_hosts_run_locally_with_the_controllers_python(repos):
     assert os.path.dirname(facts["ansible_python"]["executable"]) == BIN  # the venv's, which has boto3
 
 
-@pytest.mark.skipif(not os.path.isdir(CORPUS_DIR), reason="the shared corpus is missing")
+@pytest.mark.usefixtures("corpus_dir")
 def test_corpus_repositories_as_an_inventory(tmp_path):
     """The corpus laid out as its repositories: one host per root that has a backend."""
     with open(os.path.join(CORPUS_DIR, "manifest.json")) as handle:

@@ -11,7 +11,7 @@ from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
-from tests.conftest import ROOT, run_module, run_playbook
+from tests.testbed.collection import ROOT, run_module, run_playbook
 
 DYNAMODB = 'terraform {\n  backend "s3" {\n    bucket         = "b"\n    key            = "k"\n' \
            '    dynamodb_table = "t"\n  }\n}\n'
