@@ -2,7 +2,7 @@
 
 Each round, on a moto server this script starts (and resets between rounds):
 
-1. builds a fleet of ROOTS roots the way tests/integration/test_migrate_fleet.py does: two
+1. builds a fleet of ROOTS roots the way tests/system/test_migrate_fleet.py does: two
    versioned buckets, one DynamoDB lock table, every root created and applied once by real
    terraform with ``dynamodb_table`` locking (a thread pool builds them; not timed);
 2. times ``ansible-playbook playbooks/migrate.yml`` (target ``lockfile``) on the fleet, and checks

@@ -14,7 +14,7 @@ import pytest
 
 from tests.testbed.collection import ROOT, run_playbook
 
-PLAYBOOK = os.path.join(ROOT, "tests", "integration", "playbooks", "root_repos.yml")
+PLAYBOOK = os.path.join(ROOT, "tests", "system", "playbooks", "root_repos.yml")
 BRANCH = "tfstate/s3-native-locking"
 BACKEND_TF = """terraform {
   backend "s3" {
@@ -80,7 +80,7 @@ def remote(tmp_path, git_env):
 
 
 class Fleet:
-    """An inventory of roots in tmp_path, run through tests/integration/playbooks/root_repos.yml."""
+    """An inventory of roots in tmp_path, run through tests/system/playbooks/root_repos.yml."""
 
     def __init__(self, tmp_path, env):
         self.tmp_path = tmp_path
