@@ -19,6 +19,7 @@ Offsets are indexes into the text (``str``), lines are 1-based.
 
 import bisect
 import re
+from collections import namedtuple
 
 
 class HclSyntaxError(ValueError):
@@ -85,14 +86,8 @@ INTERP = "interp"
 EOF = "eof"
 
 
-class HeredocBody:
-    """Where a heredoc's content lies: text[start:end], and whether it is the indented ``<<-`` form."""
-    __slots__ = ("start", "end", "indented")
-
-    def __init__(self, start, end, indented):
-        self.start = start
-        self.end = end
-        self.indented = indented
+# Where a heredoc's content lies: text[start:end], and whether it is the indented ``<<-`` form.
+HeredocBody = namedtuple("HeredocBody", ("start", "end", "indented"))
 
 
 class Token:

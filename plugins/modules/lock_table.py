@@ -31,12 +31,6 @@ description:
 author:
   - tfstate.s3_backend maintainers (@tfstate)
 options:
-  name:
-    description:
-      - Name of the DynamoDB table (the backend's C(dynamodb_table)).
-    type: str
-    required: true
-    aliases: [table, dynamodb_table]
   state:
     description:
       - V(present) creates the table when it does not exist and waits until it is active.
@@ -74,15 +68,6 @@ options:
     description:
       - A backend C(key); its states are selected in each of O(workspaces) (default workspace only when unset).
     type: str
-  workspaces:
-    description:
-      - Workspaces of O(key). V(default) is the state at O(key) itself.
-    type: list
-    elements: str
-  workspace_key_prefix:
-    description:
-      - The backend's C(workspace_key_prefix), for O(workspaces). Terraform's default is C(env:).
-    type: str
   prefix:
     description:
       - Without named states, only states whose key starts with this prefix. For example V(env:/) for every
@@ -119,6 +104,7 @@ options:
     type: int
     default: 600
 extends_documentation_fragment:
+  - tfstate.s3_backend.lock_table
   - tfstate.s3_backend.aws
 attributes:
   check_mode:

@@ -17,12 +17,6 @@ description:
 author:
   - tfstate.s3_backend maintainers (@tfstate)
 options:
-  name:
-    description:
-      - Name of the DynamoDB table (the backend's C(dynamodb_table)).
-    type: str
-    required: true
-    aliases: [table, dynamodb_table]
   bucket:
     description:
       - Only report the states of this bucket. Unset reports the whole table.
@@ -38,21 +32,13 @@ options:
       - Only the states of this backend C(key) of O(bucket), in each of O(workspaces) (default workspace only when
         unset).
     type: str
-  workspaces:
-    description:
-      - Workspaces of O(key). V(default) is the state at O(key) itself.
-    type: list
-    elements: str
-  workspace_key_prefix:
-    description:
-      - The backend's C(workspace_key_prefix), for O(workspaces). Terraform's default is C(env:).
-    type: str
   prefix:
     description:
       - Only the states of O(bucket) whose key starts with this prefix, for example V(env:/) for every workspace
         state with the default O(workspace_key_prefix).
     type: str
 extends_documentation_fragment:
+  - tfstate.s3_backend.lock_table
   - tfstate.s3_backend.attributes.info_module
   - tfstate.s3_backend.aws
 attributes:
@@ -137,7 +123,7 @@ states:
   elements: dict
   contains:
     state_path:
-      description: C(<bucket>/<state key>).
+      description: The state's path, C(<bucket>/<state key>), which is also its lock item's C(LockID).
       type: str
       sample: acme-terraform-state/network/terraform.tfstate
     bucket:

@@ -46,13 +46,13 @@ attributes:
     platforms: aws
     support: full
     description: Talks to the S3 API of AWS or of a compatible endpoint.
+author:
+  - tfstate.s3_backend maintainers (@tfstate)
 notes:
   - Needs C(s3:PutObject) and C(s3:DeleteObject) on the probe object.
 seealso:
-  - module: tfstate.s3_backend.lockfile
   - module: tfstate.s3_backend.lockfile_info
-author:
-  - tfstate.s3_backend maintainers (@tfstate)
+  - module: tfstate.s3_backend.lockfile
 """
 
 EXAMPLES = r"""
