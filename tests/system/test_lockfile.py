@@ -276,4 +276,3 @@ def test_lockfile_state_probe_still_probes_and_is_deprecated(state_bucket, s3, a
     versions, markers = probe_versions(s3, state_bucket)
     assert len(versions) == 1 and markers, (versions, markers)  # the second write was refused
     assert "Contents" not in s3.list_objects_v2(Bucket=state_bucket), "the probe object was left behind"
-
