@@ -2,7 +2,7 @@
 
 Each round, on a moto server this script starts (and resets between rounds):
 
-1. builds a fleet of ROOTS roots the way tests/integration/test_migrate_fleet.py does: two
+1. builds a fleet of ROOTS roots the way tests/system/test_migrate_fleet.py does: two
    versioned buckets, one DynamoDB lock table, every root created and applied once by real
    terraform with ``dynamodb_table`` locking (a thread pool builds them; not timed);
 2. times ``ansible-playbook playbooks/migrate.yml`` (target ``lockfile``) on the fleet, and checks
@@ -68,9 +68,11 @@ sys.path.insert(0, ROOT)
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from tests.conftest import ansible_env  # noqa: E402  (also serves the checkout as the collection)
+from tests.testbed.collection import ansible_env, link_collection  # noqa: E402
 from tests.testbed.moto_server import MotoServer  # noqa: E402
 from tests.testbed.terraform import MAIN_TF, TerraformRoot, terraform_binary, terraform_env  # noqa: E402
+
+link_collection()  # serve the checkout as the collection
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
 CALLBACKS = os.path.join(ROOT, "benchmarks", "callback_plugins")

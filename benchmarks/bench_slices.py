@@ -34,7 +34,7 @@ sys.path.insert(0, ROOT)
 
 from benchmarks.bench_migrate import (  # noqa: E402
     BUCKETS, PLAYBOOK, RECORD_SUFFIX, Measured, build_fleet, client, configured_forks, say, write_inventory)
-from tests.conftest import ansible_env  # noqa: E402  (also serves the checkout as the collection)
+from tests.testbed.collection import ansible_env  # noqa: E402  (also serves the checkout as the collection)
 from tests.testbed.moto_server import MotoServer  # noqa: E402
 from tests.testbed.terraform import terraform_binary, terraform_env  # noqa: E402
 

@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.bench_migrate import Measured, client, say  # noqa: E402
-from tests.conftest import ansible_env  # noqa: E402
+from tests.testbed.collection import ansible_env  # noqa: E402  (bench_migrate serves the checkout)
 from tests.testbed.moto_server import MotoServer  # noqa: E402
 
 BUCKET = "bench-overhead"

@@ -1,55 +1,26 @@
-"""pytest fixtures shared by every test: the collection on sys.path, a moto server, terraform."""
+"""pytest fixtures shared by every test: the collection on sys.path, a moto server, terraform.
 
-import contextlib
-import io
-import json
+Helpers that test files import live in tests/testbed/ (collection.py: ROOT, run_module,
+run_playbook, ansible_env; aws.py: REGION, client), not here.
+"""
+
 import os
-import subprocess
 import sys
 import uuid
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS = os.path.join(ROOT, ".ansible", "collections")
-CORPUS_DIR = os.path.abspath(os.path.join(ROOT, "..", "shared", "corpus"))
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _CHECKOUT not in sys.path:
+    sys.path.insert(0, _CHECKOUT)  # the checkout, for tests.*
 
+from tests.testbed.collection import CORPUS_DIR, link_collection, required_by_ci  # noqa: E402
 
-def _link_collection():
-    """Serve the checkout as ansible_collections.tfstate.s3_backend (scripts/lib.sh does the same)."""
-    link = os.path.join(COLLECTIONS, "ansible_collections", "tfstate", "s3_backend")
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(ROOT, link)
-    if COLLECTIONS not in sys.path:
-        sys.path.insert(0, COLLECTIONS)
-    if ROOT not in sys.path:
-        sys.path.insert(0, ROOT)
+link_collection()
 
-
-_link_collection()
-
+from tests.testbed.aws import REGION, client  # noqa: E402
 from tests.testbed.moto_server import MotoServer  # noqa: E402
 from tests.testbed.terraform import TerraformRoot, terraform_binary  # noqa: E402
-
-REGION = "us-east-1"
-
-
-def ansible_env(extra=None):
-    """Environment for ansible-playbook/ansible-doc subprocesses run on the checkout."""
-    env = dict(os.environ)
-    env.update({
-        "ANSIBLE_HOME": os.path.join(ROOT, ".ansible"),
-        "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
-        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-        "ANSIBLE_REMOTE_TMP": os.path.join(ROOT, ".ansible", "tmp"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-    })
-    bindir = os.path.dirname(sys.executable)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
-    env.update(extra or {})
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -99,28 +70,19 @@ def aws_env(moto_server, monkeypatch):
     return values
 
 
-def _client(server, service):
-    import boto3
-    from botocore.config import Config
-    return boto3.client(
-        service, endpoint_url=server.url, region_name=REGION, aws_access_key_id="testing",
-        aws_secret_access_key="testing", config=Config(s3={"addressing_style": "path"}),
-    )
-
-
 @pytest.fixture()
 def s3(moto_server):
-    return _client(moto_server, "s3")
+    return client(moto_server, "s3")
 
 
 @pytest.fixture()
 def dynamodb(moto_server):
-    return _client(moto_server, "dynamodb")
+    return client(moto_server, "dynamodb")
 
 
 @pytest.fixture()
 def iam(moto_server):
-    return _client(moto_server, "iam")
+    return client(moto_server, "iam")
 
 
 @pytest.fixture()
@@ -162,10 +124,21 @@ def terraform_bin():
 def terragrunt_standin(tmp_path_factory, terraform_bin):
     """An executable ``terragrunt`` that runs tests/testbed/terragrunt.py (the real one is not installable here)."""
     path = tmp_path_factory.mktemp("terragrunt-bin") / "terragrunt"
-    script = os.path.join(ROOT, "tests", "testbed", "terragrunt.py")
+    script = os.path.join(_CHECKOUT, "tests", "testbed", "terragrunt.py")
     path.write_text('#!/bin/sh\nexec "%s" "%s" "$@"\n' % (sys.executable, script))
     path.chmod(0o755)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def corpus_dir():
+    """The shared backend corpus (../shared/corpus); skipped where missing, but a failure under CI."""
+    if not os.path.isfile(os.path.join(CORPUS_DIR, "manifest.json")):
+        message = "the shared corpus is missing: %s" % CORPUS_DIR
+        if required_by_ci():
+            pytest.fail(message + " (CI requires it)")
+        pytest.skip(message)
+    return CORPUS_DIR
 
 
 @pytest.fixture()
@@ -178,54 +151,3 @@ def tf_root(tmp_path, moto_server, terraform_bin):
         return root
 
     return make
-
-
-@contextlib.contextmanager
-def _module_args(args):
-    """ansible-core 2.19's ``patch_module_args``; on older cores (the smoke stage's), the same by hand."""
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:  # ansible-core < 2.19
-        from ansible.module_utils import basic
-        from ansible.module_utils.common.text.converters import to_bytes
-
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
-        return
-    with patch_module_args(args):
-        yield
-
-
-def run_module(module, args, check_mode=False, diff=False):
-    """Run a module's main() in-process; return its result dict (``failed`` set on failure)."""
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    out = io.StringIO()
-    with _module_args(args), contextlib.redirect_stdout(out):
-        try:
-            module.main()
-        except SystemExit:
-            pass
-    return json.loads(out.getvalue())
-
-
-def run_playbook(playbook, extra_vars=None, inventory=None, check=False, diff=False, env=None, args=()):
-    """Run ansible-playbook on the checkout; returns the CompletedProcess."""
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook]
-    cmd += ["-i", inventory or os.path.join(ROOT, "tests", "inventory", "localhost.yml")]
-    if extra_vars:
-        cmd += ["-e", json.dumps(extra_vars)]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    cmd += list(args)
-    return subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=900,
-                          check=False)

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from tests.conftest import ROOT, ansible_env
+from tests.testbed.collection import ROOT, ansible_env
 
 EE_FILE = os.path.join(ROOT, "execution-environment.yml")
 V3_SECTIONS = {"version", "images", "dependencies", "options", "build_arg_defaults",

@@ -9,7 +9,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from tests.conftest import ROOT
+from tests.testbed.collection import ROOT
 
 REPOSITORY = "https://github.com/tfstate/s3_backend"
 

@@ -14,10 +14,6 @@ the task on its hosts), and ``runs``, one per task and host (``{"path", "name", 
 Not part of the collection: it lives under benchmarks/, not plugins/.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = """
 name: task_durations
 type: aggregate

@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.fleet_report: run report, preview and fleet view (docs in plugins/modules)."""
 
-from __future__ import annotations
-
 import fcntl
 import os
 
@@ -21,8 +19,8 @@ _TASK_FIELDS = ("changed", "failed", "msg", "skipped", "skip_reason", "false_con
 
 def report_row(result):
     """A result as a report row; a result without ``host`` (retire's, per table) is named by its ``root``."""
-    row = dict((name, value) for name, value in result.items()
-               if not name.startswith("_ansible") and name not in _TASK_FIELDS)
+    row = {name: value for name, value in result.items()
+           if not name.startswith("_ansible") and name not in _TASK_FIELDS}
     row.setdefault("host", row.get("root"))
     return row
 
@@ -77,7 +75,7 @@ class ActionModule(RootAction):
                  # migrate_target=auto: the roots kept in dual, and the locks that showed an old client.
                  "tfstate_%s_held_back" % name: reports.held_back(document["results"])}
         if self.check_mode:
-            stats = dict(("%s_preview" % key, value) for key, value in stats.items())
+            stats = {"%s_preview" % key: value for key, value in stats.items()}
         result = dict(changed=False, kind=kind, files=written, counts=document["counts"],
                       blockers=document["blockers"], fleet_counts=fleet["counts"] if fleet else None,
                       summary=["%s: %s%s" % (row["host"], row["status"], ": %s" % row["reason"] if row.get("reason")

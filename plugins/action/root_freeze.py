@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_freeze: the maintenance lock on every workspace (docs in plugins/modules)."""
 
-from __future__ import annotations
-
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import LockTarget, acquire, release
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import describe_lock, utc_now, utc_text
@@ -26,14 +24,14 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 def lock_targets(migration):
     """``{workspace: LockTarget}`` for every workspace of the root, in both stores while a table is in play."""
     settings = migration["backend"]["settings"]
-    return dict((workspace, LockTarget(
+    return {workspace: LockTarget(
         settings["bucket"],
         state_key(settings["key"], workspace, settings.get("workspace_key_prefix")),
         dynamodb_table=migration.get("freeze_table"),
         encrypt=bool(settings.get("encrypt")),
         kms_key_id=settings.get("kms_key_id"),
         workspace=workspace,
-    )) for workspace in migration["workspaces"])
+    ) for workspace in migration["workspaces"]}
 
 
 class ActionModule(RootAction):

@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_preflight: read a root and decide what it needs (docs in plugins/modules)."""
 
-from __future__ import annotations
-
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call
@@ -61,7 +59,7 @@ def backend_view(backend):
     """The part of terraform_root_info's backend a later phase and the report need."""
     keep = ("root", "file", "line", "form", "config_files", "partial_config_files", "settings", "lock_mode",
             "initialised_lock_mode", "initialised", "required_version", "working_dir")
-    return dict((name, backend.get(name)) for name in keep)
+    return {name: backend.get(name) for name in keep}
 
 
 class ActionModule(RootAction):

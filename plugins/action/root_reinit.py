@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_reinit: terraform init -reconfigure, read back (docs in plugins/modules)."""
 
-from __future__ import annotations
-
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import (
     initialised_backend,
     terragrunt_working_dir,

@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_rewrite: the root's format-preserving rewrite (docs in plugins/modules)."""
 
-from __future__ import annotations
-
 import datetime
 import os
 import shutil

@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_verify: prove the new locking with terraform (docs in plugins/modules)."""
 
-from __future__ import annotations
-
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
     first_error,
     plan_argv,

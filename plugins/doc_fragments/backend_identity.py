@@ -2,10 +2,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 class ModuleDocFragment(object):
     # The switch of the phases that read a root: whose identity the root's AWS calls take.

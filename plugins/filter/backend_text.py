@@ -3,10 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Text of the backend configuration files the bootstrap role writes."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 
 HEADER = "# Written by tfstate.s3_backend.bootstrap: S3 native state locking (use_lockfile), no DynamoDB table.\n"

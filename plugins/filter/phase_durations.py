@@ -3,10 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Seconds spent in each phase, from the times the phases started."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 def phase_durations(starts, end):
     """``{phase: seconds}`` from ``{phase: start timestamp}`` and the end timestamp; ``total`` too."""

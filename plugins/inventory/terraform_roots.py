@@ -2,10 +2,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 name: terraform_roots
@@ -19,8 +15,10 @@ description:
   - A root whose backend block leaves C(bucket) or C(key) to partial configurations gets one host per
     partial-configuration file found in its directory (or the directories right below it) when there are several;
     that host's C(tfstate_init_args) holds the matching C(-backend-config=FILE).
-  - "Host variables: C(tfstate_root) (the root directory), C(tfstate_backend) (file, line, form, settings merged with
-    the partial configuration, lock mode, required_version, admits_use_lockfile), C(tfstate_lock_mode),
+  - "Host variables: C(tfstate_root) (the root directory), C(tfstate_backend) (in the shape of
+    RV(tfstate.s3_backend.terraform_root_info#module:backend), which the roles' discover step sets: file, line, form,
+    config_files, settings merged with the partial configuration, lock mode, required_version, admits_use_lockfile;
+    settings that are expressions keep their text and are listed in unresolved_settings), C(tfstate_lock_mode),
     C(tfstate_bucket), C(tfstate_key), C(tfstate_region), C(tfstate_dynamodb_table) (when known),
     C(tfstate_partial_config_file) and C(tfstate_init_args)."
   - "Groups: C(lock_mode_<mode>), C(bucket_<bucket>), C(dynamodb_table_<table>) and C(region_<region>), with every
@@ -106,6 +104,7 @@ except ImportError:  # ansible-core before 2.19 templates inventory variables wi
         return value
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import backend_fact
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -163,17 +162,19 @@ def root_hosts(top, tree, include=(), warn=None):
 
 
 def _host_vars(entry, partial):
-    backend = dict(entry)
     settings = dict(entry["settings"])
+    sources = [(entry["file"], entry["line"], entry["settings"])]
     init_args = []
     partial_file = None
     if partial is not None:
         settings.update(partial["settings"])
         partial_file = partial["file"]
+        sources.append((partial_file, 1, partial["settings"]))
         init_args = ["-backend-config=%s" % os.path.relpath(partial_file, entry["root"])]
-    backend["settings"] = settings
-    backend["lock_mode"] = disc.effective_lock_mode(entry["settings"], partial["settings"]) if partial \
-        else entry["lock_mode"]
+    lock_mode = disc.effective_lock_mode(entry["settings"], partial["settings"]) if partial else entry["lock_mode"]
+    backend = backend_fact(entry["root"], entry["file"], entry["line"], entry["form"], sources, settings,
+                           [partial_file] if partial_file else [], entry["required_version"],
+                           entry["admits_use_lockfile"], [], entry["unresolved_settings"], lock_mode)
     host_vars = {
         "tfstate_root": entry["root"],
         "tfstate_backend": backend,
@@ -203,10 +204,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
     NAME = "tfstate.s3_backend.terraform_roots"
 
     def verify_file(self, path):
-        return super(InventoryModule, self).verify_file(path) and path.endswith((".yml", ".yaml"))
+        return super().verify_file(path) and path.endswith((".yml", ".yaml"))
 
     def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         base = os.path.dirname(os.path.abspath(path))
         tops = [p if os.path.isabs(p) else os.path.join(base, p) for p in self.get_option("paths")]

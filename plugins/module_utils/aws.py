@@ -9,10 +9,6 @@ carrying the error code, the operation and the resource, so a module's ``main()`
 fail with one clear message.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 import os
 
@@ -126,7 +122,7 @@ class AwsError(Exception):
     """One failed AWS call: what was attempted, on what, and what AWS answered."""
 
     def __init__(self, message, operation=None, resource=None, code=None, status=None, request_id=None):
-        super(AwsError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.operation = operation
         self.resource = resource

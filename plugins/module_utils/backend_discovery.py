@@ -18,10 +18,6 @@ like backend settings but are not (``data "terraform_remote_state"`` configs, co
 templated backends, ``aws_dynamodb_table`` resources, ...) are returned as notes, never as backends.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import codecs
 import errno
 import fnmatch
@@ -98,7 +94,7 @@ class UnreadableFile(OSError):
     """
 
     def __init__(self, path, reason):
-        super(UnreadableFile, self).__init__("%s: %s" % (path, reason))
+        super().__init__("%s: %s" % (path, reason))
         self.path = path
         self.reason = reason
 
@@ -247,7 +243,7 @@ class Backend:
         if self.syntax == "json":
             return node.value.python_value(), True
         if isinstance(node, hcl.Block):
-            return dict((item.name, self._expr_value(item.value)[0]) for item in node.body.attributes()), True
+            return {item.name: self._expr_value(item.value)[0] for item in node.body.attributes()}, True
         return self._expr_value(node.value, name)
 
     def _expr_value(self, expr, name=None):
@@ -297,7 +293,7 @@ class Backend:
 
     def release(self):
         """Drop the parse tree and the text once only the facts are needed (tree scans keep many)."""
-        self._setting_lines = dict((name, self.setting_line(name)) for name in self.nodes)
+        self._setting_lines = {name: self.setting_line(name) for name in self.nodes}
         self.nodes = dict.fromkeys(self.nodes)
         self.container = None
         self.lines = None
@@ -317,7 +313,7 @@ class Backend:
         value = self.settings["use_lockfile"]
         if "use_lockfile" in self.unresolved:
             return True
-        return value is True or (isinstance(value, str) and value.lower() == "true")
+        return truthy(value)
 
     @property
     def lock_mode(self):
@@ -360,6 +356,17 @@ def _template_string(value):
     if isinstance(value, str):
         return value
     return None  # null, a fractional number (HCL's own rendering), a list or an object
+
+
+def truthy(value):
+    """Whether a setting's value turns a boolean setting on: ``true``, or the string ``"true"`` in any case."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def settings_lock_mode(settings):
+    """The lock mode of a dict of literal backend settings."""
+    table = settings.get("dynamodb_table")
+    return lock_mode(table not in (None, ""), truthy(settings.get("use_lockfile")))
 
 
 def lock_mode(has_table, lockfile_on):
@@ -528,11 +535,11 @@ class _HclScanner:
         contents = block.body.attribute("contents")
         if contents is None or contents.value.kind != "heredoc":
             return
-        _literal, content_start, content_end, _indented = contents.value.token.value
-        if not _BACKEND_S3.search(self.lines.text[content_start:content_end].encode("utf-8")):
+        body = contents.value.token.heredoc
+        if not _BACKEND_S3.search(self.lines.text[body.start:body.end].encode("utf-8")):
             return
         try:
-            inner = hcl.parse(self.lines.text, content_start, content_end, template=True, lines=self.lines)
+            inner = hcl.parse(self.lines.text, body.start, body.end, template=True, lines=self.lines)
         except hcl.TemplateDirective as exc:
             self.scan.note(self.line(exc.offset), "template",
                            "generate %r renders a template directive; its backend is left as is" % block.labels)
@@ -655,7 +662,7 @@ def _scan_json(scan, text):
                                   'the active backend is "%s", not "s3"' % member.name)
                         continue
                     for config in objects(member.value):
-                        nodes = dict((m.name, m) for m in config.items)
+                        nodes = {m.name: m for m in config.items}
                         backend = Backend(scan.path, lines, lines.line_of(member.start), "json", "json", config,
                                           nodes, len(scan.backends))
                         scan.backends.append(backend)
@@ -879,9 +886,7 @@ def effective_lock_mode(block_settings, partial_settings):
     """Lock mode of a backend block completed by a partial configuration (the file wins)."""
     merged = dict(block_settings or {})
     merged.update(partial_settings or {})
-    table = merged.get("dynamodb_table")
-    lockfile = merged.get("use_lockfile")
-    return lock_mode(table not in (None, ""), lockfile is True or (isinstance(lockfile, str) and lockfile.lower() == "true"))
+    return settings_lock_mode(merged)
 
 
 def report(paths, exclude=()):
@@ -890,7 +895,7 @@ def report(paths, exclude=()):
     version_cache = {}
     partial_cache = {}
     backends = []
-    counts = dict((mode, 0) for mode in LOCK_MODES)
+    counts = {mode: 0 for mode in LOCK_MODES}
     for backend in tree.backends:
         if backend.templated:
             continue

@@ -17,19 +17,16 @@ valid HCL 2, interpolations included), with two opt-in tolerances:
 Offsets are indexes into the text (``str``), lines are 1-based.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import bisect
 import re
+from collections import namedtuple
 
 
 class HclSyntaxError(ValueError):
     """Text that is not valid HCL; ``offset`` is where the parser gave up."""
 
     def __init__(self, message, offset):
-        super(HclSyntaxError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.offset = offset
 
@@ -89,18 +86,24 @@ INTERP = "interp"
 EOF = "eof"
 
 
-class Token:
-    __slots__ = ("kind", "start", "end", "text", "value", "parts")
+# Where a heredoc's content lies: text[start:end], and whether it is the indented ``<<-`` form.
+HeredocBody = namedtuple("HeredocBody", ("start", "end", "indented"))
 
-    def __init__(self, kind, start, end, text, value=None, parts=None):
+
+class Token:
+    __slots__ = ("kind", "start", "end", "text", "value", "parts", "heredoc")
+
+    def __init__(self, kind, start, end, text, value=None, parts=None, heredoc=None):
         self.kind = kind
         self.start = start
         self.end = end
-        self.text = text
+        self.text = text      # HEREDOC: the marker (EOF)
         # STRING/HEREDOC: the literal value when there is no interpolation, else None.
         self.value = value
         # STRING/HEREDOC/INTERP: [(kind, tokens, offset)] for each ${...} and %{...} inside.
         self.parts = parts
+        # HEREDOC: a HeredocBody, for parsing what a Terragrunt generate block renders.
+        self.heredoc = heredoc
 
     def __repr__(self):
         return "Token(%s, %r, %d-%d)" % (self.kind, self.text, self.start, self.end)
@@ -177,15 +180,8 @@ class Tokenizer:
                 continue
             if kind == "nl":
                 append(Token(NEWLINE, pos, mend, "\n"))
-            elif kind == "lcomment":
-                cend = mend - 1 if text[mend - 1] == "\r" else mend
-                self.comments.append(Comment(pos, cend, False))
-            elif kind == "bcomment":
-                close = text.find("*/", mend, end)
-                if close == -1:
-                    raise HclSyntaxError("unterminated /* comment", pos)
-                mend = close + 2
-                self.comments.append(Comment(pos, mend, True))
+            elif kind == "lcomment" or kind == "bcomment":
+                mend = self._comment(kind, pos, mend)
             elif kind == "ident":
                 append(Token(IDENT, pos, mend, m.group()))
             elif kind == "number":
@@ -199,12 +195,9 @@ class Tokenizer:
                 mend = token.end
                 append(token)
             elif kind == "interp":
-                if m.group() == "%{" or not self.template or closing is not None:
-                    if m.group() == "%{":
-                        raise TemplateDirective("template directive outside a string", pos)
-                    raise HclSyntaxError("interpolation ${ outside a string", pos)
-                inner, mend = self._scan(self._skip_strip(mend), "}")
-                append(Token(INTERP, pos, mend, text[pos:mend], parts=[("${", inner, pos)]))
+                token = self._interpolation(m.group(), pos, mend, closing)
+                mend = token.end
+                append(token)
             else:
                 op = m.group()
                 if op == "{":
@@ -223,6 +216,27 @@ class Tokenizer:
         if closing is not None:
             raise HclSyntaxError("unterminated interpolation", pos)
         return tokens, pos
+
+    def _comment(self, kind, pos, mend):
+        """Record a ``#``/``//`` (lcomment) or ``/* */`` (bcomment) comment; returns the offset after it."""
+        text = self.text
+        if kind == "lcomment":
+            self.comments.append(Comment(pos, mend - 1 if text[mend - 1] == "\r" else mend, False))
+            return mend
+        close = text.find("*/", mend, self.end)
+        if close == -1:
+            raise HclSyntaxError("unterminated /* comment", pos)
+        self.comments.append(Comment(pos, close + 2, True))
+        return close + 2
+
+    def _interpolation(self, opener, pos, mend, closing):
+        """The INTERP token of a bare ``${...}`` (Terragrunt generate contents only)."""
+        if opener == "%{" or not self.template or closing is not None:
+            if opener == "%{":
+                raise TemplateDirective("template directive outside a string", pos)
+            raise HclSyntaxError("interpolation ${ outside a string", pos)
+        inner, mend = self._scan(self._skip_strip(mend), "}")
+        return Token(INTERP, pos, mend, self.text[pos:mend], parts=[("${", inner, pos)])
 
     def _skip_strip(self, pos):
         return pos + 1 if self.text.startswith("~", pos) else pos
@@ -317,12 +331,8 @@ class Tokenizer:
             else:
                 chars.append(c)
                 pos += 1
-        token = Token(HEREDOC, start, found.end(), text[start:found.end()],
-                      value=None if parts else "".join(chars), parts=parts or None)
-        token.text = marker
-        # content span, for parsing what a Terragrunt generate block renders
-        token.value = (token.value, content_start, content_end, m.group(1) == "-")
-        return token
+        return Token(HEREDOC, start, found.end(), marker, value=None if parts else "".join(chars),
+                     parts=parts or None, heredoc=HeredocBody(content_start, content_end, m.group(1) == "-"))
 
 
 class Expr:
@@ -350,7 +360,7 @@ class Expr:
 
     def python_value(self):
         if self.kind == "object":
-            return dict((item.name, item.value.python_value()) for item in self.items)
+            return {item.name: item.value.python_value() for item in self.items}
         if self.kind == "tuple":
             return [item.python_value() for item in self.items]
         return self.value

@@ -16,10 +16,6 @@ does not read credentials from backend files), and the task's keys are passed on
 (``"credentials": "options"``), never copied.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import re
 
 # The backend settings that decide who the calls run as and where they go.

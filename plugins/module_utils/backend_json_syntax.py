@@ -8,10 +8,6 @@ original text, so the tree records where each member starts and ends. Values dec
 as :func:`json.loads` decodes them (strings through ``json`` itself).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 import re
 
@@ -31,7 +27,7 @@ class JsonValue:
 
     def python_value(self):
         if self.kind == "object":
-            return dict((member.name, member.value.python_value()) for member in self.items)
+            return {member.name: member.value.python_value() for member in self.items}
         if self.kind == "array":
             return [item.python_value() for item in self.items]
         return self.value

@@ -8,10 +8,6 @@ Pure Python, no Ansible imports. Constraint syntax as Terraform reads it: comma-
 Pre-release suffixes are ignored.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import re
 
 # use_lockfile arrived in 1.10.0 for both; these are the first releases to use (see the shared
@@ -83,4 +79,4 @@ def lockfile_support(required_versions):
     constraints = []
     for text in required_versions:
         constraints.extend(parse_constraints(text))
-    return dict((tool, admits_at_least(constraints, minimum)) for tool, minimum in LOCKFILE_MINIMUM.items())
+    return {tool: admits_at_least(constraints, minimum) for tool, minimum in LOCKFILE_MINIMUM.items()}

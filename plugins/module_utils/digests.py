@@ -13,10 +13,6 @@ the ETag is not the MD5 of objects encrypted with KMS or uploaded in parts. Stat
 streamed into the hash and never kept, printed or returned.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 import hashlib
 
@@ -24,8 +20,9 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsE
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import CorruptLock, parse_created
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import is_digest_item, read_lock_items, scan_table
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import (
-    digest_id,
-    parse_lock_id,
+    digest_table_key,
+    parse_table_key,
+    s3_uri,
     state_key,
     state_path,
 )
@@ -51,7 +48,7 @@ def _new_md5():
 
 
 def s3_object_name(bucket, key, version_id=None):
-    name = "s3://%s/%s" % (bucket, key)
+    name = s3_uri(bucket, key)
     return "%s (version %s)" % (name, version_id) if version_id else name
 
 
@@ -91,6 +88,28 @@ def named_state_keys(keys=None, key=None, workspaces=None, workspace_key_prefix=
     return sorted(named)
 
 
+def state_selection(params):
+    """The StateSelection that module parameters (bucket, keys, key, workspaces, workspace_key_prefix, prefix)
+    name; None without a bucket (the whole table)."""
+    if not params["bucket"]:
+        return None
+    named = named_state_keys(params["keys"], params["key"], params["workspaces"], params["workspace_key_prefix"])
+    return StateSelection(params["bucket"], named, params["prefix"])
+
+
+# The argument spec of those parameters, and the rules between them.
+STATE_SELECTION_SPEC = dict(
+    bucket=dict(type="str"),
+    keys=dict(type="list", elements="str", no_log=False),
+    key=dict(type="str", no_log=False),
+    workspaces=dict(type="list", elements="str"),
+    workspace_key_prefix=dict(type="str", no_log=False),
+    prefix=dict(type="str"),
+)
+STATE_SELECTION_REQUIRED_BY = {"keys": "bucket", "key": "bucket", "prefix": "bucket", "workspaces": "key"}
+STATE_SELECTION_EXCLUSIVE = [["prefix", "keys"], ["prefix", "key"]]
+
+
 class StateSelection:
     """The states of one bucket an operation covers: named keys, or every key under a prefix."""
 
@@ -113,15 +132,19 @@ class StateSelection:
         if self.is_named:
             ids = []
             for key in self.named_keys:
-                ids += [state_path(self.bucket, key), digest_id(self.bucket, key)]
+                ids += [state_path(self.bucket, key), digest_table_key(self.bucket, key)]
             return read_lock_items(dynamodb, table, ids)
-        items = scan_table(dynamodb, table, lock_id_prefix=state_path(self.bucket, self.prefix))
+        items = scan_table(dynamodb, table, table_key_prefix=state_path(self.bucket, self.prefix))
         found = {}
         for item in items:
-            parsed = parse_lock_id(item.get("LockID", ""))
+            parsed = parse_table_key(item.get("LockID", ""))
             if parsed and self.covers(parsed[0], parsed[1]):
                 found[item["LockID"]] = item
         return found
+
+    def item_reader(self, dynamodb, table):
+        """A ``read_items`` for lock_table.table_info: this selection's items, as a list."""
+        return lambda: list(self.read_items(dynamodb, table).values())
 
     def digest_targets(self, items):
         """``{state key: current Digest or None}`` for the states a digest operation works on.
@@ -129,9 +152,9 @@ class StateSelection:
         Named states are all targets (a missing digest item included); otherwise the targets are the
         states that have a digest item, since a missing digest makes Terraform warn, never fail.
         """
-        targets = dict((key, None) for key in self.named_keys)
-        for lock_id, item in items.items():
-            parsed = parse_lock_id(lock_id)
+        targets = {key: None for key in self.named_keys}
+        for table_key, item in items.items():
+            parsed = parse_table_key(table_key)
             if parsed and parsed[2] and self.covers(parsed[0], parsed[1]):
                 targets[parsed[1]] = item.get("Digest")
         return targets
@@ -144,7 +167,8 @@ def digest_change(bucket, key, before, after, reason):
     action = ACTION_NONE if before == after else (ACTION_DELETE if after is None else ACTION_SET)
     return {
         "state_path": state_path(bucket, key),
-        "digest_lock_id": digest_id(bucket, key),
+        "digest_table_key": digest_table_key(bucket, key),
+        "digest_lock_id": digest_table_key(bucket, key),  # deprecated alias of digest_table_key, until 0.3.0
         "action": action,
         "before": before,
         "after": after,
@@ -171,8 +195,8 @@ def _condition_on(before):
 
 def write_digest_change(dynamodb, table, change):
     """Apply one planned change; False when the item changed since it was read."""
-    resource = "DynamoDB table %s item %s" % (table, change["digest_lock_id"])
-    key = {"LockID": {"S": change["digest_lock_id"]}}
+    resource = "DynamoDB table %s item %s" % (table, change["digest_table_key"])
+    key = {"LockID": {"S": change["digest_table_key"]}}
     condition = _condition_on(change["before"])
     try:
         if change["action"] == ACTION_SET:
@@ -188,7 +212,7 @@ def write_digest_change(dynamodb, table, change):
 
 
 def read_digest(dynamodb, table, bucket, key):
-    item = read_lock_items(dynamodb, table, [digest_id(bucket, key)]).get(digest_id(bucket, key))
+    item = read_lock_items(dynamodb, table, [digest_table_key(bucket, key)]).get(digest_table_key(bucket, key))
     return item.get("Digest") if item else None
 
 
@@ -210,7 +234,7 @@ def sync_digests(s3, dynamodb, table, selection, items, check_mode=False):
             raise DigestConflict(
                 "the digest item %s changed %d times while it was being synced: a client with dynamodb_table is "
                 "writing this state; lock the state first (tfstate.s3_backend.lockfile) and retry"
-                % (change["digest_lock_id"], SYNC_ATTEMPTS))
+                % (change["digest_table_key"], SYNC_ATTEMPTS))
         changes.append(change)
     return changes
 
@@ -221,9 +245,9 @@ def remove_digests(dynamodb, table, selection, items, check_mode=False):
     for key, current in sorted(selection.digest_targets(items).items()):
         change = digest_change(selection.bucket, key, current, None, "digest removed" if current else "no digest item")
         if not check_mode and change["action"] == ACTION_DELETE:
-            resource = "DynamoDB table %s item %s" % (table, change["digest_lock_id"])
+            resource = "DynamoDB table %s item %s" % (table, change["digest_table_key"])
             call(dynamodb, "delete_item", resource=resource, TableName=table,
-                 Key={"LockID": {"S": change["digest_lock_id"]}})
+                 Key={"LockID": {"S": change["digest_table_key"]}})
         changes.append(change)
     return changes
 
@@ -285,11 +309,12 @@ def current_digests(s3, items, cutover):
     """
     current = []
     for item in items:
-        parsed = parse_lock_id(item.get("LockID", ""))
+        parsed = parse_table_key(item.get("LockID", ""))
         if not (is_digest_item(item) and parsed and item.get("Digest")):
             continue
         bucket, key = parsed[0], parsed[1]
         written = digest_written_after(s3, bucket, key, item["Digest"], cutover)
         if written:
-            current.append(dict(written, state_path=state_path(bucket, key), digest_lock_id=item["LockID"]))
+            current.append(dict(written, state_path=state_path(bucket, key), digest_table_key=item["LockID"],
+                                digest_lock_id=item["LockID"]))  # deprecated alias, until 0.3.0
     return current

@@ -12,10 +12,6 @@ IAM's ``*`` matches ``/`` and ``env:/*/network/...`` alone would also match anot
 ``env:/prod/team-b/network/...``.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import re
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_bucket import bucket_arn

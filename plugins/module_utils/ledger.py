@@ -22,10 +22,6 @@ The pure functions (entries, the fleet view, the ``migrate_target: auto`` step, 
 used" reasons) take plain values; read_ledger/write_entry are the S3 side. No Ansible imports.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 import json
 import os
@@ -34,7 +30,7 @@ import re
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call, paginate
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import FREEZE_MARK, LEGACY_FREEZE_INFO
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import parse_lock_id, workspace_of
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import parse_table_key, workspace_of
 
 LEDGER_PREFIX = "tfstate-s3-backend-ledger/"
 SCHEMA_VERSION = 1
@@ -386,7 +382,7 @@ def table_users(table, view, items, play_states, backends=None):
             reasons.append("root %s is in stage %s with the table since %s (ledger of bucket %s)" % (
                 describe_root(row), row["stage"], row["since"], row["bucket"]))
     for item in items:
-        parsed = parse_lock_id(item.get("LockID") or "")
+        parsed = parse_table_key(item.get("LockID") or "")
         if not parsed or not parsed[2]:
             continue  # lock items: the table's own check refuses every one
         bucket, state_object_key = parsed[0], parsed[1]
@@ -423,7 +419,7 @@ def buckets_of_items(items):
     """The buckets the table's items name (``<bucket>/<key>`` and ``-md5`` digests)."""
     found = set()
     for item in items:
-        parsed = parse_lock_id(item.get("LockID") or "")
+        parsed = parse_table_key(item.get("LockID") or "")
         if parsed:
             found.add(parsed[0])
     return sorted(found)

@@ -6,10 +6,6 @@
 Pure functions, no Ansible or boto3 imports.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 import getpass
 import json
@@ -71,7 +67,7 @@ def parse_lock(body):
         raise CorruptLock("lock body is not a JSON object")
     if not data.get("ID"):
         raise CorruptLock("lock body has no ID")
-    return dict((field, data.get(field, "")) for field in LOCK_FIELDS)
+    return {field: data.get(field, "") for field in LOCK_FIELDS}
 
 
 def lock_age_seconds(lock, now=None):
@@ -108,4 +104,4 @@ def new_lock(path, operation, info="", who=None, version="", now=None):
 
 def dump_lock(lock):
     """Serialise a lock dict as Terraform does (compact JSON, Terraform's field order)."""
-    return json.dumps(dict((field, lock.get(field, "")) for field in LOCK_FIELDS), separators=(",", ":"))
+    return json.dumps({field: lock.get(field, "") for field in LOCK_FIELDS}, separators=(",", ":"))

@@ -9,10 +9,6 @@ A table is retired only when no lock item exists and no digest item shows a clie
 has ``dynamodb_table`` writing a state after the cut-over.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, BotoCoreError, call
@@ -22,7 +18,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
     is_digest_item,
     scan_table,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import parse_lock_id, state_path
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import parse_table_key, state_path
 
 try:
     from botocore.waiter import WaiterModel, create_waiter_with_client
@@ -56,7 +52,7 @@ class TableRefused(Exception):
     """A change refused before anything was written; ``blockers`` says why, one entry per reason."""
 
     def __init__(self, message, blockers=None):
-        super(TableRefused, self).__init__(message)
+        super().__init__(message)
         self.blockers = blockers or []
 
 
@@ -87,7 +83,7 @@ def key_schema_problem(description):
     """Why Terraform cannot lock with this table, or None when its key is a string LockID hash key."""
     hash_keys = [k["AttributeName"] for k in description.get("KeySchema", []) if k.get("KeyType") == "HASH"]
     range_keys = [k["AttributeName"] for k in description.get("KeySchema", []) if k.get("KeyType") == "RANGE"]
-    types = dict((a["AttributeName"], a["AttributeType"]) for a in description.get("AttributeDefinitions", []))
+    types = {a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])}
     if hash_keys != [LOCK_ID_ATTRIBUTE] or range_keys or types.get(LOCK_ID_ATTRIBUTE) != "S":
         return "its key is %s; Terraform needs a string hash key named LockID and no sort key" % (
             ", ".join("%s (%s, %s)" % (k["AttributeName"], k.get("KeyType"), types.get(k["AttributeName"]))
@@ -122,7 +118,7 @@ def group_by_state(table, items, now=None):
     states = {}
     unrecognised = []
     for item in items:
-        parsed = parse_lock_id(item.get("LockID", ""))
+        parsed = parse_table_key(item.get("LockID", ""))
         if not parsed:
             unrecognised.append(item.get("LockID"))
             continue
@@ -213,12 +209,15 @@ def deletion_blockers(s3, table, items, cutover=None):
     for item in items:
         if not is_digest_item(item):
             record = dynamodb_item_record(table, item)
-            blockers.append({"reason": "lock item", "lock_id": item.get("LockID"), "id": record["id"],
-                             "who": record["who"], "operation": record["operation"], "created": record["created"]})
+            # lock_id: deprecated alias of lock_table_key (the item's LockID, not the lock's ID), until 0.3.0
+            blockers.append({"reason": "lock item", "lock_table_key": item.get("LockID"), "lock_id": item.get("LockID"),
+                             "id": record["id"], "who": record["who"], "operation": record["operation"],
+                             "created": record["created"]})
     digests = [item for item in items if is_digest_item(item) and item.get("Digest")]
     if digests and cutover is None:
         blockers.append({"reason": "digest items without cutover_time", "count": len(digests),
-                         "lock_ids": [item["LockID"] for item in digests]})
+                         "lock_table_keys": [item["LockID"] for item in digests],
+                         "lock_ids": [item["LockID"] for item in digests]})  # deprecated alias, until 0.3.0
     elif digests:
         for found in current_digests(s3, digests, cutover):
             blockers.append(dict(found, reason="digest matches a state version written after the cut-over"))
@@ -230,13 +229,13 @@ def describe_blockers(table, blockers):
     for blocker in blockers:
         if blocker["reason"] == "lock item":
             parts.append("lock item %s is held (ID %s, %s by %s since %s)" % (
-                blocker["lock_id"], blocker["id"], blocker["operation"], blocker["who"], blocker["created"]))
+                blocker["lock_table_key"], blocker["id"], blocker["operation"], blocker["who"], blocker["created"]))
         elif blocker["reason"].startswith("digest items without"):
             parts.append("%d digest items exist and no cutover_time was given to judge them (or remove them "
                          "first with digest=absent)" % blocker["count"])
         else:
             parts.append("digest item %s matches %s version %s written %s: a client with dynamodb_table still writes "
-                         "this state" % (blocker["digest_lock_id"], blocker["state_path"], blocker["version_id"],
+                         "this state" % (blocker["digest_table_key"], blocker["state_path"], blocker["version_id"],
                                          blocker["last_modified"]))
     return "table %s not deleted: %s" % (table, "; ".join(parts))
 

@@ -7,10 +7,6 @@ Pure logic, no Ansible imports: functions take boto3 clients and plain values, s
 modules, the migration role and other module_utils can share them.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import concurrent.futures
 import datetime
 import os
@@ -23,14 +19,16 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info impor
     CorruptLock,
     dump_lock,
     lock_age_seconds,
+    new_lock,
     parse_lock,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import (
     DEFAULT_WORKSPACE_KEY_PREFIX,
     DIGEST_SUFFIX,
-    lock_id as dynamodb_lock_id,
+    lock_table_key,
     lock_key,
-    parse_lock_id,
+    parse_table_key,
+    s3_uri,
     state_key,
     state_key_of_lock,
     state_path,
@@ -45,7 +43,7 @@ UNPROCESSED_ROUNDS = 8
 
 def plain_item(item):
     """A DynamoDB item in the low-level wire format (``{"LockID": {"S": "..."}}``) as plain values."""
-    return dict((name, next(iter(typed.values()))) for name, typed in item.items())
+    return {name: next(iter(typed.values())) for name, typed in item.items()}
 
 
 def is_digest_item(item):
@@ -53,17 +51,17 @@ def is_digest_item(item):
     return item.get("LockID", "").endswith(DIGEST_SUFFIX)
 
 
-def read_lock_items(client, table, lock_ids):
+def read_lock_items(client, table, table_keys):
     """Read the items with the given LockIDs (consistent reads).
 
     Returns ``{LockID: plain item}``; LockIDs without an item are absent from the result.
     Works for lock items and ``-md5`` digest items alike.
     """
-    wanted = sorted(set(lock_ids))
+    wanted = sorted(set(table_keys))
     found = {}
     for start in range(0, len(wanted), BATCH_GET_LIMIT):
         request = {table: {
-            "Keys": [{"LockID": {"S": lock_id}} for lock_id in wanted[start:start + BATCH_GET_LIMIT]],
+            "Keys": [{"LockID": {"S": key}} for key in wanted[start:start + BATCH_GET_LIMIT]],
             "ConsistentRead": True,
         }}
         for dummy in range(UNPROCESSED_ROUNDS):
@@ -80,24 +78,24 @@ def read_lock_items(client, table, lock_ids):
     return found
 
 
-def scan_table(client, table, lock_id_prefix=None):
+def scan_table(client, table, table_key_prefix=None):
     """All items of a lock table (lock and digest items), as plain dicts sorted by LockID.
 
-    ``lock_id_prefix`` keeps only LockIDs starting with it, for example ``"<bucket>/"``.
+    ``table_key_prefix`` keeps only LockIDs starting with it, for example ``"<bucket>/"``.
     """
     kwargs = {"TableName": table, "ConsistentRead": True}
-    if lock_id_prefix:
+    if table_key_prefix:
         kwargs["FilterExpression"] = "begins_with(LockID, :prefix)"
-        kwargs["ExpressionAttributeValues"] = {":prefix": {"S": lock_id_prefix}}
+        kwargs["ExpressionAttributeValues"] = {":prefix": {"S": table_key_prefix}}
     items = []
     for page in paginate(client, "scan", resource="DynamoDB table %s" % table, **kwargs):
         items.extend(plain_item(item) for item in page.get("Items", []))
     return sorted(items, key=lambda item: item.get("LockID", ""))
 
 
-def scan_lock_items(client, table, lock_id_prefix=None):
+def scan_lock_items(client, table, table_key_prefix=None):
     """The lock items (not the ``-md5`` digest items) of a lock table, sorted by LockID."""
-    return [item for item in scan_table(client, table, lock_id_prefix) if not is_digest_item(item)]
+    return [item for item in scan_table(client, table, table_key_prefix) if not is_digest_item(item)]
 
 
 # ---------------------------------------------------------------------------
@@ -109,12 +107,12 @@ STORE_DYNAMODB = "dynamodb"
 
 def s3_resource(bucket, key):
     """How errors and messages name a lock object."""
-    return "s3://%s/%s" % (bucket, key)
+    return s3_uri(bucket, key)
 
 
-def item_resource(table, lock_id):
+def item_resource(table, table_key):
     """How errors and messages name a DynamoDB lock item."""
-    return "DynamoDB table %s item %s" % (table, lock_id)
+    return "DynamoDB table %s item %s" % (table, table_key)
 
 
 def normalise_etag(etag):
@@ -133,7 +131,7 @@ def lock_record(store, bucket, state_object_key, body, table=None, workspace=Non
     if store == STORE_S3:
         key = lock_key(state_object_key)
     else:
-        key = dynamodb_lock_id(bucket, state_object_key)
+        key = lock_table_key(bucket, state_object_key)
     record = {
         "store": store,
         "bucket": bucket,
@@ -149,7 +147,7 @@ def lock_record(store, bucket, state_object_key, body, table=None, workspace=Non
         "corrupt": None,
         "reason": None,
     }
-    lock = dict((field, None) for field in LOCK_FIELDS)
+    lock = {field: None for field in LOCK_FIELDS}
     if body is not None:
         try:
             lock = parse_lock(body)
@@ -202,7 +200,7 @@ class StateKeyMatcher:
         """The state keys of a backend ``key``: the given workspaces, or all when ``workspaces`` is None."""
         prefix_setting = DEFAULT_WORKSPACE_KEY_PREFIX if workspace_key_prefix is None else workspace_key_prefix
         if workspaces is not None:
-            wanted = dict((state_key(key, name, prefix_setting), name) for name in workspaces)
+            wanted = {state_key(key, name, prefix_setting): name for name in workspaces}
 
             def match_named(state_object_key):
                 name = wanted.get(state_object_key)
@@ -240,7 +238,7 @@ def list_lock_objects(client, bucket, matcher):
     listing = {"Bucket": bucket}
     if matcher.prefix:
         listing["Prefix"] = matcher.prefix
-    pages = paginate(client, "list_objects_v2", resource="s3://%s/%s" % (bucket, matcher.prefix), **listing)
+    pages = paginate(client, "list_objects_v2", resource=s3_uri(bucket, matcher.prefix), **listing)
     for page in pages:
         for summary in page.get("Contents", []):
             state_object_key = state_key_of_lock(summary["Key"])
@@ -274,10 +272,10 @@ def s3_read_record(bucket, state_object_key, read, workspace=None, stale_after=N
                        stale_after=stale_after, now=now)
 
 
-def read_dynamodb_lock(client, table, lock_id):
+def read_dynamodb_lock(client, table, table_key):
     """GetItem (consistent) of one lock item as a plain dict, None when absent."""
-    answer = call(client, "get_item", resource=item_resource(table, lock_id), TableName=table,
-                  Key={"LockID": {"S": lock_id}}, ConsistentRead=True)
+    answer = call(client, "get_item", resource=item_resource(table, table_key), TableName=table,
+                  Key={"LockID": {"S": table_key}}, ConsistentRead=True)
     item = answer.get("Item")
     return plain_item(item) if item else None
 
@@ -308,7 +306,7 @@ def find_s3_locks(client, bucket, matchers, read_bodies=True, stale_after=None, 
 
 def dynamodb_item_record(table, item, workspace=None, stale_after=None, now=None):
     """Lock record of a plain DynamoDB lock item; a LockID that is not ``<bucket>/<key>`` counts as corrupt."""
-    parsed = parse_lock_id(item.get("LockID", ""))
+    parsed = parse_table_key(item.get("LockID", ""))
     bucket, state_object_key = (parsed[0], parsed[1]) if parsed else ("", item.get("LockID", ""))
     record = lock_record(STORE_DYNAMODB, bucket, state_object_key, item.get("Info", ""), table=table,
                          workspace=workspace, stale_after=stale_after, now=now)
@@ -328,9 +326,9 @@ def find_dynamodb_locks(client, table, bucket_matchers, stale_after=None, now=No
     if bucket_matchers is None:
         return [dynamodb_item_record(table, item, stale_after=stale_after, now=now)
                 for item in scan_lock_items(client, table)]
-    combined = dict((bucket, combine_matchers(matchers)) for bucket, matchers in bucket_matchers.items())
+    combined = {bucket: combine_matchers(matchers) for bucket, matchers in bucket_matchers.items()}
     if all(matcher.exact is not None for matcher in combined.values()):
-        ids = [dynamodb_lock_id(bucket, key) for bucket, matcher in combined.items() for key in matcher.exact]
+        ids = [lock_table_key(bucket, key) for bucket, matcher in combined.items() for key in matcher.exact]
         items = [item for dummy, item in sorted(read_lock_items(client, table, ids).items())]
     else:
         scan_prefix = os.path.commonprefix(
@@ -338,7 +336,7 @@ def find_dynamodb_locks(client, table, bucket_matchers, stale_after=None, now=No
         items = scan_lock_items(client, table, scan_prefix)
     records = []
     for item in items:
-        parsed = parse_lock_id(item.get("LockID", ""))
+        parsed = parse_table_key(item.get("LockID", ""))
         if not parsed or parsed[2] or parsed[0] not in combined:
             continue
         hit, workspace = combined[parsed[0]].match(parsed[1])
@@ -486,8 +484,8 @@ class LockTarget:
         return lock_key(self.state_key)
 
     @property
-    def lock_id(self):
-        return dynamodb_lock_id(self.bucket, self.state_key)
+    def table_key(self):
+        return lock_table_key(self.bucket, self.state_key)
 
     @property
     def path(self):
@@ -499,7 +497,7 @@ class LockTarget:
 
     @property
     def item_resource(self):
-        return item_resource(self.table, self.lock_id)
+        return item_resource(self.table, self.table_key)
 
     def encryption_args(self):
         """PutObject encryption arguments as Terraform derives them from the backend settings."""
@@ -517,7 +515,7 @@ def read_target_locks(s3, dynamodb, target, stale_after=None, now=None):
     if read is not None:
         found[STORE_S3] = s3_read_record(target.bucket, target.state_key, read, target.workspace, stale_after, now)
     if target.table:
-        item = read_dynamodb_lock(dynamodb, target.table, target.lock_id)
+        item = read_dynamodb_lock(dynamodb, target.table, target.table_key)
         if item is not None:
             record = dynamodb_item_record(target.table, item, workspace=target.workspace,
                                           stale_after=stale_after, now=now)
@@ -540,7 +538,7 @@ def put_dynamodb_lock(client, target, body):
     """Terraform's DynamoDB acquire: PutItem if no item has the LockID. False when held."""
     answer = call(client, "put_item", resource=target.item_resource,
                   ignore_codes=("ConditionalCheckFailedException",), TableName=target.table,
-                  Item={"LockID": {"S": target.lock_id}, "Info": {"S": body}},
+                  Item={"LockID": {"S": target.table_key}, "Info": {"S": body}},
                   ConditionExpression="attribute_not_exists(LockID)")
     return answer is not None
 
@@ -562,13 +560,13 @@ def delete_dynamodb_lock(client, target, info):
         condition = {"ConditionExpression": "Info = :info", "ExpressionAttributeValues": {":info": {"S": info}}}
     answer = call(client, "delete_item", resource=target.item_resource,
                   ignore_codes=("ConditionalCheckFailedException",), TableName=target.table,
-                  Key={"LockID": {"S": target.lock_id}}, **condition)
+                  Key={"LockID": {"S": target.table_key}}, **condition)
     return answer is not None
 
 
 def public(record):
     """A record without its internal fields (kept for the conditional delete)."""
-    return None if record is None else dict((k, v) for k, v in record.items() if not k.startswith("_"))
+    return None if record is None else {k: v for k, v in record.items() if not k.startswith("_")}
 
 
 def take_s3_lock(s3, target, body, now=None):
@@ -592,7 +590,7 @@ def take_dynamodb_lock(dynamodb, target, body, now=None):
     for dummy in range(CONFLICT_ATTEMPTS):
         if put_dynamodb_lock(dynamodb, target, body):
             return None
-        item = read_dynamodb_lock(dynamodb, target.table, target.lock_id)
+        item = read_dynamodb_lock(dynamodb, target.table, target.table_key)
         if item is not None:
             return dynamodb_item_record(target.table, item, workspace=target.workspace, now=now)
     raise AwsError("the lock item kept appearing and disappearing", operation="PutItem",
@@ -858,3 +856,48 @@ def lock_id_not_released(result, lock_id):
     if not reasons:
         return "No lock with ID %s was found in the given states." % lock_id
     return "The lock with ID %s was kept: %s." % (lock_id, "; ".join(reasons))
+
+
+# ---------------------------------------------------------------------------
+# What lockfile and lockfile_probe share: where the lock is, and the probe
+
+# The argument spec of the backend settings that place a state's lock object (doc fragment lock_target).
+LOCK_TARGET_SPEC = dict(
+    bucket=dict(type="str", required=True),
+    key=dict(type="str", required=True, no_log=False),
+    workspace=dict(type="str", default="default"),
+    workspace_key_prefix=dict(type="str", no_log=False),
+    encrypt=dict(type="bool", default=False),
+    kms_key_id=dict(type="str", no_log=False),
+)
+
+
+def lock_target(params, dynamodb_table=None):
+    """The LockTarget that LOCK_TARGET_SPEC's parameters name."""
+    return LockTarget(
+        params["bucket"],
+        state_key(params["key"], params["workspace"], params["workspace_key_prefix"]),
+        dynamodb_table=dynamodb_table,
+        encrypt=params["encrypt"],
+        kms_key_id=params["kms_key_id"],
+        workspace=params["workspace"],
+    )
+
+
+def probe_result(module, s3, target):
+    """Probe the bucket's conditional writes; fail naming the bucket when it does not honour them.
+
+    ``module``: an AwsModule whose params hold ``operation``, ``info`` and ``who`` for the probe's lock.
+    """
+    if module.check_mode:
+        return dict(changed=False, conditional_writes=None)
+    lock = new_lock(target.path, module.params["operation"], info=module.params["info"], who=module.params["who"])
+    try:
+        refused = probe_conditional_writes(s3, target, lock)
+    except AwsError as exc:
+        module.fail_aws(exc, msg="Could not probe conditional writes in bucket %s" % target.bucket)
+    if not refused:
+        module.fail_json(msg="Bucket %s accepted a second PutObject with If-None-Match: * on one key: it does not "
+                             "honour conditional writes, so use_lockfile cannot lock there." % target.bucket,
+                         changed=False, conditional_writes=False)
+    return dict(changed=False, conditional_writes=True)

@@ -9,8 +9,6 @@ to do and what to call the outcome. Everything a result says is measured by the 
 ``.terraform``, S3, DynamoDB, terraform) and passed in here; nothing is taken from the request.
 """
 
-from __future__ import annotations
-
 import datetime
 import os
 import re

@@ -8,10 +8,6 @@ which DynamoDB table it replaced and when the cut-over happened (docs/fleet-role
 No Ansible imports.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import call, paginate
@@ -40,7 +36,7 @@ def read_record(s3, bucket, state_object_key):
         return None
     if not isinstance(data, dict):
         return None
-    record = dict((field, data.get(field)) for field in RECORD_FIELDS)
+    record = {field: data.get(field) for field in RECORD_FIELDS}
     record.update((field, data[field]) for field in PROVENANCE_FIELDS if data.get(field) is not None)
     if isinstance(data.get("pending"), dict):
         record["pending"] = data["pending"]

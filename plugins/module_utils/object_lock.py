@@ -8,10 +8,6 @@ Object Lock is optional hardening; Terraform's ``use_lockfile`` calls no Object 
 Once on, Object Lock can never be turned off and versioning can never be suspended.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import call
 
 RETENTION_MODES = ("GOVERNANCE", "COMPLIANCE")

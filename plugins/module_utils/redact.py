@@ -9,10 +9,6 @@ Repository URLs carry tokens in their userinfo (``https://oauth2:glpat-xxx@gitla
 and blanks such query values, in a single URL or in any text that holds URLs.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import re
 
 REDACTED = "REDACTED"

@@ -10,8 +10,6 @@ by the migration records found in the buckets, so ``--limit`` runs and AWX job s
 one picture. A check-mode run writes ``<name>-preview-*`` only, titled as a preview.
 """
 
-from __future__ import annotations
-
 import collections
 import json
 import os
@@ -79,7 +77,7 @@ def fleet_document(name, previous, rows, records, generated):
     ``records``: ``{(bucket, state key): record}`` read from the buckets. A root known only by its
     record (run by another controller or job slice) gets a row of its own with ``status: recorded``.
     """
-    by_host = dict((row["host"], row) for row in (previous or {}).get("results") or [])
+    by_host = {row["host"]: row for row in (previous or {}).get("results") or []}
     by_host.update((row["host"], dict(row)) for row in rows)
     placed = {}
     for host, row in by_host.items():

@@ -9,10 +9,6 @@ table, and the refusal of the table's own check (lock items, current digests, de
 which the module gets from ``lock_table.ensure_table_absent`` in check mode.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import datetime
 import os
 import re

@@ -8,20 +8,17 @@ by the ``-backend-config`` files and ``key=value`` arguments of its init command
 order (later wins), as Terraform does.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 import os
 import re
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import (
     describe,
-    lock_mode,
     UnreadableFile,
     scan_file,
     scan_paths,
+    settings_lock_mode,
+    truthy,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import IDENTITY_SETTINGS, STATIC_KEYS
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_versions import LOCKFILE_MINIMUM
@@ -34,15 +31,6 @@ _VERSION_LINE = re.compile(r"^(Terraform|OpenTofu) v(\d+)\.(\d+)\.(\d+)")
 
 class RootError(Exception):
     """The root's backend cannot be resolved; the message names the file and line."""
-
-
-def _truthy(value):
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def settings_lock_mode(settings):
-    table = settings.get("dynamodb_table")
-    return lock_mode(table not in (None, ""), _truthy(settings.get("use_lockfile")))
 
 
 def parse_init_args(root, init_args):
@@ -123,47 +111,35 @@ def _one(candidates, root, what):
     return block
 
 
-def resolve_root(root, init_args=(), terragrunt=False):
-    """The contract's ``tfstate_backend`` dict for ``root``; raises RootError with file and line.
-
-    A Terragrunt root (``remote_state`` or a ``generate`` block holding the backend, in the root's own
-    folder) is resolved only with ``terragrunt=True`` (the migrate role's phases): its backend is the
-    Terragrunt file's, and its last init is read where terragrunt ran terraform (terragrunt_working_dir).
-    Anything else refuses it, naming the file.
-    """
-    root = os.path.abspath(os.path.expanduser(root))
-    if not os.path.isdir(root):
-        raise RootError("Terraform root %s does not exist or is not a directory" % root)
-    files, pairs = parse_init_args(root, init_args)
-    tree = scan_paths([root])
-    failures = [f for f in tree.failures if os.path.dirname(f["file"]) == root]
+def _root_backend_block(root, tree, failures, terragrunt=False):
+    """The root's one backend: its ``backend "s3"`` block (.tf/.tf.json), or with ``terragrunt`` its Terragrunt
+    file's; raises RootError otherwise, naming the file."""
     here = [b for b in tree.backends if os.path.dirname(b.path) == root]
     grunt = [b for b in here if b.form.startswith("terragrunt")]
-    blocks = [b for b in here if b.form in ("block", "json")]
     if grunt:
         if not terragrunt:
             raise RootError("%s:%s: the %s form is not a Terraform root's backend block (Terragrunt roots are "
                             "migrated by the migrate role only)" % (grunt[0].path, grunt[0].line, grunt[0].form))
         # A backend "s3" {} stub in the .tf files is what terragrunt completes; the Terragrunt file holds the settings.
-        blocks = grunt
-    elif failures and not blocks:
+        return _one(grunt, root, "Terragrunt backends")
+    blocks = [b for b in here if b.form in ("block", "json")]
+    if failures and not blocks:
         first = failures[0]
         raise RootError("%s:%s: cannot be parsed: %s" % (first["file"], first["line"], first["reason"]))
     if not blocks:
-        others = [b for b in here if b.form not in ("block", "json")]
-        if others:
+        if here:
             raise RootError("%s:%s: the %s form is not a Terraform root's backend block" % (
-                others[0].path, others[0].line, others[0].form))
+                here[0].path, here[0].line, here[0].form))
         raise RootError("no backend \"s3\" block in the .tf or .tf.json files of %s" % root)
-    block = _one(blocks, root, "Terragrunt backends" if grunt else "backend \"s3\" blocks")
-    described = describe(tree, block)
-    if block.unresolved and not grunt:
-        raise RootError("%s:%s: backend settings %s are not literal values" % (
-            block.path, block.line, ", ".join(sorted(block.unresolved))))
+    return _one(blocks, root, "backend \"s3\" blocks")
 
+
+def _merged_settings(block, files, pairs):
+    """``(settings, [(file, line, settings)], unresolved names)``: the block's, then -backend-config files', then
+    key=value pairs."""
     merged = dict(block.settings)
     sources = [(block.path, block.line, dict(block.settings))]
-    unresolved = set(block.unresolved)  # a Terragrunt file's expressions (a plain block's stopped above)
+    unresolved = set(block.unresolved)  # a Terragrunt file's expressions (a plain block's stop the root)
     for path in files:
         try:
             scan = scan_file(path, explicit=True)
@@ -184,55 +160,100 @@ def resolve_root(root, init_args=(), terragrunt=False):
     for name in ("bucket", "key"):
         if not merged.get(name):
             raise RootError("%s:%s: the backend has no %s (not in the %s, the -backend-config files or arguments)"
-                            % (block.path, block.line, name, "Terragrunt config" if grunt else "block"))
+                            % (block.path, block.line, name,
+                               "Terragrunt config" if block.form.startswith("terragrunt") else "block"))
+    return merged, sources, unresolved
 
+
+def _identity_elsewhere(root, tree, files):
+    """Partial configurations in the root that init_args do not pass but that name an identity: terraform
+    runs as they say only where some pipeline passes them, which the collection cannot know."""
+    return ["%s:%s sets %s" % (b.path, b.line, ", ".join(sorted(n for n in b.settings if n in IDENTITY_SETTINGS)))
+            for b in tree.backends if b.form == "partial" and os.path.dirname(b.path) == root
+            and os.path.normpath(b.path) not in files
+            and any(n in IDENTITY_SETTINGS and n != "region" for n in b.settings)]
+
+
+def resolve_root(root, init_args=(), terragrunt=False):
+    """The contract's ``tfstate_backend`` dict for ``root``; raises RootError with file and line.
+
+    A Terragrunt root (``remote_state`` or a ``generate`` block holding the backend, in the root's own
+    folder) is resolved only with ``terragrunt=True`` (the migrate role's phases): its backend is the
+    Terragrunt file's, and its last init is read where terragrunt ran terraform (terragrunt_working_dir).
+    Anything else refuses it, naming the file.
+    """
+    root = os.path.abspath(os.path.expanduser(root))
+    if not os.path.isdir(root):
+        raise RootError("Terraform root %s does not exist or is not a directory" % root)
+    files, pairs = parse_init_args(root, init_args)
+    tree = scan_paths([root])
+    failures = [f for f in tree.failures if os.path.dirname(f["file"]) == root]
+    block = _root_backend_block(root, tree, failures, terragrunt)
+    grunt = block.form.startswith("terragrunt")
+    described = describe(tree, block)
+    if block.unresolved and not grunt:
+        raise RootError("%s:%s: backend settings %s are not literal values" % (
+            block.path, block.line, ", ".join(sorted(block.unresolved))))
+    merged, sources, unresolved = _merged_settings(block, files, pairs)
+
+    return backend_fact(root, block.path, block.line, block.form, sources, merged, files,
+                        described.get("required_version"), described.get("admits_use_lockfile"), failures,
+                        unresolved=block.unresolved if grunt else (), identity_unresolved=unresolved,
+                        identity_elsewhere=_identity_elsewhere(root, tree, files))
+
+
+def backend_fact(root, path, line, form, sources, merged, partial_config_files, required_version,
+                 admits_use_lockfile, parse_warnings, unresolved=(), lock_mode=None, identity_unresolved=None,
+                 identity_elsewhere=()):
+    """The ``tfstate_backend`` dict, in the one shape the discover step and the inventory plugin share.
+
+    ``sources``: ``[(file, line, settings)]``, the block's first; ``merged``: the settings they make
+    together. Settings named in ``unresolved`` (expressions) keep their source text, and ``lock_mode``
+    (the mode those expressions allow) replaces the one the literal settings give. ``identity_unresolved``
+    (default ``unresolved``) and ``identity_elsewhere`` say what of the identity terraform runs as is unknown.
+    """
     # The files a lock-mode change edits: those that hold lock settings, else the block's file.
-    config_files = [path for path, _line, settings in sources if any(n in settings for n in LOCK_SETTINGS)
+    config_files = [source for source, _line, settings in sources if any(n in settings for n in LOCK_SETTINGS)
                     or isinstance(settings.get("endpoints"), dict) and "dynamodb" in settings["endpoints"]]
-    if not config_files:
-        config_files = [block.path]
-    # Partial configurations in the root that init_args do not pass but that name an identity: terraform
-    # runs as they say only where some pipeline passes them, which the collection cannot know.
-    identity_elsewhere = ["%s:%s sets %s" % (b.path, b.line,
-                                             ", ".join(sorted(n for n in b.settings if n in IDENTITY_SETTINGS)))
-                          for b in tree.backends if b.form == "partial" and os.path.dirname(b.path) == root
-                          and os.path.normpath(b.path) not in files
-                          and any(n in IDENTITY_SETTINGS and n != "region" for n in b.settings)]
-    workdir = terragrunt_working_dir(root) if grunt else root
+    workdir = terragrunt_working_dir(root) if form.startswith("terragrunt") else root
     initialised = initialised_backend(workdir)
+
+    def boolean(name):
+        return merged.get(name) if name in unresolved else truthy(merged.get(name))
     return {
         "root": root,
-        "file": block.path,
-        "line": block.line,
-        "form": block.form,
-        "config_files": config_files,
-        "partial_config_files": files,
+        "file": path,
+        "line": line,
+        "form": form,
+        "config_files": config_files or [path],
+        "partial_config_files": list(partial_config_files),
         "settings": {
             "bucket": merged.get("bucket"),
             "key": merged.get("key"),
             "region": merged.get("region"),
             "dynamodb_table": merged.get("dynamodb_table") or None,
-            "use_lockfile": _truthy(merged.get("use_lockfile")),
+            "use_lockfile": boolean("use_lockfile"),
             "workspace_key_prefix": merged.get("workspace_key_prefix"),
-            "encrypt": _truthy(merged.get("encrypt")),
+            "encrypt": boolean("encrypt"),
             "kms_key_id": merged.get("kms_key_id"),
             "profile": merged.get("profile"),
         },
-        "unresolved_settings": sorted(block.unresolved),
+        "unresolved_settings": sorted(unresolved),
         # Who terraform runs as and where its calls go (profile, assume_role, region, endpoints, ...):
         # backend_identity.effective_identity maps them to the collection's connection.
         # Static keys written in a backend are never read or returned, only said to be there.
-        "identity_settings": dict((name, STATIC_KEY_MARK if name in STATIC_KEYS else merged[name])
-                                  for name in IDENTITY_SETTINGS if name in merged and merged[name] not in (None, "")),
-        "identity_unresolved": sorted(name for name in unresolved if name in IDENTITY_SETTINGS),
-        "identity_elsewhere": identity_elsewhere,
-        "lock_mode": settings_lock_mode(merged),
+        "identity_settings": {name: STATIC_KEY_MARK if name in STATIC_KEYS else merged[name]
+                              for name in IDENTITY_SETTINGS if name in merged and merged[name] not in (None, "")},
+        "identity_unresolved": sorted(name for name in (unresolved if identity_unresolved is None
+                                                        else identity_unresolved) if name in IDENTITY_SETTINGS),
+        "identity_elsewhere": list(identity_elsewhere),
+        "lock_mode": lock_mode or settings_lock_mode(merged),
         "initialised_lock_mode": initialised["lock_mode"] if initialised else None,
         "initialised": initialised,
         "working_dir": workdir,
-        "required_version": described.get("required_version"),
-        "admits_use_lockfile": described.get("admits_use_lockfile"),
-        "parse_warnings": failures,
+        "required_version": required_version,
+        "admits_use_lockfile": admits_use_lockfile,
+        "parse_warnings": parse_warnings,
     }
 
 

@@ -12,10 +12,6 @@ with argv lists, never prompts (``GIT_TERMINAL_PROMPT=0``) and takes file names 
 appears in a returned value or a message.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import hashlib
 import os
 import re
@@ -35,7 +31,7 @@ class GitError(Exception):
     """
 
     def __init__(self, message, detail=""):
-        super(GitError, self).__init__(message)
+        super().__init__(message)
         self.detail = detail
 
 
@@ -296,6 +292,63 @@ def checkout_local(host, root):
             "before": None, "after": None}
 
 
+def _fresh_clone(git, repo_url, workdir, clone, prefix, shown):
+    """Clone ``repo_url`` into ``clone`` unless it already is a clone of it; True when it cloned.
+
+    Re-cloned when the folder is not a clone of this repository (or never became one); a clone killed
+    after writing its configuration is completed by the fetch.
+    """
+    origin = None
+    if os.path.isdir(clone):
+        rc, out, _err = git(clone, "config", "--get", "remote.origin.url", ok=None)
+        origin = out.rstrip("\n") if rc == 0 else None
+    if origin == repo_url:
+        return False
+    if os.path.isdir(clone) and not os.path.islink(clone):
+        shutil.rmtree(clone)
+    elif os.path.lexists(clone):
+        os.unlink(clone)
+    if not os.path.isdir(workdir):
+        os.makedirs(workdir)
+    try:
+        git(workdir, "clone", "--quiet", "--no-checkout", "--", repo_url, clone)
+    except GitError as exc:
+        raise GitError("%scould not clone %s: %s" % (prefix, shown, exc.detail), exc.detail)
+    return True
+
+
+def _fetch(git, clone, version, prefix, shown):
+    """Fetch every branch and tag of origin (and its default branch when no version is given)."""
+    # Only one run works in a clone at a time: an index lock here was left by a git process killed earlier.
+    lock = os.path.join(clone, ".git", "index.lock")
+    if os.path.lexists(lock):
+        os.unlink(lock)
+    try:
+        git(clone, "fetch", "--quiet", "--prune", "--force", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
+        if not version:
+            git(clone, "remote", "set-head", "origin", "--auto")
+    except GitError as exc:
+        raise GitError("%scould not fetch %s: %s" % (prefix, shown, exc.detail), exc.detail)
+
+
+def _checkout_target(git, clone, version, branch, prefix, shown):
+    """``(commit, work branch or None)`` to check out: the version, or the unmerged work branch."""
+    # A branch name is looked up on the remote first: a local branch of that name may be stale.
+    if version:
+        base = git.commit(clone, "refs/remotes/origin/" + version) or git.commit(clone, version)
+    else:
+        base = git.commit(clone, "refs/remotes/origin/HEAD")
+    if not base:
+        raise GitError("%s%s has no branch, tag or commit %s." % (prefix, shown, version or "(default branch)"))
+    local_tip = git.commit(clone, "refs/heads/" + branch) if branch else None
+    remote_tip = git.commit(clone, "refs/remotes/origin/" + branch) if branch else None
+    remote_in_local = bool(local_tip and remote_tip) and git.is_ancestor(clone, remote_tip, local_tip)
+    tip = pick_work_tip(local_tip, remote_tip, remote_in_local)
+    # A work branch already merged into the version (its pull request went in) is finished.
+    tip_merged = bool(tip) and git.is_ancestor(clone, tip, base)
+    return work_checkout(base, tip, tip_merged, branch)
+
+
 def checkout_remote(run, host, repo_url, version, subdir, workdir, branch, binary="git"):
     """Bring this host's clone of ``repo_url`` in ``workdir`` to the version (or the unmerged work branch
     an earlier run left) with tracked files reset; untracked files are kept. Returns a dict with
@@ -310,51 +363,9 @@ def checkout_remote(run, host, repo_url, version, subdir, workdir, branch, binar
     clone = os.path.join(workdir, clone_name(host))
     # Git never looks above the clone for a repository (a broken clone must not act on an enclosing one).
     git = Git(run, binary, env={"GIT_CEILING_DIRECTORIES": workdir})
-    changed = False
-
-    # Re-cloned when the folder is not a clone of this repository (or never became one); a clone killed
-    # after writing its configuration is completed by the fetch.
-    origin = None
-    if os.path.isdir(clone):
-        rc, out, _err = git(clone, "config", "--get", "remote.origin.url", ok=None)
-        origin = out.rstrip("\n") if rc == 0 else None
-    if origin != repo_url:
-        if os.path.isdir(clone) and not os.path.islink(clone):
-            shutil.rmtree(clone)
-        elif os.path.lexists(clone):
-            os.unlink(clone)
-        if not os.path.isdir(workdir):
-            os.makedirs(workdir)
-        try:
-            git(workdir, "clone", "--quiet", "--no-checkout", "--", repo_url, clone)
-        except GitError as exc:
-            raise GitError("%scould not clone %s: %s" % (prefix, shown, exc.detail), exc.detail)
-        changed = True
-    # Only one run works in a clone at a time: an index lock here was left by a git process killed earlier.
-    lock = os.path.join(clone, ".git", "index.lock")
-    if os.path.lexists(lock):
-        os.unlink(lock)
-    try:
-        git(clone, "fetch", "--quiet", "--prune", "--force", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
-        if not version:
-            git(clone, "remote", "set-head", "origin", "--auto")
-    except GitError as exc:
-        raise GitError("%scould not fetch %s: %s" % (prefix, shown, exc.detail), exc.detail)
-
-    # A branch name is looked up on the remote first: a local branch of that name may be stale.
-    if version:
-        base = git.commit(clone, "refs/remotes/origin/" + version) or git.commit(clone, version)
-    else:
-        base = git.commit(clone, "refs/remotes/origin/HEAD")
-    if not base:
-        raise GitError("%s%s has no branch, tag or commit %s." % (prefix, shown, version or "(default branch)"))
-    local_tip = git.commit(clone, "refs/heads/" + branch) if branch else None
-    remote_tip = git.commit(clone, "refs/remotes/origin/" + branch) if branch else None
-    remote_in_local = bool(local_tip and remote_tip) and git.is_ancestor(clone, remote_tip, local_tip)
-    tip = pick_work_tip(local_tip, remote_tip, remote_in_local)
-    # A work branch already merged into the version (its pull request went in) is finished.
-    tip_merged = bool(tip) and git.is_ancestor(clone, tip, base)
-    commit, work_branch = work_checkout(base, tip, tip_merged, branch)
+    changed = _fresh_clone(git, repo_url, workdir, clone, prefix, shown)
+    _fetch(git, clone, version, prefix, shown)
+    commit, work_branch = _checkout_target(git, clone, version, branch, prefix, shown)
 
     _rc, out, _err = git(clone, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
     status = parse_status_v2(out)
@@ -369,6 +380,57 @@ def checkout_remote(run, host, repo_url, version, subdir, workdir, branch, binar
         raise GitError("%s%s at %s has no directory %s (%s)." % (prefix, shown, commit[:12], subdir or ".", root_dir))
     return {"changed": changed, "root_path": root_dir, "clone": clone, "commit": commit, "branch": work_branch,
             "before": before, "after": {"commit": commit, "branch": work_branch, "changed_files": 0}}
+
+
+def _commit_files(git, top, to_commit, branch, on_branch, before_tip, message, host, identity):
+    """Commit ``to_commit`` on ``branch``, switching to it (created or fast-forwarded) first."""
+    if not on_branch:
+        exists = before_tip is not None
+        behind = exists and git.is_ancestor(top, "refs/heads/" + branch, "HEAD")
+        git(top, *switch_argv(branch, exists, behind))
+    git(top, "add", "--", *to_commit)
+    # With paths, git commits only those (other staged changes stay staged).
+    body = "Changed by the tfstate.s3_backend collection%s." % (" for " + host if host else "")
+    git(top, "commit", "--quiet", "-m", message, "-m", body, "--", *to_commit, env=identity)
+
+
+def _push_branch(git, top, branch, head, own_clone, identity, check_mode, prefix):
+    """Push ``branch`` to origin unless it holds it already: ``(pushed, replayed, changed)``.
+
+    ``changed`` is True when it pushed or would push (check mode), False when origin had it already.
+    """
+    ref = "refs/heads/%s" % branch
+    tracking = "refs/remotes/origin/%s" % branch
+    out = git(top, "ls-remote", "--heads", "origin", ref)[1]
+    remote_tip = (out.split() or [""])[0]
+    same_files = False
+    if remote_tip and remote_tip != head:
+        git(top, "fetch", "--quiet", "origin", "+%s:%s" % (ref, tracking))
+        same_files = git(top, "diff", "--quiet", "HEAD", tracking, "--", ok=(0, 1))[0] == 0
+    if already_pushed(remote_tip, head, same_files):
+        return True, False, False
+    if check_mode:
+        return False, False, True  # would push
+    replayed = False
+    rc, _out, err = git(top, "push", "--quiet", "--set-upstream", "origin", "%s:%s" % (ref, ref), ok=None)
+    replay = own_clone and os.path.realpath(top) == os.path.realpath(own_clone)
+    # Roots of one repository share the branch: another root's run may have pushed to it since this
+    # clone was made. Only in this host's own clone is the commit replayed on top of theirs; a local
+    # checkout is the user's to reconcile.
+    attempts = REPLAY_ATTEMPTS if rc != 0 and replay else 0
+    for _attempt in range(attempts):
+        git(top, "fetch", "--quiet", "origin", "+%s:%s" % (ref, tracking))
+        rc, _out, err = git(top, "rebase", "--quiet", tracking, ok=None, env=identity)
+        if rc != 0:
+            git(top, "rebase", "--abort", ok=None)
+            continue
+        replayed = True
+        rc, _out, err = git(top, "push", "--quiet", "--set-upstream", "origin", "%s:%s" % (ref, ref), ok=None)
+        if rc == 0:
+            break
+    if rc != 0:
+        raise GitError("%scould not push %s to origin of %s: %s" % (prefix, branch, top, scrub_userinfo(err).strip()))
+    return True, replayed, True
 
 
 def publish_root(run, host, root_path, files, branch, message, push=False, version=None, own_clone=None,
@@ -409,55 +471,17 @@ def publish_root(run, host, root_path, files, branch, message, push=False, versi
     before_tip = git.commit(top, "refs/heads/" + branch)
     changed = False
 
-    if to_commit:
-        changed = True
-        if not check_mode:
-            if not on_branch:
-                exists = before_tip is not None
-                behind = exists and git.is_ancestor(top, "refs/heads/" + branch, "HEAD")
-                git(top, *switch_argv(branch, exists, behind))
-            git(top, "add", "--", *to_commit)
-            # With paths, git commits only those (other staged changes stay staged).
-            body = "Changed by the tfstate.s3_backend collection%s." % (" for " + host if host else "")
-            git(top, "commit", "--quiet", "-m", message, "-m", body, "--", *to_commit, env=identity)
+    changed = bool(to_commit)
+    if to_commit and not check_mode:
+        _commit_files(git, top, to_commit, branch, on_branch, before_tip, message, host, identity)
 
     head, head_ref = git(top, "rev-parse", "HEAD", "--symbolic-full-name", "HEAD")[1].split()[:2]
     now_on_branch = head_ref == "refs/heads/" + branch
     pushed = False
     replayed = False
     if push and now_on_branch:
-        ref = "refs/heads/%s" % branch
-        tracking = "refs/remotes/origin/%s" % branch
-        out = git(top, "ls-remote", "--heads", "origin", ref)[1]
-        remote_tip = (out.split() or [""])[0]
-        same_files = False
-        if remote_tip and remote_tip != head:
-            git(top, "fetch", "--quiet", "origin", "+%s:%s" % (ref, tracking))
-            same_files = git(top, "diff", "--quiet", "HEAD", tracking, "--", ok=(0, 1))[0] == 0
-        if already_pushed(remote_tip, head, same_files):
-            pushed = True
-        elif check_mode:
-            changed = True  # would push
-        else:
-            rc, _out, err = git(top, "push", "--quiet", "--set-upstream", "origin", "%s:%s" % (ref, ref), ok=None)
-            replay = own_clone and os.path.realpath(top) == os.path.realpath(own_clone)
-            # Roots of one repository share the branch: another root's run may have pushed to it since this
-            # clone was made. Only in this host's own clone is the commit replayed on top of theirs; a local
-            # checkout is the user's to reconcile.
-            attempts = REPLAY_ATTEMPTS if rc != 0 and replay else 0
-            for _attempt in range(attempts):
-                git(top, "fetch", "--quiet", "origin", "+%s:%s" % (ref, tracking))
-                rc, _out, err = git(top, "rebase", "--quiet", tracking, ok=None, env=identity)
-                if rc != 0:
-                    git(top, "rebase", "--abort", ok=None)
-                    continue
-                replayed = True
-                rc, _out, err = git(top, "push", "--quiet", "--set-upstream", "origin", "%s:%s" % (ref, ref), ok=None)
-                if rc == 0:
-                    break
-            if rc != 0:
-                raise GitError("%scould not push %s to origin of %s: %s" % (prefix, branch, top, scrub_userinfo(err).strip()))
-            pushed = changed = True
+        pushed, replayed, pushes = _push_branch(git, top, branch, head, own_clone, identity, check_mode, prefix)
+        changed = changed or pushes
         head = git(top, "rev-parse", "HEAD")[1].strip()
 
     published = published_view(branch, now_on_branch, head, to_commit, top, files, pushed, check_mode)

@@ -7,10 +7,6 @@ Every setting is read, compared in a normalised form and written only when it di
 second run makes no write call. A setting the caller leaves as None is not managed.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import copy
 import json
 import re
@@ -106,7 +102,7 @@ def tls_statement(name, region):
 def _normalise(value):
     """Order-insensitive form of a policy fragment, for comparison only."""
     if isinstance(value, dict):
-        return dict((key, _normalise(item)) for key, item in value.items())
+        return {key: _normalise(item) for key, item in value.items()}
     if isinstance(value, list):
         items = [_normalise(item) for item in value]
         if len(items) == 1:
@@ -200,7 +196,7 @@ class BucketReader:
         config = (answer or {}).get("PublicAccessBlockConfiguration")
         if config is None:
             return None
-        return dict((key, bool(config.get(key, False))) for key in PUBLIC_ACCESS_BLOCK_KEYS)
+        return {key: bool(config.get(key, False)) for key in PUBLIC_ACCESS_BLOCK_KEYS}
 
     def policy(self):
         answer = self._get("get_bucket_policy", "NoSuchBucketPolicy")
@@ -224,7 +220,7 @@ class BucketReader:
 
     def tags(self):
         answer = self._get("get_bucket_tagging", "NoSuchTagSet")
-        return dict((tag["Key"], tag["Value"]) for tag in (answer or {}).get("TagSet") or [])
+        return {tag["Key"]: tag["Value"] for tag in (answer or {}).get("TagSet") or []}
 
 
 def read_settings(s3, name, region):

@@ -9,10 +9,6 @@ lock object ``<state key>.tflock``; DynamoDB lock item ``<bucket>/<state key>``;
 ``<bucket>/<state key>-md5``.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DEFAULT_WORKSPACE = "default"
 DEFAULT_WORKSPACE_KEY_PREFIX = "env:"
 LOCK_SUFFIX = ".tflock"
@@ -39,22 +35,27 @@ def state_key_of_lock(lock_object_key):
     return None
 
 
+def s3_uri(bucket, key):
+    """``s3://<bucket>/<key>``: how messages and errors name an S3 object."""
+    return "s3://%s/%s" % (bucket, key)
+
+
 def state_path(bucket, state_object_key):
     """``<bucket>/<state key>``: the lock's ``Path`` and the DynamoDB lock item's LockID."""
     return "%s/%s" % (bucket, state_object_key)
 
 
-def lock_id(bucket, state_object_key):
-    """The DynamoDB LockID of a state's lock item."""
+def lock_table_key(bucket, state_object_key):
+    """The DynamoDB LockID of a state's lock item (not to be confused with a lock's ID, ``lock_id``)."""
     return state_path(bucket, state_object_key)
 
 
-def digest_id(bucket, state_object_key):
+def digest_table_key(bucket, state_object_key):
     """The DynamoDB LockID of a state's digest item."""
     return state_path(bucket, state_object_key) + DIGEST_SUFFIX
 
 
-def parse_lock_id(value):
+def parse_table_key(value):
     """Split a DynamoDB LockID into ``(bucket, state key, is_digest)``; None when malformed."""
     is_digest = value.endswith(DIGEST_SUFFIX)
     path = value[:-len(DIGEST_SUFFIX)] if is_digest else value

@@ -6,10 +6,6 @@
 Objects are listed, never read: a state's content is secret.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import call, paginate
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import (
     DEFAULT_WORKSPACE,

@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Running terraform (or tofu) in a root, and reading what it said. No Ansible imports."""
 
-from __future__ import annotations
-
 import os
 import re
 import subprocess

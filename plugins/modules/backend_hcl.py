@@ -3,10 +3,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: backend_hcl
@@ -212,7 +208,10 @@ changes:
       elements: str
       sample: []
     warnings:
-      description: Remarks, such as an existing C(dynamodb_table) that differs from O(dynamodb_table).
+      description:
+        - Remarks, such as an existing C(dynamodb_table) that differs from O(dynamodb_table).
+        - Deprecated, to be removed in version 0.3.0 of this collection; the same remarks are given as task
+          warnings, prefixed with the file and line of the backend.
       type: list
       elements: str
       sample: []
@@ -351,6 +350,9 @@ def main():
         untouched=untouched,
         locals=[entry for result in results for entry in result.locals],
     )
+    for change in output["changes"]:
+        for warning in change["warnings"]:
+            module.warn("%s:%d: %s" % (change["file"], change["line"], warning))
     if module._diff and changed_results:
         output["diff"] = [dict(before_header="%s (before)" % r.path, after_header="%s (after)" % r.path,
                                before=r.before, after=r.after) for r in changed_results]

@@ -3,10 +3,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: lock_table
 short_description: Inspect, sync the digests of, create or safely retire Terraform's DynamoDB lock table
@@ -15,9 +11,10 @@ description:
   - Works on the DynamoDB table that Terraform's S3 backend uses with C(dynamodb_table). The table holds lock
     items (C(LockID=<bucket>/<state key>), the lock JSON in C(Info)) and digest items
     (C(LockID=<bucket>/<state key>-md5), the hex MD5 of the state bytes in C(Digest)).
-  - With neither O(state) nor O(digest) set, the module only reports and changes nothing. It returns the table's status,
-    billing mode and deletion protection, item counts, and its items grouped by state path. State contents are
-    never read for this, and never returned by any action.
+  - With neither O(state) nor O(digest) set, the module only reports and changes nothing, as
+    M(tfstate.s3_backend.lock_table_info) does. That use is deprecated and will be removed in version 0.3.0 of this
+    collection; use M(tfstate.s3_backend.lock_table_info). Every action returns the table as
+    M(tfstate.s3_backend.lock_table_info) reports it after the run. State contents are never returned.
   - O(digest=sync) sets each digest to the MD5 of the state object's current bytes, downloaded from S3 and hashed
     as a stream (never taken from the ETag, which is not the MD5 under KMS encryption or multipart uploads). This
     undoes the rollback trap, where after a lockfile-only apply every C(terraform init) and C(terraform plan)
@@ -34,12 +31,6 @@ description:
 author:
   - tfstate.s3_backend maintainers (@tfstate)
 options:
-  name:
-    description:
-      - Name of the DynamoDB table (the backend's C(dynamodb_table)).
-    type: str
-    required: true
-    aliases: [table, dynamodb_table]
   state:
     description:
       - V(present) creates the table when it does not exist and waits until it is active.
@@ -77,15 +68,6 @@ options:
     description:
       - A backend C(key); its states are selected in each of O(workspaces) (default workspace only when unset).
     type: str
-  workspaces:
-    description:
-      - Workspaces of O(key). V(default) is the state at O(key) itself.
-    type: list
-    elements: str
-  workspace_key_prefix:
-    description:
-      - The backend's C(workspace_key_prefix), for O(workspaces). Terraform's default is C(env:).
-    type: str
   prefix:
     description:
       - Without named states, only states whose key starts with this prefix. For example V(env:/) for every
@@ -122,6 +104,7 @@ options:
     type: int
     default: 600
 extends_documentation_fragment:
+  - tfstate.s3_backend.lock_table
   - tfstate.s3_backend.aws
 attributes:
   check_mode:
@@ -145,16 +128,12 @@ notes:
   - Between the last check and DeleteTable a client could still take a lock; the lock items are read once more
     right before the deletion, which narrows but cannot close that window.
 seealso:
+  - module: tfstate.s3_backend.lock_table_info
   - module: tfstate.s3_backend.lockfile_info
   - module: tfstate.s3_backend.lockfile
 """
 
 EXAMPLES = r"""
-- name: Report the lock table (locks and digests by state)
-  tfstate.s3_backend.lock_table:
-    name: terraform-locks
-  register: lock_table_report
-
 - name: Rollback to dynamodb_table - recreate the table and sync the digests of two workspaces
   tfstate.s3_backend.lock_table:
     name: terraform-locks
@@ -182,83 +161,22 @@ EXAMPLES = r"""
 RETURN = r"""
 lock_table:
   description:
-    - The table after the run (in check mode, as it would be). Item counts come from a scan, not from the
-      table's periodically updated ItemCount.
+    - The table after the run (in check mode, as it would be), as RV(tfstate.s3_backend.lock_table_info#module:lock_table)
+      describes it.
   returned: always
   type: dict
-  contains:
-    name:
-      description: Table name.
-      type: str
-      sample: terraform-locks
-    exists:
-      description: Whether the table exists.
-      type: bool
-      sample: true
-    status:
-      description: The table's status.
-      type: str
-      sample: ACTIVE
-    arn:
-      description: The table's ARN.
-      type: str
-      sample: arn:aws:dynamodb:eu-west-1:123456789012:table/terraform-locks
-    billing_mode:
-      description: V(PAY_PER_REQUEST) or V(PROVISIONED).
-      type: str
-      sample: PAY_PER_REQUEST
-    deletion_protection:
-      description: Whether deletion protection is on.
-      type: bool
-      sample: false
-    key_schema_problem:
-      description: Why Terraform could not lock with this table, or V(null) when its key is a string C(LockID).
-      type: str
-      sample: null
-    item_count:
-      description: Items seen (all of the table, or those of O(bucket)).
-      type: int
-      sample: 3
-    lock_item_count:
-      description: Lock items among them.
-      type: int
-      sample: 1
-    digest_item_count:
-      description: Digest items among them.
-      type: int
-      sample: 2
+  sample: {"name": "terraform-locks", "exists": true, "status": "ACTIVE", "billing_mode": "PAY_PER_REQUEST",
+           "deletion_protection": false, "key_schema_problem": null, "item_count": 3, "lock_item_count": 1,
+           "digest_item_count": 2}
 states:
   description:
-    - The table's items grouped by state path, sorted (only those of O(bucket) when it is set). After
-      O(state=absent) an empty list.
+    - The table's items grouped by state path, as RV(tfstate.s3_backend.lock_table_info#module:states) describes
+      them. After O(state=absent) an empty list.
   returned: always
   type: list
   elements: dict
-  contains:
-    state_path:
-      description: C(<bucket>/<state key>).
-      type: str
-      sample: acme-terraform-state/network/terraform.tfstate
-    bucket:
-      description: The state bucket.
-      type: str
-      sample: acme-terraform-state
-    key:
-      description: The state object key.
-      type: str
-      sample: network/terraform.tfstate
-    lock:
-      description:
-        - The lock item, or V(null) when the state is not locked in DynamoDB. The same record as
-          M(tfstate.s3_backend.lockfile_info) returns (C(id), C(operation), C(who), C(created), C(age_seconds),
-          C(corrupt), ...).
-      type: dict
-      sample: {"store": "dynamodb", "lock_key": "acme-terraform-state/network/terraform.tfstate",
-               "id": "5d3c2f8e-1b2a-4c3d-9e8f-7a6b5c4d3e2f", "operation": "OperationTypeApply", "who": "ci@runner"}
-    digest:
-      description: The hex MD5 in the digest item, or V(null) when there is none.
-      type: str
-      sample: 0cc175b9c0f1b6a831c399e269772661
+  sample: [{"state_path": "acme-terraform-state/network/terraform.tfstate", "bucket": "acme-terraform-state",
+            "key": "network/terraform.tfstate", "lock": null, "digest": "0cc175b9c0f1b6a831c399e269772661"}]
 unrecognised_items:
   description: LockIDs that are neither C(<bucket>/<key>) lock items nor digest items.
   returned: always
@@ -275,8 +193,15 @@ digests:
       description: C(<bucket>/<state key>).
       type: str
       sample: acme-terraform-state/network/terraform.tfstate
+    digest_table_key:
+      description: The digest item's key in the table (its C(LockID)).
+      type: str
+      sample: acme-terraform-state/network/terraform.tfstate-md5
+      version_added: 0.2.0
     digest_lock_id:
-      description: The digest item's LockID.
+      description:
+        - The digest item's C(LockID).
+        - Deprecated, to be removed in version 0.3.0 of this collection; use RV(digests[].digest_table_key).
       type: str
       sample: acme-terraform-state/network/terraform.tfstate-md5
     action:
@@ -309,21 +234,28 @@ backup:
       type: str
       sample: arn:aws:dynamodb:eu-west-1:123456789012:table/terraform-locks/backup/01700000000000-abcdef12
 blockers:
-  description: Why the table was not deleted, one entry per lock item or current digest.
+  description:
+    - Why the table was not deleted, one entry per lock item or current digest.
+    - A lock item's key in the table (its C(LockID)) is C(lock_table_key); C(id) is the ID of the lock it holds.
+      Its C(lock_id) (and C(lock_ids) of the digests without O(cutover_time)) are deprecated aliases of
+      C(lock_table_key) (C(lock_table_keys)), to be removed in version 0.3.0 of this collection.
   returned: when O(state=absent) is refused
   type: list
   elements: dict
-  sample: [{"reason": "lock item", "lock_id": "acme-terraform-state/network/terraform.tfstate", "who": "ci@runner"}]
+  sample: [{"reason": "lock item", "lock_table_key": "acme-terraform-state/network/terraform.tfstate",
+            "id": "6a0bd7c4-2f2e-4c1e-9a9e-7d9f3c2a1b00", "who": "ci@runner"}]
 """
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import (
     DigestConflict,
-    StateSelection,
-    named_state_keys,
+    STATE_SELECTION_EXCLUSIVE,
+    STATE_SELECTION_REQUIRED_BY,
+    STATE_SELECTION_SPEC,
     parse_time,
     remove_digests,
+    state_selection,
     sync_digests,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table import (
@@ -334,22 +266,15 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table impo
 )
 
 
-def selection_of(params):
-    if not params["bucket"]:
-        return None
-    named = named_state_keys(params["keys"], params["key"], params["workspaces"], params["workspace_key_prefix"])
-    return StateSelection(params["bucket"], named, params["prefix"])
-
-
 def digests_view(changes, side):
-    return dict((change["digest_lock_id"], change[side]) for change in changes)
+    return {change["digest_table_key"]: change[side] for change in changes}
 
 
 def run(module, dynamodb, s3, cutover):
     """Apply what the params ask; returns the module result."""
     params = module.params
     name = params["name"]
-    selection = selection_of(params)
+    selection = state_selection(params)
     result = {"changed": False}
     before = {}
     after = {}
@@ -378,10 +303,7 @@ def run(module, dynamodb, s3, cutover):
         result["changed"] = result["changed"] or any(change["action"] != "none" for change in changes)
         before["digests"], after["digests"] = digests_view(changes, "before"), digests_view(changes, "after")
 
-    def selected_items():
-        return list(selection.read_items(dynamodb, name).values())
-
-    read_items = selected_items if selection is not None else None
+    read_items = selection.item_reader(dynamodb, name) if selection is not None else None
     # Check mode reports the table as it would be: no items when it is still to be made or deleted.
     if module.check_mode and "table" in after and (starts_empty or not after["table"]["exists"]):
         read_items = list
@@ -401,12 +323,7 @@ def main():
             state=dict(type="str", choices=["present", "absent"]),
             deletion_protection=dict(type="bool"),
             digest=dict(type="str", choices=["sync", "absent"]),
-            bucket=dict(type="str"),
-            keys=dict(type="list", elements="str", no_log=False),
-            key=dict(type="str", no_log=False),
-            workspaces=dict(type="list", elements="str"),
-            workspace_key_prefix=dict(type="str", no_log=False),
-            prefix=dict(type="str"),
+            **STATE_SELECTION_SPEC,
             cutover_time=dict(type="str"),
             backup=dict(type="bool", default=False),
             backup_name=dict(type="str"),
@@ -414,14 +331,18 @@ def main():
             wait_timeout=dict(type="int", default=600),
         ),
         required_if=[("digest", "sync", ["bucket"]), ("digest", "absent", ["bucket"])],
-        required_by={"keys": "bucket", "key": "bucket", "prefix": "bucket", "workspaces": "key"},
-        mutually_exclusive=[["prefix", "keys"], ["prefix", "key"]],
+        required_by=STATE_SELECTION_REQUIRED_BY,
+        mutually_exclusive=STATE_SELECTION_EXCLUSIVE,
         supports_check_mode=True,
     )
     params = module.params
     if params["state"] == "absent" and params["digest"]:
         module.fail_json(msg="digest=%s cannot be combined with state=absent: deleting the table removes every digest"
                          % params["digest"])
+    if not params["state"] and not params["digest"]:
+        module.module.deprecate("lock_table with neither state nor digest only reads the table; use "
+                                "tfstate.s3_backend.lock_table_info for that", version="0.3.0",
+                                collection_name="tfstate.s3_backend")
     cutover = None
     if params["cutover_time"]:
         try:

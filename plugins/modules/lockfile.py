@@ -3,10 +3,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: lockfile
 short_description: Take or safely release a Terraform state lock in S3 (and DynamoDB)
@@ -25,52 +21,24 @@ description:
     on what was read (S3 C(If-Match) on its ETag; DynamoDB a condition on C(Info)), so a lock that changed
     hands in between is never deleted. Both stores are handled with O(dynamodb_table).
   - A lock that is not released is returned in RV(kept) with the reason; that is not a failure.
-  - With O(state=probe), checks that the bucket refuses a second conditional write, which C(use_lockfile)
-    needs, on a probe object of its own next to the state's lock (C(<state key>.tfstate-s3-backend-probe.tflock),
-    written twice with the backend's encryption, then deleted). The task fails, naming the bucket, when the second
-    write was accepted. No lock is taken, and nothing is left behind.
+  - O(state=probe) does what M(tfstate.s3_backend.lockfile_probe) does. It is deprecated and will be removed in
+    version 0.3.0 of this collection; use M(tfstate.s3_backend.lockfile_probe).
   - AWS's 409 C(ConditionalRequestConflict) answers to racing conditional writes are retried a few times with a short backoff.
   - The state object itself is never read or written.
 extends_documentation_fragment:
   - tfstate.s3_backend.aws
+  - tfstate.s3_backend.lock_target
 options:
   state:
     description:
-      - V(present) takes the lock, V(absent) releases it, V(probe) checks that the bucket honours conditional writes.
+      - V(present) takes the lock, V(absent) releases it.
+      - V(probe) checks that the bucket honours conditional writes; deprecated, use M(tfstate.s3_backend.lockfile_probe).
     type: str
     choices: [present, absent, probe]
     default: present
-  bucket:
-    description:
-      - The backend's C(bucket).
-    type: str
-    required: true
-  key:
-    description:
-      - The backend's C(key).
-    type: str
-    required: true
-  workspace:
-    description:
-      - The Terraform workspace whose state is locked; V(default) is the state at O(key).
-    type: str
-    default: default
-  workspace_key_prefix:
-    description:
-      - The backend's C(workspace_key_prefix). When unset, Terraform's default V(env:) applies.
-    type: str
   dynamodb_table:
     description:
       - The backend's C(dynamodb_table). When set, the DynamoDB lock item is taken or released too (dual mode).
-    type: str
-  encrypt:
-    description:
-      - The backend's C(encrypt). When V(true), the lock object is written with C(AES256) server-side encryption.
-    type: bool
-    default: false
-  kms_key_id:
-    description:
-      - The backend's C(kms_key_id). When set, the lock object is written with C(aws:kms) encryption under this key.
     type: str
   lock_id:
     description:
@@ -133,6 +101,7 @@ notes:
     does nothing in check mode.
 seealso:
   - module: tfstate.s3_backend.lockfile_info
+  - module: tfstate.s3_backend.lockfile_probe
 author:
   - tfstate.s3_backend maintainers (@tfstate)
 """
@@ -170,13 +139,6 @@ EXAMPLES = r"""
     key: network/terraform.tfstate
     dynamodb_table: terraform-locks
     stale_after: 7200
-
-- name: Check that the state bucket honours conditional writes before turning use_lockfile on
-  tfstate.s3_backend.lockfile:
-    state: probe
-    bucket: acme-tfstate
-    key: network/terraform.tfstate
-    encrypt: true
 
 - name: Release a corrupt lock object, pinned to the ETag lockfile_info reported
   tfstate.s3_backend.lockfile:
@@ -255,15 +217,15 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsE
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
+    LOCK_TARGET_SPEC,
     STORE_DYNAMODB,
     STORE_S3,
-    LockTarget,
     acquire,
-    probe_conditional_writes,
+    lock_target,
+    probe_result,
     read_target_locks,
     release,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import state_key
 
 
 def lock_view(record, lock_key):
@@ -302,7 +264,7 @@ def present_result(s3, dynamodb, target, lock, check_mode=False, diff=False):
         if outcome["acquired"]:
             after = {STORE_S3: lock_view(outcome["lock"], target.lock_key)}
             if target.table:
-                after[STORE_DYNAMODB] = lock_view(outcome["lock"], target.lock_id)
+                after[STORE_DYNAMODB] = lock_view(outcome["lock"], target.table_key)
         result["diff"] = dict(before=before, after=after)
     return result
 
@@ -315,39 +277,18 @@ def absent_result(s3, dynamodb, target, lock_id=None, stale_after=None, force=Fa
     result = dict(changed=outcome["changed"], released=outcome["released"], kept=outcome["kept"])
     if diff:
         result["diff"] = dict(
-            before=holders_view(dict((r["store"], r) for r in outcome["released"] + outcome["kept"])),
-            after=holders_view(dict((r["store"], r) for r in outcome["kept"])),
+            before=holders_view({r["store"]: r for r in outcome["released"] + outcome["kept"]}),
+            after=holders_view({r["store"]: r for r in outcome["kept"]}),
         )
     return result
-
-
-def probe_result(module, s3, target):
-    """Probe the bucket's conditional writes; fail naming the bucket when it does not honour them."""
-    if module.check_mode:
-        return dict(changed=False, conditional_writes=None)
-    lock = new_lock(target.path, module.params["operation"], info=module.params["info"], who=module.params["who"])
-    try:
-        refused = probe_conditional_writes(s3, target, lock)
-    except AwsError as exc:
-        module.fail_aws(exc, msg="Could not probe conditional writes in bucket %s" % target.bucket)
-    if not refused:
-        module.fail_json(msg="Bucket %s accepted a second PutObject with If-None-Match: * on one key: it does not "
-                             "honour conditional writes, so use_lockfile cannot lock there." % target.bucket,
-                         changed=False, conditional_writes=False)
-    return dict(changed=False, conditional_writes=True)
 
 
 def main():
     module = AwsModule(
         argument_spec=dict(
             state=dict(type="str", choices=["present", "absent", "probe"], default="present"),
-            bucket=dict(type="str", required=True),
-            key=dict(type="str", required=True, no_log=False),
-            workspace=dict(type="str", default="default"),
-            workspace_key_prefix=dict(type="str", no_log=False),
+            **LOCK_TARGET_SPEC,
             dynamodb_table=dict(type="str"),
-            encrypt=dict(type="bool", default=False),
-            kms_key_id=dict(type="str", no_log=False),
             lock_id=dict(type="str"),
             operation=dict(type="str", default="maintenance"),
             who=dict(type="str"),
@@ -365,16 +306,11 @@ def main():
         module.fail_json(msg="state=absent needs lock_id, stale_after or force: which lock may be released?")
     if params["etag"] and not params["force"]:
         module.fail_json(msg="etag is only used with force=true (releasing a corrupt lock object)")
-    target = LockTarget(
-        params["bucket"],
-        state_key(params["key"], params["workspace"], params["workspace_key_prefix"]),
-        dynamodb_table=params["dynamodb_table"],
-        encrypt=params["encrypt"],
-        kms_key_id=params["kms_key_id"],
-        workspace=params["workspace"],
-    )
+    target = lock_target(params, params["dynamodb_table"])
     s3 = module.client("s3")
     if params["state"] == "probe":
+        module.module.deprecate("state=probe is deprecated; use tfstate.s3_backend.lockfile_probe", version="0.3.0",
+                                collection_name="tfstate.s3_backend")
         module.exit_json(**probe_result(module, s3, target))
     dynamodb = module.client("dynamodb") if target.table else None
     diff = module.module._diff

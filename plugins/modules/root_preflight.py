@@ -2,8 +2,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 module: root_preflight
 short_description: Read a Terraform root, its state bucket and its locks, and decide what its migration needs

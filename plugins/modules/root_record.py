@@ -2,8 +2,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 module: root_record
 short_description: Record a Terraform root's measured cut-over next to its state and remove stale DynamoDB digests
@@ -198,8 +196,15 @@ digests:
       description: C(<bucket>/<state key>) of the state.
       type: str
       sample: acme-tfstate/network/terraform.tfstate
+    digest_table_key:
+      description: The deleted item's key in the table (its C(LockID)).
+      type: str
+      sample: acme-tfstate/network/terraform.tfstate-md5
+      version_added: 0.2.0
     digest_lock_id:
-      description: The C(LockID) of the deleted item.
+      description:
+        - The C(LockID) of the deleted item.
+        - Deprecated, to be removed in version 0.3.0 of this collection; use RV(digests[].digest_table_key).
       type: str
       sample: acme-tfstate/network/terraform.tfstate-md5
     action:

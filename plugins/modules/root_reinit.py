@@ -2,8 +2,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 module: root_reinit
 short_description: Re-initialise a Terraform root with its new backend settings during its migration

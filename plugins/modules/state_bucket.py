@@ -3,10 +3,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: state_bucket
@@ -300,7 +296,7 @@ def spec_from_params(params, region):
         encryption=params["encryption"],
         kms_key_id=params["kms_key_id"],
         bucket_key_enabled=params["bucket_key_enabled"],
-        public_access_block=None if pab is None else dict((aws, bool(pab[ours])) for ours, aws in _PAB_NAMES),
+        public_access_block=None if pab is None else {aws: bool(pab[ours]) for ours, aws in _PAB_NAMES},
         require_tls=params["require_tls"],
         object_lock_enabled=params["object_lock_enabled"],
         noncurrent_version_expiration_days=params["noncurrent_version_expiration_days"],

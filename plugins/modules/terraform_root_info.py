@@ -3,10 +3,6 @@
 # Copyright: tfstate.s3_backend contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: terraform_root_info
@@ -112,6 +108,15 @@ backend:
       sample: {"bucket": "acme-state", "key": "network/terraform.tfstate", "region": "eu-west-1",
                "dynamodb_table": "terraform-locks", "use_lockfile": false, "workspace_key_prefix": null,
                "encrypt": true, "kms_key_id": null, "profile": null}
+    unresolved_settings:
+      description:
+        - Settings whose value is an expression (its text is in RV(backend.settings)); always empty here, where
+          such a backend fails, but not in the C(tfstate_backend) the P(tfstate.s3_backend.terraform_roots#inventory)
+          inventory plugin sets in this same shape.
+      type: list
+      elements: str
+      sample: []
+      version_added: 0.2.0
     lock_mode:
       description: V(dynamodb), V(dual), V(lockfile) or V(none).
       type: str

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.testbed.collection import ROOT
 
 STANDIN = os.path.join(ROOT, "tests", "testbed", "terragrunt.py")
 REMOTE_STATE = """\

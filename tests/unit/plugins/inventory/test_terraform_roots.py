@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from tests.conftest import CORPUS_DIR, ansible_env
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import resolve_root
+from tests.testbed.collection import CORPUS_DIR, ansible_env
 
 BIN = os.path.dirname(sys.executable)
 
@@ -129,6 +130,11 @@ def test_host_variables(repos):
     live = hostvars["live/prod"]
     assert live["tfstate_key"] is None  # a Terragrunt template is no plain value
     assert live["tfstate_backend"]["settings"]["key"] == "${path_relative_to_include()}/terraform.tfstate"
+    # One shape: what the roles' discover step (terraform_root_info, resolve_root) sets, value for value.
+    for name in ("platform/app", "svc/envs/dev.tfbackend"):
+        host = hostvars[name]
+        resolved = resolve_root(host["tfstate_root"], host["tfstate_init_args"])
+        assert host["tfstate_backend"] == resolved, name
 
 
 def test_include_options_and_constructed_groups(repos):
@@ -150,7 +156,7 @@ def test_hosts_run_locally_with_the_controllers_python(repos):
     assert os.path.dirname(facts["ansible_python"]["executable"]) == BIN  # the venv's, which has boto3
 
 
-@pytest.mark.skipif(not os.path.isdir(CORPUS_DIR), reason="the shared corpus is missing")
+@pytest.mark.usefixtures("corpus_dir")
 def test_corpus_repositories_as_an_inventory(tmp_path):
     """The corpus laid out as its repositories: one host per root that has a backend."""
     with open(os.path.join(CORPUS_DIR, "manifest.json")) as handle:

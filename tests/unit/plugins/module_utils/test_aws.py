@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import aws
-from tests.conftest import ROOT
+from tests.testbed.collection import ROOT
 
 
 def test_collection_version_is_galaxy_version():

@@ -60,8 +60,9 @@ def test_heredoc_content_span_and_indented_form():
     text = 'a = <<-EOF\n    x = "${y}"\n  EOF\nb = 1\n'
     parsed = hcl.parse(text)
     heredoc = parsed.body.attributes()[0].value
-    _literal, start, end, indented = heredoc.token.value
-    assert indented and text[start:end] == '    x = "${y}"\n'
+    body = heredoc.token.heredoc
+    assert body.indented and text[body.start:body.end] == '    x = "${y}"\n'
+    assert heredoc.token.text == "EOF" and heredoc.token.value is None  # an interpolation: no literal value
     assert parsed.body.attributes()[1].name == "b"
 
 

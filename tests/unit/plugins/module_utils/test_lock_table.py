@@ -45,11 +45,11 @@ def test_group_by_state_joins_lock_and_digest_of_a_state():
 
 def test_describe_blockers_names_every_reason():
     blockers = [
-        {"reason": "lock item", "lock_id": "b/app.tfstate", "id": "1b2c", "operation": "OperationTypeApply",
+        {"reason": "lock item", "lock_table_key": "b/app.tfstate", "id": "1b2c", "operation": "OperationTypeApply",
          "who": "ci@runner", "created": "2026-11-27T10:00:00Z"},
-        {"reason": "digest matches a state version written after the cut-over", "digest_lock_id": "b/k-md5",
+        {"reason": "digest matches a state version written after the cut-over", "digest_table_key": "b/k-md5",
          "state_path": "b/k", "version_id": "v2", "last_modified": "2026-11-27T11:00:00+00:00"},
-        {"reason": "digest items without cutover_time", "count": 2, "lock_ids": ["b/k-md5", "b/j-md5"]},
+        {"reason": "digest items without cutover_time", "count": 2, "lock_table_keys": ["b/k-md5", "b/j-md5"]},
     ]
     message = lt.describe_blockers("locks", blockers)
     assert message.startswith("table locks not deleted: ")

@@ -16,11 +16,11 @@ def test_lock_and_dynamodb_ids():
     assert sk.lock_key(key) == "env:/dev/k.tfstate.tflock"
     assert sk.state_key_of_lock("env:/dev/k.tfstate.tflock") == key
     assert sk.state_key_of_lock("k.tfstate") is None
-    assert sk.lock_id("b", key) == "b/env:/dev/k.tfstate"
-    assert sk.digest_id("b", key) == "b/env:/dev/k.tfstate-md5"
-    assert sk.parse_lock_id("b/env:/dev/k.tfstate-md5") == ("b", key, True)
-    assert sk.parse_lock_id("b/k.tfstate") == ("b", "k.tfstate", False)
-    assert sk.parse_lock_id("nobucket") is None
+    assert sk.lock_table_key("b", key) == "b/env:/dev/k.tfstate"
+    assert sk.digest_table_key("b", key) == "b/env:/dev/k.tfstate-md5"
+    assert sk.parse_table_key("b/env:/dev/k.tfstate-md5") == ("b", key, True)
+    assert sk.parse_table_key("b/k.tfstate") == ("b", "k.tfstate", False)
+    assert sk.parse_table_key("nobucket") is None
 
 
 def test_workspace_of():

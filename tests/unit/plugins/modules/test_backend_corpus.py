@@ -24,7 +24,7 @@ import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
-from tests.conftest import CORPUS_DIR, run_module
+from tests.testbed.collection import CORPUS_DIR, run_module
 
 
 ROLLBACK_TABLE = "rollback-locks"
@@ -85,10 +85,8 @@ def manifest():
 
 
 @pytest.fixture()
-def corpus(tmp_path):
+def corpus(tmp_path, corpus_dir):
     """The corpus laid out as its repositories; returns manifest entries with ``copy`` and ``original`` bytes."""
-    if not os.path.isdir(CORPUS_DIR):
-        pytest.skip("the shared corpus is missing: %s" % CORPUS_DIR)
     entries = []
     for entry in manifest():
         copy = tmp_path / entry["repo"] / entry["path"]

@@ -11,7 +11,7 @@ from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
-from tests.conftest import ROOT, run_module, run_playbook
+from tests.testbed.collection import ROOT, run_module, run_playbook
 
 DYNAMODB = 'terraform {\n  backend "s3" {\n    bucket         = "b"\n    key            = "k"\n' \
            '    dynamodb_table = "t"\n  }\n}\n'
@@ -156,6 +156,19 @@ def test_lock_mode_is_the_option_and_mode_a_deprecated_alias(tmp_path, fresh_war
     assert result["changed"] is True and old.read_text() == LOCKFILE
     assert deprecations(result) == [("Alias 'mode' is deprecated. See the module docs for more information", "1.0.0",
                                      "tfstate.s3_backend")]
+
+
+def test_a_kept_table_is_a_task_warning_naming_file_and_line(tmp_path, fresh_warnings):
+    path = make(tmp_path, "a/backend.tf", text=DYNAMODB)
+    result = run_module(backend_hcl, dict(path=[str(path)], lock_mode="dual", dynamodb_table="other"))
+    message = "keeps its dynamodb_table 't' (line 5); the given 'other' is not applied"
+    warnings = [w if isinstance(w, str) else w["event"]["msg"] for w in result["warnings"]]  # 2.19: summaries
+    assert warnings == ["%s:2: %s" % (path, message)]
+    assert result["changes"][0]["warnings"] == [message]  # deprecated, until 0.3.0
+    assert run_module(backend_info, dict(path=[str(path)]))["backends"][0]["lock_mode"] == "dual"
+    ansible_warnings._global_warnings.clear()
+    quiet = run_module(backend_hcl, dict(path=[str(path)], lock_mode="lockfile"))
+    assert quiet["changed"] is True and "warnings" not in quiet
 
 
 def test_the_alias_warns_in_a_playbook_and_the_roles_use_lock_mode(tmp_path):

@@ -5,7 +5,7 @@ import json
 import subprocess
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import root_checkout
-from tests.conftest import run_module
+from tests.testbed.collection import run_module
 
 
 def test_a_token_in_the_url_is_in_no_output(tmp_path):

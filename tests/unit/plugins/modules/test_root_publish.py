@@ -4,7 +4,7 @@ import os
 import subprocess
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import root_publish
-from tests.conftest import run_module
+from tests.testbed.collection import run_module
 
 BRANCH = "tfstate/s3-native-locking"
 
