@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call
@@ -21,6 +23,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend im
     terraform_facts,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_objects import list_states
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_files import load_problems, loaded_files
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
     first_error,
     init_argv,
@@ -97,11 +100,19 @@ class ActionModule(RootAction):
     def _read_root(args, host, identity, started, env):
         """The root's backend (files and .terraform) and binary; the start of the ``migration`` result."""
         try:
-            backend = resolve_root(args["root"], args["init_args"])
             terraform = terraform_facts(terraform_version(args["terraform_bin"], env), args["terraform_bin"])
+            terraform["binary"] = args["terraform_bin"]
+            # Every file terraform init loads must be loadable before anything else is read or changed.
+            root = os.path.abspath(os.path.expanduser(args["root"]))
+            blockers = decide.file_blockers(load_problems(loaded_files(root, terraform["product"])), terraform)
+            if blockers:
+                raise PhaseFailed("; ".join(blockers))
+            backend = resolve_root(args["root"], args["init_args"])
+            blockers = decide.file_blockers(load_problems(backend["partial_config_files"]), terraform)
+            if blockers:
+                raise PhaseFailed("; ".join(blockers))
         except RootError as exc:
             raise PhaseFailed(str(exc))
-        terraform["binary"] = args["terraform_bin"]
         return backend, {
             "host": host,
             "root": backend["root"],

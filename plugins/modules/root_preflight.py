@@ -41,6 +41,15 @@ description:
     C(terraform plan -detailed-exitcode), kept as RV(migration.baseline_rc).
   - The phase itself never reads or writes a state object; only the baseline plan, run by terraform, reads the state.
   - >-
+    Before anything else (no AWS call yet), every file C(terraform init) loads from the root is checked the way
+    terraform reads it: the root's C(*.tf) and C(*.tf.json) (also C(*.tofu) and C(*.tofu.json) for OpenTofu),
+    the test files C(*.tftest.hcl) and C(*.tftest.json) of the root and of its C(tests) directory, and the
+    C(-backend-config) files. A file in UTF-16 (with or without a byte order mark), binary data, bytes that are
+    not UTF-8 outside comments, or a control character outside strings stops the root, naming the file, the
+    line and the byte offset, for example
+    C(/srv/repos/network/vars.tf:1: UTF-16 (little-endian, with a byte order mark), not UTF-8 at byte 0;
+    terraform init cannot load it: ...). A UTF-8 byte order mark is accepted in C(.tf) files, as terraform does.
+  - >-
     The task fails, changing nothing, when the root cannot be read (the message names the file and line, for
     example C(/srv/repos/network/backend.tf:3: backend settings dynamodb_table are not literal values)), when the
     binary is not Terraform >= 1.10.1 or OpenTofu >= 1.10.2, when C(required_version) admits no such version,

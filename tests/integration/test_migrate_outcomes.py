@@ -248,3 +248,40 @@ def test_a_run_killed_before_the_thaw_is_resumed_and_both_stores_are_released(
                         ["Body"].read())
     assert record["mode"] == "lockfile" and "pending" not in record, record
     root.apply(serial="2")
+
+
+def test_a_root_with_a_utf16_file_stops_in_the_preflight_naming_it_and_the_others_migrate(
+        tmp_path, moto_server, tf_root, s3, dynamodb, state_bucket, lock_table, terraform_bin):
+    import subprocess
+
+    roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["first", "utf16", "second"])
+    bad = roots["utf16"]
+    # Saved by a Windows editor as "Unicode": UTF-16 with a byte order mark (after the root's last good init).
+    vars_tf = os.path.join(bad.path, "vars.tf")
+    with open(vars_tf, "wb") as handle:
+        handle.write(b"\xff\xfe" + 'variable "region" {\n  default = "us-east-1"\n}\n'.encode("utf-16-le"))
+    backend_before = open(os.path.join(bad.path, "backend.tf"), "rb").read()
+    dot_terraform_before = open(os.path.join(bad.path, ".terraform", "terraform.tfstate"), "rb").read()
+
+    result = run_playbook(PLAYBOOK, inventory=_inventory(tmp_path, moto_server, terraform_bin, roots), env=ENV)
+    assert result.returncode == 2, result.stdout[-4000:]
+    recap = _recap(result.stdout)
+    assert recap["utf16"]["failed"] == 1 and recap["first"]["failed"] == 0 and recap["second"]["failed"] == 0, recap
+    rows = dict((row["host"], row) for row in _report(tmp_path, "migrate-report.json")["results"])
+    assert rows["first"]["status"] == "migrated" and rows["second"]["status"] == "migrated", rows
+    row = rows["utf16"]
+    assert row["status"] == "stopped" and row["phase"] == "preflight", row
+    assert "%s:1: UTF-16 (little-endian, with a byte order mark), not UTF-8 at byte 0" % vars_tf in row["reason"], row
+    assert "UTF-8" in row["next_step"], row
+    # Nothing changed for that root: its files, its last init, no lock in either store, no record.
+    assert open(os.path.join(bad.path, "backend.tf"), "rb").read() == backend_before
+    assert open(os.path.join(bad.path, ".terraform", "terraform.tfstate"), "rb").read() == dot_terraform_before
+    assert s3.list_objects_v2(Bucket=state_bucket, Prefix="utf16/").get("KeyCount") == 0
+    assert [item["LockID"]["S"] for item in dynamodb.scan(TableName=lock_table)["Items"]
+            if item["LockID"]["S"].startswith("%s/utf16/" % state_bucket)] == []
+    assert _records(s3, state_bucket) == ["first/terraform.tfstate.tfstate-s3-backend.json",
+                                          "second/terraform.tfstate.tfstate-s3-backend.json"]
+    # terraform refuses the same file.
+    init = subprocess.run(bad.command("init", "-no-color", "-backend-config=use_path_style=true"), cwd=bad.path,
+                          env=bad.env, capture_output=True, text=True, errors="replace", timeout=300, check=False)
+    assert init.returncode == 1 and "Invalid character encoding" in init.stderr and "on vars.tf line 1" in init.stderr
