@@ -166,10 +166,11 @@ class ActionModule(RootAction):
 
     def _prepare(self, connection, s3, bucket, settings, migration, args):
         """The rights the later phases need, proven; then versioning on (when allowed), the only change here."""
-        if args["probe"] and migration["action"] in (decide.ACTION_REWRITE, decide.ACTION_INIT):
-            self._probe(s3, settings)
+        # The table first: its probe leaves nothing behind when a right is missing (the S3 probe leaves versions).
         if migration["freeze_table"]:
             self._probe_table(connection.client("dynamodb"), migration["freeze_table"], settings)
+        if args["probe"] and migration["action"] in (decide.ACTION_REWRITE, decide.ACTION_INIT):
+            self._probe(s3, settings)
         if bucket["versioning"] == "Enabled":
             return False
         call(s3, "put_bucket_versioning", resource=settings["bucket"], Bucket=settings["bucket"],
@@ -214,6 +215,8 @@ class ActionModule(RootAction):
         probe_id = "%s/%s.tfstate-s3-backend-probe" % (settings["bucket"], settings["key"])
         resource = "DynamoDB table %s item %s" % (table, probe_id)
         try:
+            # DeleteItem of the absent probe item first: a no-op that proves the right without leaving an item behind.
+            call(dynamodb, "delete_item", resource=resource, TableName=table, Key={"LockID": {"S": probe_id}})
             call(dynamodb, "put_item", resource=resource, TableName=table,
                  Item={"LockID": {"S": probe_id}, "Info": {"S": "Permission probe of tfstate.s3_backend.migrate"}})
             call(dynamodb, "delete_item", resource=resource, TableName=table, Key={"LockID": {"S": probe_id}})
