@@ -36,7 +36,7 @@ description:
     object of its own (C(<key>.tfstate-s3-backend-probe.tflock), written twice and deleted) that the bucket
     refuses a second conditional write (O(probe), for V(rewrite) and V(init)), proves that the DynamoDB lock table
     (RV(migration.freeze_table)) takes and deletes an item (a probe item C(<bucket>/<key>.tfstate-s3-backend-probe),
-    deleted while absent, put and deleted again, since the thaw needs C(dynamodb:DeleteItem): without that right
+    deleted while absent, put and deleted again, since the thaw needs C(dynamodb:DeleteItem), so that without that right
     nothing is left behind), and with O(baseline_plan=true) and V(rewrite) runs C(terraform init -reconfigure)
     with the current backend and a C(terraform plan -detailed-exitcode), kept as RV(migration.baseline_rc).
   - The phase itself never reads or writes a state object; only the baseline plan, run by terraform, reads the state.

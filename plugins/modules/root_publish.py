@@ -61,7 +61,7 @@ options:
     description:
       - The URL the root's clone was made from (M(tfstate.s3_backend.root_checkout)'s O(tfstate.s3_backend.root_checkout#module:repo_url)).
       - Only its user information is used, for the push and the fetches, handed to git through its environment (a
-        credential helper): the clone's configuration names the repository without it.
+        credential helper), so the clone's configuration names the repository without it.
       - Omitted, git uses the credentials it finds itself (SSH keys, credential helpers).
     type: str
   own_clone:

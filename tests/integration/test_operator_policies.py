@@ -212,3 +212,50 @@ def test_locks_and_unlock_run_with_exactly_their_policies_and_name_a_missing_act
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="stale/terraform.tfstate.tflock").get("KeyCount") == 0
     assert "Item" not in _client(enforcing_server, "dynamodb", admin).get_item(
         TableName=TABLE, Key={"LockID": {"S": "%s/stale/terraform.tfstate" % BUCKET}})
+
+
+def _trapped_root(tmp_path, server, admin, terraform_bin, name):
+    """A root applied with DynamoDB locking, then cut over to use_lockfile and applied again (stale digest),
+    with the migration record the migrate role leaves."""
+    root = TerraformRoot(tmp_path / name, server.url, binary=terraform_bin, access_key=admin[0], secret_key=admin[1])
+    root.write_main()
+    key = "%s/terraform.tfstate" % name
+    root.write_backend(bucket=BUCKET, key=key, dynamodb_table=TABLE)
+    root.init()
+    root.apply(serial="1")
+    root.write_backend(bucket=BUCKET, key=key, use_lockfile=True)
+    root.init(reconfigure=True)
+    root.apply(serial="2")
+    _client(server, "s3", admin).put_object(Bucket=BUCKET, Key=key + ".tfstate-s3-backend.json", Body=json.dumps({
+        "mode": "lockfile", "dynamodb_table": TABLE, "cutover_time": "2026-01-01T00:00:00Z", "root": name,
+        "collection_version": "0.1.0"}).encode())
+    return root
+
+
+def test_rollback_runs_with_exactly_its_policy(enforcing_server, admin, tmp_path, terraform_bin):
+    policy = operator_policy("rollback", [BUCKET], [TABLE])
+
+    denied_root = _trapped_root(tmp_path / "denied", enforcing_server, admin, terraform_bin, "rb-denied")
+    before = _snapshot(enforcing_server, admin, {"rb-denied": denied_root})
+    keys = _operator(enforcing_server, admin, "rollback-no-putitem", without(policy, "dynamodb:PutItem"))
+    result, rows = _run(tmp_path / "denied", enforcing_server, terraform_bin, keys, {"rb-denied": denied_root},
+                        playbook="rollback.yml")
+    assert result.returncode == 2, result.stdout[-4000:]
+    row = rows["rb-denied"]
+    # Not yet proven in the rollback's preflight: the digest sync (after the maintenance lock) is refused, the lock
+    # is released, and the backend file, the digests and the record are as they were.
+    assert row["status"] == "failed" and "dynamodb:PutItem" in row["reason"], row
+    after = _snapshot(enforcing_server, admin, {"rb-denied": denied_root})
+    assert after["files"] == before["files"] and after["items"] == before["items"]
+    assert [key for key in after["objects"] if not key[0].endswith(".tflock")] \
+        == [key for key in before["objects"] if not key[0].endswith(".tflock")]
+
+    root = _trapped_root(tmp_path / "allowed", enforcing_server, admin, terraform_bin, "rb-app")
+    keys = _operator(enforcing_server, admin, "rollback", policy)
+    result, rows = _run(tmp_path / "allowed", enforcing_server, terraform_bin, keys, {"rb-app": root},
+                        playbook="rollback.yml")
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert rows["rb-app"]["status"] == "rolled_back", rows
+    # terraform (as the administrator) plans with DynamoDB locking again: the digest was repaired.
+    assert "dynamodb_table" in open(os.path.join(root.path, "backend.tf")).read()
+    root.plan()

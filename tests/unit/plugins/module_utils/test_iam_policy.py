@@ -131,3 +131,29 @@ def test_operator_policy_refuses_what_it_cannot_scope():
     with pytest.raises(iam_policy.PolicyError, match="wildcard"):
         iam_policy.operator_policy("migrate", ["state-*"])
     assert iam_policy.table_arn("t", "cn-north-1") == "arn:aws-cn:dynamodb:cn-north-1:*:table/t"
+
+
+def test_the_docs_table_lists_each_jobs_actions_as_built():
+    import os
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    with open(os.path.join(root, "docs", "operator-policies.md")) as handle:
+        text = handle.read()
+    for job in iam_policy.OPERATOR_JOBS:
+        [row] = re.findall(r"^\| `%s` \| ([^\n]*) \|$" % job, text, re.MULTILINE)[:1]
+        cells = [cell.strip() for cell in row.split(" | ")]
+        actions = iam_policy.operator_actions(job)
+        assert cells == [", ".join(actions[scope]) or "-" for scope in ("bucket", "objects", "locks", "records",
+                                                                         "tables")], job
+
+
+def test_the_operator_policy_module_returns_the_function_s_policy():
+    from ansible_collections.tfstate.s3_backend.plugins.modules import operator_policy as module
+    from tests.conftest import run_module
+
+    result = run_module(module, {"job": "unlock", "buckets": ["b"], "lock_tables": ["t"], "account": "1"})
+    assert result["changed"] is False
+    assert result["policy"] == iam_policy.operator_policy("unlock", ["b"], ["t"], account="1")
+    failed = run_module(module, {"job": "unlock", "buckets": ["b*"]})
+    assert failed["failed"] and "Cannot scope the unlock operator policy" in failed["msg"]
