@@ -191,14 +191,20 @@ _IAM_ACTIONS = {
 _ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403")
 
 
-def iam_action(service, operation):
-    """The IAM action that authorises ``operation`` of ``service`` (``s3``, ``dynamodb``, ...)."""
+def iam_action(service, operation, versioned=False):
+    """The IAM action that authorises ``operation`` of ``service`` (``s3``, ``dynamodb``, ...).
+
+    ``versioned``: the S3 request names a ``VersionId`` (GetObject then needs ``s3:GetObjectVersion``).
+    """
     if not service or not operation:
         return None
-    return _IAM_ACTIONS.get((service, operation), "%s:%s" % (service, operation))
+    action = _IAM_ACTIONS.get((service, operation), "%s:%s" % (service, operation))
+    if versioned and action in ("s3:GetObject", "s3:DeleteObject"):
+        action += "Version"
+    return action
 
 
-def client_error(exc, operation, resource, service=None):
+def client_error(exc, operation, resource, service=None, versioned=False):
     """The AwsError of a botocore ClientError: code, message, HTTP status and request ID.
 
     An access denial names the IAM action that was missing (S3 and some services do not say it).
@@ -208,7 +214,7 @@ def client_error(exc, operation, resource, service=None):
     request_id = metadata.get("RequestId") or (metadata.get("HTTPHeaders") or {}).get("x-amz-request-id")
     code = response.get("Error", {}).get("Code")
     message = response.get("Error", {}).get("Message") or str(exc)
-    action = iam_action(service, operation)
+    action = iam_action(service, operation, versioned)
     if (code in _ACCESS_DENIED or metadata.get("HTTPStatusCode") == 403) and action and action not in message:
         message = "%s (the credentials lack the IAM permission %s on this resource)" % (message, action)
     return AwsError(message, operation=operation, resource=resource, code=code, status=metadata.get("HTTPStatusCode"),
@@ -248,7 +254,7 @@ def call(client, method, resource=None, ignore_codes=(), **kwargs):
     try:
         return getattr(client, method)(**kwargs)
     except ClientError as exc:
-        error = client_error(exc, operation, resource, _service(client))
+        error = client_error(exc, operation, resource, _service(client), bool(kwargs.get("VersionId")))
         if error.code in ignore_codes:
             return None
         raise error

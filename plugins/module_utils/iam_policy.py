@@ -171,8 +171,8 @@ _JOB_ACTIONS = {
                    "dynamodb:DeleteItem", "dynamodb:Scan"],
     },
     "retire": {
-        "bucket": ["s3:ListBucket"],
-        "objects": ["s3:GetObject"],
+        "bucket": ["s3:ListBucket", "s3:ListBucketVersions"],
+        "objects": ["s3:GetObject", "s3:GetObjectVersion"],
         "locks": [],
         "records": ["s3:PutObject"],
         "tables": ["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:CreateBackup", "dynamodb:DescribeBackup",

@@ -24,9 +24,9 @@ description:
   - V(rollback), V(retire), V(locks) (the stale-lock report) and V(unlock) get what those jobs call; see
     C(docs/operator-policies.md) in the collection for each list and what proves it.
   - No job may write or delete a state object; no job but V(retire) may delete a table.
-  - The V(migrate), V(locks), V(unlock) and V(rollback) policies are proven under IAM enforcement (moto) by the
-    collection's tests - the job passes with exactly this policy, and fails naming the action when one is missing
-    (V(migrate), V(locks) and V(unlock) before anything changes). The V(retire) policy is not proven yet.
+  - Each policy is proven under IAM enforcement (moto) by the collection's tests - the job passes with exactly this
+    policy, and fails naming the action when one is missing (before anything changes, except V(rollback), which
+    finds it after taking and releasing its maintenance lock).
   - Makes no AWS call. Write the document with M(ansible.builtin.copy) or attach it with your IAM tooling.
 author:
   - tfstate.s3_backend maintainers (@tfstate)

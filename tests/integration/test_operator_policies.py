@@ -106,6 +106,7 @@ def _roots(tmp_path, server, admin, terraform_bin, names):
 
 
 def _run(tmp_path, server, terraform_bin, keys, roots, playbook="migrate.yml", **extra):
+    os.makedirs(str(tmp_path), exist_ok=True)
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {
         "hosts": dict((name, {"tfstate_root": root.path}) for name, root in roots.items()),
@@ -115,8 +116,11 @@ def _run(tmp_path, server, terraform_bin, keys, roots, playbook="migrate.yml", *
                       "migrate_target": "lockfile"}, **extra)}}))
     env = {"AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1], "AWS_REGION": "us-east-1"}
     result = run_playbook(os.path.join(ROOT, "playbooks", playbook), inventory=str(inventory), env=env)
-    with open(str(tmp_path / "reports" / ("%s-report.json" % playbook[:-4]))) as handle:
-        rows = dict((row["host"], row) for row in json.load(handle)["results"])
+    report = tmp_path / "reports" / ("%s-report.json" % playbook[:-4])
+    if not report.exists():
+        return result, {}
+    with open(str(report)) as handle:
+        rows = dict((row.get("host"), row) for row in json.load(handle)["results"])
     return result, rows
 
 
@@ -259,3 +263,45 @@ def test_rollback_runs_with_exactly_its_policy(enforcing_server, admin, tmp_path
     # terraform (as the administrator) plans with DynamoDB locking again: the digest was repaired.
     assert "dynamodb_table" in open(os.path.join(root.path, "backend.tf")).read()
     root.plan()
+
+
+def test_retire_runs_with_exactly_its_policy_and_stops_first_without_create_backup(
+        enforcing_server, admin, tmp_path, terraform_bin):
+    from tests.integration.test_retire import a_cutover_moment, write_migration_record
+
+    s3 = _client(enforcing_server, "s3", admin)
+    dynamodb = _client(enforcing_server, "dynamodb", admin)
+    table = "retire-proof-locks"
+    dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
+    root = TerraformRoot(tmp_path / "rt-net", enforcing_server.url, binary=terraform_bin, access_key=admin[0],
+                         secret_key=admin[1])
+    root.write_main()
+    key = "rt-net/terraform.tfstate"
+    root.write_backend(bucket=BUCKET, key=key, dynamodb_table=table)
+    root.init()
+    root.apply(serial="1")
+    cutover = a_cutover_moment()
+    root.write_backend(bucket=BUCKET, key=key, use_lockfile=True)
+    root.init(reconfigure=True)
+    root.apply(serial="2")
+    write_migration_record(s3, BUCKET, key, "lockfile", table, cutover)
+    policy = operator_policy("retire", [BUCKET], [table])
+    retire_vars = {"retire_table": table, "retire_grace_period_days": 0, "retire_fail_on_refused": True}
+
+    keys = _operator(enforcing_server, admin, "retire-no-backup", without(policy, "dynamodb:CreateBackup"))
+    result, rows = _run(tmp_path / "denied", enforcing_server, terraform_bin, keys, {"rt-net": root},
+                        playbook="retire.yml", **retire_vars)
+    assert result.returncode != 0 and "dynamodb:CreateBackup" in result.stdout, result.stdout[-4000:]
+    assert table in dynamodb.list_tables()["TableNames"]
+    assert dynamodb.list_backups(TableName=table)["BackupSummaries"] == []
+
+    keys = _operator(enforcing_server, admin, "retire", policy)
+    result, rows = _run(tmp_path / "allowed", enforcing_server, terraform_bin, keys, {"rt-net": root},
+                        playbook="retire.yml", **retire_vars)
+    assert result.returncode == 0, result.stdout[-6000:]
+    [row] = rows.values()
+    assert row["status"] == "retired", row
+    assert table not in dynamodb.list_tables()["TableNames"]
+    assert len(dynamodb.list_backups(TableName=table)["BackupSummaries"]) == 1

@@ -142,6 +142,7 @@ def test_an_access_denial_names_the_missing_iam_action():
     error = aws.client_error(denied, "ListObjectsV2", "s3://b", "s3")
     assert "the credentials lack the IAM permission s3:ListBucket" in str(error) and error.code == "AccessDenied"
     assert aws.iam_action("dynamodb", "DeleteItem") == "dynamodb:DeleteItem"
+    assert aws.iam_action("s3", "GetObject", versioned=True) == "s3:GetObjectVersion"
     # A message that already names the action is left as it is; other errors get no such note.
     named = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized to perform: "
                                    "dynamodb:PutItem"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
