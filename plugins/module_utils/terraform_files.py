@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import codecs
+import itertools
 import os
 import re
 
@@ -225,12 +226,6 @@ def _json_contexts(data):
     return ctx
 
 
-def _chain(first, rest):
-    yield first
-    for item in rest:
-        yield item
-
-
 def _describe_byte(data, offset):
     value = data[offset]
     if data.startswith(b"\xef\xbb\xbf", offset):
@@ -279,7 +274,7 @@ def encoding_problem(data, syntax="native"):
     bad = None
     if first_invalid is not None:
         # Any byte that is not UTF-8 outside a comment.
-        for offset in _chain(first_invalid, invalid):
+        for offset in itertools.chain([first_invalid], invalid):
             if ctx[offset] != COMMENT:
                 bad = (offset, "byte 0x%02X, not UTF-8" % data[offset])
                 break

@@ -301,7 +301,8 @@ def test_retire_runs_with_exactly_its_policy_and_stops_first_without_create_back
     result, rows = _run(tmp_path / "allowed", enforcing_server, terraform_bin, keys, {"rt-net": root},
                         playbook="retire.yml", **retire_vars)
     assert result.returncode == 0, result.stdout[-6000:]
-    [row] = rows.values()
+    assert len(rows) == 1, rows
+    row = list(rows.values())[0]
     assert row["status"] == "retired", row
     assert table not in dynamodb.list_tables()["TableNames"]
     assert len(dynamodb.list_backups(TableName=table)["BackupSummaries"]) == 1

@@ -144,8 +144,8 @@ def test_the_docs_table_lists_each_jobs_actions_as_built():
         [row] = re.findall(r"^\| `%s` \| ([^\n]*) \|$" % job, text, re.MULTILINE)[:1]
         cells = [cell.strip() for cell in row.split(" | ")]
         actions = iam_policy.operator_actions(job)
-        assert cells == [", ".join(actions[scope]) or "-" for scope in ("bucket", "objects", "locks", "records",
-                                                                         "tables")], job
+        scopes = ("bucket", "objects", "locks", "records", "tables")
+        assert cells == [", ".join(actions[scope]) or "-" for scope in scopes], job
 
 
 def test_the_operator_policy_module_returns_the_function_s_policy():
