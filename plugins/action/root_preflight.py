@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_preflight: read a root and decide what it needs (docs in plugins/modules)."""
 
+import os
+
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call
@@ -19,6 +21,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend im
     terraform_facts,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_objects import list_states
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_files import load_problems, loaded_files
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
     first_error,
     init_argv,
@@ -60,6 +63,23 @@ def backend_view(backend):
     keep = ("root", "file", "line", "form", "config_files", "partial_config_files", "settings", "lock_mode",
             "initialised_lock_mode", "initialised", "required_version", "working_dir")
     return {name: backend.get(name) for name in keep}
+
+
+def check_loadable(root, terraform, backend, unreadable):
+    """Stop the root on a file terraform init cannot load, before anything else is read or changed.
+
+    Such a file is the first thing to name, also when it is why the backend could not be read
+    (``unreadable``: the RootError resolve_root raised, else None).
+    """
+    product = terraform["product"] if terraform else "terraform"
+    blockers = decide.unloadable_file_blockers(load_problems(loaded_files(root, product)), terraform)
+    if blockers:
+        raise PhaseFailed("; ".join(blockers))
+    if unreadable is not None:
+        raise PhaseFailed(str(unreadable))
+    blockers = decide.unloadable_file_blockers(load_problems(backend["partial_config_files"]), terraform)
+    if blockers:
+        raise PhaseFailed("; ".join(blockers))
 
 
 class ActionModule(RootAction):
@@ -114,12 +134,13 @@ class ActionModule(RootAction):
         ``action`` is None (decided later, from S3) except for a Terragrunt root the role cannot
         re-initialise: ``unsupported``, or ``none`` when its files and last init already say the target.
         """
+        root = os.path.abspath(os.path.expanduser(args["root"]))
         try:
-            backend = resolve_root(args["root"], args["init_args"], terragrunt=True)
+            backend, unreadable = resolve_root(args["root"], args["init_args"], terragrunt=True), None
         except RootError as exc:
-            raise PhaseFailed(str(exc))
+            backend, unreadable = None, exc
         unsupported = None
-        if decide.is_terragrunt(backend):
+        if backend is not None and decide.is_terragrunt(backend):
             unsupported = decide.terragrunt_unsupported(backend, args["terragrunt_bin"])
         terraform = None
         if unsupported is None:
@@ -128,6 +149,7 @@ class ActionModule(RootAction):
             except RootError as exc:
                 raise PhaseFailed(str(exc))
             terraform["binary"] = args["terraform_bin"]
+        check_loadable(root, terraform, backend, unreadable)
         migration = {
             "host": host,
             "root": backend["root"],
@@ -196,10 +218,11 @@ class ActionModule(RootAction):
 
     def _prepare(self, connection, s3, bucket, settings, migration, args):
         """The rights the later phases need, proven; then versioning on (when allowed), the only change here."""
-        if args["probe"] and migration["action"] in (decide.ACTION_REWRITE, decide.ACTION_INIT):
-            self._probe(s3, settings)
+        # The table first: its probe leaves nothing behind when a right is missing (the S3 probe leaves versions).
         if migration["freeze_table"]:
             self._probe_table(connection.client("dynamodb"), migration["freeze_table"], settings)
+        if args["probe"] and migration["action"] in (decide.ACTION_REWRITE, decide.ACTION_INIT):
+            self._probe(s3, settings)
         if bucket["versioning"] == "Enabled":
             return False
         call(s3, "put_bucket_versioning", resource=settings["bucket"], Bucket=settings["bucket"],
@@ -236,6 +259,8 @@ class ActionModule(RootAction):
         probe_id = "%s/%s.tfstate-s3-backend-probe" % (settings["bucket"], settings["key"])
         resource = "DynamoDB table %s item %s" % (table, probe_id)
         try:
+            # DeleteItem of the absent probe item first: a no-op that proves the right without leaving an item behind.
+            call(dynamodb, "delete_item", resource=resource, TableName=table, Key={"LockID": {"S": probe_id}})
             call(dynamodb, "put_item", resource=resource, TableName=table,
                  Item={"LockID": {"S": probe_id}, "Info": {"S": "Permission probe of tfstate.s3_backend.migrate"}})
             call(dynamodb, "delete_item", resource=resource, TableName=table, Key={"LockID": {"S": probe_id}})

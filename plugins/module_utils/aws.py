@@ -171,14 +171,59 @@ def _operation_name(client, method):
         return method
 
 
-def client_error(exc, operation, resource):
-    """The AwsError of a botocore ClientError: code, message, HTTP status and request ID."""
+# IAM actions whose name is not "<service>:<operation>".
+_IAM_ACTIONS = {
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListObjects"): "s3:ListBucket",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "DeleteObjects"): "s3:DeleteObject",
+    ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
+    ("s3", "PutObjectLockConfiguration"): "s3:PutBucketObjectLockConfiguration",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "PutBucketEncryption"): "s3:PutEncryptionConfiguration",
+    ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+}
+_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403")
+
+
+def iam_action(service, operation, versioned=False):
+    """The IAM action that authorises ``operation`` of ``service`` (``s3``, ``dynamodb``, ...).
+
+    ``versioned``: the S3 request names a ``VersionId`` (GetObject then needs ``s3:GetObjectVersion``).
+    """
+    if not service or not operation:
+        return None
+    action = _IAM_ACTIONS.get((service, operation), "%s:%s" % (service, operation))
+    if versioned and action in ("s3:GetObject", "s3:DeleteObject"):
+        action += "Version"
+    return action
+
+
+def client_error(exc, operation, resource, service=None, versioned=False):
+    """The AwsError of a botocore ClientError: code, message, HTTP status and request ID.
+
+    An access denial names the IAM action that was missing (S3 and some services do not say it).
+    """
     response = getattr(exc, "response", None) or {}
     metadata = response.get("ResponseMetadata", {})
     request_id = metadata.get("RequestId") or (metadata.get("HTTPHeaders") or {}).get("x-amz-request-id")
-    return AwsError(response.get("Error", {}).get("Message") or str(exc), operation=operation, resource=resource,
-                    code=response.get("Error", {}).get("Code"), status=metadata.get("HTTPStatusCode"),
+    code = response.get("Error", {}).get("Code")
+    message = response.get("Error", {}).get("Message") or str(exc)
+    action = iam_action(service, operation, versioned)
+    if (code in _ACCESS_DENIED or metadata.get("HTTPStatusCode") == 403) and action and action not in message:
+        message = "%s (the credentials lack the IAM permission %s on this resource)" % (message, action)
+    return AwsError(message, operation=operation, resource=resource, code=code, status=metadata.get("HTTPStatusCode"),
                     request_id=request_id)
+
+
+def _service(client):
+    try:
+        return client.meta.service_model.service_name
+    except AttributeError:
+        return None
 
 
 def transport_error(exc, client, operation, resource):
@@ -207,7 +252,7 @@ def call(client, method, resource=None, ignore_codes=(), **kwargs):
     try:
         return getattr(client, method)(**kwargs)
     except ClientError as exc:
-        error = client_error(exc, operation, resource)
+        error = client_error(exc, operation, resource, _service(client), bool(kwargs.get("VersionId")))
         if error.code in ignore_codes:
             return None
         raise error
@@ -221,7 +266,7 @@ def paginate(client, method, resource=None, **kwargs):
     try:
         yield from client.get_paginator(method).paginate(**kwargs)
     except ClientError as exc:
-        raise client_error(exc, operation, resource)
+        raise client_error(exc, operation, resource, _service(client))
     except BotoCoreError as exc:
         raise transport_error(exc, client, operation, resource)
 

@@ -140,3 +140,105 @@ def backend_policy(bucket, keys, region="us-east-1", workspaces=False, workspace
                            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
                            "Resource": kms_key_arn})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+# ---------------------------------------------------------------------------
+# The operator's own policy: what the collection's jobs (and the terraform they run) need.
+
+RECORD_SUFFIX = ".tfstate-s3-backend.json"
+OPERATOR_JOBS = ("migrate", "rollback", "retire", "locks", "unlock")
+# Per job: actions on the state buckets, on every object, on lock objects, on migration records,
+# and on the DynamoDB lock tables. No job deletes or overwrites a state object: terraform only
+# reads states during these jobs (init, plan), and the collection never writes one.
+_JOB_ACTIONS = {
+    "migrate": {
+        "bucket": ["s3:ListBucket", "s3:GetBucketVersioning"],
+        "objects": ["s3:GetObject"],
+        "locks": ["s3:PutObject", "s3:DeleteObject"],
+        "records": ["s3:PutObject"],
+        "tables": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+    },
+    "rollback": {
+        "bucket": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketVersioning"],
+        "objects": ["s3:GetObject"],
+        "locks": ["s3:PutObject", "s3:DeleteObject"],
+        "records": ["s3:PutObject"],
+        "tables": ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
+                   "dynamodb:DeleteItem", "dynamodb:Scan"],
+    },
+    "retire": {
+        "bucket": ["s3:ListBucket", "s3:ListBucketVersions"],
+        "objects": ["s3:GetObject", "s3:GetObjectVersion"],
+        "locks": [],
+        "records": ["s3:PutObject"],
+        "tables": ["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:CreateBackup", "dynamodb:DescribeBackup",
+                   "dynamodb:DeleteTable"],
+    },
+    "locks": {
+        "bucket": ["s3:ListBucket"],
+        "objects": [],
+        "locks": ["s3:GetObject"],
+        "records": [],
+        "tables": ["dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem"],
+    },
+    "unlock": {
+        "bucket": ["s3:ListBucket"],
+        "objects": [],
+        "locks": ["s3:GetObject", "s3:DeleteObject"],
+        "records": [],
+        "tables": ["dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"],
+    },
+}
+
+
+def table_arn(table, region="us-east-1", account="*"):
+    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    return "arn:%s:dynamodb:%s:%s:table/%s" % (partition, region, account or "*", table)
+
+
+def operator_actions(job, enable_versioning=False, create_table=False):
+    """``{scope: [actions]}`` one job needs (scopes: bucket, objects, locks, records, tables)."""
+    if job not in _JOB_ACTIONS:
+        raise PolicyError("unknown job %r: one of %s" % (job, ", ".join(OPERATOR_JOBS)))
+    actions = dict((scope, list(names)) for scope, names in _JOB_ACTIONS[job].items())
+    if enable_versioning and job == "migrate":
+        actions["bucket"].append("s3:PutBucketVersioning")
+    if create_table and job == "rollback":
+        actions["tables"].append("dynamodb:CreateTable")
+    return actions
+
+
+def operator_policy(job, buckets, lock_tables=(), region="us-east-1", account="*", enable_versioning=False,
+                    create_table=False, kms_key_arns=()):
+    """The IAM policy document (a dict) an operator credential needs to run ``job`` on these buckets and tables.
+
+    ``job``: migrate, rollback, retire, locks (report) or unlock. The policy covers the collection's
+    AWS calls and those of the terraform it runs in the roots (init, plan, the lock proofs); it never
+    allows deleting or writing a state object. ``enable_versioning`` adds ``s3:PutBucketVersioning``
+    (``migrate_enable_versioning``); ``create_table`` adds ``dynamodb:CreateTable`` (a rollback to a
+    table that was deleted); ``kms_key_arns`` the KMS keys of encrypted states.
+    """
+    if not buckets:
+        raise PolicyError("at least one state bucket is needed to scope the policy")
+    for name in list(buckets) + list(lock_tables or ()):
+        _check_literal("bucket or table name", name)
+    actions = operator_actions(job, enable_versioning, create_table)
+    arns = [bucket_arn(bucket, region) for bucket in buckets]
+    statements = [{"Sid": "StateBuckets", "Effect": "Allow", "Action": actions["bucket"], "Resource": arns}]
+    if actions["objects"]:
+        statements.append({"Sid": "ReadObjects", "Effect": "Allow", "Action": actions["objects"],
+                           "Resource": ["%s/*" % arn for arn in arns]})
+    if actions["locks"]:
+        statements.append({"Sid": "LockObjects", "Effect": "Allow", "Action": actions["locks"],
+                           "Resource": ["%s/*.tflock" % arn for arn in arns]})
+    if actions["records"]:
+        statements.append({"Sid": "MigrationRecords", "Effect": "Allow", "Action": actions["records"],
+                           "Resource": ["%s/*%s" % (arn, RECORD_SUFFIX) for arn in arns]})
+    if lock_tables and actions["tables"]:
+        statements.append({"Sid": "LockTables", "Effect": "Allow", "Action": actions["tables"],
+                           "Resource": [table_arn(table, region, account) for table in lock_tables]})
+    if kms_key_arns:
+        statements.append({"Sid": "StateKmsKeys", "Effect": "Allow",
+                           "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                           "Resource": list(kms_key_arns)})
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -564,6 +564,14 @@ def delete_dynamodb_lock(client, target, info):
     return answer is not None
 
 
+def prove_delete_item(client, target):
+    """A DeleteItem of the lock item whose condition can never hold: it deletes nothing, but IAM checks
+    ``dynamodb:DeleteItem`` first (AwsError AccessDenied without it)."""
+    call(client, "delete_item", resource=target.item_resource, ignore_codes=("ConditionalCheckFailedException",),
+         TableName=target.table, Key={"LockID": {"S": target.lock_id}},
+         ConditionExpression="attribute_exists(LockID) AND attribute_not_exists(LockID)")
+
+
 def public(record):
     """A record without its internal fields (kept for the conditional delete)."""
     return None if record is None else {k: v for k, v in record.items() if not k.startswith("_")}
@@ -682,11 +690,17 @@ def release(s3, dynamodb, target, lock_id=None, stale_after=None, force=False, e
     """
     result = {"changed": False, "released": [], "kept": []}
     found = read_target_locks(s3, dynamodb, target, stale_after=stale_after, now=now)
+    decisions = dict((store, release_decision(found[store], lock_id, stale_after, force, etag))
+                     for store in (STORE_S3, STORE_DYNAMODB) if found[store] is not None)
+    if not check_mode and decisions.get(STORE_S3, KEPT_CHANGED) is None and decisions.get(STORE_DYNAMODB,
+                                                                                          KEPT_CHANGED) is None:
+        # Both locks go: prove dynamodb:DeleteItem first, so that a missing right releases neither.
+        prove_delete_item(dynamodb, target)
     for store in (STORE_S3, STORE_DYNAMODB):
         record = found[store]
         if record is None:
             continue
-        reason = release_decision(record, lock_id, stale_after, force, etag)
+        reason = decisions[store]
         if reason is None and not check_mode:
             if store == STORE_S3:
                 deleted = delete_s3_lock(s3, target, record["etag"])

@@ -210,6 +210,23 @@ def describe_lock(lock):
 # ---------------------------------------------------------------------------
 # Preflight: what stops a root before anything changes, and what the root needs.
 
+def unloadable_file_blockers(problems, terraform=None):
+    """The reasons a root cannot go on because terraform cannot load one of its files (empty: it can).
+
+    ``problems``: terraform_files.load_problems() output, ``{file, line, offset, reason}`` each.
+    Checked before any AWS call, freeze or rewrite: ``terraform init`` would fail on such a file
+    after the cut-over began.
+    """
+    binary = (terraform or {}).get("binary") or "terraform"
+    reasons = []
+    for problem in problems:
+        place = problem["file"] if problem.get("line") is None else "%s:%s" % (problem["file"], problem["line"])
+        where = "" if problem.get("offset") is None else " at byte %s" % problem["offset"]
+        reasons.append("%s: %s%s; %s init cannot load it: save it as UTF-8 (or remove it), nothing was changed"
+                       % (place, problem["reason"], where, binary))
+    return reasons
+
+
 def preflight_blockers(backend, terraform, target, bucket, enable_versioning):
     """The reasons to leave the root untouched (empty: go on). Each names the file, bucket or binary.
 
@@ -387,6 +404,8 @@ def next_step(status, reason, target, phase=None, command=None):
         return "check the bucket name, region and credentials of this root"
     if "required_version" in text or "does not support use_lockfile" in text:
         return "upgrade Terraform (>= 1.10.1) or OpenTofu (>= 1.10.2) and the root's required_version"
+    if "init cannot load it" in text:
+        return "save the named file as UTF-8 (or remove it from the root), then rerun"
     if "cannot be parsed" in text or "not literal" in text or "templated" in text:
         return "fix or render the named file, then rerun"
     if status in (FAILED, WOULD_FAIL):

@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import shutil
+from urllib.parse import unquote
 
 DEFAULT_IDENTITY = ("tfstate.s3_backend", "tfstate@localhost")
 # A refused push is replayed on the branch another run pushed at most this many times.
@@ -51,6 +52,35 @@ def redact_url(url):
 def scrub_userinfo(text):
     """Any text (git's stderr) with the user information of every URL in it removed."""
     return _USERINFO.sub(r"\1", text or "")
+
+
+# A credential helper that answers git's "get" from two variables of the git process's own environment,
+# after an empty value that clears any helper configured elsewhere.
+_CREDENTIAL_HELPER = ('!f() { test "$1" = get || exit 0; printf "username=%s\\n" "$TFSTATE_GIT_USERNAME"; '
+                      'printf "password=%s\\n" "$TFSTATE_GIT_PASSWORD"; }; f')
+_HTTP_USERINFO = re.compile(r"^(?P<scheme>https?://)(?P<userinfo>[^/@\s]*)@(?P<rest>.*)$", re.IGNORECASE)
+
+
+def url_credentials(url):
+    """``(url without user information, environment for git)``: the credentials travel to git through a
+    credential helper reading the git process's environment, so no clone's ``.git/config`` ever holds them.
+
+    Only http(s) URLs carry a password this way; any other URL is returned as it is, with no environment.
+    """
+    match = _HTTP_USERINFO.match(url or "")
+    if not match:
+        return url, {}
+    user, _sep, password = match.group("userinfo").partition(":")
+    env = {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": "",
+        "GIT_CONFIG_KEY_1": "credential.helper",
+        "GIT_CONFIG_VALUE_1": _CREDENTIAL_HELPER,
+        "TFSTATE_GIT_USERNAME": unquote(user),
+        "TFSTATE_GIT_PASSWORD": unquote(password),
+    }
+    return match.group("scheme") + match.group("rest"), env
 
 
 def clone_name(host):
@@ -296,13 +326,19 @@ def _fresh_clone(git, repo_url, workdir, clone, prefix, shown):
     """Clone ``repo_url`` into ``clone`` unless it already is a clone of it; True when it cloned.
 
     Re-cloned when the folder is not a clone of this repository (or never became one); a clone killed
-    after writing its configuration is completed by the fetch.
+    after writing its configuration is completed by the fetch. The clone's origin is the URL without its
+    credentials; they reach git only through its environment (url_credentials).
     """
+    origin_url, auth = url_credentials(repo_url)
     origin = None
     if os.path.isdir(clone):
         rc, out, _err = git(clone, "config", "--get", "remote.origin.url", ok=None)
         origin = out.rstrip("\n") if rc == 0 else None
-    if origin == repo_url:
+    if origin == repo_url and origin != origin_url:
+        # A clone made by an earlier release kept the credentials in its configuration: drop them.
+        git(clone, "remote", "set-url", "origin", origin_url)
+        origin = origin_url
+    if origin == origin_url:
         return False
     if os.path.isdir(clone) and not os.path.islink(clone):
         shutil.rmtree(clone)
@@ -311,22 +347,23 @@ def _fresh_clone(git, repo_url, workdir, clone, prefix, shown):
     if not os.path.isdir(workdir):
         os.makedirs(workdir)
     try:
-        git(workdir, "clone", "--quiet", "--no-checkout", "--", repo_url, clone)
+        git(workdir, "clone", "--quiet", "--no-checkout", "--", origin_url, clone, env=auth)
     except GitError as exc:
         raise GitError("%scould not clone %s: %s" % (prefix, shown, exc.detail), exc.detail)
     return True
 
 
-def _fetch(git, clone, version, prefix, shown):
+def _fetch(git, clone, version, prefix, shown, auth):
     """Fetch every branch and tag of origin (and its default branch when no version is given)."""
     # Only one run works in a clone at a time: an index lock here was left by a git process killed earlier.
     lock = os.path.join(clone, ".git", "index.lock")
     if os.path.lexists(lock):
         os.unlink(lock)
     try:
-        git(clone, "fetch", "--quiet", "--prune", "--force", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
+        git(clone, "fetch", "--quiet", "--prune", "--force", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*",
+            env=auth)
         if not version:
-            git(clone, "remote", "set-head", "origin", "--auto")
+            git(clone, "remote", "set-head", "origin", "--auto", env=auth)
     except GitError as exc:
         raise GitError("%scould not fetch %s: %s" % (prefix, shown, exc.detail), exc.detail)
 
@@ -364,7 +401,7 @@ def checkout_remote(run, host, repo_url, version, subdir, workdir, branch, binar
     # Git never looks above the clone for a repository (a broken clone must not act on an enclosing one).
     git = Git(run, binary, env={"GIT_CEILING_DIRECTORIES": workdir})
     changed = _fresh_clone(git, repo_url, workdir, clone, prefix, shown)
-    _fetch(git, clone, version, prefix, shown)
+    _fetch(git, clone, version, prefix, shown, url_credentials(repo_url)[1])
     commit, work_branch = _checkout_target(git, clone, version, branch, prefix, shown)
 
     _rc, out, _err = git(clone, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
@@ -394,38 +431,40 @@ def _commit_files(git, top, to_commit, branch, on_branch, before_tip, message, h
     git(top, "commit", "--quiet", "-m", message, "-m", body, "--", *to_commit, env=identity)
 
 
-def _push_branch(git, top, branch, head, own_clone, identity, check_mode, prefix):
+def _push_branch(git, top, branch, head, own_clone, identity, check_mode, prefix, auth):
     """Push ``branch`` to origin unless it holds it already: ``(pushed, replayed, changed)``.
 
     ``changed`` is True when it pushed or would push (check mode), False when origin had it already.
     """
     ref = "refs/heads/%s" % branch
     tracking = "refs/remotes/origin/%s" % branch
-    out = git(top, "ls-remote", "--heads", "origin", ref)[1]
+    out = git(top, "ls-remote", "--heads", "origin", ref, env=auth)[1]
     remote_tip = (out.split() or [""])[0]
     same_files = False
     if remote_tip and remote_tip != head:
-        git(top, "fetch", "--quiet", "origin", "+%s:%s" % (ref, tracking))
+        git(top, "fetch", "--quiet", "origin", "+%s:%s" % (ref, tracking), env=auth)
         same_files = git(top, "diff", "--quiet", "HEAD", tracking, "--", ok=(0, 1))[0] == 0
     if already_pushed(remote_tip, head, same_files):
         return True, False, False
     if check_mode:
         return False, False, True  # would push
     replayed = False
-    rc, _out, err = git(top, "push", "--quiet", "--set-upstream", "origin", "%s:%s" % (ref, ref), ok=None)
+    rc, _out, err = git(top, "push", "--quiet", "--set-upstream", "origin", "%s:%s" % (ref, ref), ok=None,
+                        env=auth)
     replay = own_clone and os.path.realpath(top) == os.path.realpath(own_clone)
     # Roots of one repository share the branch: another root's run may have pushed to it since this
     # clone was made. Only in this host's own clone is the commit replayed on top of theirs; a local
     # checkout is the user's to reconcile.
     attempts = REPLAY_ATTEMPTS if rc != 0 and replay else 0
     for _attempt in range(attempts):
-        git(top, "fetch", "--quiet", "origin", "+%s:%s" % (ref, tracking))
+        git(top, "fetch", "--quiet", "origin", "+%s:%s" % (ref, tracking), env=auth)
         rc, _out, err = git(top, "rebase", "--quiet", tracking, ok=None, env=identity)
         if rc != 0:
             git(top, "rebase", "--abort", ok=None)
             continue
         replayed = True
-        rc, _out, err = git(top, "push", "--quiet", "--set-upstream", "origin", "%s:%s" % (ref, ref), ok=None)
+        rc, _out, err = git(top, "push", "--quiet", "--set-upstream", "origin", "%s:%s" % (ref, ref), ok=None,
+                            env=auth)
         if rc == 0:
             break
     if rc != 0:
@@ -434,8 +473,11 @@ def _push_branch(git, top, branch, head, own_clone, identity, check_mode, prefix
 
 
 def publish_root(run, host, root_path, files, branch, message, push=False, version=None, own_clone=None,
-                 check_mode=False, environ=None, binary="git"):
+                 check_mode=False, environ=None, binary="git", repo_url=None):
     """Commit ``files`` (those that differ from the checked-out commit) on ``branch`` and push it.
+
+    ``repo_url``: the repository URL the clone was made from, whose credentials (if any) git needs to
+    talk to origin; they are passed through git's environment only (see url_credentials()).
 
     Returns ``{"changed", "published", "replayed", "repository", "before", "after"}``; ``published`` is the
     ``tfstate_published`` record (see ``published_view``). Check mode commits and pushes nothing.
@@ -480,7 +522,8 @@ def publish_root(run, host, root_path, files, branch, message, push=False, versi
     pushed = False
     replayed = False
     if push and now_on_branch:
-        pushed, replayed, pushes = _push_branch(git, top, branch, head, own_clone, identity, check_mode, prefix)
+        pushed, replayed, pushes = _push_branch(git, top, branch, head, own_clone, identity, check_mode, prefix,
+                                                   url_credentials(repo_url)[1] if repo_url else {})
         changed = changed or pushes
         head = git(top, "rev-parse", "HEAD")[1].strip()
 

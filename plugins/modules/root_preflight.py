@@ -34,10 +34,19 @@ description:
     object of its own (C(<key>.tfstate-s3-backend-probe.tflock), written twice and deleted) that the bucket
     refuses a second conditional write (O(probe), for V(rewrite) and V(init)), proves that the DynamoDB lock table
     (RV(migration.freeze_table)) takes and deletes an item (a probe item C(<bucket>/<key>.tfstate-s3-backend-probe),
-    put and deleted, since the thaw needs C(dynamodb:DeleteItem)), and with O(baseline_plan=true)
-    and V(rewrite) runs C(terraform init -reconfigure) with the current backend and a
-    C(terraform plan -detailed-exitcode), kept as RV(migration.baseline_rc).
+    deleted while absent, put and deleted again, since the thaw needs C(dynamodb:DeleteItem), so that without that right
+    nothing is left behind), and with O(baseline_plan=true) and V(rewrite) runs C(terraform init -reconfigure)
+    with the current backend and a C(terraform plan -detailed-exitcode), kept as RV(migration.baseline_rc).
   - The phase itself never reads or writes a state object; only the baseline plan, run by terraform, reads the state.
+  - >-
+    Before anything else (no AWS call yet), every file C(terraform init) loads from the root is checked the way
+    terraform reads it: the root's C(*.tf) and C(*.tf.json) (also C(*.tofu) and C(*.tofu.json) for OpenTofu),
+    the test files C(*.tftest.hcl) and C(*.tftest.json) of the root and of its C(tests) directory, and the
+    C(-backend-config) files. A file in UTF-16 (with or without a byte order mark), binary data, bytes that are
+    not UTF-8 outside comments, or a control character outside strings stops the root, naming the file, the
+    line and the byte offset, for example
+    C(/srv/repos/network/vars.tf:1: UTF-16 (little-endian, with a byte order mark), not UTF-8 at byte 0;
+    terraform init cannot load it: ...). A UTF-8 byte order mark is accepted in C(.tf) files, as terraform does.
   - >-
     A Terragrunt root (a C(remote_state) block or attribute, or a C(generate) block holding a C(backend "s3") block,
     in a file of the root's own folder such as C(terragrunt.hcl)) is migrated like any other with O(terragrunt_bin):

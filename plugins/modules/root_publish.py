@@ -53,6 +53,13 @@ options:
   version:
     description: The version the root was checked out at (a branch name), refused as O(branch).
     type: str
+  repo_url:
+    description:
+      - The URL the root's clone was made from (M(tfstate.s3_backend.root_checkout)'s O(tfstate.s3_backend.root_checkout#module:repo_url)).
+      - Only its user information is used, for the push and the fetches, handed to git through its environment (a
+        credential helper), so the clone's configuration names the repository without it.
+      - Omitted, git uses the credentials it finds itself (SSH keys, credential helpers).
+    type: str
   own_clone:
     description:
       - The work-directory clone that M(tfstate.s3_backend.root_checkout) made for this root (its RV(tfstate.s3_backend.root_checkout#module:clone)).
@@ -161,6 +168,7 @@ def main():
             version=dict(type="str"),
             own_clone=dict(type="path"),
             host=dict(type="str"),
+            repo_url=dict(type="str", no_log=True),
         ),
         supports_check_mode=True,
     )
@@ -173,7 +181,7 @@ def main():
         done = publish_root(run, params["host"], params["root_path"], params["files"], params["branch"],
                             params["commit_message"], push=params["push"], version=params["version"],
                             own_clone=params["own_clone"], check_mode=module.check_mode,
-                            binary=module.get_bin_path("git", required=True))
+                            binary=module.get_bin_path("git", required=True), repo_url=params["repo_url"])
     except GitError as exc:
         module.fail_json(msg=str(exc))
     result = dict(changed=done["changed"], published=done["published"], replayed=done["replayed"],

@@ -248,3 +248,79 @@ def test_a_run_killed_before_the_thaw_is_resumed_and_both_stores_are_released(
                         ["Body"].read())
     assert record["mode"] == "lockfile" and "pending" not in record, record
     root.apply(serial="2")
+
+
+def test_a_root_with_a_utf16_file_stops_in_the_preflight_naming_it_and_the_others_migrate(
+        tmp_path, moto_server, tf_root, s3, dynamodb, state_bucket, lock_table, terraform_bin):
+    import subprocess
+
+    roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["first", "utf16", "second"])
+    bad = roots["utf16"]
+    # Saved by a Windows editor as "Unicode": UTF-16 with a byte order mark (after the root's last good init).
+    vars_tf = os.path.join(bad.path, "vars.tf")
+    with open(vars_tf, "wb") as handle:
+        handle.write(b"\xff\xfe" + 'variable "region" {\n  default = "us-east-1"\n}\n'.encode("utf-16-le"))
+    backend_before = open(os.path.join(bad.path, "backend.tf"), "rb").read()
+    dot_terraform_before = open(os.path.join(bad.path, ".terraform", "terraform.tfstate"), "rb").read()
+
+    result = run_playbook(PLAYBOOK, inventory=_inventory(tmp_path, moto_server, terraform_bin, roots), env=ENV)
+    assert result.returncode == 2, result.stdout[-4000:]
+    recap = _recap(result.stdout)
+    assert recap["utf16"]["failed"] == 1 and recap["first"]["failed"] == 0 and recap["second"]["failed"] == 0, recap
+    rows = dict((row["host"], row) for row in _report(tmp_path, "migrate-report.json")["results"])
+    assert rows["first"]["status"] == "migrated" and rows["second"]["status"] == "migrated", rows
+    row = rows["utf16"]
+    assert row["status"] == "stopped" and row["phase"] == "preflight", row
+    assert "%s:1: UTF-16 (little-endian, with a byte order mark), not UTF-8 at byte 0" % vars_tf in row["reason"], row
+    assert "UTF-8" in row["next_step"], row
+    # Nothing changed for that root: its files, its last init, no lock in either store, no record.
+    assert open(os.path.join(bad.path, "backend.tf"), "rb").read() == backend_before
+    assert open(os.path.join(bad.path, ".terraform", "terraform.tfstate"), "rb").read() == dot_terraform_before
+    assert s3.list_objects_v2(Bucket=state_bucket, Prefix="utf16/").get("KeyCount") == 0
+    assert [item["LockID"]["S"] for item in dynamodb.scan(TableName=lock_table)["Items"]
+            if item["LockID"]["S"].startswith("%s/utf16/" % state_bucket)] == []
+    assert _records(s3, state_bucket) == ["first/terraform.tfstate.tfstate-s3-backend.json",
+                                          "second/terraform.tfstate.tfstate-s3-backend.json"]
+    # terraform refuses the same file.
+    init = subprocess.run(bad.command("init", "-no-color", "-backend-config=use_path_style=true"), cwd=bad.path,
+                          env=bad.env, capture_output=True, text=True, errors="replace", timeout=300, check=False)
+    assert init.returncode == 1 and "Invalid character encoding" in init.stderr and "on vars.tf line 1" in init.stderr
+
+
+def test_a_black_hole_endpoint_fails_its_root_within_the_configured_timeouts_and_the_others_migrate(
+        tmp_path, moto_server, tf_root, s3, state_bucket, lock_table, terraform_bin):
+    import subprocess
+    import sys
+
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import worst_case_seconds
+    from tests.testbed.collection import ansible_env
+    from tests.testbed.fault_proxy import BlackHole
+
+    roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["healthy", "unreachable"])
+    backend_before = open(os.path.join(roots["unreachable"].path, "backend.tf"), "rb").read()
+    limits = {"tfstate_aws_connect_timeout": 1, "tfstate_aws_read_timeout": 1, "tfstate_aws_max_attempts": 1}
+    with BlackHole() as hole:
+        inventory = _inventory(tmp_path, moto_server, terraform_bin, roots)
+        with open(inventory) as handle:
+            data = yaml.safe_load(handle)
+        # Only this root's AWS endpoint swallows every request (the healthy root, first, writes the fleet view).
+        data["all"]["hosts"]["unreachable"].update(dict(limits, tfstate_aws_endpoint_url=hole.url))
+        with open(inventory, "w") as handle:
+            yaml.safe_dump(data, handle)
+        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), PLAYBOOK, "-i", inventory]
+        # A guard, not a measurement: the healthy root's terraform work plus one call's worst case (2 s) at the
+        # black hole; without the timeouts botocore would wait 60 s per read, 3 attempts, per call.
+        guard = 300 + worst_case_seconds(connect_timeout=1, read_timeout=1, max_attempts=1)
+        result = subprocess.run(command, cwd=ROOT, env=ansible_env(ENV), capture_output=True, text=True,
+                                timeout=guard, check=False)
+        connections = len(hole.connections)
+    assert result.returncode == 2, result.stdout[-4000:]
+    rows = dict((row["host"], row) for row in _report(tmp_path, "migrate-report.json")["results"])
+    assert rows["healthy"]["status"] == "migrated", rows
+    row = rows["unreachable"]
+    assert row["status"] == "stopped" and row["phase"] == "preflight", row
+    assert hole.url in row["reason"] and "read_timeout=1" in row["reason"], row["reason"]
+    # One attempt (max_attempts=1), and the preflight's first call was the only one to reach the endpoint: the
+    # root stopped there, and nothing after it (result, report) called it again.
+    assert connections == 1, connections
+    assert open(os.path.join(roots["unreachable"].path, "backend.tf"), "rb").read() == backend_before

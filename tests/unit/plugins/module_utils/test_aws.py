@@ -99,7 +99,8 @@ def test_client_error_names_operation_resource_code_and_request_id():
         with pytest.raises(aws.AwsError) as failed:
             aws.call(client, "get_object", resource="s3://b/k", Bucket="b", Key="k")
     error = failed.value
-    assert str(error) == "GetObject on s3://b/k failed (AccessDenied, request ID 4442587FB7D0A2F9): Access Denied"
+    assert str(error) == ("GetObject on s3://b/k failed (AccessDenied, request ID 4442587FB7D0A2F9): Access Denied "
+                          "(the credentials lack the IAM permission s3:GetObject on this resource)")
     assert error.to_result()["aws_request_id"] == "4442587FB7D0A2F9"
     assert error.to_result()["aws_error_code"] == "AccessDenied"
 
@@ -151,3 +152,23 @@ def test_cached_role_credentials_are_renewed_five_minutes_before_they_expire():
     assert not aws._expires_soon(now + datetime.timedelta(minutes=6), now)
     assert aws._expires_soon(now + datetime.timedelta(minutes=4), now)
     assert aws._expires_soon("not a time", now)
+
+
+def test_an_access_denial_names_the_missing_iam_action():
+    from botocore.exceptions import ClientError
+
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils import aws
+
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+                          "ResponseMetadata": {"HTTPStatusCode": 403, "RequestId": "R1"}}, "ListObjectsV2")
+    error = aws.client_error(denied, "ListObjectsV2", "s3://b", "s3")
+    assert "the credentials lack the IAM permission s3:ListBucket" in str(error) and error.code == "AccessDenied"
+    assert aws.iam_action("dynamodb", "DeleteItem") == "dynamodb:DeleteItem"
+    assert aws.iam_action("s3", "GetObject", versioned=True) == "s3:GetObjectVersion"
+    # A message that already names the action is left as it is; other errors get no such note.
+    named = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized to perform: "
+                                   "dynamodb:PutItem"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+    assert "lack" not in str(aws.client_error(named, "PutItem", "t", "dynamodb"))
+    missing = ClientError({"Error": {"Code": "NoSuchKey", "Message": "gone"},
+                           "ResponseMetadata": {"HTTPStatusCode": 404}}, "GetObject")
+    assert "lack" not in str(aws.client_error(missing, "GetObject", "s3://b/k", "s3"))

@@ -72,3 +72,88 @@ def test_bad_input_is_refused_clearly(kwargs, words):
     with pytest.raises(PolicyError) as refused:
         backend_policy("b", **kwargs)
     assert words in str(refused.value)
+
+
+# ---------------------------------------------------------------------------
+# Operator policies
+
+
+def _allowed(policy):
+    """``{(action, resource)}`` the policy allows."""
+    pairs = set()
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        pairs.update((action, resource) for action in actions for resource in resources)
+    return pairs
+
+
+def test_migrate_operator_policy_is_scoped_to_buckets_locks_records_and_tables():
+    policy = iam_policy.operator_policy("migrate", ["state-a", "state-b"], ["locks"], region="eu-west-1", account="123456789012")
+    allowed = _allowed(policy)
+    table = "arn:aws:dynamodb:eu-west-1:123456789012:table/locks"
+    assert ("s3:ListBucket", "arn:aws:s3:::state-b") in allowed
+    assert ("s3:GetObject", "arn:aws:s3:::state-a/*") in allowed
+    assert ("s3:DeleteObject", "arn:aws:s3:::state-a/*.tflock") in allowed
+    assert ("s3:PutObject", "arn:aws:s3:::state-a/*.tfstate-s3-backend.json") in allowed
+    assert ("dynamodb:DeleteItem", table) in allowed
+    # Never a write or delete of a state object, never a table change, no versioning change unless asked.
+    for action, resource in allowed:
+        if action in ("s3:PutObject", "s3:DeleteObject"):
+            assert resource.endswith((".tflock", ".tfstate-s3-backend.json")), (action, resource)
+    assert not any(action in ("dynamodb:DeleteTable", "dynamodb:CreateTable", "s3:PutBucketVersioning")
+                   for action, _resource in allowed)
+    assert ("s3:PutBucketVersioning", "arn:aws:s3:::state-a") in _allowed(
+        iam_policy.operator_policy("migrate", ["state-a"], ["locks"], enable_versioning=True))
+
+
+def test_each_job_gets_its_own_actions():
+    def actions(job, **kwargs):
+        return set(action for action, _resource in _allowed(iam_policy.operator_policy(job, ["b"], ["t"], **kwargs)))
+
+    assert "dynamodb:DeleteTable" in actions("retire") and "dynamodb:CreateBackup" in actions("retire")
+    assert "dynamodb:DeleteTable" not in actions("rollback") | actions("migrate") | actions("unlock")
+    assert "dynamodb:CreateTable" in actions("rollback", create_table=True)
+    assert "dynamodb:CreateTable" not in actions("rollback")
+    assert actions("locks") == {"s3:ListBucket", "s3:GetObject", "dynamodb:Scan", "dynamodb:GetItem",
+                                "dynamodb:BatchGetItem"}
+    assert actions("unlock") - actions("locks") == {"s3:DeleteObject", "dynamodb:DeleteItem"}
+    # Without tables, no DynamoDB statement at all.
+    assert not any(a.startswith("dynamodb:") for a, _r in _allowed(iam_policy.operator_policy("migrate", ["b"])))
+
+
+def test_operator_policy_refuses_what_it_cannot_scope():
+    with pytest.raises(iam_policy.PolicyError, match="unknown job"):
+        iam_policy.operator_policy("destroy", ["b"])
+    with pytest.raises(iam_policy.PolicyError, match="at least one state bucket"):
+        iam_policy.operator_policy("migrate", [])
+    with pytest.raises(iam_policy.PolicyError, match="wildcard"):
+        iam_policy.operator_policy("migrate", ["state-*"])
+    assert iam_policy.table_arn("t", "cn-north-1") == "arn:aws-cn:dynamodb:cn-north-1:*:table/t"
+
+
+def test_the_docs_table_lists_each_jobs_actions_as_built():
+    import os
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    with open(os.path.join(root, "docs", "operator-policies.md")) as handle:
+        text = handle.read()
+    for job in iam_policy.OPERATOR_JOBS:
+        [row] = re.findall(r"^\| `%s` \| ([^\n]*) \|$" % job, text, re.MULTILINE)[:1]
+        cells = [cell.strip() for cell in row.split(" | ")]
+        actions = iam_policy.operator_actions(job)
+        scopes = ("bucket", "objects", "locks", "records", "tables")
+        assert cells == [", ".join(actions[scope]) or "-" for scope in scopes], job
+
+
+def test_the_operator_policy_module_returns_the_function_s_policy():
+    from ansible_collections.tfstate.s3_backend.plugins.modules import operator_policy as module
+    from tests.testbed.collection import run_module
+
+    result = run_module(module, {"job": "unlock", "buckets": ["b"], "lock_tables": ["t"], "account": "1"})
+    assert result["changed"] is False
+    assert result["policy"] == iam_policy.operator_policy("unlock", ["b"], ["t"], account="1")
+    failed = run_module(module, {"job": "unlock", "buckets": ["b*"]})
+    assert failed["failed"] and "Cannot scope the unlock operator policy" in failed["msg"]

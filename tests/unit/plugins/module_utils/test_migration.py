@@ -240,3 +240,16 @@ def test_file_blockers_need_no_aws_read():
     assert m.file_blockers(backend("dynamodb"), None, "lockfile") == []
     assert m.preflight_blockers(backend("lockfile"), TERRAFORM, "dual", {"exists": False}, False)[0] == \
         m.file_blockers(backend("lockfile"), TERRAFORM, "dual")[0]
+
+
+def test_unloadable_file_blockers_name_the_file_line_and_byte_and_the_next_step_says_utf8():
+    assert m.unloadable_file_blockers([]) == []
+    reasons = m.unloadable_file_blockers([
+        {"file": "/r/vars.tf", "line": 1, "offset": 0, "reason": "UTF-16 (little-endian, with a byte order mark), "
+                                                                 "not UTF-8"},
+        {"file": "/r/gone.tf", "line": None, "offset": None, "reason": "dangling symbolic link (to /x)"},
+    ], {"binary": "tofu"})
+    assert reasons[0].startswith("/r/vars.tf:1: UTF-16 (little-endian, with a byte order mark), not UTF-8 at byte 0; "
+                                 "tofu init cannot load it")
+    assert reasons[1].startswith("/r/gone.tf: dangling symbolic link (to /x); tofu init cannot load it")
+    assert "UTF-8" in m.next_step(m.STOPPED, reasons[0], "lockfile")

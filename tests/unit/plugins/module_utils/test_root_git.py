@@ -338,3 +338,41 @@ def test_committed_in_names_the_commit_only_for_tracked_unchanged_files_of_a_cle
     (outside / "backend.tf").write_text("x\n")
     assert rg.committed_in(gitter, str(outside), [str(outside / "backend.tf")]) is None
     assert rg.committed_in(rg.Git(run, binary=str(tmp_path / "no-git")), app, [backend]) is None
+
+
+def test_url_credentials_moves_the_userinfo_of_http_urls_into_the_environment():
+    url, env = rg.url_credentials("https://ci-bot:tok%40en@git.example.test/platform/infra.git")
+    assert url == "https://git.example.test/platform/infra.git"
+    assert env["TFSTATE_GIT_USERNAME"] == "ci-bot" and env["TFSTATE_GIT_PASSWORD"] == "tok@en"
+    assert rg.url_credentials("https://ghp_token@github.com/o/r.git")[1]["TFSTATE_GIT_PASSWORD"] == ""
+    for plain in ("https://github.com/o/r.git", "git@github.com:o/r.git", "ssh://git@host/r.git", "/srv/r.git"):
+        assert rg.url_credentials(plain) == (plain, {})
+
+
+def test_git_reads_the_credentials_from_the_helper_and_no_other(tmp_path, monkeypatch):
+    config = tmp_path / "gitconfig"
+    # A helper configured elsewhere is not asked: the environment's empty value clears the list first.
+    config.write_text('[credential]\n\thelper = "!f() { echo username=wrong; echo password=wrong; }; f"\n')
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    _url, env = rg.url_credentials("https://ci-bot:SECRET123@git.example.test/infra.git")
+    proc = subprocess.run(["git", "credential", "fill"], input="protocol=https\nhost=git.example.test\n\n",
+                          env=dict(os.environ, GIT_TERMINAL_PROMPT="0", **env), capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "username=ci-bot\n" in proc.stdout and "password=SECRET123\n" in proc.stdout
+
+
+def test_a_clone_through_a_token_url_keeps_no_token_in_its_configuration(repo):
+    token_url = "https://ci-bot:SECRET123@git.example.test/infra.git"
+    clean_url = "https://git.example.test/infra.git"
+    # git reaches the bare repository through the clean URL (the token is not needed by a local path).
+    git("config", "--global", "url.%s.insteadOf" % repo["bare"], clean_url)
+    found = rg.checkout_remote(run, "app", token_url, None, "stacks/app", repo["work"], BRANCH)
+    config = open(os.path.join(found["clone"], ".git", "config")).read()
+    assert "SECRET123" not in config and clean_url in config
+    # A clone an earlier release made with the token in its origin is cleaned, not cloned again.
+    git("remote", "set-url", "origin", token_url, cwd=found["clone"])
+    again = rg.checkout_remote(run, "app", token_url, None, "stacks/app", repo["work"], BRANCH)
+    assert again["changed"] is False
+    assert "SECRET123" not in open(os.path.join(found["clone"], ".git", "config")).read()
