@@ -52,6 +52,48 @@ def measured_backend(root, init_args):
     return backend["lock_mode"], backend["initialised_lock_mode"], "%s:%s" % (backend["file"], backend["line"])
 
 
+def root_reason(failure, migration, status, files_mode, init_mode):
+    """Why the root is where it is: the failure, the preflight's why (verify, unsupported), or what was measured."""
+    reason = (failure or "").strip()
+    if not reason and migration.get("action") in (decide.ACTION_VERIFY, decide.ACTION_UNSUPPORTED):
+        reason = migration.get("why") or ""
+    if status == decide.FAILED and not reason:
+        reason = ("the cut-over did not complete: the files lock with %s and the last terraform init with %s"
+                  % (files_mode, init_mode or "nothing"))
+    return reason
+
+
+def where_and_who(migration):
+    """The row's state location and table, and who the collection's calls ran as (no secrets)."""
+    settings = (migration.get("backend") or {}).get("settings") or {}
+    identity = migration.get("identity") or {}
+    return {
+        "bucket": settings.get("bucket"),
+        "key": settings.get("key"),
+        "region": migration.get("region"),
+        "account": migration.get("account"),
+        # The STS caller ARN, and whether the backend said who to be.
+        "principal": identity.get("principal"),
+        "identity": ("backend" if identity.get("use_backend") else "options") if identity else None,
+        "dynamodb_table": migration.get("dynamodb_table"),
+    }
+
+
+def registered(result, connection):
+    """The task's return: the row itself, plus the usual task fields.
+
+    ``connection``: how the root's calls connected (no secrets), so that the fleet view reads its
+    bucket the same way; not a row field.
+    """
+    reason = result["reason"]
+    output = dict(result, connection=connection, changed=False,
+                  msg="%s: %s%s" % (result["host"], result["status"], ": %s" % reason if reason else ""))
+    if result["status"] == decide.UNSUPPORTED and not result["fails_root"]:
+        # Printed in every run's output: the root is not an error of the run, but needs a person.
+        output["warnings"] = ["%s: %s. Next: %s" % (result["host"], reason, result["next_step"])]
+    return output
+
+
 class ActionModule(RootAction):
     USES_AWS = False
     ARGUMENT_SPEC = dict(
@@ -83,13 +125,7 @@ class ActionModule(RootAction):
         status = decide.root_status(action, failed_phase, self.check_mode, verified)
         root = migration.get("root") or args["root"]
         files_mode, init_mode, place = measured_backend(root, args["init_args"])
-        settings = (migration.get("backend") or {}).get("settings") or {}
-        reason = (args["failure"] or "").strip()
-        if not reason and action in (decide.ACTION_VERIFY, decide.ACTION_UNSUPPORTED):
-            reason = migration.get("why") or ""
-        if status == decide.FAILED and not reason:
-            reason = ("the cut-over did not complete: the files lock with %s and the last terraform init with %s"
-                      % (files_mode, init_mode or "nothing"))
+        reason = root_reason(args["failure"], migration, status, files_mode, init_mode)
         unsupported = status == decide.UNSUPPORTED
         rewrite_files = [entry.get("path") for entry in args["rewrite"].get("files") or [] if entry.get("changed", True)]
         command = migration.get("reinit_command") if unsupported else None
@@ -114,15 +150,9 @@ class ActionModule(RootAction):
             "files_lock_mode_after": files_mode,
             "initialised_lock_mode_after": init_mode,
             "interrupted": migration.get("interrupted") or [],
-            "bucket": settings.get("bucket"),
-            "key": settings.get("key"),
-            "region": migration.get("region"),
-            "account": migration.get("account"),
-            # Who the collection's calls ran as (the STS caller ARN) and whether the backend said so.
-            "principal": (migration.get("identity") or {}).get("principal"),
-            "identity": "backend" if (migration.get("identity") or {}).get("use_backend") else (
-                "options" if migration.get("identity") else None),
-            "dynamodb_table": migration.get("dynamodb_table"),
+        }
+        result.update(where_and_who(migration))
+        result.update({
             "workspaces": migration.get("workspaces") or [],
             "files_changed": rewrite_files,
             # The diff the root would get (check mode), or needs by hand (an unsupported root, in any mode).
@@ -138,12 +168,5 @@ class ActionModule(RootAction):
             "run_id": migration.get("run_id"),
             "started": migration.get("started"),
             "time": decide.utc_text(decide.utc_now()),
-        }
-        # Registered as the root's result: the row itself, plus the usual task fields.
-        # How the root's calls connected (no secrets), so the fleet view reads its bucket the same way; not a row field.
-        output = dict(result, connection=migration.get("identity"), changed=False,
-                      msg="%s: %s%s" % (result["host"], status, ": %s" % reason if reason else ""))
-        if unsupported and not result["fails_root"]:
-            # Printed in every run's output: the root is not an error of the run, but needs a person.
-            output["warnings"] = ["%s: %s. Next: %s" % (result["host"], reason, result["next_step"])]
-        return output
+        })
+        return registered(result, migration.get("identity"))

@@ -351,7 +351,7 @@ class AwsConnection:
                                 credentials_file)
         self.endpoint_url = endpoint_url or None
         # Per-service endpoints (a backend's endpoints { s3 = ..., dynamodb = ..., sts = ... }) win over endpoint_url.
-        self.endpoints = dict((service, url) for service, url in (endpoints or {}).items() if url)
+        self.endpoints = {service: url for service, url in (endpoints or {}).items() if url}
         self.sts_region = sts_region or None
         if validate_certs is False:
             self.verify = False

@@ -18,6 +18,8 @@ does not read credentials from backend files), and the task's keys are passed on
 
 import re
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import truthy
+
 # The backend settings that decide who the calls run as and where they go.
 ASSUME_ROLE_KEYS = ("role_arn", "session_name", "external_id", "duration", "policy", "policy_arns", "tags",
                     "transitive_tag_keys", "source_identity")
@@ -95,10 +97,6 @@ def _unknown(value):
     return False
 
 
-def _truthy(value):
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
 def _single_file(settings, plural, singular, where):
     """The one shared file of a setting (botocore reads one config and one credentials file)."""
     value = settings.get(plural)
@@ -121,7 +119,7 @@ def _assume_role(settings, where):
     if block not in (None, "", {}) and not isinstance(block, dict):
         raise IdentityError("%s: assume_role is not an object the collection can read (%r): write it in the "
                             "backend block or a -backend-config file" % (where, block))
-    role = dict((key, value) for key, value in (block or {}).items() if value not in (None, "", [], {}))
+    role = {key: value for key, value in (block or {}).items() if value not in (None, "", [], {})}
     unknown = sorted(set(role) - set(ASSUME_ROLE_KEYS))
     if unknown:
         raise IdentityError("%s: assume_role holds settings the collection does not know: %s" % (
@@ -156,7 +154,56 @@ def _endpoints(settings, where):
         for service, url in block.items():
             if url:
                 endpoints[service] = url
-    return dict((service, url) for service, url in endpoints.items() if service in ENDPOINT_SERVICES)
+    return {service: url for service, url in endpoints.items() if service in ENDPOINT_SERVICES}
+
+
+def _refuse_unusable(settings, unresolved, where):
+    """Raise IdentityError when the backend names an identity the collection cannot take on as written."""
+    unknown = sorted({name for name, value in settings.items() if _unknown(value)}
+                     | {name for name in unresolved or () if name in IDENTITY_SETTINGS})
+    if unknown:
+        raise IdentityError("%s: backend settings %s are left to variables or templates, so the collection cannot "
+                            "tell which principal terraform uses: give their values in a -backend-config file "
+                            "(tfstate_init_args), or set tfstate_aws_use_backend_identity: false and give the "
+                            "connection as options" % (where, ", ".join(unknown)))
+    statics = [name for name in STATIC_KEYS if name in settings]
+    if statics:
+        raise IdentityError("%s: the backend holds %s; the collection never reads credentials from backend files: "
+                            "give the same credentials as options (tfstate_aws_profile or the environment) and set "
+                            "tfstate_aws_use_backend_identity: false" % (where, "/".join(statics)))
+    if "assume_role_with_web_identity" in settings:
+        raise IdentityError("%s: assume_role_with_web_identity is not supported by the collection: set "
+                            "tfstate_aws_use_backend_identity: false and give credentials of the same role as "
+                            "options" % where)
+
+
+def _lay_backend_over(settings, params, origin, where):
+    """The backend's profile, shared files, endpoints and connection settings over the task's ``params``."""
+    config_file = _single_file(settings, "shared_config_files", None, where)
+    credentials_file = _single_file(settings, "shared_credentials_files", "shared_credentials_file", where)
+    if settings.get("profile"):
+        # A backend profile replaces the task's credentials, as it replaces AWS_PROFILE and the
+        # AWS_ACCESS_KEY_ID of terraform's environment.
+        for name in CREDENTIAL_OPTIONS:
+            params.pop(name, None)
+        params["profile"] = settings["profile"]
+        origin["profile"] = origin["credentials"] = "backend"
+    if config_file:
+        params["config_file"] = config_file
+    if credentials_file:
+        params["credentials_file"] = credentials_file
+    endpoints = _endpoints(settings, where)
+    if endpoints:
+        params["endpoints"] = endpoints
+        origin["endpoints"] = "backend"
+    if truthy(settings.get("use_path_style")) or truthy(settings.get("force_path_style")):
+        params["path_style"] = True
+    if truthy(settings.get("insecure")):
+        params["validate_certs"] = False
+    if settings.get("custom_ca_bundle"):
+        params["aws_ca_bundle"] = settings["custom_ca_bundle"]
+    if settings.get("sts_region"):
+        params["sts_region"] = settings["sts_region"]
 
 
 def effective_identity(settings, options, use_backend=True, where="the backend", run_id=None, unresolved=()):
@@ -176,10 +223,10 @@ def effective_identity(settings, options, use_backend=True, where="the backend",
     Raises IdentityError when the backend names an identity the collection cannot take on as
     written (a value left to a variable, several shared files, static keys, web identity).
     """
-    settings = dict((name, value) for name, value in (settings or {}).items()
-                    if name in IDENTITY_SETTINGS and value not in (None, "", [], {}))
+    settings = {name: value for name, value in (settings or {}).items()
+                if name in IDENTITY_SETTINGS and value not in (None, "", [], {})}
     options = dict(options or {})
-    params = dict((name, value) for name, value in options.items() if value is not None)
+    params = {name: value for name, value in options.items() if value is not None}
     has_keys = bool(options.get("access_key") or options.get("secret_key"))
     origin = {
         "profile": "options" if options.get("profile") else "default",
@@ -196,48 +243,8 @@ def effective_identity(settings, options, use_backend=True, where="the backend",
         return {"use_backend": False, "params": params, "assume_role": None, "origin": origin,
                 "ignored": sorted(name for name in settings if name != "region")}
 
-    unknown = sorted(set(name for name, value in settings.items() if _unknown(value))
-                     | set(name for name in unresolved or () if name in IDENTITY_SETTINGS))
-    if unknown:
-        raise IdentityError("%s: backend settings %s are left to variables or templates, so the collection cannot "
-                            "tell which principal terraform uses: give their values in a -backend-config file "
-                            "(tfstate_init_args), or set tfstate_aws_use_backend_identity: false and give the "
-                            "connection as options" % (where, ", ".join(unknown)))
-    statics = [name for name in STATIC_KEYS if name in settings]
-    if statics:
-        raise IdentityError("%s: the backend holds %s; the collection never reads credentials from backend files: "
-                            "give the same credentials as options (tfstate_aws_profile or the environment) and set "
-                            "tfstate_aws_use_backend_identity: false" % (where, "/".join(statics)))
-    if "assume_role_with_web_identity" in settings:
-        raise IdentityError("%s: assume_role_with_web_identity is not supported by the collection: set "
-                            "tfstate_aws_use_backend_identity: false and give credentials of the same role as "
-                            "options" % where)
-
-    config_file = _single_file(settings, "shared_config_files", None, where)
-    credentials_file = _single_file(settings, "shared_credentials_files", "shared_credentials_file", where)
-    if settings.get("profile"):
-        # A backend profile replaces the task's credentials, as it replaces AWS_PROFILE and the
-        # AWS_ACCESS_KEY_ID of terraform's environment.
-        for name in CREDENTIAL_OPTIONS:
-            params.pop(name, None)
-        params["profile"] = settings["profile"]
-        origin["profile"] = origin["credentials"] = "backend"
-    if config_file:
-        params["config_file"] = config_file
-    if credentials_file:
-        params["credentials_file"] = credentials_file
-    endpoints = _endpoints(settings, where)
-    if endpoints:
-        params["endpoints"] = endpoints
-        origin["endpoints"] = "backend"
-    if _truthy(settings.get("use_path_style")) or _truthy(settings.get("force_path_style")):
-        params["path_style"] = True
-    if _truthy(settings.get("insecure")):
-        params["validate_certs"] = False
-    if settings.get("custom_ca_bundle"):
-        params["aws_ca_bundle"] = settings["custom_ca_bundle"]
-    if settings.get("sts_region"):
-        params["sts_region"] = settings["sts_region"]
+    _refuse_unusable(settings, unresolved, where)
+    _lay_backend_over(settings, params, origin, where)
     role = _assume_role(settings, where)
     if role:
         role.setdefault("session_name", session_name(run_id))
@@ -278,7 +285,7 @@ def connection_params(options, described):
     The task's credentials are used unless the described identity took a backend profile; the
     backend's region, endpoints, files and role are laid over the options again.
     """
-    params = dict((name, value) for name, value in (options or {}).items() if value is not None)
+    params = {name: value for name, value in (options or {}).items() if value is not None}
     if not described or not described.get("use_backend"):
         return params, None
     if described.get("origin", {}).get("profile") == "backend":

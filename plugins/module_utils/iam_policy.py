@@ -200,7 +200,7 @@ def operator_actions(job, enable_versioning=False, create_table=False):
     """``{scope: [actions]}`` one job needs (scopes: bucket, objects, locks, records, tables)."""
     if job not in _JOB_ACTIONS:
         raise PolicyError("unknown job %r: one of %s" % (job, ", ".join(OPERATOR_JOBS)))
-    actions = dict((scope, list(names)) for scope, names in _JOB_ACTIONS[job].items())
+    actions = {scope: list(names) for scope, names in _JOB_ACTIONS[job].items()}
     if enable_versioning and job == "migrate":
         actions["bucket"].append("s3:PutBucketVersioning")
     if create_table and job == "rollback":

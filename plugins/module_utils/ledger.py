@@ -232,7 +232,7 @@ def comparable(view):
     """The view without what differs between runs that did the same (times, run and job IDs)."""
     def strip(value):
         if isinstance(value, dict):
-            return dict((name, strip(item)) for name, item in value.items() if name not in RUN_FIELDS)
+            return {name: strip(item) for name, item in value.items() if name not in RUN_FIELDS}
         if isinstance(value, list):
             return [strip(item) for item in value]
         return value
@@ -469,7 +469,7 @@ def parse_entry(body, bucket, object_key, parsed):
         parse_time(data.get("time"))
     except LedgerError as exc:
         return None, "%s: time %s" % (where, exc)
-    entry = dict((field, data.get(field)) for field in ENTRY_FIELDS)
+    entry = {field: data.get(field) for field in ENTRY_FIELDS}
     entry.update(bucket=bucket, key=parsed[0])
     return entry, None
 

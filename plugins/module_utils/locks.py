@@ -690,8 +690,8 @@ def release(s3, dynamodb, target, lock_id=None, stale_after=None, force=False, e
     """
     result = {"changed": False, "released": [], "kept": []}
     found = read_target_locks(s3, dynamodb, target, stale_after=stale_after, now=now)
-    decisions = dict((store, release_decision(found[store], lock_id, stale_after, force, etag))
-                     for store in (STORE_S3, STORE_DYNAMODB) if found[store] is not None)
+    decisions = {store: release_decision(found[store], lock_id, stale_after, force, etag)
+                 for store in (STORE_S3, STORE_DYNAMODB) if found[store] is not None}
     if not check_mode and decisions.get(STORE_S3, KEPT_CHANGED) is None and decisions.get(STORE_DYNAMODB,
                                                                                           KEPT_CHANGED) is None:
         # Both locks go: prove dynamodb:DeleteItem first, so that a missing right releases neither.

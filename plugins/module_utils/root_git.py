@@ -476,11 +476,9 @@ def publish_root(run, host, root_path, files, branch, message, push=False, versi
                  check_mode=False, environ=None, binary="git", repo_url=None):
     """Commit ``files`` (those that differ from the checked-out commit) on ``branch`` and push it.
 
-    ``repo_url``: the repository URL the clone was made from, whose credentials (if any) git needs to
-    talk to origin; they are passed through git's environment only (see url_credentials()).
-
     Returns ``{"changed", "published", "replayed", "repository", "before", "after"}``; ``published`` is the
     ``tfstate_published`` record (see ``published_view``). Check mode commits and pushes nothing.
+    ``repo_url``: the URL the clone was made from; its credentials reach git through its environment only.
     """
     prefix = _prefix(host)
     environ = os.environ if environ is None else environ
@@ -511,8 +509,6 @@ def publish_root(run, host, root_path, files, branch, message, push=False, versi
     on_branch = rc == 0 and out.strip() == branch
     identity = commit_identity(git(top, "config", "--get-regexp", r"^user\.(name|email)$", ok=(0, 1))[1], environ)
     before_tip = git.commit(top, "refs/heads/" + branch)
-    changed = False
-
     changed = bool(to_commit)
     if to_commit and not check_mode:
         _commit_files(git, top, to_commit, branch, on_branch, before_tip, message, host, identity)
@@ -522,8 +518,8 @@ def publish_root(run, host, root_path, files, branch, message, push=False, versi
     pushed = False
     replayed = False
     if push and now_on_branch:
-        pushed, replayed, pushes = _push_branch(git, top, branch, head, own_clone, identity, check_mode, prefix,
-                                                   url_credentials(repo_url)[1] if repo_url else {})
+        auth = url_credentials(repo_url)[1] if repo_url else {}
+        pushed, replayed, pushes = _push_branch(git, top, branch, head, own_clone, identity, check_mode, prefix, auth)
         changed = changed or pushes
         head = git(top, "rev-parse", "HEAD")[1].strip()
 

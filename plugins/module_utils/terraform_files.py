@@ -112,91 +112,100 @@ def _native_contexts(data):
     while i < n:
         kind = stack[-1][0]
         if kind in ("code", "interp"):
-            match = _CODE_STOP.search(data, i)
-            if not match:
-                break
-            i = match.start()
-            char = data[i:i + 1]
-            if char == b"#" or data.startswith(b"//", i):
-                end = data.find(b"\n", i)
-                end = n if end < 0 else end
-                ctx[i:end] = bytes([COMMENT]) * (end - i)
-                i = end
-            elif data.startswith(b"/*", i):
-                end = data.find(b"*/", i + 2)
-                end = n if end < 0 else end + 2
-                ctx[i:end] = bytes([COMMENT]) * (end - i)
-                i = end
-            elif char == b'"':
-                ctx[i] = STRING
-                stack.append(["string", 0])
-                i += 1
-            elif char == b"<":
-                heredoc = _HEREDOC.match(data, i)
-                if heredoc:
-                    stack.append(["heredoc", heredoc.group(1)])
-                    i = heredoc.end()
-                    line_start = True
-                else:
-                    i += 1
-            elif char == b"{":
-                stack[-1][1] += 1
-                i += 1
-            else:  # "}"
-                if kind == "interp" and stack[-1][1] == 0:
-                    stack.pop()
-                else:
-                    stack[-1][1] = max(0, stack[-1][1] - 1)
-                i += 1
+            i, line_start = _code_step(data, i, stack, ctx, line_start)
         elif kind == "string":
-            match = _STRING_STOP.search(data, i)
-            end = match.start() if match else n
-            ctx[i:end] = bytes([STRING]) * (end - i)
-            i = end
-            if i >= n:
-                break
-            char = data[i:i + 1]
-            if char == b"\\":
-                ctx[i:i + 2] = bytes([STRING]) * len(data[i:i + 2])
-                i += 2
-            elif char in (b'"', b"\n"):
-                ctx[i] = STRING
-                stack.pop()
-                i += 1
-            elif data.startswith((b"$${", b"%%{"), i):
-                ctx[i:i + 3] = bytes([STRING]) * 3
-                i += 3
-            elif data.startswith((b"${", b"%{"), i):
-                stack.append(["interp", 0])
-                i += 2
-            else:
-                ctx[i] = STRING
-                i += 1
-        else:  # heredoc, line by line
-            end = data.find(b"\n", i)
-            end = n if end < 0 else end + 1
-            line = data[i:end]
-            if line_start and line.strip() == stack[-1][1]:
-                stack.pop()
-                i = end
-                continue
-            interp = -1
-            for opener in (b"${", b"%{"):
-                found = line.find(opener)
-                while found > 0 and line[found - 1:found] == opener[:1]:
-                    found = line.find(opener, found + 1)
-                if found >= 0 and (interp < 0 or found < interp):
-                    interp = found
-            if interp >= 0:
-                ctx[i:i + interp] = bytes([STRING]) * interp
-                stack.append(["interp", 0])
-                i += interp + 2
-                line_start = False
-            else:
-                ctx[i:end] = bytes([STRING]) * (end - i)
-                i = end
-                line_start = True
+            i = _string_step(data, i, stack, ctx)
+        else:
+            i, line_start = _heredoc_step(data, i, stack, ctx, line_start)
     return ctx
+
+
+def _code_step(data, i, stack, ctx, line_start):
+    """From ``i`` in code: past the next comment, string or heredoc start, or brace; ``(i, line_start)``."""
+    n = len(data)
+    match = _CODE_STOP.search(data, i)
+    if not match:
+        return n, line_start
+    i = match.start()
+    char = data[i:i + 1]
+    if char == b"#" or data.startswith(b"//", i):
+        end = data.find(b"\n", i)
+        end = n if end < 0 else end
+        ctx[i:end] = bytes([COMMENT]) * (end - i)
+        return end, line_start
+    if data.startswith(b"/*", i):
+        end = data.find(b"*/", i + 2)
+        end = n if end < 0 else end + 2
+        ctx[i:end] = bytes([COMMENT]) * (end - i)
+        return end, line_start
+    if char == b'"':
+        ctx[i] = STRING
+        stack.append(["string", 0])
+        return i + 1, line_start
+    if char == b"<":
+        heredoc = _HEREDOC.match(data, i)
+        if heredoc:
+            stack.append(["heredoc", heredoc.group(1)])
+            return heredoc.end(), True
+        return i + 1, line_start
+    if char == b"{":
+        stack[-1][1] += 1
+    elif stack[-1][0] == "interp" and stack[-1][1] == 0:  # the "}" closing ${ or %{
+        stack.pop()
+    else:
+        stack[-1][1] = max(0, stack[-1][1] - 1)
+    return i + 1, line_start
+
+
+def _string_step(data, i, stack, ctx):
+    """From ``i`` in a quoted string: past its text to the next escape, interpolation or its end."""
+    n = len(data)
+    match = _STRING_STOP.search(data, i)
+    end = match.start() if match else n
+    ctx[i:end] = bytes([STRING]) * (end - i)
+    i = end
+    if i >= n:
+        return i
+    char = data[i:i + 1]
+    if char == b"\\":
+        ctx[i:i + 2] = bytes([STRING]) * len(data[i:i + 2])
+        return i + 2
+    if char in (b'"', b"\n"):
+        ctx[i] = STRING
+        stack.pop()
+        return i + 1
+    if data.startswith((b"$${", b"%%{"), i):
+        ctx[i:i + 3] = bytes([STRING]) * 3
+        return i + 3
+    if data.startswith((b"${", b"%{"), i):
+        stack.append(["interp", 0])
+        return i + 2
+    ctx[i] = STRING
+    return i + 1
+
+
+def _heredoc_step(data, i, stack, ctx, line_start):
+    """From ``i`` in a heredoc, line by line: its closing marker, or text up to an interpolation."""
+    n = len(data)
+    end = data.find(b"\n", i)
+    end = n if end < 0 else end + 1
+    line = data[i:end]
+    if line_start and line.strip() == stack[-1][1]:
+        stack.pop()
+        return end, line_start
+    interp = -1
+    for opener in (b"${", b"%{"):
+        found = line.find(opener)
+        while found > 0 and line[found - 1:found] == opener[:1]:
+            found = line.find(opener, found + 1)
+        if found >= 0 and (interp < 0 or found < interp):
+            interp = found
+    if interp >= 0:
+        ctx[i:i + interp] = bytes([STRING]) * interp
+        stack.append(["interp", 0])
+        return i + interp + 2, False
+    ctx[i:end] = bytes([STRING]) * (end - i)
+    return end, True
 
 
 def _json_contexts(data):

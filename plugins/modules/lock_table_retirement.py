@@ -222,7 +222,7 @@ def ledger_check(module, table, exists, findings):
     view = ledger.read_fleet(module.client("s3"), buckets)
     backends = ledger.ledger_backends(view, table, play_states, readable_backend)
     reasons = ledger.table_users(table, view, items, play_states, backends) + view["problems"]
-    roots = [dict((name, row[name]) for name in ("bucket", "key", "host", "root", "stage", "since"))
+    roots = [{name: row[name] for name in ("bucket", "key", "host", "root", "stage", "since")}
              for row in view["roots"] if row["table"] == table]
     return reasons, roots, ledger.last_lockfile_time(view, table)
 
