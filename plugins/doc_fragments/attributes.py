@@ -13,3 +13,15 @@ attributes:
     support: none
     description: Nothing changes, so there is nothing to show.
 """
+
+    # The attributes every migrate phase shares: an action plugin in the aws action group.
+    ACTION_PHASE = r"""
+attributes:
+  action:
+    support: full
+    description: An action plugin; the whole phase runs on the controller.
+  action_group:
+    support: N/A
+    membership: [tfstate.s3_backend.aws]
+    description: Use C(group/tfstate.s3_backend.aws) in C(module_defaults) to set the AWS options once.
+"""

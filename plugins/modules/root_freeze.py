@@ -54,15 +54,9 @@ options:
     choices: [present, absent]
     default: present
 extends_documentation_fragment:
+  - tfstate.s3_backend.attributes.action_phase
   - tfstate.s3_backend.aws
 attributes:
-  action:
-    support: full
-    description: An action plugin; the whole phase runs on the controller.
-  action_group:
-    support: N/A
-    membership: [tfstate.s3_backend.aws]
-    description: Use C(group/tfstate.s3_backend.aws) in C(module_defaults) to set the AWS options once.
   check_mode:
     support: full
     description:

@@ -17,10 +17,10 @@ import os
 
 import boto3
 import pytest
-import yaml
 from botocore.config import Config
 
 from tests.testbed.collection import ROOT, run_playbook
+from tests.testbed.fleet import fleet_inventory
 from tests.testbed.moto_server import MotoServer
 from tests.testbed.terraform import TerraformRoot, kill_process_group, wait_for
 
@@ -91,15 +91,8 @@ def _root(estate, tmp_path, terraform_bin, name, extra, env=None):
 
 
 def _inventory(tmp_path, estate, terraform_bin, root, **extra):
-    data = {"all": {"hosts": {"app": {"tfstate_root": root.path}}, "vars": dict({
-        "tfstate_aws_endpoint_url": estate["server"].url,
-        "tfstate_terraform_bin": terraform_bin,
-        "migrate_report_dir": str(tmp_path / "reports"),
-        "migrate_backup_dir": "",
-    }, **extra)}}
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
+    return fleet_inventory(tmp_path, estate["server"].url, terraform_bin, {"app": {"tfstate_root": root.path}},
+                           **dict({"migrate_backup_dir": ""}, **extra))
 
 
 def _ops_env(estate, **extra):

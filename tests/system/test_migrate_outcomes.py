@@ -7,12 +7,12 @@ own playbook), a --limit run that keeps the fleet view, and a lock mode read bac
 
 import json
 import os
-import re
 
 import yaml
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration
 from tests.testbed.collection import ROOT, run_playbook
+from tests.testbed.fleet import fleet_inventory, play_recap, root_hosts
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
 ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
@@ -29,17 +29,8 @@ def _fleet(tmp_path, tf_root, bucket, table, names):
 
 
 def _inventory(tmp_path, moto_server, terraform_bin, roots, **extra):
-    hosts = dict((name, {"tfstate_root": root.path}) for name, root in roots.items())
-    data = {"all": {"hosts": hosts, "vars": dict({
-        "tfstate_aws_endpoint_url": moto_server.url,
-        "tfstate_terraform_bin": terraform_bin,
-        "migrate_report_dir": str(tmp_path / "reports"),
-        "migrate_backup_dir": str(tmp_path / "backups"),
-        "migrate_target": "lockfile",
-    }, **extra)}}
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
+    return fleet_inventory(tmp_path, moto_server.url, terraform_bin, root_hosts(roots), **dict({
+        "migrate_backup_dir": str(tmp_path / "backups"), "migrate_target": "lockfile"}, **extra))
 
 
 def _hold_lock(dynamodb, table, bucket, name):
@@ -48,16 +39,6 @@ def _hold_lock(dynamodb, table, bucket, name):
     info = {"ID": "6a0bd7c4-2f2e-4c1e-9a9e-7d9f3c2a1b00", "Operation": "OperationTypeApply", "Info": "",
             "Who": "runner@ci-42", "Version": "1.11.4", "Created": "2026-11-29T10:00:00.000000000Z", "Path": path}
     dynamodb.put_item(TableName=table, Item={"LockID": {"S": path}, "Info": {"S": json.dumps(info)}})
-
-
-def _recap(stdout):
-    """``{host: {ok, changed, failed, ...}}`` from the PLAY RECAP."""
-    recap = {}
-    for line in stdout.split("PLAY RECAP", 1)[-1].splitlines():
-        match = re.match(r"^(\S+)\s+:\s+(.*)$", line)
-        if match:
-            recap[match.group(1)] = dict((key, int(value)) for key, value in re.findall(r"(\w+)=(\d+)", match.group(2)))
-    return recap
 
 
 def _report(tmp_path, name):
@@ -99,7 +80,7 @@ def test_check_mode_is_a_preview_and_a_stopped_root_fails_as_itself(
 
     real = run_playbook(PLAYBOOK, inventory=inventory, env=ENV)
     assert real.returncode == 2, real.stdout[-4000:]
-    recap = _recap(real.stdout)
+    recap = play_recap(real.stdout)
     assert recap["locked"]["failed"] == 1 and recap["healthy"]["failed"] == 0, recap
     assert "runner@ci-42" in real.stdout
     report = _report(tmp_path, "migrate-report.json")
@@ -140,7 +121,7 @@ def test_role_in_a_teams_playbook_fails_the_stopped_root_and_goes_on_for_the_oth
     assert result.returncode == 2, result.stdout[-4000:]
     assert "follow-up for healthy" in result.stdout
     assert "follow-up for locked" not in result.stdout
-    recap = _recap(result.stdout)
+    recap = play_recap(result.stdout)
     assert recap["locked"]["failed"] == 1 and recap["healthy"]["failed"] == 0, recap
     collected = json.loads(reasons.read_text())
     assert "runner@ci-42" in collected["locked"] and collected["healthy"] == ""
@@ -265,7 +246,7 @@ def test_a_root_with_a_utf16_file_stops_in_the_preflight_naming_it_and_the_other
 
     result = run_playbook(PLAYBOOK, inventory=_inventory(tmp_path, moto_server, terraform_bin, roots), env=ENV)
     assert result.returncode == 2, result.stdout[-4000:]
-    recap = _recap(result.stdout)
+    recap = play_recap(result.stdout)
     assert recap["utf16"]["failed"] == 1 and recap["first"]["failed"] == 0 and recap["second"]["failed"] == 0, recap
     rows = dict((row["host"], row) for row in _report(tmp_path, "migrate-report.json")["results"])
     assert rows["first"]["status"] == "migrated" and rows["second"]["status"] == "migrated", rows

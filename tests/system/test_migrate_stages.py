@@ -5,11 +5,11 @@ import os
 import socket
 import subprocess
 
-import yaml
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, lockfile
 from tests.testbed.collection import ROOT, run_module, run_playbook
+from tests.testbed.fleet import fleet_inventory, root_hosts
 from tests.testbed.terraform import kill_process_group, wait_for
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
@@ -26,15 +26,7 @@ def _dead_run_freeze_info():
 
 
 def _inventory(tmp_path, moto_server, terraform_bin, roots, **extra):
-    hosts = dict((name, {"tfstate_root": root.path}) for name, root in roots.items())
-    data = {"all": {"hosts": hosts, "vars": dict({
-        "tfstate_aws_endpoint_url": moto_server.url,
-        "tfstate_terraform_bin": terraform_bin,
-        "migrate_report_dir": str(tmp_path / "reports"),
-    }, **extra)}}
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
+    return fleet_inventory(tmp_path, moto_server.url, terraform_bin, root_hosts(roots), **extra)
 
 
 def _env():

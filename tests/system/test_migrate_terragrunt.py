@@ -11,9 +11,9 @@ import json
 import os
 import re
 
-import yaml
 
 from tests.testbed.collection import ROOT, run_playbook
+from tests.testbed.fleet import fleet_inventory, play_recap
 from tests.testbed.terraform import MAIN_TF, TerraformRoot, kill_process_group, wait_for
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
@@ -65,25 +65,8 @@ class TerragruntRoot(TerraformRoot):
 
 
 def _inventory(tmp_path, moto_server, terraform_bin, hosts, **extra):
-    data = {"all": {"hosts": hosts, "vars": dict({
-        "tfstate_aws_endpoint_url": moto_server.url,
-        "tfstate_terraform_bin": terraform_bin,
-        "migrate_report_dir": str(tmp_path / "reports"),
-        "migrate_backup_dir": str(tmp_path / "backups"),
-        "migrate_target": "lockfile",
-    }, **extra)}}
-    path = tmp_path / "inventory.yml"
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
-
-
-def _recap(stdout):
-    recap = {}
-    for line in stdout.split("PLAY RECAP", 1)[-1].splitlines():
-        match = re.match(r"^(\S+)\s+:\s+(.*)$", line)
-        if match:
-            recap[match.group(1)] = dict((key, int(value)) for key, value in re.findall(r"(\w+)=(\d+)", match.group(2)))
-    return recap
+    return fleet_inventory(tmp_path, moto_server.url, terraform_bin, hosts, **dict({
+        "migrate_backup_dir": str(tmp_path / "backups"), "migrate_target": "lockfile"}, **extra))
 
 
 def _rows(tmp_path, name):
@@ -129,7 +112,7 @@ def test_terragrunt_root_without_a_binary_is_unsupported_and_the_healthy_root_mi
 
     real = run_playbook(PLAYBOOK, inventory=inventory, env=ENV)
     assert real.returncode == 0, real.stdout[-4000:]
-    assert _recap(real.stdout)["grunt"]["failed"] == 0
+    assert play_recap(real.stdout)["grunt"]["failed"] == 0
     printed = (real.stdout + real.stderr).replace("\n", " ")
     assert re.search(r"\[WARNING\]: grunt: terragrunt: .*%s" % re.escape(command), printed), real.stderr[-4000:]
     document, rows = _rows(tmp_path, "migrate-report.json")
@@ -147,7 +130,7 @@ def test_terragrunt_root_without_a_binary_is_unsupported_and_the_healthy_root_mi
     # Asked to, the run fails the unsupported root as itself.
     strict = run_playbook(PLAYBOOK, inventory=inventory, env=ENV, args=["-e", "migrate_fail_on_unsupported=true"])
     assert strict.returncode == 2, strict.stdout[-4000:]
-    recap = _recap(strict.stdout)
+    recap = play_recap(strict.stdout)
     assert recap["grunt"]["failed"] == 1 and recap["healthy"]["failed"] == 0, recap
     assert grunt.text() == before
 
