@@ -15,10 +15,9 @@ does not need the role to exist).
 import json
 import os
 
-import boto3
 import pytest
-from botocore.config import Config
 
+from tests.testbed.aws import UNCHECKED_SETUP_REQUESTS, keyed_client, user_with_policy
 from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.fleet import fleet_inventory
 from tests.testbed.moto_server import MotoServer
@@ -30,22 +29,12 @@ BUCKET = "tfstate-identity"
 TABLE = "identity-locks"
 ROLE = "tfstate-backend"
 ROLE_ARN = "arn:aws:iam::%s:role/%s" % (ACCOUNT, ROLE)
-# create_user, put_user_policy and create_access_key for the administrator are not checked.
-UNCHECKED_SETUP_REQUESTS = 3
 
 
-def _client(server, service, keys, token=None):
-    return boto3.client(service, endpoint_url=server.url, region_name="us-east-1", aws_access_key_id=keys[0],
-                        aws_secret_access_key=keys[1], aws_session_token=token,
-                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
 
 
 def _user(iam, name, statements):
-    iam.create_user(UserName=name)
-    iam.put_user_policy(UserName=name, PolicyName=name,
-                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return key["AccessKeyId"], key["SecretAccessKey"]
+    return user_with_policy(iam, name, {"Version": "2012-10-17", "Statement": statements})
 
 
 STATE_RIGHTS = [{"Effect": "Allow", "Action": ["s3:*", "dynamodb:*"], "Resource": "*"}]
@@ -57,13 +46,13 @@ def estate(tmp_path_factory):
     server = MotoServer.start(auth_after=UNCHECKED_SETUP_REQUESTS,
                               log_path=str(tmp_path_factory.mktemp("moto-identity") / "moto.log"))
     try:
-        admin = _user(_client(server, "iam", ("testing", "testing")), "admin",
+        admin = _user(keyed_client(server, "iam", ("testing", "testing")), "admin",
                       [{"Effect": "Allow", "Action": "*", "Resource": "*"}])
-        iam = _client(server, "iam", admin)
-        _client(server, "s3", admin).create_bucket(Bucket=BUCKET)
-        _client(server, "s3", admin).put_bucket_versioning(Bucket=BUCKET,
+        iam = keyed_client(server, "iam", admin)
+        keyed_client(server, "s3", admin).create_bucket(Bucket=BUCKET)
+        keyed_client(server, "s3", admin).put_bucket_versioning(Bucket=BUCKET,
                                                            VersioningConfiguration={"Status": "Enabled"})
-        _client(server, "dynamodb", admin).create_table(
+        keyed_client(server, "dynamodb", admin).create_table(
             TableName=TABLE, BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
@@ -121,12 +110,12 @@ def _assume_role(role_arn):
 def test_ops_alone_cannot_touch_the_state(estate):
     """The enforcement is on and ops's own rights are nil (else the migration below proves nothing)."""
     with pytest.raises(Exception) as denied:
-        _client(estate["server"], "s3", estate["ops"]).list_objects_v2(Bucket=BUCKET)
+        keyed_client(estate["server"], "s3", estate["ops"]).list_objects_v2(Bucket=BUCKET)
     assert "AccessDenied" in str(denied.value)
 
 
 def test_migrate_assumes_the_backend_role_as_terraform_does(estate, tmp_path, terraform_bin):
-    admin_s3 = _client(estate["server"], "s3", estate["admin"])
+    admin_s3 = keyed_client(estate["server"], "s3", estate["admin"])
     root = _root(estate, tmp_path, terraform_bin, "app", _assume_role(ROLE_ARN))
     root.init()
     root.apply(serial="1")
@@ -183,7 +172,7 @@ def test_a_wrong_role_stops_the_root_naming_the_role(estate, tmp_path, terraform
     assert "cannot act as the backend's role %s" % wrong in row["reason"]
     assert "AccessDenied" in row["reason"]
     assert open(os.path.join(root.path, "backend.tf")).read() == before
-    admin_s3 = _client(estate["server"], "s3", estate["admin"])
+    admin_s3 = keyed_client(estate["server"], "s3", estate["admin"])
     assert "Contents" not in admin_s3.list_objects_v2(Bucket=BUCKET, Prefix="wrong/")
 
 
@@ -203,7 +192,7 @@ def test_migrate_uses_the_backend_profile(estate, tmp_path, terraform_bin):
     row = _row(tmp_path)
     assert row["status"] == "migrated"
     assert row["principal"] == "arn:aws:iam::%s:user/profiled" % ACCOUNT
-    admin_s3 = _client(estate["server"], "s3", estate["admin"])
+    admin_s3 = keyed_client(estate["server"], "s3", estate["admin"])
     record = json.loads(admin_s3.get_object(Bucket=BUCKET, Key="profiled/terraform.tfstate.tfstate-s3-backend.json")
                         ["Body"].read())
     assert record["mode"] == "dual"

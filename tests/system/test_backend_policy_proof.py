@@ -7,32 +7,20 @@ the administrator's set-up and every terraform run, is authorised through IAM.
 
 import json
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import backend_policy
+from tests.testbed.aws import UNCHECKED_SETUP_REQUESTS, keyed_client, user_with_policy
 from tests.testbed.moto_server import MotoServer
 from tests.testbed.terraform import TerraformRoot, kill_process_group, wait_for
 
 BUCKET = "tfstate-policy-proof"
 KEY = "team/app/terraform.tfstate"
-# create_user, put_user_policy and create_access_key for the administrator are not checked.
-UNCHECKED_SETUP_REQUESTS = 3
 
 
-def _client(server, service, keys):
-    return boto3.client(service, endpoint_url=server.url, region_name="us-east-1",
-                        aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
-                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
 
 
-def _user_with_policy(iam, name, policy):
-    iam.create_user(UserName=name)
-    iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return key["AccessKeyId"], key["SecretAccessKey"]
 
 
 @pytest.fixture(scope="module")
@@ -45,30 +33,30 @@ def enforcing_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def accounts(enforcing_server):
-    bootstrap = _client(enforcing_server, "iam", ("testing", "testing"))
-    admin_keys = _user_with_policy(bootstrap, "admin", {"Version": "2012-10-17", "Statement": [
+    bootstrap = keyed_client(enforcing_server, "iam", ("testing", "testing"))
+    admin_keys = user_with_policy(bootstrap, "admin", {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-    admin_s3 = _client(enforcing_server, "s3", admin_keys)
+    admin_s3 = keyed_client(enforcing_server, "s3", admin_keys)
     admin_s3.create_bucket(Bucket=BUCKET)
     admin_s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    admin_iam = _client(enforcing_server, "iam", admin_keys)
-    admin_dynamodb = _client(enforcing_server, "dynamodb", admin_keys)
+    admin_iam = keyed_client(enforcing_server, "iam", admin_keys)
+    admin_dynamodb = keyed_client(enforcing_server, "dynamodb", admin_keys)
     admin_dynamodb.create_table(TableName="legacy-locks", BillingMode="PAY_PER_REQUEST",
                                 AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
                                 KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
-    terraform_keys = _user_with_policy(admin_iam, "terraform", backend_policy(BUCKET, [KEY]))
+    terraform_keys = user_with_policy(admin_iam, "terraform", backend_policy(BUCKET, [KEY]))
     return {"admin": admin_keys, "terraform": terraform_keys}
 
 
 def test_admin_really_is_checked(enforcing_server, accounts):
     """The enforcement is on: unknown keys are refused (else the proof below proves nothing)."""
-    stranger = _client(enforcing_server, "s3", ("AKIAUNKNOWN000000000", "nope"))
+    stranger = keyed_client(enforcing_server, "s3", ("AKIAUNKNOWN000000000", "nope"))
     with pytest.raises(ClientError):
         stranger.list_objects_v2(Bucket=BUCKET)
 
 
 def test_policy_is_enough_for_terraform_and_no_more(enforcing_server, accounts, tmp_path, terraform_bin):
-    admin_s3 = _client(enforcing_server, "s3", accounts["admin"])
+    admin_s3 = keyed_client(enforcing_server, "s3", accounts["admin"])
     root = TerraformRoot(tmp_path / "root", enforcing_server.url, binary=terraform_bin,
                          access_key=accounts["terraform"][0], secret_key=accounts["terraform"][1])
     root.write_main()
@@ -99,13 +87,13 @@ def test_policy_is_enough_for_terraform_and_no_more(enforcing_server, accounts, 
     root.run("force-unlock", "-force", lock["ID"])
     assert lock_body() is None
 
-    terraform_s3 = _client(enforcing_server, "s3", accounts["terraform"])
+    terraform_s3 = keyed_client(enforcing_server, "s3", accounts["terraform"])
     with pytest.raises(ClientError) as denied:
         terraform_s3.delete_object(Bucket=BUCKET, Key=KEY)
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
     assert admin_s3.head_object(Bucket=BUCKET, Key=KEY)["ContentLength"] > 0
 
-    terraform_dynamodb = _client(enforcing_server, "dynamodb", accounts["terraform"])
+    terraform_dynamodb = keyed_client(enforcing_server, "dynamodb", accounts["terraform"])
     with pytest.raises(ClientError) as denied:
         terraform_dynamodb.get_item(TableName="legacy-locks", Key={"LockID": {"S": "%s/%s" % (BUCKET, KEY)}})
     # moto answers 403 with the bare status as the code; AWS says AccessDeniedException.
@@ -119,8 +107,8 @@ def test_policy_without_lock_permissions_is_not_enough(enforcing_server, account
     """The proof can fail: drop the .tflock statement and terraform cannot lock."""
     policy = backend_policy(BUCKET, [KEY])
     policy["Statement"] = [stmt for stmt in policy["Statement"] if stmt["Sid"] != "LockFiles"]
-    admin_iam = _client(enforcing_server, "iam", accounts["admin"])
-    keys = _user_with_policy(admin_iam, "terraform-no-locks", policy)
+    admin_iam = keyed_client(enforcing_server, "iam", accounts["admin"])
+    keys = user_with_policy(admin_iam, "terraform-no-locks", policy)
     root = TerraformRoot(tmp_path / "root", enforcing_server.url, binary=terraform_bin,
                          access_key=keys[0], secret_key=keys[1])
     root.write_main()
@@ -150,7 +138,7 @@ def _refused(call, **kwargs):
 
 
 def _assert_other_root_unreachable(server, keys):
-    s3 = _client(server, "s3", keys)
+    s3 = keyed_client(server, "s3", keys)
     assert _refused(s3.get_object, Key=OTHER_STATE) == "AccessDenied"
     assert _refused(s3.put_object, Key=OTHER_STATE, Body=b"{}") == "AccessDenied"
     assert _refused(s3.get_object, Key=OTHER_STATE + ".tflock") == "AccessDenied"
@@ -159,16 +147,16 @@ def _assert_other_root_unreachable(server, keys):
 
 def test_workspace_wildcard_policy_keeps_own_workspaces_and_refuses_other_roots(
         enforcing_server, accounts, tmp_path, terraform_bin):
-    admin_s3 = _client(enforcing_server, "s3", accounts["admin"])
-    admin_iam = _client(enforcing_server, "iam", accounts["admin"])
+    admin_s3 = keyed_client(enforcing_server, "s3", accounts["admin"])
+    admin_iam = keyed_client(enforcing_server, "iam", accounts["admin"])
     _other_root_state(admin_s3)
     policy = backend_policy(BUCKET, [WS_KEY], workspaces=True, allow_workspace_delete=True)
-    keys = _user_with_policy(admin_iam, "terraform-ws", policy)
+    keys = user_with_policy(admin_iam, "terraform-ws", policy)
 
     # The proof can fail: without the deny statement, the wildcard reaches the other root's state.
     unguarded = dict(policy, Statement=[s for s in policy["Statement"] if s["Sid"] != "NoOtherRootsWorkspaces"])
-    loose = _user_with_policy(admin_iam, "terraform-ws-unguarded", unguarded)
-    assert _client(enforcing_server, "s3", loose).get_object(Bucket=BUCKET, Key=OTHER_STATE)["Body"].read()
+    loose = user_with_policy(admin_iam, "terraform-ws-unguarded", unguarded)
+    assert keyed_client(enforcing_server, "s3", loose).get_object(Bucket=BUCKET, Key=OTHER_STATE)["Body"].read()
 
     _assert_other_root_unreachable(enforcing_server, keys)
 
@@ -192,14 +180,14 @@ def test_workspace_wildcard_policy_keeps_own_workspaces_and_refuses_other_roots(
 
 
 def test_named_workspace_policy_grants_those_workspaces_only(enforcing_server, accounts):
-    admin_s3 = _client(enforcing_server, "s3", accounts["admin"])
-    admin_iam = _client(enforcing_server, "iam", accounts["admin"])
+    admin_s3 = keyed_client(enforcing_server, "s3", accounts["admin"])
+    admin_iam = keyed_client(enforcing_server, "iam", accounts["admin"])
     _other_root_state(admin_s3)
     policy = backend_policy(BUCKET, [WS_KEY], workspace_names=["staging", "prod"])
     assert not any("*" in r for s in policy["Statement"] for r in
                    (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
-    keys = _user_with_policy(admin_iam, "terraform-named", policy)
-    s3 = _client(enforcing_server, "s3", keys)
+    keys = user_with_policy(admin_iam, "terraform-named", policy)
+    s3 = keyed_client(enforcing_server, "s3", keys)
     s3.put_object(Bucket=BUCKET, Key="env:/prod/" + WS_KEY, Body=b"{}")
     s3.put_object(Bucket=BUCKET, Key="env:/prod/" + WS_KEY + ".tflock", Body=b"{}", IfNoneMatch="*")
     s3.delete_object(Bucket=BUCKET, Key="env:/prod/" + WS_KEY + ".tflock")

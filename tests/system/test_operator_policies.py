@@ -14,25 +14,19 @@ import copy
 import json
 import os
 
-import boto3
 import pytest
 import yaml
-from botocore.config import Config
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import operator_policy
+from tests.testbed.aws import ALLOW_ALL, UNCHECKED_SETUP_REQUESTS, keyed_client, user_with_policy
 from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.moto_server import MotoServer
 from tests.testbed.terraform import TerraformRoot
 
 BUCKET = "tfstate-operator-proof"
 TABLE = "operator-proof-locks"
-UNCHECKED_SETUP_REQUESTS = 3
 
 
-def _client(server, service, keys):
-    return boto3.client(service, endpoint_url=server.url, region_name="us-east-1",
-                        aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
-                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
 
 
 def moto_view(policy):
@@ -68,16 +62,11 @@ def enforcing_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def admin(enforcing_server):
-    bootstrap = _client(enforcing_server, "iam", ("testing", "testing"))
-    bootstrap.create_user(UserName="admin")
-    bootstrap.put_user_policy(UserName="admin", PolicyName="admin", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-    key = bootstrap.create_access_key(UserName="admin")["AccessKey"]
-    keys = (key["AccessKeyId"], key["SecretAccessKey"])
-    s3 = _client(enforcing_server, "s3", keys)
+    keys = user_with_policy(keyed_client(enforcing_server, "iam", ("testing", "testing")), "admin", ALLOW_ALL)
+    s3 = keyed_client(enforcing_server, "s3", keys)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    _client(enforcing_server, "dynamodb", keys).create_table(
+    keyed_client(enforcing_server, "dynamodb", keys).create_table(
         TableName=TABLE, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
@@ -85,11 +74,7 @@ def admin(enforcing_server):
 
 
 def _operator(enforcing_server, admin, name, policy):
-    iam = _client(enforcing_server, "iam", admin)
-    iam.create_user(UserName=name)
-    iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(moto_view(policy)))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return key["AccessKeyId"], key["SecretAccessKey"]
+    return user_with_policy(keyedkeyed_client(enforcing_server, "iam", admin), name, moto_view(policy))
 
 
 def _roots(tmp_path, server, admin, terraform_bin, names):
@@ -126,12 +111,12 @@ def _run(tmp_path, server, terraform_bin, keys, roots, playbook="migrate.yml", *
 
 def _snapshot(server, admin, roots):
     """What a job may change: the backend files, every object version in the bucket, every item in the table."""
-    s3 = _client(server, "s3", admin)
+    s3 = keyed_client(server, "s3", admin)
     versions = s3.list_object_versions(Bucket=BUCKET)
     objects = sorted((item["Key"], item["VersionId"]) for item in versions.get("Versions", []) +
                      versions.get("DeleteMarkers", []))
     items = sorted(json.dumps(item, sort_keys=True)
-                   for item in _client(server, "dynamodb", admin).scan(TableName=TABLE)["Items"])
+                   for item in keyed_client(server, "dynamodb", admin).scan(TableName=TABLE)["Items"])
     files = dict((name, open(os.path.join(root.path, "backend.tf"), "rb").read()) for name, root in roots.items())
     return {"objects": objects, "items": items, "files": files}
 
@@ -157,7 +142,7 @@ def test_migrate_runs_with_exactly_its_policy_and_stops_first_without_dynamodb_d
     result, rows = _run(tmp_path / "allowed", enforcing_server, terraform_bin, keys, roots)
     assert result.returncode == 0, result.stdout[-6000:]
     assert sorted((name, row["status"]) for name, row in rows.items()) == [("app", "migrated"), ("net", "migrated")]
-    s3 = _client(enforcing_server, "s3", admin)
+    s3 = keyed_client(enforcing_server, "s3", admin)
     for name in ("app", "net"):
         record = json.loads(s3.get_object(Bucket=BUCKET, Key="%s/terraform.tfstate.tfstate-s3-backend.json" % name)
                             ["Body"].read())
@@ -169,9 +154,9 @@ def _old_locks(server, admin, name):
     from tests.integration.test_locks_playbooks import put_old_lock
 
     key = "%s/terraform.tfstate" % name
-    lock_id = put_old_lock(_client(server, "s3", admin), BUCKET, key, hours=3)
-    body = _client(server, "s3", admin).get_object(Bucket=BUCKET, Key=key + ".tflock")["Body"].read().decode()
-    _client(server, "dynamodb", admin).put_item(TableName=TABLE, Item={
+    lock_id = put_old_lock(keyed_client(server, "s3", admin), BUCKET, key, hours=3)
+    body = keyed_client(server, "s3", admin).get_object(Bucket=BUCKET, Key=key + ".tflock")["Body"].read().decode()
+    keyed_client(server, "dynamodb", admin).put_item(TableName=TABLE, Item={
         "LockID": {"S": "%s/%s" % (BUCKET, key)}, "Info": {"S": body}})
     return lock_id
 
@@ -212,9 +197,9 @@ def test_locks_and_unlock_run_with_exactly_their_policies_and_name_a_missing_act
                               unlock_vars)
     assert result.returncode == 0, result.stdout[-4000:]
     assert sorted(lock["store"] for lock in stats["tfstate_unlock"]["released"]) == ["dynamodb", "s3"], stats
-    s3 = _client(enforcing_server, "s3", admin)
+    s3 = keyed_client(enforcing_server, "s3", admin)
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="stale/terraform.tfstate.tflock").get("KeyCount") == 0
-    assert "Item" not in _client(enforcing_server, "dynamodb", admin).get_item(
+    assert "Item" not in keyed_client(enforcing_server, "dynamodb", admin).get_item(
         TableName=TABLE, Key={"LockID": {"S": "%s/stale/terraform.tfstate" % BUCKET}})
 
 
@@ -230,7 +215,7 @@ def _trapped_root(tmp_path, server, admin, terraform_bin, name):
     root.write_backend(bucket=BUCKET, key=key, use_lockfile=True)
     root.init(reconfigure=True)
     root.apply(serial="2")
-    _client(server, "s3", admin).put_object(Bucket=BUCKET, Key=key + ".tfstate-s3-backend.json", Body=json.dumps({
+    keyed_client(server, "s3", admin).put_object(Bucket=BUCKET, Key=key + ".tfstate-s3-backend.json", Body=json.dumps({
         "mode": "lockfile", "dynamodb_table": TABLE, "cutover_time": "2026-01-01T00:00:00Z", "root": name,
         "collection_version": "0.1.0"}).encode())
     return root
@@ -269,8 +254,8 @@ def test_retire_runs_with_exactly_its_policy_and_stops_first_without_create_back
         enforcing_server, admin, tmp_path, terraform_bin):
     from tests.integration.test_retire import a_cutover_moment, write_migration_record
 
-    s3 = _client(enforcing_server, "s3", admin)
-    dynamodb = _client(enforcing_server, "dynamodb", admin)
+    s3 = keyed_client(enforcing_server, "s3", admin)
+    dynamodb = keyed_client(enforcing_server, "dynamodb", admin)
     table = "retire-proof-locks"
     dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                           AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
