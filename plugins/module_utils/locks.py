@@ -568,7 +568,7 @@ def prove_delete_item(client, target):
     """A DeleteItem of the lock item whose condition can never hold: it deletes nothing, but IAM checks
     ``dynamodb:DeleteItem`` first (AwsError AccessDenied without it)."""
     call(client, "delete_item", resource=target.item_resource, ignore_codes=("ConditionalCheckFailedException",),
-         TableName=target.table, Key={"LockID": {"S": target.lock_id}},
+         TableName=target.table, Key={"LockID": {"S": target.table_key}},
          ConditionExpression="attribute_exists(LockID) AND attribute_not_exists(LockID)")
 
 
