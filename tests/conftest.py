@@ -18,7 +18,7 @@ from tests.testbed.collection import CORPUS_DIR, link_collection, required_by_ci
 
 link_collection()
 
-from tests.testbed.aws import REGION, client  # noqa: E402
+from tests.testbed.aws import REGION, UNCHECKED_SETUP_REQUESTS, client  # noqa: E402
 from tests.testbed.moto_server import MotoServer  # noqa: E402
 from tests.testbed.terraform import TerraformRoot, terraform_binary  # noqa: E402
 
@@ -38,6 +38,16 @@ def moto_aws_faithful(tmp_path_factory):
 
     log = tmp_path_factory.mktemp("moto-faithful") / "moto.log"
     server = start_faithful_server(log_path=str(log))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def enforcing_server(tmp_path_factory):
+    """A moto server of the test module's own that checks IAM after the administrator's set-up requests
+    (tests.testbed.aws: UNCHECKED_SETUP_REQUESTS, keyed_client, user_with_policy)."""
+    server = MotoServer.start(auth_after=UNCHECKED_SETUP_REQUESTS,
+                              log_path=str(tmp_path_factory.mktemp("moto-iam") / "moto.log"))
     yield server
     server.stop()
 

@@ -11,8 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import backend_policy
-from tests.testbed.aws import UNCHECKED_SETUP_REQUESTS, keyed_client, user_with_policy
-from tests.testbed.moto_server import MotoServer
+from tests.testbed.aws import ALLOW_ALL, keyed_client, user_with_policy
 from tests.testbed.terraform import TerraformRoot, kill_process_group, wait_for
 
 BUCKET = "tfstate-policy-proof"
@@ -24,18 +23,9 @@ KEY = "team/app/terraform.tfstate"
 
 
 @pytest.fixture(scope="module")
-def enforcing_server(tmp_path_factory):
-    server = MotoServer.start(auth_after=UNCHECKED_SETUP_REQUESTS,
-                              log_path=str(tmp_path_factory.mktemp("moto-iam") / "moto.log"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def accounts(enforcing_server):
     bootstrap = keyed_client(enforcing_server, "iam", ("testing", "testing"))
-    admin_keys = user_with_policy(bootstrap, "admin", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    admin_keys = user_with_policy(bootstrap, "admin", ALLOW_ALL)
     admin_s3 = keyed_client(enforcing_server, "s3", admin_keys)
     admin_s3.create_bucket(Bucket=BUCKET)
     admin_s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})

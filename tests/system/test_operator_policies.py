@@ -18,9 +18,8 @@ import pytest
 import yaml
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import operator_policy
-from tests.testbed.aws import ALLOW_ALL, UNCHECKED_SETUP_REQUESTS, keyed_client, user_with_policy
+from tests.testbed.aws import ALLOW_ALL, keyed_client, user_with_policy
 from tests.testbed.collection import ROOT, run_playbook
-from tests.testbed.moto_server import MotoServer
 from tests.testbed.terraform import TerraformRoot
 
 BUCKET = "tfstate-operator-proof"
@@ -50,14 +49,6 @@ def without(policy, action):
     assert found, action
     policy["Statement"] = [statement for statement in policy["Statement"] if statement["Action"]]
     return policy
-
-
-@pytest.fixture(scope="module")
-def enforcing_server(tmp_path_factory):
-    server = MotoServer.start(auth_after=UNCHECKED_SETUP_REQUESTS,
-                              log_path=str(tmp_path_factory.mktemp("moto-operator") / "moto.log"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
