@@ -17,6 +17,7 @@ import re
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_bucket import bucket_arn
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import (
     DEFAULT_WORKSPACE_KEY_PREFIX,
+    LEDGER_PREFIX,
     lock_key,
 )
 
@@ -156,6 +157,7 @@ _JOB_ACTIONS = {
         "objects": ["s3:GetObject"],
         "locks": ["s3:PutObject", "s3:DeleteObject"],
         "records": ["s3:PutObject"],
+        "ledger": ["s3:PutObject"],
         "tables": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
     },
     "rollback": {
@@ -163,6 +165,7 @@ _JOB_ACTIONS = {
         "objects": ["s3:GetObject"],
         "locks": ["s3:PutObject", "s3:DeleteObject"],
         "records": ["s3:PutObject"],
+        "ledger": ["s3:PutObject"],
         "tables": ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
                    "dynamodb:DeleteItem", "dynamodb:Scan"],
     },
@@ -197,10 +200,11 @@ def table_arn(table, region="us-east-1", account="*"):
 
 
 def operator_actions(job, enable_versioning=False, create_table=False):
-    """``{scope: [actions]}`` one job needs (scopes: bucket, objects, locks, records, tables)."""
+    """``{scope: [actions]}`` one job needs (scopes: bucket, objects, locks, records, ledger, tables)."""
     if job not in _JOB_ACTIONS:
         raise PolicyError("unknown job %r: one of %s" % (job, ", ".join(OPERATOR_JOBS)))
     actions = {scope: list(names) for scope, names in _JOB_ACTIONS[job].items()}
+    actions.setdefault("ledger", [])
     if enable_versioning and job == "migrate":
         actions["bucket"].append("s3:PutBucketVersioning")
     if create_table and job == "rollback":
@@ -234,6 +238,10 @@ def operator_policy(job, buckets, lock_tables=(), region="us-east-1", account="*
     if actions["records"]:
         statements.append({"Sid": "MigrationRecords", "Effect": "Allow", "Action": actions["records"],
                            "Resource": ["%s/*%s" % (arn, RECORD_SUFFIX) for arn in arns]})
+    if actions["ledger"]:
+        # The fleet's ledger (one object per root and stage, ledger.py); its reads are ReadObjects'.
+        statements.append({"Sid": "Ledger", "Effect": "Allow", "Action": actions["ledger"],
+                           "Resource": ["%s/%s*.json" % (arn, LEDGER_PREFIX) for arn in arns]})
     if lock_tables and actions["tables"]:
         statements.append({"Sid": "LockTables", "Effect": "Allow", "Action": actions["tables"],
                            "Resource": [table_arn(table, region, account) for table in lock_tables]})

@@ -30,9 +30,12 @@ import re
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call, paginate
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import FREEZE_MARK, LEGACY_FREEZE_INFO
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import parse_table_key, workspace_of
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import (
+    LEDGER_PREFIX,
+    parse_table_key,
+    workspace_of,
+)
 
-LEDGER_PREFIX = "tfstate-s3-backend-ledger/"
 SCHEMA_VERSION = 1
 DUAL = "dual"
 LOCKFILE = "lockfile"

@@ -13,6 +13,8 @@ DEFAULT_WORKSPACE = "default"
 DEFAULT_WORKSPACE_KEY_PREFIX = "env:"
 LOCK_SUFFIX = ".tflock"
 DIGEST_SUFFIX = "-md5"
+# Where the collection's ledger lives in a state bucket (ledger.py): never a workspace, never read by terraform.
+LEDGER_PREFIX = "tfstate-s3-backend-ledger/"
 
 
 def state_key(key, workspace=None, workspace_key_prefix=None):

@@ -162,7 +162,11 @@ class RootAction(ActionBase):
                               **exc.to_result())
         try:
             caller = connection.caller_identity()
-        except AwsError:
+        except AwsError as exc:
+            # Only a denial leaves the principal unnamed (some STS endpoints deny GetCallerIdentity);
+            # a dead endpoint or refused credentials stop the root here, at its first call.
+            if exc.code not in ("AccessDenied", "AccessDeniedException"):
+                raise
             caller = {}
         described.update(principal=caller.get("arn"), account=caller.get("account"))
         return connection, described

@@ -65,7 +65,7 @@ def admin(enforcing_server):
 
 
 def _operator(enforcing_server, admin, name, policy):
-    return user_with_policy(keyedkeyed_client(enforcing_server, "iam", admin), name, moto_view(policy))
+    return user_with_policy(keyed_client(enforcing_server, "iam", admin), name, moto_view(policy))
 
 
 def _roots(tmp_path, server, admin, terraform_bin, names):
@@ -142,7 +142,7 @@ def test_migrate_runs_with_exactly_its_policy_and_stops_first_without_dynamodb_d
 
 def _old_locks(server, admin, name):
     """A stale lock (3 hours old) on state <name>/terraform.tfstate in both stores, as a killed apply leaves it."""
-    from tests.integration.test_locks_playbooks import put_old_lock
+    from tests.system.test_locks_playbooks import put_old_lock
 
     key = "%s/terraform.tfstate" % name
     lock_id = put_old_lock(keyed_client(server, "s3", admin), BUCKET, key, hours=3)
@@ -153,7 +153,7 @@ def _old_locks(server, admin, name):
 
 
 def _lock_job(server, keys, playbook, extra_vars):
-    from tests.integration.test_locks_playbooks import custom_stats
+    from tests.system.test_locks_playbooks import custom_stats
 
     extra_vars = dict(extra_vars, tfstate_aws_endpoint_url=server.url, tfstate_aws_region="us-east-1")
     result = run_playbook(os.path.join(ROOT, "playbooks", playbook), extra_vars, env={
@@ -243,7 +243,7 @@ def test_rollback_runs_with_exactly_its_policy(enforcing_server, admin, tmp_path
 
 def test_retire_runs_with_exactly_its_policy_and_stops_first_without_create_backup(
         enforcing_server, admin, tmp_path, terraform_bin):
-    from tests.integration.test_retire import a_cutover_moment, write_migration_record
+    from tests.system.test_retire import a_cutover_moment, write_migration_record
 
     s3 = keyed_client(enforcing_server, "s3", admin)
     dynamodb = keyed_client(enforcing_server, "dynamodb", admin)

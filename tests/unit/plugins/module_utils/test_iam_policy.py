@@ -98,10 +98,12 @@ def test_migrate_operator_policy_is_scoped_to_buckets_locks_records_and_tables()
     assert ("s3:DeleteObject", "arn:aws:s3:::state-a/*.tflock") in allowed
     assert ("s3:PutObject", "arn:aws:s3:::state-a/*.tfstate-s3-backend.json") in allowed
     assert ("dynamodb:DeleteItem", table) in allowed
+    assert ("s3:PutObject", "arn:aws:s3:::state-a/tfstate-s3-backend-ledger/*.json") in allowed
     # Never a write or delete of a state object, never a table change, no versioning change unless asked.
     for action, resource in allowed:
         if action in ("s3:PutObject", "s3:DeleteObject"):
-            assert resource.endswith((".tflock", ".tfstate-s3-backend.json")), (action, resource)
+            assert resource.endswith((".tflock", ".tfstate-s3-backend.json")) or (
+                action == "s3:PutObject" and resource.endswith("/tfstate-s3-backend-ledger/*.json")), (action, resource)
     assert not any(action in ("dynamodb:DeleteTable", "dynamodb:CreateTable", "s3:PutBucketVersioning")
                    for action, _resource in allowed)
     assert ("s3:PutBucketVersioning", "arn:aws:s3:::state-a") in _allowed(
