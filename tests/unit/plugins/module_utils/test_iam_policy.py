@@ -146,7 +146,7 @@ def test_the_docs_table_lists_each_jobs_actions_as_built():
         [row] = re.findall(r"^\| `%s` \| ([^\n]*) \|$" % job, text, re.MULTILINE)[:1]
         cells = [cell.strip() for cell in row.split(" | ")]
         actions = iam_policy.operator_actions(job)
-        scopes = ("bucket", "objects", "locks", "records", "tables")
+        scopes = ("bucket", "objects", "locks", "records", "ledger", "tables")
         assert cells == [", ".join(actions[scope]) or "-" for scope in scopes], job
 
 
