@@ -31,8 +31,6 @@ ROLE = "tfstate-backend"
 ROLE_ARN = "arn:aws:iam::%s:role/%s" % (ACCOUNT, ROLE)
 
 
-
-
 def _user(iam, name, statements):
     return user_with_policy(iam, name, {"Version": "2012-10-17", "Statement": statements})
 
@@ -51,7 +49,7 @@ def estate(tmp_path_factory):
         iam = keyed_client(server, "iam", admin)
         keyed_client(server, "s3", admin).create_bucket(Bucket=BUCKET)
         keyed_client(server, "s3", admin).put_bucket_versioning(Bucket=BUCKET,
-                                                           VersioningConfiguration={"Status": "Enabled"})
+                                                                VersioningConfiguration={"Status": "Enabled"})
         keyed_client(server, "dynamodb", admin).create_table(
             TableName=TABLE, BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],

@@ -18,10 +18,6 @@ BUCKET = "tfstate-policy-proof"
 KEY = "team/app/terraform.tfstate"
 
 
-
-
-
-
 @pytest.fixture(scope="module")
 def accounts(enforcing_server):
     bootstrap = keyed_client(enforcing_server, "iam", ("testing", "testing"))

@@ -26,8 +26,6 @@ BUCKET = "tfstate-operator-proof"
 TABLE = "operator-proof-locks"
 
 
-
-
 def moto_view(policy):
     """The policy as moto can check it: DynamoDB statements on ``*`` (moto authorises DynamoDB against ``*``)."""
     policy = copy.deepcopy(policy)
