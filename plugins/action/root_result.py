@@ -112,11 +112,15 @@ class ActionModule(RootAction):
         verify=dict(type="bool", default=True),
         fail_on_stopped=dict(type="bool", default=True),
         fail_on_unsupported=dict(type="bool", default=False),
+        stage=dict(type="dict", default={}),
     )
 
     def phase(self, args, task_vars):
         migration = args["migration"] or {}
         failed = args["failure"] is not None or args["failed_action"] is not None or args["failed_phase"]
+        if args["stage"].get("result") and not failed:
+            # migrate_target=auto left the root at its stage: root_stage measured its row (nothing was cut over).
+            return registered(args["stage"]["result"], None)
         failed_phase = phase_of(args["failed_action"], args["failed_phase"]) if failed else None
         action = migration.get("action")
         verification = args["verification"]

@@ -30,6 +30,7 @@ class ActionModule(RootAction):
         init_args=dict(type="list", elements="str", default=[]),
         dual_grace=dict(type="str", default=ledger.DEFAULT_DUAL_GRACE),
     )
+    RESOLVES_IDENTITY = True
 
     def phase(self, args, task_vars):
         try:
@@ -40,7 +41,9 @@ class ActionModule(RootAction):
             raise PhaseFailed(str(exc))
         settings = backend["settings"]
         region = settings.get("region") or args.get("region")
-        connection = self.connection(args, region)
+        # As the principal terraform runs as, like the preflight (the stage reads the ledger and the locks).
+        connection, _identity = self.root_connection(dict(args, region=region), backend,
+                                                     decide.run_identity()["run_id"])
         s3 = connection.client("s3")
         try:
             entries = ledger.read_root_entries(s3, settings["bucket"], settings["key"])

@@ -117,6 +117,14 @@ options:
         By default it is reported with its next step (and a warning) without failing the run.
     type: bool
     default: false
+  stage:
+    description:
+      - The registered result of M(tfstate.s3_backend.root_stage) (C(migrate_target=auto)). When it holds a
+        C(result) (the root stays at its stage this run) and nothing failed, that row, measured by the stage, is
+        the root's result; otherwise it is ignored.
+    type: dict
+    default: {}
+    version_added: 0.2.0
 attributes:
   action:
     support: full

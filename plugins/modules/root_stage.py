@@ -49,6 +49,7 @@ options:
 extends_documentation_fragment:
   - tfstate.s3_backend.attributes.action_phase
   - tfstate.s3_backend.aws
+  - tfstate.s3_backend.backend_identity
 attributes:
   check_mode:
     support: full
