@@ -54,7 +54,7 @@ options:
     required: true
     choices: [lockfile, dual, dynamodb]
     aliases: [mode]
-    version_added: 0.2.0
+    version_added: 0.1.0
   fail_on_untouched:
     description:
       - Fail the task, writing no file at all, when a file cannot be rewritten as asked, instead of only reporting
@@ -68,9 +68,9 @@ options:
       - When not set, V(true) for the files named in O(path) and V(false) for the files found in directories.
         V(true) also makes the files found in directories fail for a parse error or a backend that cannot be
         edited (never for holding no backend, as most files of a directory hold none). V(false) never fails for
-        any of these and only reports them in RV(untouched), as version 0.1.0 did.
+        any of these and only reports them in RV(untouched).
     type: bool
-    version_added: 0.2.0
+    version_added: 0.1.0
   dynamodb_table:
     description:
       - The DynamoDB table to set where a backend has none, with O(lock_mode=dual) or O(lock_mode=dynamodb).

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: fleet_info
 short_description: Where every Terraform root of the fleet's ledger stands, per account, bucket and table
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the fleet's ledger in the state buckets O(buckets), C(tfstate-s3-backend-ledger/<key>/<stage>.json),
     one object per root and stage that the C(tfstate.s3_backend.migrate) role writes (see C(docs/fleet-roles.md)),

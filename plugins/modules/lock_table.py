@@ -197,7 +197,7 @@ digests:
       description: The digest item's key in the table (its C(LockID)).
       type: str
       sample: acme-terraform-state/network/terraform.tfstate-md5
-      version_added: 0.2.0
+      version_added: 0.1.0
     digest_lock_id:
       description:
         - The digest item's C(LockID).

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: lock_table_retirement
 short_description: List every reason to keep a Terraform DynamoDB lock table before retiring it
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Decides whether the lock table O(table) may be deleted, from what the inventory's Terraform roots say about it
     (O(roots), O(findings)), the cut-over times, the Terraform code that may declare it, and the table itself.
@@ -82,14 +82,14 @@ options:
       - Whether roots outside O(findings) are judged from the ledger and the table's digest items.
     type: bool
     default: true
-    version_added: 0.2.0
+    version_added: 0.1.0
   ledger_buckets:
     description:
       - More state buckets whose ledger is read (the buckets of O(findings) and of the table's items always are).
     type: list
     elements: str
     default: []
-    version_added: 0.2.0
+    version_added: 0.1.0
 attributes:
   platform:
     platforms: aws
@@ -162,7 +162,7 @@ ledger_roots:
   returned: always
   type: list
   elements: dict
-  version_added: 0.2.0
+  version_added: 0.1.0
   sample: [{"bucket": acme-tfstate, "key": app/terraform.tfstate, "host": app, "stage": dual,
             "since": "2026-11-20T10:00:00Z"}]
 roots_examined:

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: root_rewrite
 short_description: Rewrite a Terraform root's backend configuration to its target lock mode, keeping its format
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The phase of one root's migration that edits its backend configuration. It runs on the Ansible controller
     (an action plugin; nothing is sent to the target host) and is normally used by the C(tfstate.s3_backend.migrate)
