@@ -117,6 +117,14 @@ backend:
       elements: str
       sample: []
       version_added: 0.1.0
+    setting_lines:
+      description:
+        - Where each lock setting (C(dynamodb_table), C(use_lockfile), C(dynamodb_endpoint)) is set, as
+          C(<file>:<line>) - the backend block, a C(-backend-config) file (V(/srv/app/prod.tfbackend:2)) or the init
+          arguments. Empty in the C(tfstate_backend) of the P(tfstate.s3_backend.terraform_roots#inventory) inventory
+          plugin.
+      type: dict
+      sample: {"dynamodb_table": "/srv/repos/app/prod.tfbackend:2"}
     lock_mode:
       description: V(dynamodb), V(dual), V(lockfile) or V(none).
       type: str
