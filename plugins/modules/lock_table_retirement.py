@@ -53,7 +53,8 @@ options:
       - What each examined root says about the table, as the retire role's C(examine) entry point notes it
         (C(retire_root_findings)).
       - "Keys: C(host) (the inventory host), C(root) (its name in messages), C(path) (its directory, searched for
-        declarations), C(file) and C(line) (its backend block), C(lock_mode), C(dynamodb_table) (its backend's
+        declarations), C(file) and C(line) (its backend block), C(table_at) (C(<file>:<line>) where its backend names
+        the table - the block or a C(-backend-config) file; defaults to C(file) and C(line)), C(lock_mode), C(dynamodb_table) (its backend's
         table), C(bucket) and C(key) (where its state is: the ledger and the table's digest items of that state are then
         judged by this finding), C(record) (its migration record or null), C(error) (why it could not be read; then
         the others may be missing)."
@@ -129,7 +130,15 @@ blockers:
   returned: always
   type: list
   elements: str
-  sample: ["root /srv/repos/app still locks with the table (/srv/repos/app/backend.tf:2, lock mode dual)"]
+  sample: ["root /srv/repos/app still locks with the table (/srv/repos/app/prod.tfbackend:2, lock mode dual)"]
+next_steps:
+  description: What to do about each entry of RV(blockers), in the same order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["move root /srv/repos/app to lockfile (ansible-playbook tfstate.s3_backend.migrate --limit app
+           -e migrate_target=lockfile, which removes the table from /srv/repos/app/prod.tfbackend:2); then run retire
+           again"]
 retirable:
   description: The table exists and nothing keeps it.
   returned: always
@@ -188,20 +197,22 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.retirement impo
     last_cutover,
     retirement_blockers,
     sort_findings,
+    table_refusals,
 )
 
 
 def table_refusal(module, table, cutover, lift_deletion_protection):
-    """The table's own check in check mode (nothing is deleted): its refusal, or None."""
+    """The table's own check in check mode (nothing is deleted): its refusals with their next steps, or []."""
     try:
         ensure_table_absent(module.client("s3"), module.client("dynamodb"), table, cutover=cutover,
                             lift_deletion_protection=lift_deletion_protection, check_mode=True)
     except TableRefused as exc:
-        return str(exc)
+        return table_refusals(str(exc), exc.blockers, table)
     except AwsError as exc:
         # A check that cannot be made is a reason to keep the table, not a failure of the decision.
-        return "table %s: the check for lock items and current digests failed: %s" % (table, exc)
-    return None
+        return table_refusals("table %s: the check for lock items and current digests failed: %s" % (table, exc),
+                              [], table)
+    return []
 
 
 def readable_backend(path):
@@ -261,13 +272,15 @@ def main():
     except ValueError as exc:
         module.fail_json(msg="cutover_time: %s" % exc)
     declarations, search_problems = find_declarations(sorted_roots["paths"] + params["code_paths"], table)
-    refusal = table_refusal(module, table, cutover, params["lift_deletion_protection"]) if summary["exists"] else None
-    blockers = retirement_blockers(
+    refusal = table_refusal(module, table, cutover, params["lift_deletion_protection"]) if summary["exists"] else []
+    refusals = retirement_blockers(
         params["roots"], sorted_roots["unexamined"], sorted_roots["unreadable"], sorted_roots["referencing"],
         cutover_time, cutover, params["grace_period_days"], now,
         declarations, table_refusal=refusal, problems=reasons + search_problems + problems)
+    blockers = [found["reason"] for found in refusals]
     module.exit_json(
-        changed=False, blockers=blockers, retirable=summary["exists"] and not blockers, lock_table=summary,
+        changed=False, blockers=blockers, next_steps=[found["next_step"] for found in refusals],
+        retirable=summary["exists"] and not blockers, lock_table=summary,
         referenced_by=[finding["root"] for finding in sorted_roots["referencing"]], declared_in=declarations,
         cutover_time=cutover_time, roots_examined=len(params["roots"]), ledger_roots=ledger_roots)
 
