@@ -118,11 +118,11 @@ repo_url:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import (
     GitError,
     checkout_local,
     checkout_remote,
-    redact_url,
 )
 
 

@@ -237,3 +237,17 @@ def test_retire_needs_a_table_name(tmp_path, moto_server, aws_env, tf_root):
     proc = run_playbook(PLAYBOOK, {}, inventory=inventory)
     assert proc.returncode != 0
     assert "retire_table" in proc.stdout + proc.stderr
+
+
+def test_retire_names_a_repository_it_cannot_clone_without_its_credentials(
+        tmp_path, moto_server, aws_env, dynamodb, lock_table, tf_root):
+    inventory = write_inventory(tmp_path, moto_server, {"gone": tf_root("gone")}, host_vars={"gone": {
+        "tfstate_repo_url": "https://oauth2:SECRETUSER@127.0.0.1:9/net.git?private_token=SECRETQUERY&ref=main",
+        "tfstate_workdir": str(tmp_path / "work")}})
+    refused = retire(inventory, lock_table, retire_grace_period_days=0, retire_cutover_time="2026-01-01T00:00:00Z")
+    assert refused.returncode == 2
+    result = report(tmp_path)
+    assert "root https://127.0.0.1:9/net.git?private_token=REDACTED&ref=main could not be read" in result["reason"]
+    for where in (refused.stdout, refused.stderr, json.dumps(result)):
+        assert "SECRETUSER" not in where and "SECRETQUERY" not in where
+    assert lock_table in dynamodb.list_tables()["TableNames"]
