@@ -283,6 +283,19 @@ def test_the_fleet_summary_reads_the_ledger_and_nothing_else(tmp_path):
                             env=dict(CREDENTIALS, TFSTATE_NOW="2026-12-20T00:00:00Z"))
         assert proc.returncode == 0, proc.stdout[-3000:]
         requests = [line.split('"')[1] for line in log.read_text().splitlines()[before:] if '"' in line]
+        # It says where it wrote its files.
+        assert os.path.join(report_dir, "fleet-ledger.md") in proc.stdout, proc.stdout[-3000:]
+        # A bucket that cannot be read is printed; when no bucket can be read, the run fails naming each.
+        common = {"tfstate_aws_endpoint_url": server.url, "tfstate_aws_region": "us-east-1",
+                  "tfstate_report_dir": str(tmp_path / "fleet-bad")}
+        partly = run_playbook(FLEET, dict(common, fleet_buckets=["state", "no-such-state"]), env=CREDENTIALS)
+        assert partly.returncode == 0, partly.stdout[-3000:]
+        assert "bucket no-such-state does not exist" in partly.stdout
+        unread = run_playbook(FLEET, dict(common, fleet_buckets=["no-such-state", "neither-state"]), env=CREDENTIALS)
+        assert unread.returncode == 2, unread.stdout[-3000:]
+        assert "No ledger of fleet_buckets could be read" in unread.stdout
+        assert "bucket no-such-state does not exist" in unread.stdout
+        assert "bucket neither-state does not exist" in unread.stdout
     finally:
         server.stop()
     assert requests, "the run made no request"
