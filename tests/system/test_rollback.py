@@ -177,7 +177,7 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
 def test_rollback_recreates_a_deleted_table(tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, lock_table, tf_root):
     root = trapped_root(tf_root, state_bucket, lock_table)
     dynamodb.delete_table(TableName=lock_table)
-    host = {"tfstate_root": root.path, "tfstate_dynamodb_table": lock_table}
+    host = {"tfstate_root": root.path, "tfstate_dynamodb_table": lock_table, "rollback_reason": "INC-42: plans fail"}
     inventory = write_inventory(tmp_path, moto_server, {"app": host})
 
     checked = rollback(inventory, check=True)
@@ -190,6 +190,10 @@ def test_rollback_recreates_a_deleted_table(tmp_path, moto_server, aws_env, s3, 
     assert described["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert report(tmp_path)["app"]["table_created"] is True
+    # The ledger says who, when and why: stage dynamodb with the run and the reason.
+    entry = json.loads(s3.get_object(Bucket=state_bucket, Key="tfstate-s3-backend-ledger/%s/dynamodb.json" % KEY)
+                       ["Body"].read())
+    assert entry["stage"] == "dynamodb" and entry["reason"] == "INC-42: plans fail" and entry["run_id"], entry
     planned = root.plan()
     assert CHECKSUM_ERROR not in planned.stderr
 
