@@ -441,12 +441,25 @@ migration:
       description:
         - The DynamoDB table the root's clients may still lock with, from the configuration, the last init or the
           migration record; null when none.
+        - With O(target=dynamodb), the table the rollback goes back to (O(dynamodb_table) first).
       type: str
       sample: terraform-locks
     freeze_table:
-      description: RV(migration.dynamodb_table) when that table exists (the maintenance lock is taken there too).
+      description:
+        - RV(migration.dynamodb_table) when that table exists (the maintenance lock is taken there too).
+        - With O(target=dynamodb), also when the preflight created it.
       type: str
       sample: terraform-locks
+    table_existed:
+      description: With O(target=dynamodb), whether the table existed when the preflight read it.
+      returned: with O(target=dynamodb) and no blocker before the table was read
+      type: bool
+      sample: true
+    table_created:
+      description: With O(target=dynamodb), whether the preflight created the missing table.
+      returned: with O(target=dynamodb), when the root needs a change and not in check mode
+      type: bool
+      sample: false
     record_before:
       description:
         - The migration record found next to the state, null when there is none. A C(pending) key (C(target),
