@@ -124,6 +124,10 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
     assert re.search(r'^\+\s+dynamodb_table\s+= "%s"$' % lock_table, checked.stdout, re.M), checked.stdout
     assert re.search(r'^-\s+use_lockfile\s+= true$', checked.stdout, re.M), checked.stdout
     assert read(backend_file) == lockfile_backend
+    with open(str(tmp_path / "reports" / "rollback-preview.json")) as handle:
+        [preview] = json.load(handle)["results"]
+    assert preview["status"] == "would_roll_back" and preview["next_step"] == "run without --check to apply", preview
+    assert not (tmp_path / "reports" / "rollback-report.json").exists()
     assert {key: digest(dynamodb, lock_table, state_bucket, key) for key in (KEY, STAGING_KEY)} == stale
     assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, lock_table) == []
 
