@@ -178,8 +178,8 @@ def table_refusals(message, blockers, table):
                     blocker.get("lock_table_key"), blocker.get("id"), blocker.get("operation"), blocker.get("who"),
                     blocker.get("created")),
                 "a client still locks through the table: find it by the lock's Who, wait for its operation to end, "
-                "or release a stale lock with tfstate.s3_backend.unlock (unlock_lock_id %s)%s" % (blocker.get("id"),
-                                                                                                   AGAIN)))
+                "or release a stale lock with tfstate.s3_backend.unlock (unlock_lock_id %s)%s"
+                % (blocker.get("id"), AGAIN)))
         elif kind == "deletion protection":
             found.append(refusal("table %s has deletion protection on" % table,
                                  "set retire_lift_deletion_protection: true to turn it off before the deletion"))
