@@ -92,3 +92,57 @@ def test_the_summary_comes_last_and_names_each_stop_with_the_next_step_of_its_ca
     assert after["ahead"] == before["ahead"] and after["locked"] == before["locked"]
     assert after["moved"] == before["moved"]
     assert "use_lockfile" in after["healthy"] and "dynamodb_table" in after["healthy"]
+
+
+def test_preview_auto_lockfile_and_a_stage_1_rerun_that_fails_nothing(
+        tmp_path, moto_server, tf_root, s3, state_bucket, lock_table, terraform_bin):
+    roots = {name: _root(tf_root, name, state_bucket, lock_table) for name in ("first", "second")}
+    inventory = fleet_inventory(tmp_path, moto_server.url, terraform_bin, root_hosts(roots),
+                                migrate_backup_dir=str(tmp_path / "backups"))
+    before = _files(roots)
+
+    # Preview of stage 2: "after" is the mode each root would have; the recap's changed counts one per such root.
+    preview = run_playbook(PLAYBOOK, inventory=inventory, env=ENV, check=True, diff=True,
+                           args=["-e", "migrate_target=lockfile"])
+    assert preview.returncode == 0, preview.stdout[-4000:]
+    rows = dict((row["host"], row) for row in _report(tmp_path, "migrate-preview.json")["results"])
+    assert [(rows[name]["status"], rows[name]["lock_mode_before"], rows[name]["lock_mode_after"],
+             rows[name]["skipped_dual"]) for name in ("first", "second")] == \
+        [("would_migrate", "dynamodb", "lockfile", True)] * 2
+    assert "| would_migrate (skipped dual) | dynamodb | lockfile |" in open(
+        str(tmp_path / "reports" / "migrate-preview.md")).read()
+    assert all(counts["changed"] == 1 for counts in play_recap(preview.stdout).values()), preview.stdout[-3000:]
+    assert "+    use_lockfile" in preview.stdout  # the diff, under --diff, at the root's result
+    summary, _start = _summary(preview.stdout)
+    assert summary[0].startswith("migrate PREVIEW (check mode), nothing was changed: 2 roots: would_migrate 2")
+    assert _files(roots) == before
+
+    # auto moves "first" one stage (dual) and says what the next scheduled run does, not "run lockfile by hand".
+    auto = run_playbook(PLAYBOOK, inventory=inventory, env=ENV,
+                        args=["--limit", "first", "-e", "migrate_target=auto", "-e", "migrate_dual_grace=3d"])
+    assert auto.returncode == 0, auto.stdout[-4000:]
+    [row] = _report(tmp_path, "migrate-report.json")["results"]
+    assert row["status"] == "migrated" and row["lock_mode_after"] == "dual", row
+    assert "migrate_target=auto" in row["next_step"] and "3d" in row["next_step"], row
+    assert "run again with migrate_target=lockfile" not in auto.stdout
+
+    # Stage 2 for both: "second" goes from DynamoDB straight to lockfile, said in its row and the summary.
+    stage2 = run_playbook(PLAYBOOK, inventory=inventory, env=ENV, args=["-e", "migrate_target=lockfile"])
+    assert stage2.returncode == 0, stage2.stdout[-4000:]
+    rows = dict((row["host"], row) for row in _report(tmp_path, "migrate-report.json")["results"])
+    assert (rows["first"]["skipped_dual"], rows["second"]["skipped_dual"]) == (False, True)
+    assert "skipped dual (DynamoDB straight to lockfile) (1): second" in _summary(stage2.stdout)[0]
+    lockfile_only = _files(roots)
+
+    # The README's stage-1 command again: every root is ahead, nothing changes, the run exits 0.
+    rerun = run_playbook(PLAYBOOK, inventory=inventory, env=ENV)
+    assert rerun.returncode == 0, rerun.stdout[-4000:]
+    rows = dict((row["host"], row) for row in _report(tmp_path, "migrate-report.json")["results"])
+    assert [rows[name]["status"] for name in ("first", "second")] == ["ahead", "ahead"], rows
+    recap = play_recap(rerun.stdout)
+    assert all(counts["failed"] == 0 and counts["changed"] == 0 for counts in recap.values()), recap
+    assert _files(roots) == lockfile_only
+    for name, root in roots.items():
+        assert "use_lockfile" in lockfile_only[name] and "dynamodb_table" not in lockfile_only[name]
+        # terraform still plans with the lockfile backend (nothing was re-initialised away from it).
+        assert root.run("plan", "-input=false", "-no-color", "-lock-timeout=10s").returncode == 0
