@@ -23,6 +23,8 @@ PROBLEMS = ("stopped", "failed", "refused", "would_stop", "would_fail", "unsuppo
 ATTENTION = PROBLEMS + ("held", "pinned")
 # Bounds of what a run hands to AWX (set_stats) and prints at its end; the report files hold every row.
 ARTIFACT_ROWS = 100
+# Bytes of JSON the listed rows, blockers and held-back roots may take in the artifacts, together (counts apart).
+ARTIFACT_BUDGET = 48 * 1024
 SUMMARY_ROWS = 10
 SUMMARY_TEXT = 240
 # Fields an artifact row leaves out: the diffs (kept in the report files) and the per-run detail.
@@ -110,20 +112,33 @@ def _names(hosts, limit=SUMMARY_ROWS):
     return shown + (" and %d more" % (len(hosts) - limit) if len(hosts) > limit else "")
 
 
-def artifacts(name, document, files, check_mode, limit=ARTIFACT_ROWS):
+def _within(entries, budget, limit):
+    """The first entries whose JSON fits ``budget`` bytes, at most ``limit`` of them."""
+    kept, size = [], 0
+    for entry in entries[:limit]:
+        size += len(json.dumps(entry, default=str)) + 2
+        if size > budget:
+            break
+        kept.append(entry)
+    return kept
+
+
+def artifacts(name, document, files, check_mode, limit=ARTIFACT_ROWS, budget=ARTIFACT_BUDGET):
     """The set_stats data of a run, bounded: counts, blockers, and the rows of the roots that need attention
-    (ATTENTION statuses) without diffs, at most ``limit`` each with a count of the rest; the report files hold every row.
+    (ATTENTION statuses) without diffs, at most ``limit`` rows and ``budget`` bytes of rows and blockers, with a
+    count of the rows left out; the report files (``files``) hold every row.
     """
     attention = [{key: value for key, value in row.items() if key not in ARTIFACT_DROPPED}
                  for row in document["results"] if row.get("status") in ATTENTION]
+    rows = _within(attention, budget // 2, limit)
     held = held_back(document["results"])
     stats = {
         "tfstate_%s_counts" % name: document["counts"],
-        "tfstate_%s_results" % name: attention[:limit],
-        "tfstate_%s_results_omitted" % name: max(0, len(attention) - limit),
-        "tfstate_%s_blockers" % name: document["blockers"][:limit],
+        "tfstate_%s_results" % name: rows,
+        "tfstate_%s_results_omitted" % name: len(attention) - len(rows),
+        "tfstate_%s_blockers" % name: _within(document["blockers"], budget // 4, limit),
         # migrate_target=auto: the roots kept in dual, and the locks that showed an old client.
-        "tfstate_%s_held_back" % name: held[:limit],
+        "tfstate_%s_held_back" % name: _within(held, budget // 4, limit),
         "tfstate_%s_report_files" % name: list(files),
     }
     if check_mode:

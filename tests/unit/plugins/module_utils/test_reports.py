@@ -141,3 +141,13 @@ def test_the_markdown_roots_table_carries_the_reason_and_the_preview_says_would_
     text = reports.markdown(document)
     assert "3 days of grace left" in text.split("## Roots", 1)[1]
     assert "| after (would be) |" in text
+
+
+def test_the_artifacts_stay_bounded_when_every_root_stopped_with_a_long_reason():
+    rows = [row("root-%04d" % index, "stopped", phase="preflight", reason="a lock is held on state/x by y; " * 30,
+                next_step="wait for y " * 20, root="/srv/repos/%04d" % index, backend_file="/srv/repos/x/backend.tf:3")
+            for index in range(1000)]
+    stats = reports.artifacts("migrate", reports.run_document("migrate", rows, RUN, "t", False), [], False)
+    assert len(json.dumps(stats)) <= 64 * 1024
+    listed = len(stats["tfstate_migrate_results"])
+    assert 0 < listed < 100 and stats["tfstate_migrate_results_omitted"] == 1000 - listed
