@@ -8,6 +8,7 @@ import glob
 import os
 
 import yaml
+from ansible.errors import AnsibleError
 from ansible.utils.vars import load_extra_vars
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports, role_variables
@@ -40,8 +41,8 @@ def extra_variable_warnings(loader):
     """Warnings for the run's extra variables (-e, and only those) with a role prefix that no role reads."""
     try:
         given = load_extra_vars(loader)
-    except Exception:  # pylint: disable=broad-except
-        return []  # the variables were parsed once already by ansible-playbook; nothing more to say here
+    except (AnsibleError, OSError, ValueError):
+        return []  # ansible-playbook parsed them once already; a second read that fails only loses the warning
     return role_variables.unknown_variable_warnings(given, known_variables())
 
 
