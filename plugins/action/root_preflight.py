@@ -78,9 +78,8 @@ def held_detail(locks, now):
     """Who holds the first lock, and whether it is older than an hour (what unlock.yml calls stale by default)."""
     lock = locks[0]
     age = lock.get("age_seconds")
-    return {"holder": "%s (lock ID %s, %s)" % (lock.get("who") or "?", lock.get("id") or "?",
-                                                lock.get("operation") or "?"),
-            "stale": age is not None and age > STALE_AFTER}
+    holder = "%s (lock ID %s, %s)" % (lock.get("who") or "?", lock.get("id") or "?", lock.get("operation") or "?")
+    return {"holder": holder, "stale": age is not None and age > STALE_AFTER}
 
 
 def backend_view(backend):
@@ -165,8 +164,8 @@ class ActionModule(RootAction):
                                              args["enable_versioning"])
         if blockers:
             # The reason alone (not the `migration` read so far): a failed task prints its whole result.
-            raise PhaseFailed("; ".join(blockers), **bucket_cause(backend, bucket, migration["identity"],
-                                                                           args["enable_versioning"]))
+            cause = bucket_cause(backend, bucket, migration["identity"], args["enable_versioning"])
+            raise PhaseFailed("; ".join(blockers), **cause)
         migration["account"] = migration["identity"]["account"]
         self._read_state_side(connection, s3, backend, migration, identity, started, args["freeze_lease"])
         action = migration["action"]

@@ -76,14 +76,14 @@ def summary_lines(document, files=(), warnings=(), fleet_counts=None):
     warnings and the report files. A preview says that nothing was changed."""
     rows = document["results"]
     statuses = document["counts"].get("status") or {}
-    head = "%s %s: %d root%s: %s" % (document["report"], "PREVIEW (check mode), nothing was changed" if
-                                      document.get("check_mode") else "run", len(rows), "" if len(rows) == 1 else "s",
-                                      _tally(statuses) or "none")
+    kind = "PREVIEW (check mode), nothing was changed" if document.get("check_mode") else "run"
+    head = "%s %s: %d root%s: %s" % (document["report"], kind, len(rows), "" if len(rows) == 1 else "s",
+                                     _tally(statuses) or "none")
     lines = [head]
     attention = [row for row in rows if row.get("status") in ATTENTION]
     for row in attention[:SUMMARY_ROWS]:
-        lines.append("%s %s%s: %s" % (row.get("status"), row.get("host"), " (%s)" % row["phase"] if row.get("phase")
-                                       else "", _one_line(row.get("reason")) or "-"))
+        phase = " (%s)" % row["phase"] if row.get("phase") else ""
+        lines.append("%s %s%s: %s" % (row.get("status"), row.get("host"), phase, _one_line(row.get("reason")) or "-"))
         if row.get("next_step"):
             lines.append("  next: %s" % _one_line(row["next_step"]))
     if len(attention) > SUMMARY_ROWS:
