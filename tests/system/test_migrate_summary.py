@@ -93,6 +93,14 @@ def test_the_summary_comes_last_and_names_each_stop_with_the_next_step_of_its_ca
     assert after["moved"] == before["moved"]
     assert "use_lockfile" in after["healthy"] and "dynamodb_table" in after["healthy"]
 
+    # Every root of the play fails: the summary still comes, last.
+    failing = run_playbook(PLAYBOOK, inventory=inventory, env=ENV, args=["--limit", "gone,nocreds"])
+    assert failing.returncode == 2, failing.stdout[-4000:]
+    summary, start = _summary(failing.stdout)
+    assert summary[0] == "migrate run: 2 roots: stopped 2", summary
+    assert start > max(index for index, line in enumerate(failing.stdout.splitlines()) if line.startswith("fatal:"))
+    assert all(counts["failed"] == 1 for counts in play_recap(failing.stdout).values())
+
 
 def test_preview_auto_lockfile_and_a_stage_1_rerun_that_fails_nothing(
         tmp_path, moto_server, tf_root, s3, state_bucket, lock_table, terraform_bin):
