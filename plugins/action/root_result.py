@@ -14,6 +14,7 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 PHASE_OF_ACTION = {
     "root_preflight": "preflight",
     "root_freeze": "freeze",
+    "root_digests": "digests",
     "root_rewrite": "rewrite",
     "root_reinit": "reinit",
     "root_verify": "verify",
@@ -86,12 +87,19 @@ def where_and_who(migration, settings=None):
 def check_mode_changed(result, rewrite):
     """In check mode the root's result is the one task that reports ``changed``: the root would change (with the
     rewrite's diff, shown by --diff); the phases report nothing changed. In a real run the phases report it."""
-    if not result["check_mode"] or result["status"] not in (decide.WOULD_MIGRATE, decide.WOULD_RESUME):
+    would = (decide.WOULD_MIGRATE, decide.WOULD_RESUME, decide.WOULD_ROLL_BACK)
+    if not result["check_mode"] or result["status"] not in would:
         return {}
     extra = {"changed": True}
     if rewrite.get("diff"):
         extra["diff"] = rewrite["diff"]
     return extra
+
+
+def table_and_digests(migration, digests):
+    """A rollback's table and digests (root_digests): the states whose digest was set, and whether it made the table."""
+    return {"digests_synced": [change["state_path"] for change in digests.get("digests") or []],
+            "table_created": bool(digests.get("table_created") or migration.get("table_created"))}
 
 
 def registered(result, connection, rewrite=None):
@@ -132,6 +140,7 @@ class ActionModule(RootAction):
         fail_on_unsupported=dict(type="bool", default=False),
         stage=dict(type="dict", default={}),
         dual_grace=dict(type="str"),
+        digests=dict(type="dict", default={}),
     )
 
     def phase(self, args, task_vars):
@@ -145,7 +154,7 @@ class ActionModule(RootAction):
         verification = args["verification"]
         verified = (not args["verify"]) or (verification.get("locked_plan_refused") is True
                                             and verification.get("plan_ok") is True)
-        status = decide.root_status(action, failed_phase, self.check_mode, verified)
+        status = decide.root_status(action, failed_phase, self.check_mode, verified, args["target"])
         root = migration.get("root") or args["root"]
         files_mode, init_mode, place, settings = measured_backend(root, args["init_args"])
         reason = root_reason(args["failure"], migration, status, files_mode, init_mode)
@@ -184,7 +193,7 @@ class ActionModule(RootAction):
             "initialised_lock_mode_after": init_mode,
             "interrupted": migration.get("interrupted") or [],
         }
-        result.update(where_and_who(migration, settings))
+        result.update(where_and_who(migration, settings), **table_and_digests(migration, args["digests"]))
         result.update(self._evidence(args, migration, verification, unsupported, rewrite_files))
         return registered(result, migration.get("identity"), args["rewrite"])
 
