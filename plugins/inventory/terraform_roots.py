@@ -134,7 +134,7 @@ def root_hosts(top, tree, include=(), warn=None):
     roots = {}
     grunt = set(os.path.dirname(b.path) for b in tree.backends
                 if b.form.startswith("terragrunt") and not b.templated)
-    for backend in tree.backends:
+    for backend in disc.opentofu_view(tree.backends):
         if backend.templated or backend.form == "partial":
             continue
         root = os.path.dirname(backend.path)
@@ -183,6 +183,11 @@ def _host_vars(entry, partial):
         "tfstate_init_args": init_args,
     }
     unresolved = set(entry["unresolved_settings"])
+    table = disc.table_of(settings, entry["form"])  # Terragrunt's lock_table too
+    if table is not None and settings.get("dynamodb_table") != table:
+        settings["dynamodb_table"] = table
+        if "lock_table" in unresolved:
+            unresolved.add("dynamodb_table")
     for name in _SETTING_VARS:
         value = settings.get(name)
         host_vars["tfstate_%s" % name] = value if isinstance(value, str) and name not in unresolved else None

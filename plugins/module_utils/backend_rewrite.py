@@ -150,13 +150,15 @@ def _record_change(result, path, new_text, backend, ops, warnings, mode):
         "updated": [op.name for op in ops if op.kind == "set_value"],
         "warnings": warnings,
     })
-    if "dynamodb_table" in backend.local_refs and "dynamodb_table" in removed:
-        local, line = backend.local_refs["dynamodb_table"]
+    for name in backend.table_settings:
+        if name not in backend.local_refs or name not in removed:
+            continue
+        local, line = backend.local_refs[name]
         still = re.search(r"\blocal\.%s\b" % re.escape(local), new_text) is not None
         result.locals.append({
             "file": path, "line": line, "name": local,
-            "message": "local.%s held the removed dynamodb_table; it is left in place%s"
-                       % (local, " and is still referenced" if still else " and is no longer referenced"),
+            "message": "local.%s held the removed %s; it is left in place%s"
+                       % (local, name, " and is still referenced" if still else " and is no longer referenced"),
         })
 
 

@@ -20,6 +20,7 @@ import uuid
 LOCKFILE = "lockfile"
 DUAL = "dual"
 DYNAMODB = "dynamodb"
+UNLOCKED = "none"   # a backend that does not lock: left alone in every mode
 
 # What a root needs, from the preflight:
 ACTION_NONE = "none"        # files, last init and record already say the target: nothing to do
@@ -252,7 +253,11 @@ def file_blockers(backend, terraform, target):
     if admits is False:
         reasons.append("%s: required_version \"%s\" admits no %s version with use_lockfile; raise it first"
                        % (backend["file"], backend.get("required_version"), terraform.get("product")))
-    if target == DUAL and backend["lock_mode"] not in (DYNAMODB, DUAL):
+    if backend["lock_mode"] == UNLOCKED:
+        reasons.append("%s:%s: the backend does not lock (lock mode none: no dynamodb_table, use_lockfile not true); "
+                       "a migration never turns locking on where there was none: leave this root out of the run, or "
+                       "set use_lockfile = true in its backend yourself if it should lock" % (backend["file"], backend["line"]))
+    elif target == DUAL and backend["lock_mode"] not in (DYNAMODB, DUAL):
         reasons.append("%s:%s: lock mode is %s; dual keeps a dynamodb_table, so use migrate_target=lockfile"
                        % (backend["file"], backend["line"], backend["lock_mode"]))
     return reasons
