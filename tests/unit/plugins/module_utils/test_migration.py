@@ -242,6 +242,14 @@ def test_file_blockers_need_no_aws_read():
         m.file_blockers(backend("lockfile"), TERRAFORM, "dual")[0]
 
 
+@pytest.mark.parametrize("target", ["lockfile", "dual", "dynamodb"])
+def test_a_backend_that_does_not_lock_is_left_alone_for_every_target(target):
+    reasons = m.file_blockers(backend("none", table=None), None, target)
+    assert len(reasons) == 1
+    assert reasons[0].startswith("/r/backend.tf:2: the backend does not lock (lock mode none")
+    assert "never turns locking on" in reasons[0] and "migrate_target" not in reasons[0]
+
+
 def test_unloadable_file_blockers_name_the_file_line_and_byte_and_the_next_step_says_utf8():
     assert m.unloadable_file_blockers([]) == []
     reasons = m.unloadable_file_blockers([
