@@ -78,7 +78,9 @@ class ActionModule(RootAction):
         migration = args["migration"]
         files = migration["backend"]["config_files"]
         try:
-            results = rewrite_paths(files, migration["target"], None, [])
+            # The preflight stops a root whose merged configuration does not lock; here a file's own
+            # use_lockfile = false (a partial configuration completing a block's table) follows the target.
+            results = rewrite_paths(files, migration["target"], None, [], leave_unlocked=False)
         except RewriteError as exc:
             raise PhaseFailed("nothing was written: %s" % exc)
         # A file already in the target form (one of several) is fine; anything else left untouched

@@ -79,14 +79,14 @@ def _endpoints_dynamodb(backend):
 # Backends no mode can edit
 # ---------------------------------------------------------------------------------------------
 
-def _check_editable(backend):
-    """Raise Skip when no mode can edit the backend."""
+def _check_editable(backend, leave_unlocked=True):
+    """Raise Skip when no mode can edit the backend (see plan() for ``leave_unlocked``)."""
     if backend.templated:
         raise Skip("template", "templated backend at line %d: %s" % (backend.line, backend.templated))
     if backend.expression_keys:
         raise Skip("expression", "the backend at line %d names a setting with an expression at line %d; only "
                    "literal setting names can be edited" % (backend.line, backend.expression_keys[0]))
-    if backend.lock_mode == "none":
+    if not backend.has_lock_settings or (leave_unlocked and backend.lock_mode == "none"):
         raise Skip("no_lock_settings", _no_lock_settings_reason(backend))
     if backend.form in ("block", "json", "partial") and backend.unresolved:
         # Terraform refuses such a backend already; an edit could not be proven right by terraform init.
@@ -208,9 +208,14 @@ def _plan_dynamodb(backend, dynamodb_table):
 _PLANNERS = {"lockfile": _plan_lockfile, "dual": _plan_dual, "dynamodb": _plan_dynamodb}
 
 
-def plan(backend, mode, dynamodb_table=None):
-    """``(operations, warnings)`` that bring a backend to ``mode``; raises Skip when it is left as it is."""
-    _check_editable(backend)
+def plan(backend, mode, dynamodb_table=None, leave_unlocked=True):
+    """``(operations, warnings)`` that bring a backend to ``mode``; raises Skip when it is left as it is.
+
+    ``leave_unlocked`` (the default): a backend in lock mode none is left as it is. False only for one file of a
+    root whose configuration, all files merged, does lock (the migrate role's rewrite, after its preflight): a
+    partial configuration's ``use_lockfile = false`` completing a block's ``dynamodb_table`` must follow the target.
+    """
+    _check_editable(backend, leave_unlocked)
     return _PLANNERS[mode](backend, dynamodb_table)
 
 

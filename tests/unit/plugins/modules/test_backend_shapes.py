@@ -21,6 +21,7 @@ import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.inventory.terraform_roots import root_hosts
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
 from tests.testbed.collection import run_module
@@ -131,6 +132,25 @@ def test_the_reason_says_what_keeps_the_backend_unlocked(tmp_path, unlocked):
     assert "dynamodb_table is empty" in reasons[unlocked["empty_table/backend.tf"]]
     assert "use_lockfile = false" in reasons[unlocked["opt_out/backend.tf"]]
     assert 'use_lockfile = "false"' in reasons[unlocked["opt_out_string/backend.tf"]]
+
+
+def test_a_roots_files_follow_the_target_when_the_merged_configuration_locks(tmp_path):
+    """The migrate role's rewrite: its preflight stopped roots that do not lock, so a partial configuration's
+    use_lockfile = false that completes a block's dynamodb_table is set to true with the block's table removed."""
+    root = tmp_path / "root"
+    block_file = write(root, "backend.tf", block('region         = "eu-west-1"', 'dynamodb_table = "t"'))
+    partial = write(root, "prod.tfbackend", 'bucket       = "b"\nkey          = "k"\nuse_lockfile = false\n')
+    backend = resolve_root(str(root), ["-backend-config=prod.tfbackend"])
+    assert backend["lock_mode"] == "dynamodb" and backend["config_files"] == [block_file, partial]
+    alone = backend_rewrite.rewrite_paths(backend["config_files"], "lockfile")
+    assert [(r.path, r.changed) for r in alone] == [(block_file, True), (partial, False)]   # merged: none after it
+    results = backend_rewrite.rewrite_paths(backend["config_files"], "lockfile", leave_unlocked=False)
+    assert [(r.path, r.changed) for r in results] == [(block_file, True), (partial, True)]
+    for result in results:
+        with open(result.path, "w") as handle:
+            handle.write(result.after)
+    assert hcl_backend(read(partial))["use_lockfile"] is True
+    assert resolve_root(str(root), ["-backend-config=prod.tfbackend"])["lock_mode"] == "lockfile"
 
 
 MIXED = {
