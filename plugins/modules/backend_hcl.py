@@ -26,8 +26,9 @@ description:
     keeps it unlocked; this collection never turns locking on where there was none."
   - Indentation (tabs or spaces), line endings, comments (a comment on a removed line goes with it), the final
     newline or its absence, and the encoding are kept. A setting added on the line of another (a one-line object,
-    a minified C(*.tf.json)) is separated as the file separates its entries (C(,) alone in a minified file). In the edited group of lines the C(=) signs (and trailing
-    comments) are aligned as C(terraform fmt) aligns them when the group was aligned that way before.
+    a minified C(*.tf.json)) is separated as the file separates its entries (C(,) alone in a minified file). In
+    the edited group of lines the C(=) signs (and trailing comments) are aligned as C(terraform fmt) aligns them
+    when the group was aligned that way before.
     C(use_lockfile) is written as the bool C(true).
   - Never touched, and reported in RV(untouched) with file, line and reason, are C(data "terraform_remote_state")
     configurations, commented-out and templated backends, C(aws_dynamodb_table) resources, Terragrunt's
