@@ -461,14 +461,14 @@ def why_unlocked(settings):
         if name in settings and settings[name] in ("", None):
             reasons.append("%s is empty" % name)
     if "use_lockfile" in settings:
-        reasons.append("use_lockfile = %s" % json_text(settings["use_lockfile"]))
+        reasons.append("use_lockfile = %s" % _value_text(settings["use_lockfile"]))
     endpoints = settings.get("endpoints")
     if settings.get("dynamodb_endpoint") or isinstance(endpoints, dict) and "dynamodb" in endpoints:
         reasons.append("a DynamoDB endpoint without a table")
     return ", ".join(reasons) or "no dynamodb_table and no use_lockfile"
 
 
-def json_text(value):
+def _value_text(value):
     """A setting's value as it reads in a message: true/false/null, quoted strings."""
     if isinstance(value, bool) or value is None:
         return {True: "true", False: "false", None: "null"}[value]

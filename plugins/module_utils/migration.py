@@ -253,6 +253,9 @@ def file_blockers(backend, terraform, target):
     if admits is False:
         reasons.append("%s: required_version \"%s\" admits no %s version with use_lockfile; raise it first"
                        % (backend["file"], backend.get("required_version"), terraform.get("product")))
+    if (terraform or {}).get("product") == "terraform" and backend["file"].endswith((".tofu", ".tofu.json")):
+        reasons.append("%s:%s: the backend is in an OpenTofu file, which terraform never reads; run this root with "
+                       "OpenTofu (tfstate_terraform_bin: tofu)" % (backend["file"], backend["line"]))
     if backend["lock_mode"] == UNLOCKED:
         reasons.append("%s:%s: the backend does not lock (lock mode none: no dynamodb_table, use_lockfile not true); "
                        "a migration never turns locking on where there was none: leave this root out of the run, or "

@@ -250,6 +250,14 @@ def test_a_backend_that_does_not_lock_is_left_alone_for_every_target(target):
     assert "never turns locking on" in reasons[0] and "migrate_target" not in reasons[0]
 
 
+def test_a_backend_in_an_opentofu_file_needs_opentofu():
+    tofu = dict(backend(), file="/r/main.tofu")
+    assert m.file_blockers(tofu, dict(TERRAFORM, product="opentofu"), "lockfile") == []
+    assert m.file_blockers(tofu, None, "lockfile") == []     # the binary is not known yet
+    [reason] = m.file_blockers(tofu, TERRAFORM, "lockfile")
+    assert reason.startswith("/r/main.tofu:2: the backend is in an OpenTofu file") and "tofu" in reason
+
+
 def test_unloadable_file_blockers_name_the_file_line_and_byte_and_the_next_step_says_utf8():
     assert m.unloadable_file_blockers([]) == []
     reasons = m.unloadable_file_blockers([
