@@ -85,8 +85,9 @@ PARTIAL_KINDS = ("partial", "hcl", "tfvars_backend", "tfvars_partial")
 TOFU_OVERRIDES = ((".tofu.json", ".tf.json"), (".tofu", ".tf"))
 
 # Cheap byte-level prefilters: a file is parsed only when one of these matches.
-# (typographic quotes too: terraform rejects them, so such a file is parsed to be reported)
-_BACKEND_S3 = re.compile(rb'backend\s*(?:=\s*)?(?:"|\xe2\x80[\x9c\x9d])s3(?:"|\xe2\x80[\x9c\x9d])|backend\s+s3\s*\{|"backend"\s*:')
+# (single and typographic quotes too: terraform rejects them, so such a file is parsed to be reported)
+_QUOTE = rb"""(?:["']|\xe2\x80[\x98-\x9f]|\xc2[\xab\xbb])"""
+_BACKEND_S3 = re.compile(rb'backend\s*(?:=\s*)?' + _QUOTE + rb's3' + _QUOTE + rb'|backend\s+s3\s*\{|"backend"\s*:')
 _REMOTE_STATE = re.compile(rb"remote_state")
 _PARTIAL_LINE = re.compile(
     rb"(?m)^[ \t]*(?:bucket|key|region|dynamodb_table|use_lockfile|workspace_key_prefix|dynamodb_endpoint)[ \t]*=")

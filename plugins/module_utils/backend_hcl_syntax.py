@@ -32,7 +32,7 @@ class HclSyntaxError(ValueError):
 
 
 # Typographic quotes, as word processors and chat tools write them; terraform refuses them ("Invalid character").
-TYPOGRAPHIC_QUOTES = u"\u201c\u201d\u201e\u201f\u2018\u2019\u00ab\u00bb"
+TYPOGRAPHIC_QUOTES = u"\u201c\u201d\u201e\u201f\u2018\u2019\u201a\u201b\u00ab\u00bb"
 
 
 def unexpected_character(char):
@@ -40,6 +40,8 @@ def unexpected_character(char):
     if char in TYPOGRAPHIC_QUOTES:
         return ("typographic quote %r where a straight quote (\") must be: terraform rejects the file "
                 "(\"Invalid character\")" % char)
+    if char == "'":
+        return "single quote where a double quote (\") must be: terraform rejects the file (\"Invalid character\")"
     return "unexpected character %r" % char
 
 

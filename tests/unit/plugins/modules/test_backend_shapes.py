@@ -288,6 +288,19 @@ def test_typographic_quotes_are_a_failure_naming_file_and_line(terraform_bin, tm
     assert "%s:2:" % path in str(error.value)
 
 
+@pytest.mark.parametrize("quoted, char", [("\u2018s3\u2019", "\u2018"), ("\u201es3\u201c", "\u201e"),
+                                          ("\u00abs3\u00bb", "\u00ab"), ("'s3'", "'")])
+def test_other_quotes_terraform_rejects_are_failures_too(terraform_bin, tmp_path, quoted, char):
+    text = CURLY.replace("\u201cs3\u201d", quoted)
+    path = write(tmp_path, "app/backend.tf", text)
+    proc = subprocess.run([terraform_bin, "fmt", "-check", "-no-color", path], capture_output=True, text=True,
+                          check=False, env=dict(os.environ, CHECKPOINT_DISABLE="1"))
+    assert proc.returncode != 0 and "Invalid character" in proc.stderr
+    [failure] = run_module(backend_info, dict(path=[str(tmp_path)]))["failures"]
+    assert (failure["file"], failure["line"]) == (path, 2)
+    assert ("single quote" if char == "'" else "quote %r" % char) in failure["reason"]
+
+
 def test_typographic_quotes_in_a_terragrunt_file_are_reported_too(tmp_path):
     path = write(tmp_path, "live/terragrunt.hcl", 'remote_state {\n  backend = \u201cs3\u201d\n  config = {}\n}\n')
     failures = run_module(backend_info, dict(path=[str(tmp_path)]))["failures"]
