@@ -20,6 +20,7 @@ import uuid
 LOCKFILE = "lockfile"
 DUAL = "dual"
 DYNAMODB = "dynamodb"
+UNLOCKED = "none"   # a backend that does not lock: left alone in every mode
 
 # What a root needs, from the preflight:
 ACTION_NONE = "none"        # files, last init and record already say the target: nothing to do
@@ -263,8 +264,11 @@ def preflight_blockers(backend, terraform, target, bucket, enable_versioning):
 def file_blockers(backend, terraform, target):
     """The reasons found in the root's files and binary alone (no AWS read): see preflight_blockers."""
     reasons = []
+    if (terraform or {}).get("product") == "terraform" and backend["file"].endswith((".tofu", ".tofu.json")):
+        reasons.append("%s:%s: the backend is in an OpenTofu file, which terraform never reads; run this root with "
+                       "OpenTofu (tfstate_terraform_bin: tofu)" % (backend["file"], backend["line"]))
     if target == DYNAMODB:
-        # Going back to DynamoDB locking needs no use_lockfile support.
+        # Going back to DynamoDB locking needs no use_lockfile support (rollback_blockers refuses a lock mode none).
         return reasons
     if terraform and not terraform.get("supports_use_lockfile"):
         reasons.append("%s %s does not support use_lockfile (Terraform >= 1.10.1, OpenTofu >= 1.10.2 do)"
@@ -273,7 +277,11 @@ def file_blockers(backend, terraform, target):
     if admits is False:
         reasons.append("%s: required_version \"%s\" admits no %s version with use_lockfile; raise it first"
                        % (backend["file"], backend.get("required_version"), terraform.get("product")))
-    if target == DUAL and backend["lock_mode"] not in (DYNAMODB, DUAL):
+    if backend["lock_mode"] == UNLOCKED:
+        reasons.append("%s:%s: the backend does not lock (lock mode none: no dynamodb_table, use_lockfile not true); "
+                       "a migration never turns locking on where there was none: leave this root out of the run, or "
+                       "set use_lockfile = true in its backend yourself if it should lock" % (backend["file"], backend["line"]))
+    elif target == DUAL and backend["lock_mode"] not in (DYNAMODB, DUAL):
         reasons.append("%s:%s: lock mode is %s; dual keeps a dynamodb_table, so use migrate_target=lockfile"
                        % (backend["file"], backend["line"], backend["lock_mode"]))
     return reasons

@@ -242,6 +242,30 @@ def test_file_blockers_need_no_aws_read():
         m.file_blockers(backend("lockfile"), TERRAFORM, "dual")[0]
 
 
+@pytest.mark.parametrize("target", ["lockfile", "dual"])
+def test_a_backend_that_does_not_lock_is_left_alone_for_every_target(target):
+    reasons = m.file_blockers(backend("none", table=None), None, target)
+    assert len(reasons) == 1
+    assert reasons[0].startswith("/r/backend.tf:2: the backend does not lock (lock mode none")
+    assert "never turns locking on" in reasons[0] and "migrate_target" not in reasons[0]
+
+
+def test_a_rollback_of_a_backend_that_does_not_lock_is_refused_too():
+    unlocked = dict(backend("none", table=None), root="/r")
+    assert m.file_blockers(unlocked, None, "dynamodb") == []
+    [reason] = m.rollback_blockers(unlocked, "locks", "locks")
+    assert reason.startswith("/r/backend.tf:2:") and "no locking to roll back" in reason
+
+
+def test_a_backend_in_an_opentofu_file_needs_opentofu():
+    tofu = dict(backend(), file="/r/main.tofu")
+    assert m.file_blockers(tofu, dict(TERRAFORM, product="opentofu"), "lockfile") == []
+    assert m.file_blockers(tofu, None, "lockfile") == []     # the binary is not known yet
+    for target in ("lockfile", "dynamodb"):
+        [reason] = m.file_blockers(tofu, TERRAFORM, target)
+        assert reason.startswith("/r/main.tofu:2: the backend is in an OpenTofu file") and "tofu" in reason
+
+
 def test_unloadable_file_blockers_name_the_file_line_and_byte_and_the_next_step_says_utf8():
     assert m.unloadable_file_blockers([]) == []
     reasons = m.unloadable_file_blockers([
