@@ -101,9 +101,8 @@ def retirement_blockers(roots, unexamined, unreadable, referencing, cutover_time
         place = finding.get("table_at") or "%s:%s" % (finding["file"], finding["line"])
         reasons.append(refusal(
             "root %s still locks with the table (%s, lock mode %s)" % (finding["root"], place, finding["lock_mode"]),
-            "move root %s to lockfile (ansible-playbook tfstate.s3_backend.migrate --limit %s -e migrate_target=lockfile, "
-            "which removes the table from %s)%s" % (finding["root"], finding.get("host") or finding["root"], place,
-                                                    AGAIN)))
+            "ansible-playbook tfstate.s3_backend.migrate --limit %s -e migrate_target=lockfile (it removes the table "
+            "from %s)%s" % (finding.get("host") or finding["root"], place, AGAIN)))
     reasons.extend(_grace_refusals(cutover_time, cutover_moment, grace_period_days, now))
     for found in declarations:
         reasons.append(refusal(

@@ -136,9 +136,8 @@ next_steps:
   returned: always
   type: list
   elements: str
-  sample: ["move root /srv/repos/app to lockfile (ansible-playbook tfstate.s3_backend.migrate --limit app
-           -e migrate_target=lockfile, which removes the table from /srv/repos/app/prod.tfbackend:2); then run retire
-           again"]
+  sample: ["ansible-playbook tfstate.s3_backend.migrate --limit app -e migrate_target=lockfile (it removes the table
+           from /srv/repos/app/prod.tfbackend:2); then run retire again"]
 retirable:
   description: The table exists and nothing keeps it.
   returned: always

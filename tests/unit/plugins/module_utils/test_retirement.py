@@ -80,8 +80,8 @@ def test_a_root_that_still_locks_with_the_table_is_named_where_the_table_is_set(
     assert blockers(referencing=[partial]) == [
         "root /srv/app still locks with the table (/srv/app/prod.tfbackend:2, lock mode dual)"]
     assert steps(referencing=[partial]) == [
-        "move root /srv/app to lockfile (ansible-playbook tfstate.s3_backend.migrate --limit app -e "
-        "migrate_target=lockfile, which removes the table from /srv/app/prod.tfbackend:2); then run retire again"]
+        "ansible-playbook tfstate.s3_backend.migrate --limit app -e migrate_target=lockfile (it removes the table "
+        "from /srv/app/prod.tfbackend:2); then run retire again"]
 
 
 def test_an_unknown_cutover_time():
