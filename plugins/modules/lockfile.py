@@ -21,8 +21,6 @@ description:
     on what was read (S3 C(If-Match) on its ETag; DynamoDB a condition on C(Info)), so a lock that changed
     hands in between is never deleted. Both stores are handled with O(dynamodb_table).
   - A lock that is not released is returned in RV(kept) with the reason; that is not a failure.
-  - O(state=probe) does what M(tfstate.s3_backend.lockfile_probe) does. It is deprecated and will be removed in
-    version 0.3.0 of this collection; use M(tfstate.s3_backend.lockfile_probe).
   - AWS's 409 C(ConditionalRequestConflict) answers to racing conditional writes are retried a few times with a short backoff.
   - The state object itself is never read or written.
 extends_documentation_fragment:
@@ -32,9 +30,8 @@ options:
   state:
     description:
       - V(present) takes the lock, V(absent) releases it.
-      - V(probe) checks that the bucket honours conditional writes; deprecated, use M(tfstate.s3_backend.lockfile_probe).
     type: str
-    choices: [present, absent, probe]
+    choices: [present, absent]
     default: present
   dynamodb_table:
     description:
@@ -97,8 +94,6 @@ notes:
   - Needs C(s3:GetObject), C(s3:PutObject) and C(s3:DeleteObject) on the C(.tflock) object, and with
     O(dynamodb_table) C(dynamodb:GetItem), C(dynamodb:PutItem) and C(dynamodb:DeleteItem) on the table.
   - With O(state=present) the module does not wait for a held lock; retry the task (C(until)) to wait.
-  - O(state=probe) writes in S3 only (it needs C(s3:PutObject) and C(s3:DeleteObject) on the probe object) and
-    does nothing in check mode.
 seealso:
   - module: tfstate.s3_backend.lockfile_info
   - module: tfstate.s3_backend.lockfile_probe
@@ -196,11 +191,6 @@ released:
       lock_key: acme-tfstate/network/terraform.tfstate
       id: 4087d3a5-d547-0952-e411-8a96dae0b1b1
       age_seconds: 86400
-conditional_writes:
-  description: Whether the bucket refused the second conditional write (null in check mode).
-  returned: when O(state=probe)
-  type: bool
-  sample: true
 kept:
   description: The locks found but not released, each with a C(kept_reason).
   returned: when O(state=absent)
@@ -222,7 +212,6 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
     STORE_S3,
     acquire,
     lock_target,
-    probe_result,
     read_target_locks,
     release,
 )
@@ -286,7 +275,7 @@ def absent_result(s3, dynamodb, target, lock_id=None, stale_after=None, force=Fa
 def main():
     module = AwsModule(
         argument_spec=dict(
-            state=dict(type="str", choices=["present", "absent", "probe"], default="present"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
             **LOCK_TARGET_SPEC,
             dynamodb_table=dict(type="str"),
             lock_id=dict(type="str"),
@@ -308,10 +297,6 @@ def main():
         module.fail_json(msg="etag is only used with force=true (releasing a corrupt lock object)")
     target = lock_target(params, params["dynamodb_table"])
     s3 = module.client("s3")
-    if params["state"] == "probe":
-        module.module.deprecate("state=probe is deprecated; use tfstate.s3_backend.lockfile_probe", version="0.3.0",
-                                collection_name="tfstate.s3_backend")
-        module.exit_json(**probe_result(module, s3, target))
     dynamodb = module.client("dynamodb") if target.table else None
     diff = module.module._diff
     try:

@@ -100,11 +100,3 @@ def run_playbook(playbook, extra_vars=None, inventory=None, check=False, diff=Fa
     cmd += list(args)
     return subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=900,
                           check=False)
-
-
-def deprecation_messages(result, capfd):
-    """The deprecations a module run in this process gave: in its result, or, once something in the process
-    has loaded ansible's controller side (the order of tests on a pytest-xdist worker decides), printed by
-    Display on stderr instead."""
-    messages = [item.get("msg") or item["event"]["msg"] for item in result.get("deprecations", [])]
-    return messages + [line for line in capfd.readouterr().err.splitlines() if "DEPRECATION" in line]
