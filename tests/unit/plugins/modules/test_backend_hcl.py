@@ -2,7 +2,6 @@
 fail_on_untouched."""
 
 import os
-import stat
 
 import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
@@ -35,27 +34,6 @@ def test_check_mode_reports_and_writes_nothing(tmp_path):
                                "before": DYNAMODB, "after": LOCKFILE}]
     assert path.read_text() == DYNAMODB and path.stat().st_mtime_ns == before.st_mtime_ns
     assert not [name for name in os.listdir(str(path.parent)) if name != "backend.tf"]
-
-
-def test_write_keeps_mode_and_leaves_a_backup_and_no_temp_file(tmp_path):
-    path = make(tmp_path, "app/backend.tf")
-    result = run_module(backend_hcl, dict(path=[str(path)], lock_mode="lockfile", backup=True))
-    assert result["changed"] is True
-    assert path.read_text() == LOCKFILE
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    backup = result["files"][0]["backup_file"]
-    with open(backup) as handle:
-        assert handle.read() == DYNAMODB
-    assert sorted(os.listdir(str(path.parent))) == sorted(["backend.tf", os.path.basename(backup)])
-    assert result["changes"] == [{"file": str(path), "line": 2, "form": "block", "lock_mode_before": "dynamodb",
-                                  "lock_mode_after": "lockfile", "removed": ["dynamodb_table"],
-                                  "added": ["use_lockfile"], "updated": []}]
-    # read back through the other module
-    info = run_module(backend_info, dict(path=[str(tmp_path)]))
-    assert [(b["file"], b["lock_mode"]) for b in info["backends"]] == [(str(path), "lockfile")]
-    again = run_module(backend_hcl, dict(path=[str(path)], lock_mode="lockfile", backup=True))
-    assert again["changed"] is False and again["files"] == []
-    assert again["untouched"][0]["kind"] == "already"
 
 
 def test_an_unverifiable_edit_fails_and_writes_no_file(tmp_path, monkeypatch):
