@@ -148,7 +148,7 @@ states:
           M(tfstate.s3_backend.lockfile_info) returns (C(id), C(operation), C(who), C(created), C(age_seconds),
           C(corrupt), ...).
       type: dict
-      sample: {"store": "dynamodb", "lock_key": "acme-terraform-state/network/terraform.tfstate",
+      sample: {"store": "dynamodb", "table_key": "acme-terraform-state/network/terraform.tfstate",
                "id": "5d3c2f8e-1b2a-4c3d-9e8f-7a6b5c4d3e2f", "operation": "OperationTypeApply", "who": "ci@runner"}
     digest:
       description: The hex MD5 in the digest item, or V(null) when there is none.

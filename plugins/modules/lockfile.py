@@ -188,7 +188,7 @@ released:
   sample:
     - store: dynamodb
       table: terraform-locks
-      lock_key: acme-tfstate/network/terraform.tfstate
+      table_key: acme-tfstate/network/terraform.tfstate
       id: 4087d3a5-d547-0952-e411-8a96dae0b1b1
       age_seconds: 86400
 kept:
@@ -217,9 +217,11 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
 )
 
 
-def lock_view(record, lock_key):
-    """Diff view of one lock: its place and holder."""
-    return dict(((field, record[field]) for field in ("id", "who", "operation", "info", "created")), lock_key=lock_key)
+def lock_view(record, store, key):
+    """Diff view of one lock: its place (``lock_key`` in the bucket, ``table_key`` in the table) and holder."""
+    view = dict((field, record[field]) for field in ("id", "who", "operation", "info", "created"))
+    view["lock_key" if store == STORE_S3 else "table_key"] = key
+    return view
 
 
 def holders_view(found):
@@ -228,7 +230,7 @@ def holders_view(found):
     for store in (STORE_S3, STORE_DYNAMODB):
         record = found.get(store)
         if record is not None:
-            view[store] = lock_view(record, record["lock_key"])
+            view[store] = lock_view(record, store, record["lock_key"] if store == STORE_S3 else record["table_key"])
     return view
 
 
@@ -236,7 +238,7 @@ def describe(record):
     """One sentence naming a held lock, its place and its holder."""
     return "%s %s: ID %s, %s by %s since %s (Info: %s)" % (
         "lock object s3://%s/%s" % (record["bucket"], record["lock_key"]) if record["store"] == STORE_S3
-        else "lock item %s in DynamoDB table %s" % (record["lock_key"], record["table"]),
+        else "lock item %s in DynamoDB table %s" % (record["table_key"], record["table"]),
         "is corrupt (%s)" % record["reason"] if record["corrupt"] else "is held",
         record["id"], record["operation"], record["who"], record["created"], record["info"])
 
@@ -251,9 +253,9 @@ def present_result(s3, dynamodb, target, lock, check_mode=False, diff=False):
     if diff:
         after = before
         if outcome["acquired"]:
-            after = {STORE_S3: lock_view(outcome["lock"], target.lock_key)}
+            after = {STORE_S3: lock_view(outcome["lock"], STORE_S3, target.lock_key)}
             if target.table:
-                after[STORE_DYNAMODB] = lock_view(outcome["lock"], target.table_key)
+                after[STORE_DYNAMODB] = lock_view(outcome["lock"], STORE_DYNAMODB, target.table_key)
         result["diff"] = dict(before=before, after=after)
     return result
 

@@ -154,9 +154,13 @@ locks:
       type: str
       sample: terraform-locks
     lock_key:
-      description: The lock object's key (V(s3)) or the lock item's C(LockID) (V(dynamodb)).
+      description: The C(.tflock) object's key in the bucket (V(s3)); null for a V(dynamodb) lock.
       type: str
       sample: env:/staging/network/terraform.tfstate.tflock
+    table_key:
+      description: The lock item's key in the table, its C(LockID) (V(dynamodb)); null for an V(s3) lock.
+      type: str
+      sample: acme-tfstate/env:/staging/network/terraform.tfstate
     state_key:
       description: The key of the locked state object.
       type: str

@@ -34,11 +34,11 @@ def test_one_listing_per_bucket_and_gets_only_for_lock_objects(s3, dynamodb, buc
         {"bucket": bucket_name, "prefix": "app/"},
     ]
     found = locks.find_locks(lambda service, region: clients[service], requests)
-    assert sorted((r["store"], r["lock_key"], r["workspace"]) for r in found) == [
-        ("dynamodb", bucket_name + "/net/terraform.tfstate", "default"),
-        ("s3", "app/terraform.tfstate.tflock", "default"),
-        ("s3", "env:/staging/net/terraform.tfstate.tflock", "staging"),
-        ("s3", "net/terraform.tfstate.tflock", "default"),
+    assert sorted((r["store"], r["lock_key"] or "", r["table_key"] or "", r["workspace"]) for r in found) == [
+        ("dynamodb", "", bucket_name + "/net/terraform.tfstate", "default"),
+        ("s3", "app/terraform.tfstate.tflock", "", "default"),
+        ("s3", "env:/staging/net/terraform.tfstate.tflock", "", "staging"),
+        ("s3", "net/terraform.tfstate.tflock", "", "default"),
     ]
     assert dict(s3_calls) == {"ListObjectsV2": 1, "GetObject": 3}
     assert dict(dynamodb_calls) == {"Scan": 1}

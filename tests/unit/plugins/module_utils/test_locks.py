@@ -81,9 +81,10 @@ def test_partial_configs_complete_a_backend_and_unlocatable_ones_are_skipped():
 def test_lock_record_age_and_staleness():
     record = locks.lock_record("s3", "b", "k", body_created(120), stale_after=60, now=NOW)
     assert (record["id"], record["age_seconds"], record["age_source"], record["stale"]) == ("id-1", 120, "created", True)
-    assert record["lock_key"] == "k.tflock" and record["state_path"] == "b/k"
+    assert (record["lock_key"], record["table_key"], record["state_path"]) == ("k.tflock", None, "b/k")
     fresh = locks.lock_record("dynamodb", "b", "k", body_created(10), table="t", stale_after=60, now=NOW)
-    assert (fresh["lock_key"], fresh["stale"]) == ("b/k", False)
+    # One name per key: the lock item's key in the table is its table_key, never a lock_key.
+    assert (fresh["lock_key"], fresh["table_key"], fresh["stale"]) == (None, "b/k", False)
 
 
 def test_corrupt_record_ages_from_last_modified():
