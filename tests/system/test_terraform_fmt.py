@@ -9,15 +9,9 @@ import subprocess
 
 from tests.unit.plugins.module_utils.test_backend_hcl_syntax import HCL2_FORMS
 from tests.unit.plugins.module_utils.test_backend_rewrite import rewrite
-from tests.unit.plugins.modules.test_backend_corpus import (  # noqa: F401 (corpus, forms: fixtures)
-    ROLLBACK_TABLE,
-    backend_hcl,
-    corpus,
-    forms,
-    read,
-    run_hcl,
-    run_module,
-)
+from tests.unit.plugins.modules.test_backend_corpus import ROLLBACK_TABLE, backend_hcl, read, run_hcl, run_module
+# The corpus and forms fixtures, shared with the unit tests of the same files.
+from tests.unit.plugins.modules.test_backend_corpus import corpus, forms  # noqa: F401 pylint: disable=unused-import
 
 ENDPOINT_KEYS = [["s3", "dynamodb"], ["dynamodb", "s3"], ["iam", "dynamodb", "sts"], ["sts", "s3", "sso", "dynamodb"]]
 
