@@ -81,7 +81,9 @@ class ActionModule(RootAction):
         try:
             # A rollback names its table again (target dynamodb); migrate keeps the files' own table.
             table = migration.get("dynamodb_table") if migration["target"] == DYNAMODB else None
-            results = rewrite_paths(files, migration["target"], table, [])
+            # The preflight stops a root whose merged configuration does not lock; here a file's own
+            # use_lockfile = false (a partial configuration completing a block's table) follows the target.
+            results = rewrite_paths(files, migration["target"], table, [], leave_unlocked=False)
         except RewriteError as exc:
             raise PhaseFailed("nothing was written: %s" % exc)
         # A file already in the target form (one of several) is fine; anything else left untouched
