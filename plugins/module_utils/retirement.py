@@ -13,6 +13,7 @@ import datetime
 import os
 import re
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import IDENTITY_SETTINGS
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import parse_time
 
 
@@ -35,6 +36,42 @@ def sort_findings(table, roots, findings):
                     if isinstance(finding.get("record"), dict) and finding["record"].get("dynamodb_table") == table],
         "paths": [finding["path"] for finding in readable if finding.get("path")],
     }
+
+
+def _identity_of(backend):
+    """The settings of a resolved backend that say who terraform is for it (profile, role, region, endpoints...)."""
+    backend = backend or {}
+    settings = (backend["identity_settings"] if "identity_settings" in backend else backend.get("settings")) or {}
+    return {name: settings[name] for name in IDENTITY_SETTINGS if settings.get(name) not in (None, "", [], {})}
+
+
+def _describe(identity):
+    return ", ".join("%s %s" % (name, identity[name]) for name in sorted(identity)) or "the inventory's credentials"
+
+
+def table_principal(table, findings):
+    """The finding whose backend is the principal the table is reached as, or None for the task's credentials.
+
+    The table lives where the roots that locked with it reach it: the readable findings whose backend
+    (``dynamodb_table``) or migration record names ``table`` and that carry their resolved ``backend``.
+    They must all reach it as one principal (the same profile, role, region and endpoints); otherwise
+    ValueError names each root with its principal. No such finding: None (the inventory's credentials).
+    """
+    users = [finding for finding in findings if not finding.get("error") and finding.get("backend")
+             and (finding.get("dynamodb_table") == table
+                  or (isinstance(finding.get("record"), dict) and finding["record"].get("dynamodb_table") == table))]
+    if not users:
+        return None
+    first = _identity_of(users[0]["backend"])
+    differing = [finding for finding in users if _identity_of(finding["backend"]) != first]
+    if differing:
+        raise ValueError(
+            "the roots that lock with table %s reach it as different principals, so retire cannot tell whose table "
+            "it is: root %s (%s) and root %s (%s); give their backends the same identity, or retire the table from an "
+            "inventory of one principal's roots" % (
+                table, users[0].get("root"), _describe(first), differing[0].get("root"),
+                _describe(_identity_of(differing[0]["backend"]))))
+    return users[0]
 
 
 def last_cutover(records, configured=None):

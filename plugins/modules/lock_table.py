@@ -105,6 +105,7 @@ options:
 extends_documentation_fragment:
   - tfstate.s3_backend.lock_table
   - tfstate.s3_backend.aws
+  - tfstate.s3_backend.backend_principal
 attributes:
   check_mode:
     support: full
@@ -158,6 +159,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+identity:
+  description: With O(backend), who the calls ran as (never a key) - the profile, region, endpoints and role used.
+  returned: when O(backend) is set
+  type: dict
+  version_added: 0.1.0
+  sample: {"use_backend": true, "profile": null, "region": "eu-west-1", "endpoints": {},
+           "assume_role": {"role_arn": "arn:aws:iam::210987654321:role/tfstate", "session_name": "tfstate-s3-backend-run"},
+           "where": "/srv/repos/network/backend.tf:2"}
 lock_table:
   description:
     - The table after the run (in check mode, as it would be), as RV(tfstate.s3_backend.lock_table_info#module:lock_table)
@@ -320,6 +329,7 @@ def main():
             backup_name=dict(type="str"),
             lift_deletion_protection=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=600),
+            backend=dict(type="dict"),
         ),
         required_if=[("digest", "sync", ["bucket"]), ("digest", "absent", ["bucket"])],
         required_one_of=[("state", "digest")],
@@ -328,6 +338,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    identity = module.act_as_backend(params["backend"]) if params["backend"] else None
     if params["state"] == "absent" and params["digest"]:
         module.fail_json(msg="digest=%s cannot be combined with state=absent: deleting the table removes every digest"
                          % params["digest"])
@@ -345,6 +356,8 @@ def main():
         module.fail_json(msg="table %s: %s" % (params["name"], exc), changed=False)
     except AwsError as exc:
         module.fail_aws(exc)
+    if identity:
+        result["identity"] = identity
     module.exit_json(**result)
 
 

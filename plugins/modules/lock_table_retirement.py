@@ -56,8 +56,13 @@ options:
         declarations), C(file) and C(line) (its backend block), C(table_at) (C(<file>:<line>) where its backend names
         the table - the block or a C(-backend-config) file; defaults to C(file) and C(line)), C(lock_mode), C(dynamodb_table) (its backend's
         table), C(bucket) and C(key) (where its state is: the ledger and the table's digest items of that state are then
-        judged by this finding), C(record) (its migration record or null), C(error) (why it could not be read; then
+        judged by this finding), C(record) (its migration record or null), C(backend) (its resolved backend, as
+        M(tfstate.s3_backend.terraform_root_info) returns it), C(error) (why it could not be read; then
         the others may be missing)."
+      - "The module acts as the principal of the roots whose backend or migration record names the table: their
+        C(backend)'s C(profile), C(assume_role), C(region) and C(endpoints) laid over the AWS options, as the migrate
+        role does (see M(tfstate.s3_backend.lock_table_info)'s C(backend) option). When they name different
+        principals the task fails naming two of them; when none carries a C(backend) the AWS options are used."
     type: list
     elements: dict
     default: []
@@ -173,6 +178,15 @@ ledger_roots:
   version_added: 0.1.0
   sample: [{"bucket": acme-tfstate, "key": app/terraform.tfstate, "host": app, "stage": dual,
             "since": "2026-11-20T10:00:00Z"}]
+principal:
+  description:
+    - The identity the table was read as (no secrets), with C(host), the root whose backend gave it; null when the
+      AWS options were used. The retire role deletes the table as the same C(host)'s backend.
+  returned: always
+  type: dict
+  version_added: 0.1.0
+  sample: {"host": app, "where": /srv/repos/app/backend.tf:2, "region": eu-west-1,
+           "assume_role": {"role_arn": "arn:aws:iam::210987654321:role/tfstate-backend"}}
 roots_examined:
   description: The number of O(roots).
   returned: always
@@ -196,6 +210,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.retirement impo
     last_cutover,
     retirement_blockers,
     sort_findings,
+    table_principal,
     table_refusals,
 )
 
@@ -237,6 +252,17 @@ def ledger_check(module, table, exists, findings):
     return reasons, roots, ledger.last_lockfile_time(view, table)
 
 
+def act_as_table_principal(module, table, findings):
+    """Connect as the principal of the roots that lock with the table; its description, or None (the AWS options)."""
+    try:
+        user = table_principal(table, findings)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    if user is None:
+        return None
+    return dict(module.act_as_backend(user["backend"]), host=user.get("host"))
+
+
 def main():
     module = AwsModule(
         argument_spec=dict(
@@ -259,6 +285,7 @@ def main():
     except ledger.LedgerError as exc:
         module.fail_json(msg=str(exc))
     sorted_roots = sort_findings(table, params["roots"], params["findings"])
+    principal = act_as_table_principal(module, table, params["findings"])
     try:
         summary = table_summary(table, describe_table(module.client("dynamodb"), table))
         reasons, ledger_roots, lockfile_time = ledger_check(module, table, summary["exists"], params["findings"]) \
@@ -281,7 +308,7 @@ def main():
         changed=False, blockers=blockers, next_steps=[found["next_step"] for found in refusals],
         retirable=summary["exists"] and not blockers, lock_table=summary,
         referenced_by=[finding["root"] for finding in sorted_roots["referencing"]], declared_in=declarations,
-        cutover_time=cutover_time, roots_examined=len(params["roots"]), ledger_roots=ledger_roots)
+        cutover_time=cutover_time, roots_examined=len(params["roots"]), ledger_roots=ledger_roots, principal=principal)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ description:
   - Without O(mode), the record is only read.
 extends_documentation_fragment:
   - tfstate.s3_backend.aws
+  - tfstate.s3_backend.backend_principal
 options:
   bucket:
     description: The state bucket.
@@ -93,6 +94,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+identity:
+  description: With O(backend), who the calls ran as (never a key) - the profile, region, endpoints and role used.
+  returned: when O(backend) is set
+  type: dict
+  version_added: 0.1.0
+  sample: {"use_backend": true, "profile": null, "region": "eu-west-1", "endpoints": {},
+           "assume_role": {"role_arn": "arn:aws:iam::210987654321:role/tfstate", "session_name": "tfstate-s3-backend-run"},
+           "where": "/srv/repos/network/backend.tf:2"}
 record:
   description: The record after the task (null when there is none).
   returned: always
@@ -160,10 +169,12 @@ def main():
             encrypt=dict(type="bool", default=False),
             kms_key_id=dict(type="str", no_log=False),
             ledger=dict(type="bool", default=False),
+            backend=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
     params = module.params
+    identity = module.act_as_backend(params["backend"]) if params["backend"] else None
     if redact_url(params["root"]) != params["root"]:
         # Keep the credentials out of the invocation Ansible shows too (-vvv, AWX job events).
         module.module.no_log_values.add(params["root"])
@@ -171,6 +182,8 @@ def main():
         s3 = module.client("s3")
         current = read_record(s3, params["bucket"], params["key"])
         result = dict(changed=False, record=shown(current), record_key=record_key(params["key"]))
+        if identity:
+            result["identity"] = identity
         if params["mode"]:
             now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             wanted = wanted_record(current, params["mode"], params["dynamodb_table"], params["cutover_time"] or now,

@@ -200,3 +200,51 @@ def test_find_declarations_walks_the_paths_skipping_hidden_folders(tmp_path):
                      {"file": str(root / "modules" / "locks" / "table.tf"), "line": 2}]
     assert problems == ["the code path %s does not exist, so it cannot be searched for a declaration of the table"
                         % (tmp_path / "missing")]
+
+
+# ---------------------------------------------------------------------------
+# Whose table it is: the principal of the roots that locked with it
+
+ROLE_B = {"role_arn": "arn:aws:iam::210987654321:role/tfstate-backend"}
+
+
+def table_root(host, table=None, record_table=None, settings=None, error=""):
+    return {"host": host, "root": "/srv/%s" % host, "dynamodb_table": table, "error": error,
+            "record": {"mode": "lockfile", "dynamodb_table": record_table} if record_table else None,
+            "backend": {"settings": dict(settings or {}, bucket="b", key="%s/terraform.tfstate" % host),
+                        "identity_settings": dict(settings or {})}}
+
+
+def test_the_table_is_reached_as_the_roots_that_locked_with_it():
+    users = [table_root("net", record_table=TABLE, settings={"assume_role": ROLE_B, "region": "eu-west-1"}),
+             table_root("app", table=TABLE, settings={"assume_role": ROLE_B, "region": "eu-west-1"}),
+             # Another table's root, in another account, does not count.
+             table_root("other", record_table="other-locks", settings={"profile": "c"})]
+    assert rt.table_principal(TABLE, users)["host"] == "net"
+
+
+def test_without_a_root_of_the_table_the_inventory_credentials_are_used():
+    assert rt.table_principal(TABLE, [table_root("other", record_table="other-locks", settings={"profile": "c"}),
+                                      table_root("gone", record_table=TABLE, error="cannot read")]) is None
+    assert rt.table_principal(TABLE, []) is None
+    # A finding without its backend (an older examine) names no principal.
+    bare = table_root("app", table=TABLE)
+    del bare["backend"]
+    assert rt.table_principal(TABLE, [bare]) is None
+
+
+def test_roots_of_the_table_with_different_principals_are_named():
+    users = [table_root("net", record_table=TABLE, settings={"assume_role": ROLE_B}),
+             table_root("app", record_table=TABLE, settings={"profile": "prod"})]
+    with pytest.raises(ValueError) as refused:
+        rt.table_principal(TABLE, users)
+    message = str(refused.value)
+    assert "/srv/net (assume_role" in message and "210987654321" in message
+    assert "/srv/app (profile prod)" in message
+
+
+def test_settings_that_do_not_say_who_the_caller_is_do_not_split_the_principal():
+    net = table_root("net", record_table=TABLE, settings={"region": "eu-west-1"})
+    app = table_root("app", record_table=TABLE, settings={"region": "eu-west-1"})
+    app["backend"]["settings"]["encrypt"] = True
+    assert rt.table_principal(TABLE, [net, app])["host"] == "net"
