@@ -51,11 +51,13 @@ def terragrunt_version(binary, env):
 
 
 def read_bucket(s3, name):
-    """``{"exists", "versioning"}`` of the state bucket, in two calls."""
+    """``{"exists", "versioning", "region"}`` of the state bucket (GetBucketVersioning, GetBucketLocation)."""
     versioning = call(s3, "get_bucket_versioning", resource=name, ignore_codes=("NoSuchBucket",), Bucket=name)
     if versioning is None:
-        return {"exists": False, "versioning": None}
-    return {"exists": True, "versioning": versioning.get("Status")}
+        return {"exists": False, "versioning": None, "region": None}
+    location = call(s3, "get_bucket_location", resource="bucket %s" % name, Bucket=name)
+    return {"exists": True, "versioning": versioning.get("Status"),
+            "region": decide.location_region(location.get("LocationConstraint"))}
 
 
 def backend_view(backend):
@@ -114,6 +116,7 @@ class ActionModule(RootAction):
         bucket = read_bucket(s3, settings["bucket"])
         blockers = decide.preflight_blockers(backend, migration["terraform"], args["target"], bucket,
                                              args["enable_versioning"])
+        blockers += decide.region_blockers(backend, migration["region"] or connection.region, bucket)
         if blockers:
             raise PhaseFailed("; ".join(blockers), migration=migration)
         migration["account"] = migration["identity"]["account"]
@@ -195,7 +198,8 @@ class ActionModule(RootAction):
             kind, why = decide.classify_lock(lock, identity["run_id"], started, lease)
             if kind in ("stale_freeze", "ours"):
                 stale.append({"workspace": lock.get("workspace") or "default", "store": lock["store"],
-                              "id": lock["id"], "why": why})
+                              "id": lock["id"], "why": why,
+                              "run_id": (decide.parse_freeze_info(lock.get("info")) or {}).get("run_id")})
             else:
                 held.append(why)
         if held:

@@ -153,7 +153,8 @@ OPERATOR_JOBS = ("migrate", "rollback", "retire", "locks", "unlock")
 # reads states during these jobs (init, plan), and the collection never writes one.
 _JOB_ACTIONS = {
     "migrate": {
-        "bucket": ["s3:ListBucket", "s3:GetBucketVersioning"],
+        # GetBucketLocation: the preflight stops a root whose backend names another region than its bucket's.
+        "bucket": ["s3:ListBucket", "s3:GetBucketVersioning", "s3:GetBucketLocation"],
         "objects": ["s3:GetObject"],
         "locks": ["s3:PutObject", "s3:DeleteObject"],
         "records": ["s3:PutObject"],

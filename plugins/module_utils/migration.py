@@ -242,6 +242,28 @@ def preflight_blockers(backend, terraform, target, bucket, enable_versioning):
     return reasons
 
 
+def location_region(constraint):
+    """The region of a GetBucketLocation ``LocationConstraint``: none (or empty) is us-east-1, ``EU`` eu-west-1."""
+    if not constraint:
+        return "us-east-1"
+    return "eu-west-1" if constraint == "EU" else constraint
+
+
+def region_blockers(backend, region, bucket):
+    """The reason to stop a root whose backend names another region than its bucket's (empty: the same).
+
+    ``region``: the region terraform and the collection use for the backend; ``bucket``: read_bucket's
+    view, its ``region`` from GetBucketLocation (None when not read). Against AWS such a backend is
+    already broken (S3 answers with a redirect terraform does not follow), so nothing may change.
+    """
+    if not bucket.get("exists") or not bucket.get("region") or not region or bucket["region"] == region:
+        return []
+    return ["state bucket %s is in region %s, but the backend at %s:%s names region %s; terraform cannot use this "
+            "backend: set region = \"%s\" in it (nothing was changed)"
+            % (backend["settings"]["bucket"], bucket["region"], backend["file"], backend["line"], region,
+               bucket["region"])]
+
+
 def file_blockers(backend, terraform, target):
     """The reasons found in the root's files and binary alone (no AWS read): see preflight_blockers."""
     reasons = []
@@ -338,8 +360,14 @@ def interruption_evidence(backend, target, record, stale_freezes):
 # ---------------------------------------------------------------------------
 # The outcome, measured.
 
-def root_status(action, failed_phase, check_mode, verified):
-    """The root's status from what happened: the phase that failed (None: none did) and the proof."""
+def root_status(action, failed_phase, check_mode, verified, left=None, resumed=False):
+    """The root's status from what happened: the phase that failed (None: none did) and the proof.
+
+    ``left``: what the run left behind, measured (what_was_left); given, a failure is ``failed``
+    when it left anything and ``stopped`` only when nothing changed, whichever phase failed (check
+    mode, which changes nothing, still judges by the phase). ``resumed``: the run took over an
+    interrupted run's cut-over (resumption).
+    """
     if action == ACTION_UNSUPPORTED and failed_phase is None:
         return UNSUPPORTED
     if failed_phase is not None:
@@ -347,14 +375,129 @@ def root_status(action, failed_phase, check_mode, verified):
         stopped = failed_phase in READ_ONLY_PHASES or action == ACTION_UNSUPPORTED
         if check_mode:
             return WOULD_STOP if stopped else WOULD_FAIL
+        if left is not None:
+            stopped = not left_anything(left)
         return STOPPED if stopped else FAILED
     if action == ACTION_NONE:
         return UNCHANGED
+    resumed = resumed or action == ACTION_VERIFY
     if check_mode:
-        return WOULD_RESUME if action == ACTION_VERIFY else WOULD_MIGRATE
+        return WOULD_RESUME if resumed else WOULD_MIGRATE
     if not verified:
         return FAILED
-    return RESUMED if action == ACTION_VERIFY else MIGRATED
+    return RESUMED if resumed else MIGRATED
+
+
+# The phases of a cut-over in the order they run, by the name of the result each registers in the role.
+CUTOVER_PHASES = (("freeze", "freeze"), ("rewrite", "rewrite"), ("reinit", "reinit"), ("verify", "locked"),
+                  ("thaw", "thaw"), ("verify", "planned"), ("record", "record"))
+
+
+def first_failure(results):
+    """``(phase, message)`` of the first phase that failed, from ``{name: registered result}`` of
+    CUTOVER_PHASES; ``(None, None)`` when none did. The thaw runs after any failure (``always``):
+    a failing thaw is the first failure only when nothing failed before it."""
+    for phase, name in CUTOVER_PHASES:
+        result = results.get(name) or {}
+        if result.get("failed"):
+            return phase, (result.get("msg") or "failed").strip()
+    return None, None
+
+
+def thaw_failure(results, failed_phase):
+    """The release of the maintenance lock's error when it failed after another phase failed, else None."""
+    thaw = results.get("thaw") or {}
+    if thaw.get("failed") and failed_phase not in (None, "thaw"):
+        return (thaw.get("msg") or "failed").strip()
+    return None
+
+
+def lock_still_held(frozen, thaw):
+    """Whether this run's maintenance lock may still be held: the freeze ran and no thaw succeeded
+    (a freeze that failed midway may have taken part of it; a failed release proves nothing)."""
+    frozen, thaw = frozen or {}, thaw or {}
+    if not frozen or frozen.get("skipped") or frozen.get("check_mode"):
+        return False
+    if frozen.get("failed") and "frozen" in frozen and not frozen["frozen"]:
+        return bool(thaw.get("failed"))  # refused before it took anything: held only if the release failed too
+    return not thaw or bool(thaw.get("failed")) or bool(thaw.get("skipped"))
+
+
+def what_was_left(migration, files_mode, init_mode, files, lock_held):
+    """What a run left of a cut-over, measured: backend files on another lock mode than before
+    (``files``: the paths the rewrite wrote), a last terraform init on another one, the lock."""
+    rewritten = bool(files_mode) and files_mode != migration.get("lock_mode_before")
+    reinitialised = bool(files_mode) and init_mode != migration.get("initialised_lock_mode_before")
+    return {
+        "files_rewritten": (list(files) or ["%s (%s)" % (migration.get("backend", {}).get("file"), files_mode)])
+        if rewritten else [],
+        "last_init": init_mode if reinitialised else None,
+        "lock_held": (migration.get("freeze") or {}).get("lock_id") if lock_held else None,
+    }
+
+
+def left_anything(left):
+    return bool(left and (left.get("files_rewritten") or left.get("last_init") or left.get("lock_held")))
+
+
+def describe_left(left, workspaces=()):
+    """One phrase of what was left (empty when nothing)."""
+    parts = []
+    if left.get("files_rewritten"):
+        parts.append("the backend files rewritten (%s)" % ", ".join(left["files_rewritten"]))
+    if left.get("last_init"):
+        parts.append("the last terraform init on %s" % left["last_init"])
+    if left.get("lock_held"):
+        parts.append("the maintenance lock %s still held on %s" % (left["lock_held"],
+                                                                  ", ".join(workspaces) or "the states"))
+    return "; ".join(parts)
+
+
+def failed_next_step(left):
+    """The next step of a root a failed cut-over left half-done (left_anything)."""
+    step = "rerun: it resumes from the intent it recorded"
+    if left.get("lock_held"):
+        step += (" and releases maintenance lock %s (proven stale once this run has ended); until then terraform "
+                 "cannot lock this root" % left["lock_held"])
+    return step
+
+
+def resumption(run_id, stale_freezes, record_before, released=()):
+    """What this run took over from an interrupted one: ``{run_id, lock_ids, why}``, or None.
+
+    ``stale_freezes``: the preflight's proven-stale maintenance locks (``{id, run_id, why}``);
+    ``record_before``: the migration record (a ``pending`` intent names the run that started a
+    cut-over); ``released``: the lock records the freeze released (their ``id``), when it ran.
+    """
+    others = [entry for entry in stale_freezes or [] if not entry.get("run_id") or entry.get("run_id") != run_id]
+    pending = (record_before or {}).get("pending") or {}
+    if pending.get("run_id") == run_id:
+        pending = {}
+    if not others and not pending:
+        return None
+    runs = sorted(set(entry.get("run_id") or "?" for entry in others) | ({pending["run_id"]} if pending.get("run_id")
+                                                                          else set()))
+    released_ids = set(record.get("id") for record in released or [])
+    lock_ids = sorted(set(entry["id"] for entry in others if not released_ids or entry["id"] in released_ids))
+    intent = None
+    if pending:
+        intent = "a cut-over to %s by run %s, started %s" % (pending.get("target"), pending.get("run_id"),
+                                                            pending.get("started"))
+    return {"run_id": ", ".join(runs), "lock_ids": lock_ids,
+            "why": "; ".join(sorted(set(entry.get("why") for entry in others if entry.get("why")))), "intent": intent}
+
+
+def resumed_reason(resumed, preview=False):
+    """The reason of a root that took over an interrupted run's cut-over (resumption); ``preview``: check mode."""
+    text = "%s the cut-over of interrupted run %s" % ("would resume" if preview else "resumed", resumed["run_id"])
+    if resumed["lock_ids"]:
+        text += "; %s its maintenance lock %s" % ("would release" if preview else "released",
+                                                  ", ".join(resumed["lock_ids"]))
+        if resumed["why"]:
+            text += " (proven stale: %s)" % resumed["why"]
+    if resumed.get("intent"):
+        text += "; the migration record held its intent: %s" % resumed["intent"]
+    return text
 
 
 def fails_root(status, fail_on_stopped, fail_on_unsupported=False):

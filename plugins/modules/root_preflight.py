@@ -14,7 +14,8 @@ description:
     M(tfstate.s3_backend.root_verify), M(tfstate.s3_backend.root_record) and M(tfstate.s3_backend.root_result).
   - Reads the root's S3 backend from its files (C(.tf) and C(.tf.json), plus the C(-backend-config) files and
     C(key=value) pairs of O(init_args)) and from C(.terraform/terraform.tfstate) (the last C(terraform init)), runs
-    C(<terraform_bin> version) (once per worker process), and reads the state bucket (existence and versioning),
+    C(<terraform_bin> version) (once per worker process), and reads the state bucket (existence, versioning and
+    region),
     the caller's account (STS), the migration record next to the state
     (C(<key>.tfstate-s3-backend.json)), the states of every workspace, and every lock on them, in S3 (C(.tflock)
     objects) and in the DynamoDB table the configuration, the last init or the record names.
@@ -65,7 +66,9 @@ description:
     example C(/srv/repos/network/backend.tf:3: backend settings dynamodb_table are not literal values)), when the
     binary is not Terraform >= 1.10.1 or OpenTofu >= 1.10.2, when C(required_version) admits no such version,
     when O(target=dual) meets a backend without DynamoDB locking, when the bucket is missing or has no
-    versioning (without O(enable_versioning)), or when a lock is held. A held lock reads
+    versioning (without O(enable_versioning)), when the bucket is in another region than the backend names
+    (GetBucketLocation; C(state bucket <bucket> is in region <region>, but the backend at <file>:<line> names
+    region <region>; ...): terraform cannot use such a backend against AWS), or when a lock is held. A held lock reads
     C(a lock is held on <bucket>/<key>), then the store, holder, ID, operation and creation time; a live
     maintenance lock of another run reads C(another migration run is working on this root: run <run id> on
     <controller>, started <time>, lease until <time>), then the lock. Several reasons are joined with
@@ -179,7 +182,7 @@ attributes:
       - Runs on the controller whatever the target host is, and needs no connection to it. Talks to the S3,
         DynamoDB and STS APIs of AWS or of a compatible endpoint; the backend's C(region) wins over O(region).
 notes:
-  - Needs C(s3:GetBucketVersioning), C(s3:ListBucket), C(s3:GetObject) on the locks and the migration record,
+  - Needs C(s3:GetBucketVersioning), C(s3:GetBucketLocation), C(s3:ListBucket), C(s3:GetObject) on the locks and the migration record,
     C(dynamodb:BatchGetItem) or C(dynamodb:Scan) on the lock table, and, when the root needs a change,
     C(s3:PutBucketVersioning) (with O(enable_versioning)), C(s3:PutObject)/C(s3:DeleteObject) on the probe
     object and C(dynamodb:PutItem)/C(dynamodb:DeleteItem) on the lock table. C(sts:GetCallerIdentity) is used for
