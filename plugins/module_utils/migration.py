@@ -448,8 +448,8 @@ def describe_left(left, workspaces=()):
     if left.get("last_init"):
         parts.append("the last terraform init on %s" % left["last_init"])
     if left.get("lock_held"):
-        parts.append("the maintenance lock %s still held on %s" % (left["lock_held"],
-                                                                  ", ".join(workspaces) or "the states"))
+        held_on = ", ".join(workspaces) or "the states"
+        parts.append("the maintenance lock %s still held on %s" % (left["lock_held"], held_on))
     return "; ".join(parts)
 
 
@@ -475,14 +475,16 @@ def resumption(run_id, stale_freezes, record_before, released=()):
         pending = {}
     if not others and not pending:
         return None
-    runs = sorted(set(entry.get("run_id") or "?" for entry in others) | ({pending["run_id"]} if pending.get("run_id")
-                                                                          else set()))
+    runs = set(entry.get("run_id") or "?" for entry in others)
+    if pending.get("run_id"):
+        runs.add(pending["run_id"])
+    runs = sorted(runs)
     released_ids = set(record.get("id") for record in released or [])
     lock_ids = sorted(set(entry["id"] for entry in others if not released_ids or entry["id"] in released_ids))
     intent = None
     if pending:
-        intent = "a cut-over to %s by run %s, started %s" % (pending.get("target"), pending.get("run_id"),
-                                                            pending.get("started"))
+        intent = "a cut-over to %s by run %s, started %s" % (
+            pending.get("target"), pending.get("run_id"), pending.get("started"))
     return {"run_id": ", ".join(runs), "lock_ids": lock_ids,
             "why": "; ".join(sorted(set(entry.get("why") for entry in others if entry.get("why")))), "intent": intent}
 

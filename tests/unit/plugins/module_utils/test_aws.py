@@ -94,7 +94,9 @@ def test_backoff_is_exponential_capped_and_jittered():
 
 
 def test_retry_delay_spends_the_budget_for_answers_and_counts_tries_without_answer():
-    half = lambda: 0.5  # noqa: E731
+    def half():
+        return 0.5
+
     # An answer to retry: retried past max_attempts, while the wait ends inside the budget.
     assert aws.retry_delay("budget", 10, 5.0, 60, 3, half) == aws.backoff_seconds(10, half)
     assert aws.retry_delay("budget", 10, 58.0, 60, 3, half) is None

@@ -63,8 +63,8 @@ def test_what_was_left_is_measured_from_files_init_and_lock():
     ("freeze", None, True, m.WOULD_STOP),
     ("reinit", None, False, m.FAILED),                 # nothing measured: by the phase, as before
 ])
-def test_a_failure_is_failed_when_it_left_anything_and_stopped_only_when_nothing_changed(phase, left, check_mode,
-                                                                                          status):
+def test_a_failure_is_failed_when_it_left_anything_and_stopped_only_when_nothing_changed(
+        phase, left, check_mode, status):
     assert m.root_status(m.ACTION_REWRITE, phase, check_mode, False, left) == status
 
 
