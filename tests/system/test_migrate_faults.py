@@ -30,11 +30,11 @@ ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_
 LIMITS = {"tfstate_aws_retry_budget": 5, "tfstate_aws_connect_timeout": 2, "tfstate_aws_read_timeout": 5}
 
 
-def _roots(tf_root, bucket, table, names):
+def _roots(tf_root, bucket, table, names, **settings):
     roots = {}
     for name in names:
         root = tf_root(name)
-        root.write_backend(bucket=bucket, key="%s/terraform.tfstate" % name, dynamodb_table=table)
+        root.write_backend(bucket=bucket, key="%s/terraform.tfstate" % name, dynamodb_table=table, **settings)
         root.init()
         roots[name] = root
     return roots
@@ -108,7 +108,8 @@ DARK_POINTS = {
 @pytest.mark.parametrize("point", sorted(DARK_POINTS))
 def test_an_endpoint_that_goes_dark_midway_fails_the_root_naming_the_phase_and_what_it_left_and_a_rerun_converges(
         point, tmp_path, moto_server, tf_root, s3, dynamodb, state_bucket, lock_table, terraform_bin):
-    roots = _roots(tf_root, state_bucket, lock_table, ["app"])
+    # terraform's own retries of a refused connection (max_retries, 5 by default) would cost ~30 s a command.
+    roots = _roots(tf_root, state_bucket, lock_table, ["app"], extra={"max_retries": "1"})
     root = roots["app"]
     phase, arm = DARK_POINTS[point]
     with HttpFaultProxy(moto_server.url) as proxy:
