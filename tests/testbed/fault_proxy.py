@@ -17,6 +17,7 @@ import re
 import socket
 import struct
 import threading
+import time
 import urllib.parse
 
 
@@ -172,7 +173,7 @@ class HttpFaultProxy:
     - ``go_dark_at(predicate)``: the first request for which ``predicate(request)`` is true is not
       forwarded; from then on the proxy accepts no connection and drops every open one (an endpoint
       that went away). ``go_dark_after(predicate)`` forwards the matching request, answers it, then goes
-      dark. ``request`` is ``{"method", "path", "agent", "service", "count"}``.
+      dark. ``request`` is ``{"method", "path", "agent", "service", "count", "time"}`` (``time.monotonic()``).
     - ``flaky(rate, kinds, only)``: a share ``rate`` of the requests (matching ``only``, when given) is
       answered with a 503, a 500 or a reset connection (``kinds``), without reaching the server.
     - ``throttle(only)``: every request is answered with the service's throttling error
@@ -244,7 +245,8 @@ class HttpFaultProxy:
         body = self._read_body(handler)
         with self._lock:
             request = {"method": handler.command, "path": handler.path, "agent": handler.headers.get("User-Agent") or "",
-                       "service": service_of(handler.headers), "count": len(self.requests) + 1}
+                       "service": service_of(handler.headers), "count": len(self.requests) + 1,
+                       "time": time.monotonic()}
             self.requests.append(request)
             fault = self._fault_for(request)
         if fault == "dark":
