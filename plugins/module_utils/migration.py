@@ -389,7 +389,7 @@ def root_status(action, failed_phase, check_mode, verified, left=None, resumed=F
 
 
 # The phases of a cut-over in the order they run, by the name of the result each registers in the role.
-CUTOVER_PHASES = (("freeze", "freeze"), ("rewrite", "rewrite"), ("reinit", "reinit"), ("verify", "locked"),
+CUTOVER_PHASES = (("freeze", "freeze"), ("object_lock", "object_lock"), ("rewrite", "rewrite"), ("reinit", "reinit"), ("verify", "locked"),
                   ("thaw", "thaw"), ("verify", "planned"), ("record", "record"))
 
 

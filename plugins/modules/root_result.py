@@ -124,8 +124,8 @@ options:
     default: false
   phases:
     description:
-      - The registered results of the cut-over's phases, by name - C(freeze), C(rewrite), C(reinit), C(locked) (the
-        frozen proof), C(thaw) (the release of the maintenance lock), C(planned) (the plan after it), C(record) -
+      - The registered results of the cut-over's phases, by name - C(freeze), C(object_lock), C(rewrite),
+        C(reinit), C(locked) (the frozen proof), C(thaw) (the release of the maintenance lock), C(planned) (the plan after it), C(record) -
         as the role registers them. They say which phase failed first and whether the maintenance lock may still
         be held (the freeze ran and no release succeeded).
     type: dict
@@ -228,8 +228,8 @@ status:
   sample: migrated
 phase:
   description:
-    - The phase that failed first, V(checkout), V(preflight), V(freeze), V(rewrite), V(reinit), V(verify),
-      V(thaw), V(publish), V(record) or V(other); null when none did.
+    - The phase that failed first, V(checkout), V(preflight), V(freeze), V(object_lock), V(rewrite), V(reinit),
+      V(verify), V(thaw), V(publish), V(record) or V(other); null when none did.
   returned: always
   type: str
   sample: null

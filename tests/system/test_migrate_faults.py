@@ -141,7 +141,7 @@ def test_an_endpoint_that_goes_dark_midway_fails_the_root_naming_the_phase_and_w
         assert row["thaw_failure"] is None, row
     if phase in ("thaw", "verify"):
         assert row["left"]["last_init"] == "lockfile" and row["initialised_lock_mode_after"] == "lockfile", row
-    assert elapsed < 60, elapsed
+    assert elapsed < 90, elapsed  # a guard (terraform, Ansible), not a measurement: the AWS calls end at once
 
     # The endpoint is back: the rerun resumes from the intent, releases what was left, and terraform plans.
     rerun = run_playbook(PLAYBOOK, inventory=_inventory(tmp_path, moto_server.url, terraform_bin, roots), env=ENV)

@@ -117,3 +117,10 @@ def test_a_backend_naming_another_region_than_its_bucket_stops_naming_the_bucket
                              "region us-east-1")
     assert m.region_blockers(backend, "eu-west-1", {"exists": True, "region": "eu-west-1"}) == []
     assert m.region_blockers(backend, "us-east-1", {"exists": False, "region": None}) == []
+
+
+def test_an_object_lock_failure_before_a_failed_thaw_is_the_first_failure():
+    results = {"freeze": {"changed": True}, "object_lock": {"failed": True, "msg": "PutObjectLockConfiguration"},
+               "rewrite": {"skipped": True}, "thaw": {"failed": True, "msg": "dark"}}
+    assert m.first_failure(results) == ("object_lock", "PutObjectLockConfiguration")
+    assert m.thaw_failure(results, "object_lock") == "dark"
