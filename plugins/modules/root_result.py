@@ -29,9 +29,11 @@ description:
     run), RV(reinit_command) the command to run then, and a warning prints both. It fails the root only with
     O(fail_on_unsupported).
   - >-
-    RV(reason) is the failed task's message; for a root that changed but whose proof is missing, it says how far
-    the cut-over got, C(the cut-over did not complete: the files lock with <mode> and the last terraform init
-    with <mode>).
+    RV(reason) is the message of the phase that failed first, then what it left (C(left: the backend files
+    rewritten (...); the last terraform init on <mode>; the maintenance lock <ID> still held on <workspaces>))
+    and a release of the maintenance lock that failed too; for a root that changed but whose proof is missing,
+    it says how far the cut-over got, C(the cut-over did not complete: the files lock with <mode> and the last
+    terraform init with <mode>); for a V(resumed) root, the run it took over, the lock it released and why.
   - The failed phase is the first phase in O(phases) whose result failed (in the order the phases run; the release
     of the maintenance lock, which runs after any failure, only when nothing failed before it - else it is
     reported beside it, RV(thaw_failure)); else it comes from O(failed_phase), else from O(failed_action)
