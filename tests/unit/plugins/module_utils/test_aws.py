@@ -23,6 +23,9 @@ def test_default_limits_fail_a_dead_endpoint_within_a_minute():
     assert worst <= 55
     # botocore's own defaults (60 s + 60 s, legacy 5 attempts) would not.
     assert aws.worst_case_seconds(60, 60, 5) > 60
+    # No try starts after the retry budget: the budget and one try bound it too.
+    assert aws.worst_case_seconds(5, 12, 10, retry_budget=20) == 37
+    assert aws.worst_case_seconds(5, 12, 3, retry_budget=aws.DEFAULT_RETRY_BUDGET) == worst
 
 
 def test_client_config_defaults():
