@@ -41,6 +41,7 @@ class ActionModule(RootAction):
         init_args=dict(type="list", elements="str", default=[]),
         remove_digests=dict(type="bool", default=True),
         root_name=dict(type="str"),
+        reason=dict(type="str"),
     )
 
     def phase(self, args, task_vars):
@@ -68,7 +69,7 @@ class ActionModule(RootAction):
                      settings.get("kms_key_id"))
         result = dict(changed=True, record=record, record_key=record_key(settings["key"]), digests=[],
                       lock_mode_after=files_mode, initialised_lock_mode_after=init_mode,
-                      ledger_key=self._ledger(s3, migration, settings, files_mode, record))
+                      ledger_key=self._ledger(s3, migration, settings, files_mode, record, args["reason"]))
         table = migration.get("freeze_table")
         if target == decide.LOCKFILE and args["remove_digests"] and table:
             dynamodb = connection.client("dynamodb")
@@ -80,7 +81,7 @@ class ActionModule(RootAction):
         return result
 
     @staticmethod
-    def _ledger(s3, migration, settings, stage, record):
+    def _ledger(s3, migration, settings, stage, record, reason=None):
         """The root's stage in the fleet's ledger (module_utils/ledger.py), written when it is news; its key or None."""
         try:
             moment = ledger.clock()
@@ -92,4 +93,6 @@ class ActionModule(RootAction):
             account=migration.get("account"), region=migration.get("region"), root=record.get("root"),
             host=migration["host"], run_id=migration["run_id"], job_id=migration.get("job_id"),
             version=COLLECTION_VERSION)
+        if reason:
+            entry["reason"] = reason
         return ledger.record_stage(s3, entry, bool(settings.get("encrypt")), settings.get("kms_key_id"))

@@ -14,6 +14,7 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 PHASE_OF_ACTION = {
     "root_preflight": "preflight",
     "root_freeze": "freeze",
+    "root_digests": "digests",
     "root_rewrite": "rewrite",
     "root_reinit": "reinit",
     "root_verify": "verify",
@@ -103,6 +104,12 @@ def where_and_who(migration):
     }
 
 
+def table_and_digests(migration, digests):
+    """A rollback's table and digests (root_digests): the states whose digest was set, and whether it made the table."""
+    return {"digests_synced": [change["state_path"] for change in digests.get("digests") or []],
+            "table_created": bool(digests.get("table_created") or migration.get("table_created"))}
+
+
 def registered(result, connection):
     """The task's return: the row itself, plus the usual task fields.
 
@@ -139,6 +146,7 @@ class ActionModule(RootAction):
         stage=dict(type="dict", default={}),
         # The cut-over phases' registered results (migration.CUTOVER_PHASES names): what failed first, what was left.
         phases=dict(type="dict", default={}),
+        digests=dict(type="dict", default={}),
     )
 
     def phase(self, args, task_vars):
@@ -183,7 +191,7 @@ class ActionModule(RootAction):
             "left": left if decide.left_anything(left) else None,
             "thaw_failure": thaw_failed,
         }
-        result.update(where_and_who(migration))
+        result.update(where_and_who(migration), **table_and_digests(migration, args["digests"]))
         result.update(self._changes(args, verification_of(args), unsupported))
         result.update({
             "run_id": migration.get("run_id"),
@@ -207,7 +215,8 @@ class ActionModule(RootAction):
         if action in (decide.ACTION_REWRITE, decide.ACTION_INIT, decide.ACTION_VERIFY):
             resumed = decide.resumption(migration.get("run_id"), migration.get("stale_freezes"),
                                         migration.get("record_before"), (phases.get("freeze") or {}).get("released"))
-        status = decide.root_status(action, failed_phase, self.check_mode, verified, left, resumed is not None)
+        status = decide.root_status(action, failed_phase, self.check_mode, verified, args["target"], left=left,
+                                    resumed=resumed is not None)
         return status, left, resumed
 
     def _changes(self, args, verification, unsupported):

@@ -62,6 +62,11 @@ options:
       - Unset, RV(tfstate.s3_backend.root_preflight#module:migration.root_name) (the preflight's
         O(tfstate.s3_backend.root_preflight#module:root_name), else the root's directory).
     type: str
+  reason:
+    description:
+      - Why the root moves, written as C(reason) into the ledger entry when the stage is news (a rollback's
+        C(rollback_reason)). Unset or empty, the entry has no reason.
+    type: str
 extends_documentation_fragment:
   - tfstate.s3_backend.attributes.action_phase
   - tfstate.s3_backend.aws

@@ -59,8 +59,9 @@ options:
     type: str
   target:
     description:
-      - The lock mode the root should end in, V(dual) or V(lockfile) (the role's C(migrate_target)). It chooses
-        RV(next_step).
+      - The lock mode the root should end in, V(dual) or V(lockfile) (the role's C(migrate_target)), or V(dynamodb)
+        (the rollback role). It chooses RV(next_step), and for V(dynamodb) the statuses V(rolled_back) and
+        V(would_roll_back) instead of V(migrated) and V(would_migrate).
     type: str
     required: true
   init_args:
@@ -126,10 +127,11 @@ options:
     default: false
   phases:
     description:
-      - The registered results of the cut-over's phases, by name - C(freeze), C(object_lock), C(rewrite),
-        C(reinit), C(locked) (the frozen proof), C(thaw) (the release of the maintenance lock), C(planned) (the plan after it), C(record) -
-        as the role registers them. They say which phase failed first and whether the maintenance lock may still
-        be held (the freeze ran and no release succeeded).
+      - The registered results of the cut-over's phases, by name - C(freeze), C(digests) (a rollback's),
+        C(object_lock), C(rewrite), C(reinit), C(locked) (the frozen proof), C(thaw) (the release of the
+        maintenance lock), C(planned) (the plan after it), C(record) - as the role registers them. They say which
+        phase failed first and whether the maintenance lock may still be held (the freeze ran and no release
+        succeeded).
     type: dict
     default: {}
     version_added: 0.2.0
@@ -141,6 +143,12 @@ options:
     type: dict
     default: {}
     version_added: 0.2.0
+  digests:
+    description:
+      - The registered result of M(tfstate.s3_backend.root_digests) (a rollback); gives RV(digests_synced) and
+        RV(table_created).
+    type: dict
+    default: {}
 attributes:
   action:
     support: full
@@ -230,8 +238,8 @@ status:
   sample: migrated
 phase:
   description:
-    - The phase that failed first, V(checkout), V(preflight), V(freeze), V(object_lock), V(rewrite), V(reinit),
-      V(verify), V(thaw), V(publish), V(record) or V(other); null when none did.
+    - The phase that failed first, V(checkout), V(preflight), V(freeze), V(digests), V(object_lock), V(rewrite),
+      V(reinit), V(verify), V(thaw), V(publish), V(record) or V(other); null when none did.
   returned: always
   type: str
   sample: null
@@ -427,6 +435,17 @@ digests_removed:
   returned: always
   type: int
   sample: 0
+digests_synced:
+  description: The states (C(<bucket>/<key>)) whose DynamoDB digest a rollback set (or removed) before the backend named the table again.
+  returned: always
+  type: list
+  elements: str
+  sample: [acme-tfstate/network/terraform.tfstate]
+table_created:
+  description: Whether a rollback created its DynamoDB lock table.
+  returned: always
+  type: bool
+  sample: false
 cutover_time:
   description: The cut-over time of the migration record; empty when none was written.
   returned: always

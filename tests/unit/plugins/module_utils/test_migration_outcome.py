@@ -65,14 +65,17 @@ def test_what_was_left_is_measured_from_files_init_and_lock():
 ])
 def test_a_failure_is_failed_when_it_left_anything_and_stopped_only_when_nothing_changed(
         phase, left, check_mode, status):
-    assert m.root_status(m.ACTION_REWRITE, phase, check_mode, False, left) == status
+    assert m.root_status(m.ACTION_REWRITE, phase, check_mode, False, left=left) == status
 
 
 def test_a_run_that_took_over_an_interrupted_one_is_resumed():
-    assert m.root_status(m.ACTION_REWRITE, None, False, True, NOTHING, resumed=True) == m.RESUMED
-    assert m.root_status(m.ACTION_INIT, None, True, None, None, resumed=True) == m.WOULD_RESUME
-    assert m.root_status(m.ACTION_REWRITE, None, False, True, NOTHING) == m.MIGRATED
+    assert m.root_status(m.ACTION_REWRITE, None, False, True, left=NOTHING, resumed=True) == m.RESUMED
+    assert m.root_status(m.ACTION_INIT, None, True, None, resumed=True) == m.WOULD_RESUME
+    assert m.root_status(m.ACTION_REWRITE, None, False, True, left=NOTHING) == m.MIGRATED
     assert m.root_status(m.ACTION_VERIFY, None, False, True) == m.RESUMED
+    # A rollback that took over an interrupted one is resumed too; one that did not is rolled back.
+    assert m.root_status(m.ACTION_REWRITE, None, False, True, m.DYNAMODB, left=NOTHING, resumed=True) == m.RESUMED
+    assert m.root_status(m.ACTION_REWRITE, None, False, True, m.DYNAMODB, left=NOTHING) == m.ROLLED_BACK
 
 
 def test_the_next_step_of_a_half_done_cutover_is_the_rerun():
