@@ -292,7 +292,7 @@ def old_client_evidence(locks):
             continue
         what = "%s lock %s held by %s (Terraform %s, operation %s, ID %s, since %s)" % (
             "DynamoDB" if lock.get("store") == "dynamodb" else "S3",
-            ("%s item %s" % (lock.get("table"), lock.get("lock_key"))) if lock.get("store") == "dynamodb"
+            ("%s item %s" % (lock.get("table"), lock.get("table_key"))) if lock.get("store") == "dynamodb"
             else "s3://%s/%s" % (lock.get("bucket"), lock.get("lock_key")),
             lock.get("who") or "?", lock.get("version") or "?", lock.get("operation") or "?", lock.get("id") or "?",
             lock.get("created") or "?")

@@ -15,7 +15,6 @@ description:
   - AWS's 409 C(ConditionalRequestConflict) answers to racing conditional writes are retried a few times with a
     short backoff.
   - The state object itself is never read or written.
-  - Replaces O(tfstate.s3_backend.lockfile#module:state=probe) of M(tfstate.s3_backend.lockfile).
 extends_documentation_fragment:
   - tfstate.s3_backend.aws
   - tfstate.s3_backend.lock_target

@@ -146,7 +146,7 @@ kept:
   sample:
     - store: dynamodb
       table: terraform-locks
-      lock_key: acme-tfstate/network/terraform.tfstate
+      table_key: acme-tfstate/network/terraform.tfstate
       id: 4087d3a5-d547-0952-e411-8a96dae0b1b1
       operation: OperationTypeApply
       kept_reason: held under another lock ID

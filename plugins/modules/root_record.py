@@ -200,12 +200,6 @@ digests:
       type: str
       sample: acme-tfstate/network/terraform.tfstate-md5
       version_added: 0.2.0
-    digest_lock_id:
-      description:
-        - The C(LockID) of the deleted item.
-        - Deprecated, to be removed in version 0.3.0 of this collection; use RV(digests[].digest_table_key).
-      type: str
-      sample: acme-tfstate/network/terraform.tfstate-md5
     action:
       description: Always V(delete).
       type: str

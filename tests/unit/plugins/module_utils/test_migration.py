@@ -1,7 +1,7 @@
 """The migration's decisions: maintenance-lock ownership, preflight blockers, actions, statuses, next steps."""
 
 import datetime
-import subprocess
+import os
 
 import pytest
 
@@ -71,11 +71,19 @@ def test_a_maintenance_lock_past_its_lease_is_proven_stale():
     assert kind == "stale_freeze"
 
 
+def unused_pid():
+    """A process ID no process has now (the highest free one below pid_max)."""
+    with open("/proc/sys/kernel/pid_max") as handle:
+        top = int(handle.read())
+    return next(pid for pid in range(top - 1, 1, -1) if not os.path.exists("/proc/%d" % pid))
+
+
 def test_a_maintenance_lock_of_a_dead_process_on_this_controller_is_stale():
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    dead = m.freeze_info(identity(run_id="run-b", controller=m.socket.gethostname(), pid=gone.pid), NOW, 3600)
+    dead = m.freeze_info(identity(run_id="run-b", controller=m.socket.gethostname(), pid=unused_pid()), NOW, 3600)
     assert m.classify_lock(lock(dead), "run-a", NOW)[0] == "stale_freeze"
+    reused = m.freeze_info(identity(run_id="run-b", controller=m.socket.gethostname(), pid=os.getpid(),
+                                    pid_start="1"), NOW, 3600)  # the ID now belongs to another process
+    assert m.classify_lock(lock(reused), "run-a", NOW)[0] == "stale_freeze"
     alive = m.freeze_info(identity(run_id="run-b", controller=m.socket.gethostname(), pid=1,
                                    pid_start=m._process_start(1)), NOW, 3600)
     assert m.classify_lock(lock(alive), "run-a", NOW)[0] == "live_freeze"
