@@ -74,13 +74,13 @@ options:
         O(max_attempts) x (O(connect_timeout) + O(read_timeout)) = 51 seconds (and never later than
         O(retry_budget) + O(connect_timeout) + O(read_timeout)), plus a few seconds of backoff, naming the endpoint.
     type: float
-    version_added: 0.2.0
+    version_added: 0.1.0
   read_timeout:
     description:
       - Seconds to wait for an answer on an open connection, per attempt.
       - When unset, C(read_timeout) of O(aws_config), else V(12).
     type: float
-    version_added: 0.2.0
+    version_added: 0.1.0
   max_attempts:
     description:
       - How many times a call that gets no answer at all (a refused or timed-out connection, a read timeout) is
@@ -88,7 +88,7 @@ options:
       - When unset, C(retries.total_max_attempts) of O(aws_config) (or its C(retries.max_attempts), which botocore
         counts without the first try), else V(3).
     type: int
-    version_added: 0.2.0
+    version_added: 0.1.0
   retry_budget:
     description:
       - Seconds, from a call's first try, during which an answer AWS asks clients to retry is retried with
@@ -99,7 +99,7 @@ options:
       - When the budget is spent, the call fails naming the last error code and the AWS request ID.
       - When unset, V(60).
     type: float
-    version_added: 0.2.0
+    version_added: 0.1.0
 requirements:
   - python >= 3.8
   - boto3

@@ -20,5 +20,5 @@ options:
         several shared files, C(assume_role_with_web_identity)) fails the task naming the file, the line and the
         setting; a role that cannot be assumed fails it naming the role ARN.
     type: dict
-    version_added: 0.2.0
+    version_added: 0.1.0
 """

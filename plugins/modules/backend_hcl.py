@@ -79,7 +79,7 @@ options:
         edited (never for holding no backend, as most files of a directory hold none). V(false) never fails for
         any of these and only reports them in RV(untouched).
     type: bool
-    version_added: 0.2.0
+    version_added: 0.1.0
   dynamodb_table:
     description:
       - The DynamoDB table to set where a backend has none, with O(lock_mode=dual) or O(lock_mode=dynamodb).

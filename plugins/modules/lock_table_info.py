@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: lock_table_info
 short_description: Read Terraform's DynamoDB lock table, its locks and its digests by state
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the DynamoDB table that Terraform's S3 backend uses with C(dynamodb_table) and changes nothing. The table
     holds lock items (C(LockID=<bucket>/<state key>), the lock JSON in C(Info)) and digest items

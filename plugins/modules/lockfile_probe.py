@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: lockfile_probe
 short_description: Check that a state bucket honours the conditional writes use_lockfile needs
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Checks that the bucket refuses a second conditional write (C(If-None-Match) V(*)), which C(use_lockfile)
     needs, on a probe object of its own next to the state's lock (C(<state key>.tfstate-s3-backend-probe.tflock),

@@ -61,7 +61,7 @@ options:
         only.
     type: bool
     default: false
-    version_added: 0.2.0
+    version_added: 0.1.0
 attributes:
   check_mode:
     support: full
@@ -108,7 +108,7 @@ ledger_key:
   description: The ledger object written (or, in check mode, that would be), or null when the ledger already had the stage.
   returned: with O(ledger) and O(mode)
   type: str
-  version_added: 0.2.0
+  version_added: 0.1.0
   sample: tfstate-s3-backend-ledger/network/terraform.tfstate/dynamodb.json
 """
 

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: operator_policy
 short_description: Build the least-privilege IAM policy of the credential that runs one of the collection's jobs
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Returns the IAM policy document an operator credential (an AWX credential, a CI role) needs to run one job of
     this collection on the given state buckets and DynamoDB lock tables, and nothing more. It covers the

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: unlock
 short_description: Release Terraform state locks of several states, never a running apply's
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Finds the locks of the given states (C(.tflock) objects and, with a C(dynamodb_table), DynamoDB lock items, in
     every workspace or the named ones) and releases those the request allows; every other lock found is returned in
