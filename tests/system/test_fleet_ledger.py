@@ -301,3 +301,58 @@ def test_the_fleet_summary_reads_the_ledger_and_nothing_else(tmp_path):
     with open(os.path.join(report_dir, "fleet-ledger.md")) as handle:
         markdown = handle.read()
     assert "| net | s3://state/net/terraform.tfstate | lock L |" in markdown
+
+
+ROLLBACK = os.path.join(ROOT, "playbooks", "rollback.yml")
+
+
+def _ledger_entry(fleet, host, stage):
+    return json.loads(fleet.s3.get_object(Bucket=fleet.bucket("bkt"), Key=ledger.entry_key(
+        "%s/terraform.tfstate" % host, stage))["Body"].read())
+
+
+def test_a_rollback_stays_rolled_back_until_an_explicit_run_moves_it_on(tmp_path, moto_server, terraform_bin):
+    layout = {"app": ("bkt", "tbl")}
+    fleet = Fleet(tmp_path, moto_server, terraform_bin, layout)
+    reports = os.path.join(fleet.base, "reports")
+    # The proofs with terraform are other tests' (each phase's); here the stages and the pin count.
+    inventory = fleet.inventory(migrate_target="auto", migrate_report_dir=reports, rollback_report_dir=reports,
+                                migrate_verify=False, rollback_verify=False)
+    start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+    def run(playbook, days, extra=None, limit=None):
+        env = dict(CREDENTIALS, TFSTATE_NOW=ledger.utc_text(start + datetime.timedelta(days=days)))
+        proc = run_playbook(playbook, extra, inventory=inventory, env=env, args=["--limit", limit] if limit else [])
+        assert proc.returncode == 0, proc.stdout[-5000:]
+        if playbook != MIGRATE:
+            return None
+        with open(os.path.join(reports, "migrate-report.json")) as handle:
+            return dict((row["host"], row) for row in json.load(handle)["results"])
+
+    assert set(row["status"] for row in run(MIGRATE, 0).values()) == {"migrated"}
+    # An incident: the operator rolls app back, saying why.
+    run(ROLLBACK, 1, {"rollback_reason": "INC-4711: lock errors in the payments pipeline"}, limit="app")
+    entry = _ledger_entry(fleet, "app", "dynamodb")
+    assert entry["pinned"] is True and entry["reason"] == "INC-4711: lock errors in the payments pipeline", entry
+    assert entry["host"] == "app" and entry["region"] == "us-east-1" and entry["account"], entry
+    rolled_back = fleet.backend_text("app")
+    assert "use_lockfile" not in rolled_back and fleet.table("tbl") in rolled_back
+
+    # The nightly auto run, long after the dual grace: app stays on DynamoDB, named pinned with the rollback.
+    rows = run(MIGRATE, 10)
+    assert rows["app"]["status"] == "pinned" and "INC-4711" in rows["app"]["reason"], rows["app"]
+    assert rows["app"]["pinned"]["reason"] == entry["reason"] and rows["app"]["pinned"]["since"] == entry["time"]
+    assert fleet.backend_text("app") == rolled_back
+    assert fleet.ledger_stages() == {"app": "dynamodb"}
+    view = fleet.fleet_view(os.path.join(fleet.base, "fleet"))
+    [pinned] = view["fleet"]["pinned"]
+    assert pinned["host"] == "app" and pinned["reason"] == entry["reason"] and pinned["run_id"] == entry["run_id"]
+
+    # An explicit dual run of app moves it on and says it lifted the pin; the next auto run goes on.
+    rows = run(MIGRATE, 12, {"migrate_target": "dual"}, limit="app")
+    assert rows["app"]["status"] == "migrated" and rows["app"]["lifted_pin"]["reason"] == entry["reason"], rows["app"]
+    assert _ledger_entry(fleet, "app", "dual")["lifted_pin"]["since"] == entry["time"]
+    assert "use_lockfile" in fleet.backend_text("app")
+    rows = run(MIGRATE, 20)
+    assert rows["app"]["status"] == "migrated" and fleet.ledger_stages()["app"] == "lockfile", rows["app"]
+    assert "dynamodb_table" not in fleet.backend_text("app")
