@@ -109,9 +109,16 @@ class ActionModule(RootAction):
             return dict(changed=False, migration=migration,
                         msg="%s: %s (%s)" % (migration["host"], migration["action"], migration["why"]))
         settings = backend["settings"]
-        connection, migration["identity"] = self.root_connection(args, backend, identity["run_id"])
-        s3 = connection.client("s3")
-        bucket = read_bucket(s3, settings["bucket"])
+        try:
+            connection, migration["identity"] = self.root_connection(args, backend, identity["run_id"])
+            s3 = connection.client("s3")
+            bucket = read_bucket(s3, settings["bucket"])
+        except AwsError as exc:
+            # The root's state is known from its files: the row names it (the fleet view keeps what the ledger says).
+            raise PhaseFailed(str(exc), migration=migration, **exc.to_result())
+        except PhaseFailed as exc:
+            exc.result.setdefault("migration", migration)
+            raise
         blockers = decide.preflight_blockers(backend, migration["terraform"], args["target"], bucket,
                                              args["enable_versioning"])
         if blockers:
