@@ -157,9 +157,9 @@ def fleet_document(name, view, rows, unread, previous, generated):
 
 def fleet_section(fleet):
     """The fleet view as every role's run report carries it: counts, problems, one line per root."""
+    fields = ("host", "bucket", "key", "status", "stage", "since", "run_id", "pinned")
     return {"generated": fleet["generated"], "counts": fleet["counts"], "problems": fleet["problems"],
-            "results": [{name: row.get(name) for name in ("host", "bucket", "key", "status", "stage", "since",
-                                                           "run_id", "pinned")} for row in fleet["results"]]}
+            "results": [{name: row.get(name) for name in fields} for row in fleet["results"]]}
 
 
 def fleet_markdown(document):
@@ -177,8 +177,8 @@ def fleet_markdown(document):
     if document["blockers"]:
         lines += ["", "## Needs attention (this run)", "", "| host | status | reason | next step |",
                   "| --- | --- | --- | --- |"]
-        lines += ["| %s | %s | %s | %s |" % tuple(_cell(row.get(field)) for field in ("host", "status", "reason",
-                                                                                       "next_step"))
+        fields = ("host", "status", "reason", "next_step")
+        lines += ["| %s | %s | %s | %s |" % tuple(_cell(row.get(field)) for field in fields)
                   for row in document["blockers"]]
     if document["problems"]:
         lines += ["", "## Problems", ""] + ["- %s" % problem for problem in document["problems"]]

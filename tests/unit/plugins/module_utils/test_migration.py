@@ -299,8 +299,8 @@ def test_only_an_intent_proven_dead_is_resumed():
 
 
 def test_a_terraform_lock_in_a_live_runs_window_is_named_as_that_run():
-    record = {"mode": "dynamodb", "pending": m.new_intent(dict(identity(run_id="run-b", controller="elsewhere"),
-                                                                job_id="12"), NOW, 600, "dual", "locks")}
+    holder = dict(identity(run_id="run-b", controller="elsewhere"), job_id="12")
+    record = {"mode": "dynamodb", "pending": m.new_intent(holder, NOW, 600, "dual", "locks")}
     plan = dict(lock(""), who="ci@host", operation="OperationTypePlan", age=2)
     later = NOW + datetime.timedelta(seconds=30)
     plan["age_seconds"] = 2
