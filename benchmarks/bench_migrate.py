@@ -13,7 +13,12 @@ Each round, on a moto server this script starts (and resets between rounds):
 3. times the baseline: a plain ``bash`` loop running ``terraform init -reconfigure && terraform
    plan`` in every root, one root after the other, as the issue states it. The same loop spread
    over as many processes as ansible has forks (``xargs -P``) is timed too, so the share of the
-   ratio that only comes from running roots in parallel can be seen.
+   ratio that only comes from running roots in parallel can be seen;
+4. the rollback leg (unless ``--no-rollback``): ``playbooks/rollback.yml`` over the same migrated
+   roots (after the baselines, which need them in lockfile mode), timed and checked (every root
+   ``rolled_back`` in the report, its migration record ``dynamodb`` in S3), compared with the
+   round's migrate.yml wall time (at most 1.2x), then its idempotent rerun (every root
+   ``unchanged``, wall per root at most 0.5 s, zero AWS write calls).
 
 Why the baseline runs on the migrated fleet, not on a second copy: the migration's own terraform
 work ends with an init and a plan in lockfile mode, and running the loop after it on the same
@@ -75,6 +80,7 @@ from tests.testbed.terraform import MAIN_TF, TerraformRoot, terraform_binary, te
 link_collection()  # serve the checkout as the collection
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "migrate.yml")
+ROLLBACK_PLAYBOOK = os.path.join(ROOT, "playbooks", "rollback.yml")
 CALLBACKS = os.path.join(ROOT, "benchmarks", "callback_plugins")
 BUCKETS = ("bench-fleet-a", "bench-fleet-b")
 TABLE = "terraform-locks"
@@ -260,6 +266,7 @@ def write_inventory(path, roots, server, terraform, report_dir):
             "tfstate_aws_endpoint_url": server.url,
             "tfstate_terraform_bin": terraform,
             "migrate_report_dir": report_dir,
+            "rollback_report_dir": report_dir,
             "migrate_target": "lockfile",
         }}}, handle, indent=1)
     return path
@@ -494,22 +501,31 @@ def migrate_round(server, variant, env, forks, base, args, terraform, cli_config
 WRITE_OPERATIONS = ("Put", "Delete", "Create", "Update", "Copy", "Restore", "BatchWrite", "Complete", "Upload")
 
 
-def rerun_round(playbook, env, base, migrated):
-    """migrate.yml again over the migrated roots: wall time, tasks run per root and AWS write calls."""
-    task_log = os.path.join(base, "rerun-tasks.json")
-    call_log = os.path.join(base, "rerun-aws-calls.log")
-    limit = os.path.join(base, "rerun-limit.txt")
-    with open(limit, "w") as handle:
-        handle.write("\n".join(os.path.basename(root) for root in migrated) + "\n")
-    measured = Measured(playbook + ["--limit", "@" + limit],
+def limit_file(path, roots):
+    with open(path, "w") as handle:
+        handle.write("\n".join(os.path.basename(root) for root in roots) + "\n")
+    return "@" + path
+
+
+def report_statuses(base, name):
+    with open(os.path.join(base, "reports", "%s-report.json" % name)) as handle:
+        return collections.Counter(entry["status"] for entry in json.load(handle)["results"])
+
+
+def rerun_round(playbook, env, base, migrated, name="migrate"):
+    """The playbook again over the roots it changed: wall time, tasks run per root and AWS write calls."""
+    prefix = "rerun" if name == "migrate" else "%s-rerun" % name
+    task_log = os.path.join(base, "%s-tasks.json" % prefix)
+    call_log = os.path.join(base, "%s-aws-calls.log" % prefix)
+    limit = limit_file(os.path.join(base, "%s-limit.txt" % prefix), migrated)
+    measured = Measured(playbook + ["--limit", limit],
                         dict(env, TFSTATE_BENCH_TASK_LOG=task_log, TFSTATE_AWS_CALL_LOG=call_log),
-                        os.path.join(base, "rerun.log")).run()
+                        os.path.join(base, "%s.log" % prefix)).run()
     if measured.returncode != 0:
-        raise RuntimeError("the idempotent rerun failed (rc %s):\n%s" % (measured.returncode, measured.tail()))
-    with open(os.path.join(base, "reports", "migrate-report.json")) as handle:
-        statuses = collections.Counter(entry["status"] for entry in json.load(handle)["results"])
+        raise RuntimeError("the idempotent %s rerun failed (rc %s):\n%s" % (name, measured.returncode, measured.tail()))
+    statuses = report_statuses(base, name)
     if statuses != {"unchanged": len(migrated)}:
-        raise RuntimeError("the rerun reported %s, not every root unchanged" % dict(statuses))
+        raise RuntimeError("the %s rerun reported %s, not every root unchanged" % (name, dict(statuses)))
     with open(task_log) as handle:
         runs = [run for run in json.load(handle)["runs"] if run["host"] != "localhost"]
     calls = []
@@ -520,6 +536,52 @@ def rerun_round(playbook, env, base, migrated):
     return {"roots": len(migrated), "wall": measured.wall, "wall_per_root": measured.wall / len(migrated),
             "tasks_per_root": len(runs) / float(len(migrated)), "aws_calls": len(calls), "aws_writes": len(writes),
             "measured": measured}
+
+
+def rollback_round(server, env, forks, base, migrated):
+    """rollback.yml over the migrated roots (timed, every root checked rolled back in its report and its record),
+    then its idempotent rerun (rerun_round)."""
+    playbook = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), ROLLBACK_PLAYBOOK, "-i",
+                os.path.join(base, "inventory.json"), "-f", str(forks)]
+    limit = limit_file(os.path.join(base, "rollback-limit.txt"), migrated)
+    measured = Measured(playbook + ["--limit", limit], env, os.path.join(base, "rollback.log")).run()
+    if measured.returncode != 0:
+        raise RuntimeError("rollback.yml failed (rc %s):\n%s" % (measured.returncode, measured.tail()))
+    statuses = report_statuses(base, "rollback")
+    if statuses != {"rolled_back": len(migrated)}:
+        raise RuntimeError("the rollback reported %s, not every root rolled_back" % dict(statuses))
+    s3 = client(server, "s3")
+    for root in migrated:
+        index = int(os.path.basename(root).split("-")[1])
+        record = json.loads(s3.get_object(Bucket=BUCKETS[index % len(BUCKETS)],
+                                          Key="root-%03d/terraform.tfstate.tfstate-s3-backend.json" % index)
+                            ["Body"].read())
+        if record.get("mode") != "dynamodb":
+            raise RuntimeError("%s: the migration record says %s after the rollback" % (root, record.get("mode")))
+    return measured, rerun_round(playbook, env, base, migrated, name="rollback")
+
+
+def rollback_leg(server, variant, env, forks, base, roots, stopped_roots, migrate):
+    """The rollback leg of a round, on the fleet ``variant`` migrated (its roots that did not stop)."""
+    migrated = roots[:len(roots) - stopped_roots] if stopped_roots else roots
+    rolled, again = rollback_round(server, env, forks, base, migrated)
+    say("  %s: rollback.yml of %d roots %.1fs wall (%.2f x its migrate.yml %.1fs); idempotent rerun %.2f s/root, "
+        "%.1f tasks/root, %d AWS write calls of %d" % (
+            variant.label, len(migrated), rolled.wall, rolled.wall / migrate.wall, migrate.wall,
+            again["wall_per_root"], again["tasks_per_root"], again["aws_writes"], again["aws_calls"]))
+    return {"roots": len(migrated), "rollback": rolled, "migrate": migrate, "rerun": again}
+
+
+def print_rollbacks(rollbacks):
+    ratios = [leg["rollback"].wall / leg["migrate"].wall for leg in rollbacks]
+    print("rollback of %d roots: median %.1f s wall; ratio rollback / migrate per round: %s; median %.2f (at most 1.2)"
+          % (rollbacks[0]["roots"], statistics.median(leg["rollback"].wall for leg in rollbacks),
+             " ".join("%.2f" % ratio for ratio in ratios), statistics.median(ratios)))
+    print("idempotent rollback rerun: median %.2f s wall per root (at most 0.5), %.1f tasks per root, %d AWS write "
+          "calls (of %d)" % (statistics.median(leg["rerun"]["wall_per_root"] for leg in rollbacks),
+                             statistics.median(leg["rerun"]["tasks_per_root"] for leg in rollbacks),
+                             max(leg["rerun"]["aws_writes"] for leg in rollbacks),
+                             max(leg["rerun"]["aws_calls"] for leg in rollbacks)))
 
 
 def baseline_commands(roots, forks, parallel):
@@ -563,6 +625,8 @@ def main(argv=None):
     parser.add_argument("--stopped-roots", type=int, default=1,
                         help="roots whose state is locked by someone else, so the run must stop them (default 1)")
     parser.add_argument("--no-parallel-baseline", action="store_true", help="time only the sequential shell loop")
+    parser.add_argument("--no-rollback", action="store_true",
+                        help="skip the rollback leg (rollback.yml over the migrated roots, and its idempotent rerun)")
     parser.add_argument("--top", type=int, default=15, help="how many of the costliest tasks to print")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (roots, logs, task logs)")
     args = parser.parse_args(argv)
@@ -606,6 +670,7 @@ def main(argv=None):
     baselines = collections.OrderedDict()
     task_logs = collections.defaultdict(list)
     reruns = collections.defaultdict(list)
+    rollbacks = []
     try:
         for round_number in range(1, args.rounds + 1):
             say("round %d" % round_number)
@@ -630,6 +695,10 @@ def main(argv=None):
             for variant, _env, _forks in settings:
                 say("  ratio %s / loop: %.2f" % (variant.label, migrations[variant.label][-1].wall
                                                  / baselines["loop"][1][-1].wall))
+            if not args.no_rollback:
+                # After the baselines, which plan the fleet in its migrated (lockfile) configuration.
+                rollbacks.append(rollback_leg(server, variant, env, forks, base, roots, args.stopped_roots,
+                                              migrations[variant.label][-1]))
             if not args.keep:
                 for variant, _env, _forks in settings:
                     shutil.rmtree(os.path.join(work, "round-%d" % round_number, variant.label, "roots"))
@@ -657,6 +726,8 @@ def main(argv=None):
             variant.label, statistics.median(run["wall_per_root"] for run in again),
             statistics.median(run["tasks_per_root"] for run in again), max(run["aws_writes"] for run in again),
             max(run["aws_calls"] for run in again)))
+    if rollbacks:
+        print_rollbacks(rollbacks)
     for variant, _env, _forks in settings:
         print("\nWhere the time goes, %s" % variant.label)
         print_task_costs(task_costs(task_logs[variant.label]), args.top)

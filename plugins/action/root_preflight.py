@@ -14,7 +14,14 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
     find_locks,
     probe_conditional_writes,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table import (
+    TableRefused,
+    describe_table,
+    ensure_table,
+    table_summary,
+)
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import read_record
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import state_key
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import (
     RootError,
     resolve_root,
@@ -91,7 +98,8 @@ class ActionModule(RootAction):
         terraform_bin=dict(type="str", default="terraform"),
         terragrunt_bin=dict(type="str"),
         terraform_env=dict(type="dict", default={}),
-        target=dict(type="str", choices=[decide.DUAL, decide.LOCKFILE], default=decide.DUAL),
+        target=dict(type="str", choices=[decide.DUAL, decide.LOCKFILE, decide.DYNAMODB], default=decide.DUAL),
+        dynamodb_table=dict(type="str"),
         enable_versioning=dict(type="bool", default=False),
         probe=dict(type="bool", default=True),
         baseline_plan=dict(type="bool", default=False),
@@ -124,7 +132,7 @@ class ActionModule(RootAction):
         if blockers:
             raise PhaseFailed("; ".join(blockers), migration=migration)
         migration["account"] = migration["identity"]["account"]
-        self._read_state_side(connection, s3, backend, migration, identity, started, args["freeze_lease"])
+        self._read_state_side(connection, s3, backend, migration, identity, started, args)
         action = migration["action"]
         changed = False
         if action != decide.ACTION_NONE and not self.check_mode:
@@ -189,11 +197,15 @@ class ActionModule(RootAction):
                              reinit_command=decide.reinit_command(backend["root"], "terragrunt", args["init_args"]))
         return backend, migration
 
-    def _read_state_side(self, connection, s3, backend, migration, identity, started, lease):
+    def _read_state_side(self, connection, s3, backend, migration, identity, started, args):
         """Record, workspaces and locks in both stores; stops on a lock held by anyone else; decides the action."""
         settings = backend["settings"]
+        lease = args["freeze_lease"]
         record = read_record(s3, settings["bucket"], settings["key"])
-        table = decide.lock_table_of(backend, record)
+        if migration["target"] == decide.DYNAMODB:
+            table = self._rollback_table(connection, backend, record, args["dynamodb_table"], migration)
+        else:
+            table = decide.lock_table_of(backend, record)
         states = list_states(s3, settings["bucket"], settings["key"], settings.get("workspace_key_prefix"))
         workspaces = [state["workspace"] for state in states] or ["default"]
         locks, table_exists = self._find_locks(connection, settings, table, migration["region"], workspaces)
@@ -238,8 +250,27 @@ class ActionModule(RootAction):
                 held.append(why)
         return stale, held
 
+    @staticmethod
+    def _rollback_table(connection, backend, record, explicit, migration):
+        """The table a rollback goes back to, with its blockers checked (its key schema read when it exists)."""
+        table = decide.rollback_table(backend, record, explicit)
+        blockers = decide.rollback_blockers(backend, table, explicit, record)
+        if not blockers:
+            summary = table_summary(table, describe_table(connection.client("dynamodb"), table))
+            migration["table_existed"] = summary["exists"]
+            blockers = decide.rollback_blockers(backend, table, explicit, record, summary)
+        if blockers:
+            raise PhaseFailed("; ".join(blockers), migration=migration)
+        return table
+
     def _prepare(self, connection, s3, bucket, settings, migration, args):
-        """The rights the later phases need, proven; then versioning on (when allowed), the only change here."""
+        """The rights the later phases need, proven; then versioning on (when allowed), the only change here.
+
+        A rollback (target dynamodb) creates its missing table here - the proof of CreateTable, and where the
+        maintenance lock's DynamoDB item goes - and proves it can read every workspace's state (the digests).
+        """
+        if migration["target"] == decide.DYNAMODB:
+            return self._prepare_rollback(connection, s3, settings, migration)
         # The table first: its probe leaves nothing behind when a right is missing (the S3 probe leaves versions).
         if migration["freeze_table"]:
             self._probe_table(connection.client("dynamodb"), migration["freeze_table"], settings)
@@ -250,6 +281,24 @@ class ActionModule(RootAction):
         call(s3, "put_bucket_versioning", resource=settings["bucket"], Bucket=settings["bucket"],
              VersioningConfiguration={"Status": "Enabled"})
         return True
+
+    def _prepare_rollback(self, connection, s3, settings, migration):
+        dynamodb = connection.client("dynamodb")
+        table = migration["dynamodb_table"]
+        changed = False
+        if not migration["freeze_table"]:
+            try:
+                changed = ensure_table(dynamodb, table)[0]
+            except TableRefused as exc:
+                raise PhaseFailed(str(exc), migration=migration)
+            migration.update(freeze_table=table, table_created=changed)
+        self._probe_table(dynamodb, table, settings)
+        for workspace in migration["workspaces"]:
+            key = state_key(settings["key"], workspace, settings.get("workspace_key_prefix"))
+            # One byte of each state proves s3:GetObject: the digest phase reads every state's bytes.
+            call(s3, "get_object", resource="%s/%s" % (settings["bucket"], key),
+                 ignore_codes=("NoSuchKey", "404", "InvalidRange"), Bucket=settings["bucket"], Key=key, Range="bytes=0-0")
+        return changed
 
     @staticmethod
     def _find_locks(connection, settings, table, region, workspaces):

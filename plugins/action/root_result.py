@@ -14,6 +14,7 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 PHASE_OF_ACTION = {
     "root_preflight": "preflight",
     "root_freeze": "freeze",
+    "root_digests": "digests",
     "root_rewrite": "rewrite",
     "root_reinit": "reinit",
     "root_verify": "verify",
@@ -79,6 +80,12 @@ def where_and_who(migration):
     }
 
 
+def table_and_digests(migration, digests):
+    """A rollback's table and digests (root_digests): the states whose digest was set, and whether it made the table."""
+    return {"digests_synced": [change["state_path"] for change in digests.get("digests") or []],
+            "table_created": bool(digests.get("table_created") or migration.get("table_created"))}
+
+
 def registered(result, connection):
     """The task's return: the row itself, plus the usual task fields.
 
@@ -113,6 +120,7 @@ class ActionModule(RootAction):
         fail_on_stopped=dict(type="bool", default=True),
         fail_on_unsupported=dict(type="bool", default=False),
         stage=dict(type="dict", default={}),
+        digests=dict(type="dict", default={}),
     )
 
     def phase(self, args, task_vars):
@@ -126,7 +134,7 @@ class ActionModule(RootAction):
         verification = args["verification"]
         verified = (not args["verify"]) or (verification.get("locked_plan_refused") is True
                                             and verification.get("plan_ok") is True)
-        status = decide.root_status(action, failed_phase, self.check_mode, verified)
+        status = decide.root_status(action, failed_phase, self.check_mode, verified, args["target"])
         root = migration.get("root") or args["root"]
         files_mode, init_mode, place = measured_backend(root, args["init_args"])
         reason = root_reason(args["failure"], migration, status, files_mode, init_mode)
@@ -155,7 +163,7 @@ class ActionModule(RootAction):
             "initialised_lock_mode_after": init_mode,
             "interrupted": migration.get("interrupted") or [],
         }
-        result.update(where_and_who(migration))
+        result.update(where_and_who(migration), **table_and_digests(migration, args["digests"]))
         result.update({
             "workspaces": migration.get("workspaces") or [],
             "files_changed": rewrite_files,

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite import RewriteError, rewrite_paths
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import DYNAMODB
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import Git, committed_in
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import run
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
@@ -78,7 +79,11 @@ class ActionModule(RootAction):
         migration = args["migration"]
         files = migration["backend"]["config_files"]
         try:
-            results = rewrite_paths(files, migration["target"], None, [])
+            # A rollback names its table again (target dynamodb); migrate keeps the files' own table.
+            table = migration.get("dynamodb_table") if migration["target"] == DYNAMODB else None
+            # The preflight stops a root whose merged configuration does not lock; here a file's own
+            # use_lockfile = false (a partial configuration completing a block's table) follows the target.
+            results = rewrite_paths(files, migration["target"], table, [], leave_unlocked=False)
         except RewriteError as exc:
             raise PhaseFailed("nothing was written: %s" % exc)
         # A file already in the target form (one of several) is fine; anything else left untouched

@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_verify: prove the new locking with terraform (docs in plugins/modules)."""
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import DYNAMODB
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
     first_error,
     plan_argv,
+    refused_by_lock_item,
     refused_by_lockfile,
     run,
     runner,
@@ -42,11 +44,15 @@ class ActionModule(RootAction):
         """A plan while the maintenance lock is held must be refused by the .tflock object (PutObject)."""
         lock_id = migration["freeze"]["lock_id"]
         rc, out, err = run(plan_argv(binary, "0s"), migration["root"], env, timeout)
-        if not refused_by_lockfile(rc, err, lock_id):
+        # A rollback (target dynamodb) must be refused by the maintenance lock's DynamoDB item, migrate by the object.
+        rollback = migration.get("target") == DYNAMODB
+        if not (refused_by_lock_item if rollback else refused_by_lockfile)(rc, err, lock_id):
             settings = migration["backend"]["settings"]
-            raise PhaseFailed("terraform in %s was not refused through the .tflock object of %s/%s while the "
+            where = ("the DynamoDB lock item in table %s" % migration.get("dynamodb_table") if rollback
+                     else "the .tflock object")
+            raise PhaseFailed("terraform in %s was not refused through %s of %s/%s while the "
                               "maintenance lock %s was held: %s" % (
-                                  migration["root"], settings["bucket"], settings["key"], lock_id,
+                                  migration["root"], where, settings["bucket"], settings["key"], lock_id,
                                   first_error(err or out) if rc else "the plan succeeded"),
                               verified=False, rc=rc)
         return dict(changed=False, verified=True, locked_plan_refused=True)

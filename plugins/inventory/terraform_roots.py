@@ -9,18 +9,21 @@ short_description: One host per Terraform or Terragrunt root that has an S3 back
 version_added: 0.1.0
 description:
   - Scans directories for S3 backends, as M(tfstate.s3_backend.backend_info) does, and adds one host per root
-    (the directory of a C(backend "s3") block, a C(*.tf.json) backend or a Terragrunt C(remote_state)).
+    (the directory of a C(backend "s3") block in C(*.tf) or C(*.tofu), a C(*.tf.json) or C(*.tofu.json) backend
+    or a Terragrunt C(remote_state)). Where C(x.tofu) and C(x.tf) both hold a backend, the host takes C(x.tofu),
+    the one OpenTofu reads.
   - In a folder with a Terragrunt backend (C(remote_state), or a C(generate) block holding the backend), the host is
     that backend's, not the C(backend "s3") block terragrunt generates or completes beside it.
   - A root whose backend block leaves C(bucket) or C(key) to partial configurations gets one host per
-    partial-configuration file found in its directory (or the directories right below it) when there are several;
+    partial-configuration file found in its directory (or the directories right below it; C(*.tfbackend),
+    C(*.tfvars) files named C(*backend*) that set backend arguments only, ...) when there are several;
     that host's C(tfstate_init_args) holds the matching C(-backend-config=FILE).
   - "Host variables: C(tfstate_root) (the root directory), C(tfstate_backend) (in the shape of
     RV(tfstate.s3_backend.terraform_root_info#module:backend), which the roles' discover step sets: file, line, form,
     config_files, settings merged with the partial configuration, lock mode, required_version, admits_use_lockfile;
     settings that are expressions keep their text and are listed in unresolved_settings), C(tfstate_lock_mode),
-    C(tfstate_bucket), C(tfstate_key), C(tfstate_region), C(tfstate_dynamodb_table) (when known),
-    C(tfstate_partial_config_file) and C(tfstate_init_args)."
+    C(tfstate_bucket), C(tfstate_key), C(tfstate_region), C(tfstate_dynamodb_table) (when known; a Terragrunt
+    C(lock_table) too), C(tfstate_partial_config_file) and C(tfstate_init_args)."
   - "Groups: C(lock_mode_<mode>), C(bucket_<bucket>), C(dynamodb_table_<table>) and C(region_<region>), with every
     character that is not a letter, digit or underscore replaced by C(_). Values that are expressions make no group."
   - The inventory source is a YAML file whose C(plugin) key is C(tfstate.s3_backend.terraform_roots).
@@ -134,7 +137,7 @@ def root_hosts(top, tree, include=(), warn=None):
     roots = {}
     grunt = set(os.path.dirname(b.path) for b in tree.backends
                 if b.form.startswith("terragrunt") and not b.templated)
-    for backend in tree.backends:
+    for backend in disc.opentofu_view(tree.backends):
         if backend.templated or backend.form == "partial":
             continue
         root = os.path.dirname(backend.path)
@@ -183,6 +186,11 @@ def _host_vars(entry, partial):
         "tfstate_init_args": init_args,
     }
     unresolved = set(entry["unresolved_settings"])
+    table = disc.table_of(settings, entry["form"])  # Terragrunt's lock_table too
+    if table is not None and settings.get("dynamodb_table") != table:
+        settings["dynamodb_table"] = table
+        if "lock_table" in unresolved:
+            unresolved.add("dynamodb_table")
     for name in _SETTING_VARS:
         value = settings.get(name)
         host_vars["tfstate_%s" % name] = value if isinstance(value, str) and name not in unresolved else None

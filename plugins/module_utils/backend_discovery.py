@@ -5,17 +5,25 @@
 
 Pure Python, no Ansible imports. Forms found (``form`` of a backend):
 
-- ``block``: ``terraform { backend "s3" { ... } }`` in ``*.tf`` (or any HCL file holding one);
-- ``json``: ``terraform.backend.s3`` in ``*.tf.json``, objects or arrays of blocks;
+- ``block``: ``terraform { backend "s3" { ... } }`` in ``*.tf`` and OpenTofu's ``*.tofu`` (or any HCL file
+  holding one);
+- ``json``: ``terraform.backend.s3`` in ``*.tf.json`` and ``*.tofu.json``, objects or arrays of blocks;
 - ``partial``: a partial configuration given to ``terraform init -backend-config=FILE``
-  (``*.tfbackend``, ``backend.hcl``, ``*.conf``, ``*.backend``, or any file the caller names);
-- ``terragrunt``: ``remote_state { backend = "s3" config = { ... } }`` (block or attribute);
+  (``*.tfbackend``, ``backend.hcl``, ``*.conf``, ``*.backend``, a ``*.tfvars`` file whose name holds
+  ``backend`` and that sets only backend arguments, or any file the caller names, ``*.tfvars`` included);
+- ``terragrunt``: ``remote_state { backend = "s3" config = { ... } }`` (block or attribute; Terragrunt's older
+  ``lock_table`` counts as the ``dynamodb_table``);
 - ``terragrunt_generate``: a ``backend "s3"`` block inside a Terragrunt ``generate`` heredoc;
 - ``terragrunt_tfvars``: the old ``terragrunt = { remote_state { ... } }`` form in ``*.tfvars``.
 
 Files are first checked with a cheap byte search; only candidates are parsed. Things that look
 like backend settings but are not (``data "terraform_remote_state"`` configs, commented-out or
-templated backends, ``aws_dynamodb_table`` resources, ...) are returned as notes, never as backends.
+templated backends, ``aws_dynamodb_table`` resources, ...) are returned as notes, never as backends. A
+``backend`` line terraform rejects (typographic quotes: ``backend “s3”``) is a failure naming file and line.
+
+The lock mode of a backend, of a merged configuration and of a last ``terraform init`` is decided by
+one function, :func:`settings_lock_mode`; ``none`` (no table, ``use_lockfile`` not true) is a backend
+that does not lock, and the rewrite leaves it so in every mode.
 """
 
 import codecs
@@ -57,14 +65,29 @@ S3_SETTINGS = frozenset("""
 # Terragrunt remote_state config keys that only concern the DynamoDB lock table.
 TERRAGRUNT_LOCK_TABLE_OPTIONS = ("dynamodb_table_tags", "enable_lock_table_ssencryption")
 
+# The forms whose settings Terragrunt reads (its remote_state config), not terraform.
+TERRAGRUNT_CONFIG_FORMS = ("terragrunt", "terragrunt_tfvars")
+# The settings that name the DynamoDB lock table, the first non-empty one wins: Terragrunt's remote_state also
+# reads its older name lock_table (dynamodb_table wins when both are set).
+TABLE_SETTINGS = ("dynamodb_table",)
+TERRAGRUNT_TABLE_SETTINGS = ("dynamodb_table", "lock_table")
+
 # What makes a backend lock with DynamoDB, and the deprecated DynamoDB endpoint settings.
 DYNAMODB_SETTINGS = ("dynamodb_table", "dynamodb_endpoint")
+# Every setting a lock-mode change may edit (an empty dynamodb_table, endpoints.dynamodb aside).
+LOCK_SETTINGS = ("dynamodb_table", "lock_table", "use_lockfile", "dynamodb_endpoint")
 
 TEMPLATE_SUFFIXES = (".tpl", ".tmpl", ".tftpl", ".j2", ".jinja", ".jinja2", ".gotmpl", ".mustache")
 PARTIAL_SUFFIXES = (".tfbackend", ".tfbackend.example", ".conf", ".backend")
+# The kinds of file (file_kind) that can hold a partial configuration.
+PARTIAL_KINDS = ("partial", "hcl", "tfvars_backend", "tfvars_partial")
+# OpenTofu reads x.tofu instead of x.tf, and x.tofu.json instead of x.tf.json; Terraform never reads them.
+TOFU_OVERRIDES = ((".tofu.json", ".tf.json"), (".tofu", ".tf"))
 
 # Cheap byte-level prefilters: a file is parsed only when one of these matches.
-_BACKEND_S3 = re.compile(rb'backend\s*(?:=\s*)?"s3"|backend\s+s3\s*\{|"backend"\s*:')
+# (single and typographic quotes too: terraform rejects them, so such a file is parsed to be reported)
+_QUOTE = rb"""(?:["']|\xe2\x80[\x98-\x9f]|\xc2[\xab\xbb])"""
+_BACKEND_S3 = re.compile(rb'backend\s*(?:=\s*)?' + _QUOTE + rb's3' + _QUOTE + rb'|backend\s+s3\s*\{|"backend"\s*:')
 _REMOTE_STATE = re.compile(rb"remote_state")
 _PARTIAL_LINE = re.compile(
     rb"(?m)^[ \t]*(?:bucket|key|region|dynamodb_table|use_lockfile|workspace_key_prefix|dynamodb_endpoint)[ \t]*=")
@@ -181,14 +204,23 @@ class TextFile:
 
 
 def file_kind(name, explicit=False):
-    """How a file name is read: tf, tf_json, hcl, tfvars, partial, template; None when ignored."""
+    """How a file name is read: tf, tf_json, hcl, tfvars, tfvars_backend, tfvars_partial, partial, template, json;
+    None when ignored.
+
+    OpenTofu's ``*.tofu``/``*.tofu.json`` are read as ``*.tf``/``*.tf.json``. A ``*.tfvars`` file is a variables
+    file, where only Terragrunt's old ``terragrunt = { remote_state }`` form is looked for (``tfvars``), unless it
+    is named (``tfvars_partial``: also read as a partial configuration, as ``-backend-config=FILE`` reads it) or its
+    name holds ``backend`` (``tfvars_backend``: also a partial configuration when it sets S3 backend arguments only).
+    """
     lower = name.lower()
-    if lower.endswith(".tf.json"):
+    if lower.endswith((".tf.json", ".tofu.json")):
         return "tf_json"
-    if lower.endswith(".tf"):
+    if lower.endswith((".tf", ".tofu")):
         return "tf"
     if lower.endswith(".tfvars"):
-        return "tfvars"
+        if explicit:
+            return "tfvars_partial"
+        return "tfvars_backend" if "backend" in lower[:-len(".tfvars")] else "tfvars"
     if lower.endswith(PARTIAL_SUFFIXES):
         return "partial"
     if lower.endswith(".hcl"):
@@ -210,12 +242,32 @@ def is_candidate(kind, data):
         return b'"backend"' in data or b'"s3"' in data
     if kind == "tfvars":
         return b"terragrunt" in data and _REMOTE_STATE.search(data) is not None
+    if kind == "tfvars_backend":
+        return _PARTIAL_LINE.search(data) is not None or (
+            b"terragrunt" in data and _REMOTE_STATE.search(data) is not None)
     if kind == "hcl":
         return (_REMOTE_STATE.search(data) is not None or _BACKEND_S3.search(data) is not None
                 or _PARTIAL_LINE.search(data) is not None)
     if kind == "partial":
         return _PARTIAL_LINE.search(data) is not None
     return True
+
+
+def opentofu_view(backends):
+    """The backends without those of ``x.tf``/``x.tf.json`` files whose ``x.tofu``/``x.tofu.json`` holds a backend too:
+    OpenTofu reads only the ``.tofu`` one and Terraform never reads ``.tofu`` files, so the root is OpenTofu's."""
+    paths = set(backend.path for backend in backends)
+    return [backend for backend in backends if tofu_override(backend.path) not in paths]
+
+
+def tofu_override(path, exists=os.path.isfile):
+    """The OpenTofu file that replaces ``path`` for OpenTofu (``x.tofu`` for ``x.tf``, ``x.tofu.json`` for
+    ``x.tf.json``) when it exists beside it (``exists(path)``); None otherwise."""
+    for tofu, terraform in TOFU_OVERRIDES:
+        if path.endswith(terraform):
+            other = path[:-len(terraform)] + tofu
+            return other if exists(other) else None
+    return None
 
 
 class Backend:
@@ -300,24 +352,30 @@ class Backend:
         self.locals = {}
 
     @property
+    def table_settings(self):
+        """The settings that can name the DynamoDB table in this form (Terragrunt's lock_table too)."""
+        return TERRAGRUNT_TABLE_SETTINGS if self.form in TERRAGRUNT_CONFIG_FORMS else TABLE_SETTINGS
+
+    @property
+    def table_name(self):
+        """The setting that names the table (the first one set to something), else the first one written."""
+        written = [name for name in self.table_settings if name in self.nodes]
+        for name in written:
+            if name in self.unresolved or self.settings[name] not in ("", None):
+                return name
+        return written[0] if written else None
+
+    @property
     def has_table(self):
-        if "dynamodb_table" not in self.nodes:
-            return False
-        value = self.settings["dynamodb_table"]
-        return "dynamodb_table" in self.unresolved or value not in ("", None)
+        return table_of(self.settings, self.form) is not None
 
     @property
     def lockfile_on(self):
-        if "use_lockfile" not in self.nodes:
-            return False
-        value = self.settings["use_lockfile"]
-        if "use_lockfile" in self.unresolved:
-            return True
-        return truthy(value)
+        return lockfile_of(self.settings, self.unresolved)
 
     @property
     def lock_mode(self):
-        return lock_mode(self.has_table, self.lockfile_on)
+        return settings_lock_mode(self.settings, self.unresolved, self.form)
 
     @property
     def endpoints_dynamodb(self):
@@ -327,7 +385,7 @@ class Backend:
     @property
     def has_lock_settings(self):
         """Any setting a lock-mode change edits (an empty dynamodb_table counts)."""
-        return any(name in self.nodes for name in ("dynamodb_table", "use_lockfile", "dynamodb_endpoint")) \
+        return any(name in self.nodes for name in ("use_lockfile", "dynamodb_endpoint") + self.table_settings) \
             or self.endpoints_dynamodb
 
     @property
@@ -363,10 +421,28 @@ def truthy(value):
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def settings_lock_mode(settings):
-    """The lock mode of a dict of literal backend settings."""
-    table = settings.get("dynamodb_table")
-    return lock_mode(table not in (None, ""), truthy(settings.get("use_lockfile")))
+def table_of(settings, form=None):
+    """The DynamoDB table a dict of backend settings locks with, or None: ``dynamodb_table`` (and, for a Terragrunt
+    remote_state config, its older ``lock_table``), an empty string or null not counting."""
+    names = TERRAGRUNT_TABLE_SETTINGS if form in TERRAGRUNT_CONFIG_FORMS else TABLE_SETTINGS
+    for name in names:
+        value = settings.get(name)
+        if value not in ("", None):
+            return value
+    return None
+
+
+def lockfile_of(settings, unresolved=()):
+    """Whether ``use_lockfile`` is on: true (or "true"), or an expression (it may be; Terragrunt computes it)."""
+    return "use_lockfile" in unresolved or truthy(settings.get("use_lockfile"))
+
+
+def settings_lock_mode(settings, unresolved=(), form=None):
+    """The lock mode of a backend's settings: the one function backend_info, backend_hcl, the roots and the inventory
+    ask. ``none`` when no table is named and ``use_lockfile`` is not on (absent, false, or an empty table: a
+    backend that does not lock; a DynamoDB endpoint alone does not lock either). ``unresolved`` names the settings
+    given as source text; ``form`` the backend's form (a Terragrunt remote_state reads ``lock_table`` too)."""
+    return lock_mode(table_of(settings, form) is not None, lockfile_of(settings, unresolved))
 
 
 def lock_mode(has_table, lockfile_on):
@@ -377,6 +453,27 @@ def lock_mode(has_table, lockfile_on):
     if lockfile_on:
         return "lockfile"
     return "none"
+
+
+def why_unlocked(settings):
+    """Why a backend in lock mode none does not lock, in words (for the reasons that leave it alone)."""
+    reasons = []
+    for name in TERRAGRUNT_TABLE_SETTINGS:
+        if name in settings and settings[name] in ("", None):
+            reasons.append("%s is empty" % name)
+    if "use_lockfile" in settings:
+        reasons.append("use_lockfile = %s" % _value_text(settings["use_lockfile"]))
+    endpoints = settings.get("endpoints")
+    if settings.get("dynamodb_endpoint") or isinstance(endpoints, dict) and "dynamodb" in endpoints:
+        reasons.append("a DynamoDB endpoint without a table")
+    return ", ".join(reasons) or "no dynamodb_table and no use_lockfile"
+
+
+def _value_text(value):
+    """A setting's value as it reads in a message: true/false/null, quoted strings."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return '"%s"' % value if isinstance(value, str) else str(value)
 
 
 class FileScan:
@@ -459,7 +556,7 @@ class _HclScanner:
                         self.remote_state(inner, inner.value.items, "terragrunt_tfvars")
             elif item.name == "terraform_version_constraint" and _string_value(item.value):
                 self.scan.version_constraints.append((item.value.value, self.line(item.start)))
-        if not self.scan.backends and self.kind in ("partial", "hcl") and self.looks_partial(top_items):
+        if not self.scan.backends and self.kind in PARTIAL_KINDS and self.looks_partial(top_items):
             first = top_items[0].start if top_items else 0
             self.add(self.line(first), "partial", body, top_items)
         for backend in self.scan.backends:
@@ -469,13 +566,14 @@ class _HclScanner:
         self.comments()
 
     def looks_partial(self, items):
-        """Top-level attributes only, all of them S3 backend settings."""
+        """Top-level attributes only; for a file not named as one (``*.hcl``, a ``*.tfvars`` named ``*backend*``),
+        all of them S3 backend settings."""
         if not items or self.kind == "tfvars":
             return False
         names = [item.name for item in items if isinstance(item, hcl.Item)]
         if len(names) != len(items):
             return False
-        if self.kind == "partial":
+        if self.kind in ("partial", "tfvars_partial"):
             return True
         return all(name in S3_SETTINGS for name in names) and any(
             name in ("bucket", "key", "dynamodb_table", "use_lockfile") for name in names)
@@ -579,7 +677,7 @@ class _HclScanner:
                 self.scan.note(backend.setting_line(name), "expression_setting",
                                "%s is an expression; Terraform accepts only literal values here" % name)
         for name, (local, line) in backend.local_refs.items():
-            if name in DYNAMODB_SETTINGS:
+            if name in DYNAMODB_SETTINGS or name in backend.table_settings:
                 self.scan.note(line, "local_reference", "%s of the backend at line %d comes from local.%s"
                                % (name, backend.line, local))
 
@@ -607,7 +705,7 @@ def scan_text(path, text_file, kind):
         return scan
     lines = scan.lines = hcl.LineIndex(text)
     try:
-        parsed = hcl.parse(text, hcl1=(kind == "tfvars"), lines=lines)
+        parsed = hcl.parse(text, hcl1=kind.startswith("tfvars"), lines=lines)
     except hcl.TemplateDirective as exc:
         scan.note(lines.line_of(exc.offset), "template", "a template, not configuration: %s" % exc.message)
         return scan
@@ -804,7 +902,7 @@ def find_partial_configs(directory, tree=None):
             candidates.append(full)
     for path in candidates:
         kind = file_kind(os.path.basename(path))
-        if kind not in ("partial", "hcl") or not os.path.isfile(path):
+        if kind not in PARTIAL_KINDS or not os.path.isfile(path):
             continue
         known = None
         if tree is not None and os.path.dirname(path) in tree.walked_dirs:
@@ -832,7 +930,7 @@ def required_versions(directory, tree=None):
         except OSError:
             names = []
         for name in names:
-            if name.endswith((".tf", ".tf.json")):
+            if name.endswith((".tf", ".tf.json", ".tofu", ".tofu.json")):
                 full = os.path.join(directory, name)
                 try:
                     if _REQUIRED_VERSION in read_regular(full):
@@ -902,6 +1000,13 @@ def report(paths, exclude=()):
         entry = describe(tree, backend, version_cache, partial_cache)
         backends.append(entry)
         counts[entry["lock_mode"]] += 1
+    notes = list(tree.notes)
+    for backend in tree.backends:
+        override = tofu_override(backend.path)
+        if override:
+            notes.append({"file": backend.path, "line": backend.line, "kind": "tofu_override",
+                          "message": "OpenTofu reads %s instead of this file; Terraform reads this one"
+                                     % os.path.basename(override)})
     failures = list(tree.failures)
     for constraints_failures in version_cache.values():
         for failure in constraints_failures[1]:
@@ -910,7 +1015,7 @@ def report(paths, exclude=()):
     return {
         "backends": backends,
         "failures": failures,
-        "notes": list(tree.notes),
+        "notes": notes,
         "lock_modes": counts,
         "files_scanned": tree.scanned,
         "files_parsed": len(tree.parsed),

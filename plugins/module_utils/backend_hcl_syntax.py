@@ -31,6 +31,20 @@ class HclSyntaxError(ValueError):
         self.offset = offset
 
 
+# Typographic quotes, as word processors and chat tools write them; terraform refuses them ("Invalid character").
+TYPOGRAPHIC_QUOTES = u"\u201c\u201d\u201e\u201f\u2018\u2019\u201a\u201b\u00ab\u00bb"
+
+
+def unexpected_character(char):
+    """The reason for a character no token starts with; a typographic quote says what terraform wants instead."""
+    if char in TYPOGRAPHIC_QUOTES:
+        return ("typographic quote %r where a straight quote (\") must be: terraform rejects the file "
+                "(\"Invalid character\")" % char)
+    if char == "'":
+        return "single quote where a double quote (\") must be: terraform rejects the file (\"Invalid character\")"
+    return "unexpected character %r" % char
+
+
 class TemplateDirective(HclSyntaxError):
     """A ``%{ ... }`` template directive, or ``{{``, where HCL code belongs: the text is a template."""
 
@@ -172,7 +186,7 @@ class Tokenizer:
         while pos < end:
             m = match(text, pos, end)
             if m is None:
-                raise HclSyntaxError("unexpected character %r" % text[pos], pos)
+                raise HclSyntaxError(unexpected_character(text[pos]), pos)
             kind = m.lastgroup
             mend = m.end()
             if kind == "ws":

@@ -5,10 +5,14 @@
 
 Pure Python, no Ansible imports. Modes:
 
-- ``lockfile``: ``use_lockfile = true``; ``dynamodb_table``, ``dynamodb_endpoint`` and
-  ``endpoints.dynamodb`` removed. ``use_lockfile`` takes the place of ``dynamodb_table``.
-- ``dual``: ``use_lockfile = true`` right after ``dynamodb_table``, which stays.
+- ``lockfile``: ``use_lockfile = true``; ``dynamodb_table`` (Terragrunt's ``lock_table`` too),
+  ``dynamodb_endpoint`` and ``endpoints.dynamodb`` removed. ``use_lockfile`` takes the place of the table.
+- ``dual``: ``use_lockfile = true`` right after the table setting, which stays.
 - ``dynamodb`` (rollback): ``use_lockfile`` removed; ``dynamodb_table`` set where there is none.
+
+A backend that does not lock (lock mode ``none``, as ``backend_discovery.settings_lock_mode`` says:
+no table, or an empty one, and ``use_lockfile`` absent or false, a DynamoDB endpoint or not) is
+left as it is in every mode: locking is never turned on where there was none.
 
 :func:`plan` only decides; ``backend_splice`` turns the operations into text edits and
 :func:`expected_settings` says what the edited backend must read back as.
@@ -20,6 +24,8 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_hcl_syntax as hcl
 
 MODES = ("lockfile", "dual", "dynamodb")
+# Settings that go with the table in lockfile mode (the deprecated DynamoDB endpoint).
+DYNAMODB_EXTRAS = tuple(name for name in disc.DYNAMODB_SETTINGS if name != "dynamodb_table")
 
 
 class Skip(Exception):
@@ -73,14 +79,14 @@ def _endpoints_dynamodb(backend):
 # Backends no mode can edit
 # ---------------------------------------------------------------------------------------------
 
-def _check_editable(backend):
-    """Raise Skip when no mode can edit the backend."""
+def _check_editable(backend, leave_unlocked=True):
+    """Raise Skip when no mode can edit the backend (see plan() for ``leave_unlocked``)."""
     if backend.templated:
         raise Skip("template", "templated backend at line %d: %s" % (backend.line, backend.templated))
     if backend.expression_keys:
         raise Skip("expression", "the backend at line %d names a setting with an expression at line %d; only "
                    "literal setting names can be edited" % (backend.line, backend.expression_keys[0]))
-    if not backend.has_lock_settings:
+    if not backend.has_lock_settings or (leave_unlocked and backend.lock_mode == "none"):
         raise Skip("no_lock_settings", _no_lock_settings_reason(backend))
     if backend.form in ("block", "json", "partial") and backend.unresolved:
         # Terraform refuses such a backend already; an edit could not be proven right by terraform init.
@@ -90,7 +96,11 @@ def _check_editable(backend):
 
 
 def _no_lock_settings_reason(backend):
-    reason = "the backend at line %d has no lock setting (lock mode none); nothing to change" % backend.line
+    if backend.has_lock_settings:
+        reason = ("the backend at line %d does not lock (lock mode none: %s); locking is not turned on where there "
+                  "was none, so nothing is changed" % (backend.line, disc.why_unlocked(backend.settings)))
+    else:
+        reason = "the backend at line %d has no lock setting (lock mode none); nothing to change" % backend.line
     unknown = [name for name in backend.nodes if backend.syntax == "hcl" and name not in disc.S3_SETTINGS
                and not backend.form.startswith("terragrunt")]
     if unknown:
@@ -114,9 +124,10 @@ def _lockfile_true(backend):
 
 def _kept_table_warning(backend, dynamodb_table):
     """The warnings when the backend keeps a table other than the one given."""
-    if dynamodb_table and backend.settings.get("dynamodb_table") != dynamodb_table:
-        return ["keeps its dynamodb_table %r (line %d); the given %r is not applied"
-                % (backend.settings.get("dynamodb_table"), backend.setting_line("dynamodb_table"), dynamodb_table)]
+    name = backend.table_name
+    if dynamodb_table and backend.settings.get(name) != dynamodb_table:
+        return ["keeps its %s %r (line %d); the given %r is not applied"
+                % (name, backend.settings.get(name), backend.setting_line(name), dynamodb_table)]
     return []
 
 
@@ -126,8 +137,9 @@ def _kept_table_warning(backend, dynamodb_table):
 
 def _plan_lockfile(backend, dynamodb_table):
     nodes, container = backend.nodes, backend.container
-    table, lockfile = nodes.get("dynamodb_table"), nodes.get("use_lockfile")
-    removed = [nodes[name] for name in disc.DYNAMODB_SETTINGS if name in nodes]
+    tables = [nodes[name] for name in backend.table_settings if name in nodes]
+    lockfile = nodes.get("use_lockfile")
+    removed = tables + [nodes[name] for name in DYNAMODB_EXTRAS if name in nodes]
     endpoints, dynamodb_endpoint = _endpoints_dynamodb(backend)
     endpoints_node = nodes.get("endpoints")
     ops = []
@@ -140,8 +152,8 @@ def _plan_lockfile(backend, dynamodb_table):
         raise Skip("already", "the backend at line %d already uses only use_lockfile" % backend.line)
     if lockfile is not None:
         ops.extend(_lockfile_true(backend))
-    elif table is not None or removed:
-        anchor = table if table is not None else removed[0]
+    elif tables or removed:
+        anchor = nodes[backend.table_name] if tables else removed[0]
         ops.append(Op("replace", anchor, "use_lockfile", True, parent=container))
         removed = [node for node in removed if node is not anchor]
     else:
@@ -152,7 +164,7 @@ def _plan_lockfile(backend, dynamodb_table):
 
 def _plan_dual(backend, dynamodb_table):
     container = backend.container
-    table, lockfile = backend.nodes.get("dynamodb_table"), backend.nodes.get("use_lockfile")
+    table, lockfile = backend.nodes.get(backend.table_name), backend.nodes.get("use_lockfile")
     if not backend.has_table and not dynamodb_table:
         raise Skip("needs_table", "the backend at line %d has no dynamodb_table to keep; give dynamodb_table"
                    % backend.line)
@@ -160,7 +172,7 @@ def _plan_dual(backend, dynamodb_table):
     ops = []
     if not backend.has_table:
         if table is not None:
-            ops.append(Op("set_value", table, "dynamodb_table", dynamodb_table))
+            ops.append(Op("set_value", table, backend.table_name, dynamodb_table))
         elif lockfile is not None:
             ops.append(Op("insert_before", lockfile, "dynamodb_table", dynamodb_table, parent=container))
         else:
@@ -177,7 +189,7 @@ def _plan_dual(backend, dynamodb_table):
 
 def _plan_dynamodb(backend, dynamodb_table):
     container = backend.container
-    table, lockfile = backend.nodes.get("dynamodb_table"), backend.nodes.get("use_lockfile")
+    table, lockfile = backend.nodes.get(backend.table_name), backend.nodes.get("use_lockfile")
     if lockfile is None:
         if backend.has_table:
             raise Skip("already", "the backend at line %d already locks with DynamoDB only" % backend.line)
@@ -188,7 +200,7 @@ def _plan_dynamodb(backend, dynamodb_table):
         raise Skip("needs_table", "the backend at line %d has no dynamodb_table to go back to; give dynamodb_table"
                    % backend.line)
     if table is not None:
-        return [Op("set_value", table, "dynamodb_table", dynamodb_table),
+        return [Op("set_value", table, backend.table_name, dynamodb_table),
                 Op("remove", lockfile, parent=container)], []
     return [Op("replace", lockfile, "dynamodb_table", dynamodb_table, parent=container)], []
 
@@ -196,9 +208,14 @@ def _plan_dynamodb(backend, dynamodb_table):
 _PLANNERS = {"lockfile": _plan_lockfile, "dual": _plan_dual, "dynamodb": _plan_dynamodb}
 
 
-def plan(backend, mode, dynamodb_table=None):
-    """``(operations, warnings)`` that bring a backend to ``mode``; raises Skip when it is left as it is."""
-    _check_editable(backend)
+def plan(backend, mode, dynamodb_table=None, leave_unlocked=True):
+    """``(operations, warnings)`` that bring a backend to ``mode``; raises Skip when it is left as it is.
+
+    ``leave_unlocked`` (the default): a backend in lock mode none is left as it is. False only for one file of a
+    root whose configuration, all files merged, does lock (the migrate role's rewrite, after its preflight): a
+    partial configuration's ``use_lockfile = false`` completing a block's ``dynamodb_table`` must follow the target.
+    """
+    _check_editable(backend, leave_unlocked)
     return _PLANNERS[mode](backend, dynamodb_table)
 
 

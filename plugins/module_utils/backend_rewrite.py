@@ -92,13 +92,13 @@ def _skip_unscannable(scan, result):
     return False
 
 
-def _plan_file(scan, editor, result, mode, dynamodb_table):
+def _plan_file(scan, editor, result, mode, dynamodb_table, leave_unlocked=True):
     """``[(backend, ops, warnings)]`` of the backends that change; the others are recorded as skipped."""
     planned = []
     for backend in scan.backends:
         before = len(editor.splices)
         try:
-            ops, warnings = plan(backend, mode, dynamodb_table)
+            ops, warnings = plan(backend, mode, dynamodb_table, leave_unlocked)
             for op in ops:
                 editor.apply(op)
         except Skip as skip:
@@ -109,15 +109,17 @@ def _plan_file(scan, editor, result, mode, dynamodb_table):
     return planned
 
 
-def rewrite_scan(scan, kind, mode, dynamodb_table=None):
-    """Plan, splice, align and verify one scanned file. Raises RewriteError when verification fails."""
+def rewrite_scan(scan, kind, mode, dynamodb_table=None, leave_unlocked=True):
+    """Plan, splice, align and verify one scanned file. Raises RewriteError when verification fails.
+
+    ``leave_unlocked``: see backend_plan.plan()."""
     result = FileRewrite(scan.path, scan.file)
     if _skip_unscannable(scan, result):
         return result
     text = scan.file.text
     syntax = SYNTAXES[scan.backends[0].syntax]
     editor = Editor(text, scan.backends[0].lines, syntax)
-    planned = _plan_file(scan, editor, result, mode, dynamodb_table)
+    planned = _plan_file(scan, editor, result, mode, dynamodb_table, leave_unlocked)
     if not planned:
         return result
     try:
@@ -150,13 +152,15 @@ def _record_change(result, path, new_text, backend, ops, warnings, mode):
         "updated": [op.name for op in ops if op.kind == "set_value"],
         "warnings": warnings,
     })
-    if "dynamodb_table" in backend.local_refs and "dynamodb_table" in removed:
-        local, line = backend.local_refs["dynamodb_table"]
+    for name in backend.table_settings:
+        if name not in backend.local_refs or name not in removed:
+            continue
+        local, line = backend.local_refs[name]
         still = re.search(r"\blocal\.%s\b" % re.escape(local), new_text) is not None
         result.locals.append({
             "file": path, "line": line, "name": local,
-            "message": "local.%s held the removed dynamodb_table; it is left in place%s"
-                       % (local, " and is still referenced" if still else " and is no longer referenced"),
+            "message": "local.%s held the removed %s; it is left in place%s"
+                       % (local, name, " and is still referenced" if still else " and is no longer referenced"),
         })
 
 
@@ -216,8 +220,11 @@ def _verify(scan, kind, new_text, planned, mode, new_scan=None):
                                % (new.lock_mode, mode))
 
 
-def rewrite_paths(paths, mode, dynamodb_table=None, exclude=()):
+def rewrite_paths(paths, mode, dynamodb_table=None, exclude=(), leave_unlocked=True):
     """Plan the mode change of every candidate file under ``paths``; nothing is written here.
+
+    A backend that does not lock (lock mode none) is left as it is, unless ``leave_unlocked`` is False: only for
+    the files of one root whose merged configuration locks (see backend_plan.plan()).
 
     Returns FileRewrite objects for files that change or that hold something worth a reason.
     Raises RewriteError, naming file and line, when an edit cannot be verified.
@@ -237,7 +244,7 @@ def rewrite_paths(paths, mode, dynamodb_table=None, exclude=()):
         text_file = disc.TextFile.read(path)
         if not explicit and not disc.is_candidate(kind, text_file.data):
             continue
-        result = rewrite_scan(disc.scan_text(path, text_file, kind), kind, mode, dynamodb_table)
+        result = rewrite_scan(disc.scan_text(path, text_file, kind), kind, mode, dynamodb_table, leave_unlocked)
         result.explicit = explicit
         if not explicit:
             result.untouched = [entry for entry in result.untouched if entry["kind"] != "no_backend"]

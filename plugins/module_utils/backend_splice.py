@@ -9,6 +9,9 @@ indentation and line ending. What differs between HCL and JSON (how a setting is
 where commas go) is asked of one syntax object per form, :data:`HCL` or :data:`JSON`.
 """
 
+import collections
+import re
+
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_hcl_syntax as hcl
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_json_syntax as hjson
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_plan import Skip, node_name
@@ -118,6 +121,11 @@ class HclSyntax:
     aligns = True   # terraform fmt aligns ``=`` of consecutive one-line attributes
 
     @staticmethod
+    def inline_separator(text, parent, like):
+        """What goes between a new entry and its neighbour on one line: as the object writes it, else ``", "``."""
+        return same_line_separator(text, parent) or ", "
+
+    @staticmethod
     def render_value(value):
         return hcl.render_value(value)
 
@@ -164,6 +172,12 @@ class JsonSyntax:
     aligns = False
 
     @staticmethod
+    def inline_separator(text, parent, like):
+        """What goes between a new member and its neighbour on one line: as the object writes it, else as the file
+        does (a minified file stays minified)."""
+        return same_line_separator(text, parent) or json_separator(text, like)
+
+    @staticmethod
     def render_value(value):
         return hjson.render(value)
 
@@ -189,6 +203,29 @@ class JsonSyntax:
     @staticmethod
     def anchor_needs_comma(parent, anchor):
         return parent.items[-1] is anchor
+
+
+def same_line_separator(text, parent):
+    """The text between two entries of ``parent`` that share a line (``", "``, ``","`` ...), or None."""
+    items = parent.items
+    for before, after in zip(items, items[1:]):
+        between = text[before.end:after.start]
+        if "," in between and "\n" not in between and "#" not in between and "/" not in between:
+            return between
+    return None
+
+
+_JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_INLINE_COMMA = re.compile(r",([ \t]*)(?=[^\s])")
+
+
+def json_separator(text, like):
+    """How the file separates members on one line: as commas are followed elsewhere in it (strings aside), else as
+    its colons are (a minified ``"a":1`` file takes ``,`` alone)."""
+    found = collections.Counter(_INLINE_COMMA.findall(_JSON_STRINGS.sub('""', text)))
+    if found:
+        return "," + found.most_common(1)[0][0]
+    return "," if like is not None and getattr(like, "sep", ": ") == ":" else ", "
 
 
 HCL = HclSyntax()
@@ -308,10 +345,11 @@ class Editor:
         if not self.syntax.needs_commas(parent):
             raise Skip("layout", "the block holding %s at line %d sits on one line and cannot take another "
                        "setting" % (node_name(anchor), self.lines.line_of(anchor.start)))
+        separator = self.syntax.inline_separator(self.text, parent, anchor)
         if after:
-            self.add(anchor.end, anchor.end, ", " + entry, "insert")
+            self.add(anchor.end, anchor.end, separator + entry, "insert")
         else:
-            self.add(anchor.start, anchor.start, entry + ", ", "insert")
+            self.add(anchor.start, anchor.start, entry + separator, "insert")
 
     def _insert_line_after(self, parent, anchor, entry, where):
         first, last, has_comma = where

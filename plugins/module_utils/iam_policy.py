@@ -160,14 +160,16 @@ _JOB_ACTIONS = {
         "ledger": ["s3:PutObject"],
         "tables": ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
     },
+    # The migrate phases with target dynamodb: migrate's rights, plus DescribeTable (the table's key schema, its
+    # creation when missing with create_table); the digests are PutItem/DeleteItem on the -md5 items.
     "rollback": {
-        "bucket": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketVersioning"],
+        "bucket": ["s3:ListBucket", "s3:GetBucketVersioning"],
         "objects": ["s3:GetObject"],
         "locks": ["s3:PutObject", "s3:DeleteObject"],
         "records": ["s3:PutObject"],
         "ledger": ["s3:PutObject"],
         "tables": ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
-                   "dynamodb:DeleteItem", "dynamodb:Scan"],
+                   "dynamodb:DeleteItem"],
     },
     "retire": {
         "bucket": ["s3:ListBucket", "s3:ListBucketVersions"],

@@ -20,6 +20,7 @@ import uuid
 LOCKFILE = "lockfile"
 DUAL = "dual"
 DYNAMODB = "dynamodb"
+UNLOCKED = "none"   # a backend that does not lock: left alone in every mode
 
 # What a root needs, from the preflight:
 ACTION_NONE = "none"        # files, last init and record already say the target: nothing to do
@@ -38,6 +39,9 @@ WOULD_MIGRATE = "would_migrate"
 WOULD_RESUME = "would_resume"
 WOULD_STOP = "would_stop"
 WOULD_FAIL = "would_fail"
+# A root moved back to DynamoDB locking (target dynamodb, the rollback role).
+ROLLED_BACK = "rolled_back"
+WOULD_ROLL_BACK = "would_roll_back"
 # Nothing was (or would be) changed because the role cannot re-initialise the root: the same in check mode.
 UNSUPPORTED = "unsupported"
 PROBLEM_STATUSES = (STOPPED, FAILED, WOULD_STOP, WOULD_FAIL, UNSUPPORTED)
@@ -357,12 +361,13 @@ def preflight_blockers(backend, terraform, target, bucket, enable_versioning):
     """The reasons to leave the root untouched (empty: go on). Each names the file, bucket or binary.
 
     ``bucket``: ``{"exists": bool, "versioning": "Enabled" | "Suspended" | None}`` as read from S3.
+    A rollback (target dynamodb) needs no versioning: DynamoDB locking does not rely on it.
     """
     reasons = file_blockers(backend, terraform, target)
     name = backend["settings"]["bucket"]
     if not bucket.get("exists"):
         reasons.append("state bucket %s does not exist (or is not visible to these credentials)" % name)
-    elif bucket.get("versioning") != "Enabled" and not enable_versioning:
+    elif bucket.get("versioning") != "Enabled" and not enable_versioning and target != DYNAMODB:
         reasons.append("versioning is not enabled on state bucket %s; enable it or set migrate_enable_versioning=true"
                        % name)
     return reasons
@@ -371,6 +376,12 @@ def preflight_blockers(backend, terraform, target, bucket, enable_versioning):
 def file_blockers(backend, terraform, target):
     """The reasons found in the root's files and binary alone (no AWS read): see preflight_blockers."""
     reasons = []
+    if (terraform or {}).get("product") == "terraform" and backend["file"].endswith((".tofu", ".tofu.json")):
+        reasons.append("%s:%s: the backend is in an OpenTofu file, which terraform never reads; run this root with "
+                       "OpenTofu (tfstate_terraform_bin: tofu)" % (backend["file"], backend["line"]))
+    if target == DYNAMODB:
+        # Going back to DynamoDB locking needs no use_lockfile support (rollback_blockers refuses a lock mode none).
+        return reasons
     if terraform and not terraform.get("supports_use_lockfile"):
         reasons.append("%s %s does not support use_lockfile (Terraform >= 1.10.1, OpenTofu >= 1.10.2 do)"
                        % (terraform.get("binary"), terraform.get("version")))
@@ -378,7 +389,11 @@ def file_blockers(backend, terraform, target):
     if admits is False:
         reasons.append("%s: required_version \"%s\" admits no %s version with use_lockfile; raise it first"
                        % (backend["file"], backend.get("required_version"), terraform.get("product")))
-    if target == DUAL and backend["lock_mode"] not in (DYNAMODB, DUAL):
+    if backend["lock_mode"] == UNLOCKED:
+        reasons.append("%s:%s: the backend does not lock (lock mode none: no dynamodb_table, use_lockfile not true); "
+                       "a migration never turns locking on where there was none: leave this root out of the run, or "
+                       "set use_lockfile = true in its backend yourself if it should lock" % (backend["file"], backend["line"]))
+    elif target == DUAL and backend["lock_mode"] not in (DYNAMODB, DUAL):
         reasons.append("%s:%s: lock mode is %s; dual keeps a dynamodb_table, so use migrate_target=lockfile"
                        % (backend["file"], backend["line"], backend["lock_mode"]))
     return reasons
@@ -429,6 +444,37 @@ def lock_table_of(backend, record=None):
             or pending.get("dynamodb_table") or (record or {}).get("dynamodb_table") or None)
 
 
+def rollback_table(backend, record=None, explicit=None):
+    """The DynamoDB table a rollback goes back to: the one asked for, else the files', the last init's, the record's."""
+    return explicit or lock_table_of(backend, record)
+
+
+def rollback_blockers(backend, table, explicit=None, record=None, table_summary=None):
+    """Why a root cannot be rolled back to DynamoDB locking (empty: it can). Each reason names the file or table.
+
+    ``table``: rollback_table(); ``explicit``: the table the run was given (rollback_table); ``record``: the
+    migration record (None when missing); ``table_summary``: lock_table.table_summary() of ``table`` (None when
+    not read yet).
+    """
+    place = "%s:%s" % (backend["file"], backend["line"])
+    settings = backend.get("settings") or {}
+    if backend["lock_mode"] not in (LOCKFILE, DUAL, DYNAMODB):
+        return ["%s: the backend sets neither use_lockfile nor dynamodb_table; there is no locking to roll back" % place]
+    if not table:
+        return ["no DynamoDB table to roll back to for %s: set rollback_table (neither the files, the last terraform "
+                "init nor the migration record %s name one)" % (
+                    backend["root"], "(which does not exist)" if record is None else "s3://%s/%s.tfstate-s3-backend.json"
+                    % (settings.get("bucket"), settings.get("key")))]
+    reasons = []
+    named = settings.get("dynamodb_table")
+    if explicit and named and named != explicit:
+        reasons.append("%s: the backend's dynamodb_table is %s, but rollback_table is %s" % (place, named, explicit))
+    problem = (table_summary or {}).get("key_schema_problem")
+    if problem:
+        reasons.append("DynamoDB table %s: %s" % (table, problem))
+    return reasons
+
+
 def choose_action(backend, target, record, interrupted):
     """What the root needs: ``(action, why)``.
 
@@ -456,10 +502,11 @@ def interruption_evidence(backend, target, record, stale_freezes, intent_why=Non
     if pending:
         evidence.append(intent_why or "a cut-over to %s by run %s (started %s) did not finish" % (
             pending.get("target"), pending.get("run_id"), pending.get("started")))
-    if backend["lock_mode"] == target and target != DYNAMODB:
-        if record is None:
+    if backend["lock_mode"] == target:
+        # A root that always locked with DynamoDB has no record, and needs none.
+        if record is None and target != DYNAMODB:
             evidence.append("no migration record next to the state")
-        elif record.get("mode") != target:
+        elif record is not None and record.get("mode") != target:
             evidence.append("the migration record says %s" % record.get("mode"))
     return evidence
 
@@ -467,8 +514,11 @@ def interruption_evidence(backend, target, record, stale_freezes, intent_why=Non
 # ---------------------------------------------------------------------------
 # The outcome, measured.
 
-def root_status(action, failed_phase, check_mode, verified):
-    """The root's status from what happened: the phase that failed (None: none did) and the proof."""
+def root_status(action, failed_phase, check_mode, verified, target=None):
+    """The root's status from what happened: the phase that failed (None: none did) and the proof.
+
+    A root moved to ``target`` dynamodb (a rollback) is ``rolled_back`` (``would_roll_back``), not migrated.
+    """
     if action == ACTION_UNSUPPORTED and failed_phase is None:
         return UNSUPPORTED
     if failed_phase is not None:
@@ -480,10 +530,14 @@ def root_status(action, failed_phase, check_mode, verified):
     if action == ACTION_NONE:
         return UNCHANGED
     if check_mode:
-        return WOULD_RESUME if action == ACTION_VERIFY else WOULD_MIGRATE
+        if action == ACTION_VERIFY:
+            return WOULD_RESUME
+        return WOULD_ROLL_BACK if target == DYNAMODB else WOULD_MIGRATE
     if not verified:
         return FAILED
-    return RESUMED if action == ACTION_VERIFY else MIGRATED
+    if action == ACTION_VERIFY:
+        return RESUMED
+    return ROLLED_BACK if target == DYNAMODB else MIGRATED
 
 
 def fails_root(status, fail_on_stopped, fail_on_unsupported=False):
@@ -518,13 +572,19 @@ def next_step(status, reason, target, phase=None, command=None):
         if "no terragrunt binary" in text:
             return "set tfstate_terragrunt_bin and rerun, or by hand: %s" % by_hand
         return "by hand: %s" % by_hand
-    if status in (UNCHANGED, MIGRATED, RESUMED):
+    if status in (UNCHANGED, MIGRATED, RESUMED, ROLLED_BACK):
+        if target == DYNAMODB:
+            return ""
         if target == DUAL:
             return ("run again with migrate_target=lockfile once every pipeline of this root uses the dual "
                     "configuration")
         return ""
-    if status in (WOULD_MIGRATE, WOULD_RESUME):
+    if status in (WOULD_MIGRATE, WOULD_RESUME, WOULD_ROLL_BACK):
         return "run without --check to apply"
+    if "no DynamoDB table to roll back to" in text:
+        return "set rollback_table to the table the root's clients locked with, then rerun"
+    if "Terraform needs a string hash key" in text or "rollback_table is" in text:
+        return "name a table with a string LockID hash key that the backend agrees with in rollback_table, then rerun"
     if "lock is held" in text or "another migration" in text:
         return "wait for the lock holder to finish (or, once proven stale, release it with playbooks/unlock.yml), then rerun"
     if "versioning" in text:

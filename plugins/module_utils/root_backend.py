@@ -13,18 +13,19 @@ import os
 import re
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import (
+    LOCK_SETTINGS,
     describe,
+    opentofu_view,
     UnreadableFile,
     scan_file,
     scan_paths,
     settings_lock_mode,
+    table_of,
     truthy,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import IDENTITY_SETTINGS, STATIC_KEYS
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_versions import LOCKFILE_MINIMUM
 
-# Settings whose presence a lock-mode change edits.
-LOCK_SETTINGS = ("dynamodb_table", "use_lockfile", "dynamodb_endpoint")
 STATIC_KEY_MARK = "(set in the backend, not read)"
 _VERSION_LINE = re.compile(r"^(Terraform|OpenTofu) v(\d+)\.(\d+)\.(\d+)")
 
@@ -114,7 +115,7 @@ def _one(candidates, root, what):
 def _root_backend_block(root, tree, failures, terragrunt=False):
     """The root's one backend: its ``backend "s3"`` block (.tf/.tf.json), or with ``terragrunt`` its Terragrunt
     file's; raises RootError otherwise, naming the file."""
-    here = [b for b in tree.backends if os.path.dirname(b.path) == root]
+    here = opentofu_view([b for b in tree.backends if os.path.dirname(b.path) == root])
     grunt = [b for b in here if b.form.startswith("terragrunt")]
     if grunt:
         if not terragrunt:
@@ -130,7 +131,7 @@ def _root_backend_block(root, tree, failures, terragrunt=False):
         if here:
             raise RootError("%s:%s: the %s form is not a Terraform root's backend block" % (
                 here[0].path, here[0].line, here[0].form))
-        raise RootError("no backend \"s3\" block in the .tf or .tf.json files of %s" % root)
+        raise RootError("no backend \"s3\" block in the .tf, .tf.json, .tofu or .tofu.json files of %s" % root)
     return _one(blocks, root, "backend \"s3\" blocks")
 
 
@@ -231,7 +232,7 @@ def backend_fact(root, path, line, form, sources, merged, partial_config_files, 
             "bucket": merged.get("bucket"),
             "key": merged.get("key"),
             "region": merged.get("region"),
-            "dynamodb_table": merged.get("dynamodb_table") or None,
+            "dynamodb_table": table_of(merged, form),
             "use_lockfile": boolean("use_lockfile"),
             "workspace_key_prefix": merged.get("workspace_key_prefix"),
             "encrypt": boolean("encrypt"),
@@ -247,7 +248,7 @@ def backend_fact(root, path, line, form, sources, merged, partial_config_files, 
         "identity_unresolved": sorted(name for name in (unresolved if identity_unresolved is None
                                                         else identity_unresolved) if name in IDENTITY_SETTINGS),
         "identity_elsewhere": list(identity_elsewhere),
-        "lock_mode": lock_mode or settings_lock_mode(merged),
+        "lock_mode": lock_mode or settings_lock_mode(merged, unresolved, form),
         "initialised_lock_mode": initialised["lock_mode"] if initialised else None,
         "initialised": initialised,
         "working_dir": workdir,

@@ -105,3 +105,9 @@ def refused_by_lockfile(rc, stderr, lock_id):
     """Whether a plan was refused by the ``.tflock`` object holding ``lock_id`` (and not by anything else)."""
     return (rc != 0 and "Error acquiring the state lock" in stderr and lock_id in stderr
             and "PutObject" in stderr)
+
+
+def refused_by_lock_item(rc, stderr, lock_id):
+    """Whether a plan was refused by the DynamoDB lock item holding ``lock_id`` (not by a ``.tflock`` object)."""
+    return (rc != 0 and "Error acquiring the state lock" in stderr and lock_id in stderr
+            and "PutObject" not in stderr)

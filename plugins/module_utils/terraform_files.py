@@ -27,7 +27,11 @@ import itertools
 import os
 import re
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import UnreadableFile, read_regular
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import (
+    UnreadableFile,
+    read_regular,
+    tofu_override,
+)
 
 TERRAFORM = "terraform"
 OPENTOFU = "opentofu"
@@ -77,9 +81,7 @@ def loaded_files(root, product=TERRAFORM):
     if product == OPENTOFU:
         # OpenTofu reads x.tofu instead of x.tf (and x.tofu.json instead of x.tf.json).
         present = set(config)
-        config = [path for path in config
-                  if not (path.endswith(".tf") and path[:-3] + ".tofu" in present)
-                  and not (path.endswith(".tf.json") and path[:-8] + ".tofu.json" in present)]
+        config = [path for path in config if tofu_override(path, present.__contains__) is None]
     tests = _listed(root, _TEST_SUFFIXES[product]) + _listed(os.path.join(root, TEST_DIRECTORY),
                                                              _TEST_SUFFIXES[product])
     return sorted(config) + sorted(tests)

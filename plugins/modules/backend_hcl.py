@@ -12,18 +12,28 @@ description:
   - Edits every S3 backend found in O(path) (the forms of M(tfstate.s3_backend.backend_info)) so that it locks
     state the way O(lock_mode) says, changing only the lines that must change.
   - "O(lock_mode=lockfile): C(use_lockfile = true) takes the place of C(dynamodb_table); C(dynamodb_table),
-    C(dynamodb_endpoint) and C(endpoints.dynamodb) are removed and nothing else is."
-  - "O(lock_mode=dual): C(use_lockfile = true) is added right after C(dynamodb_table), which stays. This is the safe
-    intermediate step of a migration: a client with only C(dynamodb_table) and a dual client exclude each other."
+    C(dynamodb_endpoint) and C(endpoints.dynamodb) are removed and nothing else is. In a Terragrunt C(remote_state),
+    its older name for the table, C(lock_table), is the table and goes too."
+  - "O(lock_mode=dual): C(use_lockfile = true) is added right after C(dynamodb_table) (or Terragrunt's
+    C(lock_table)), which stays. This is the safe intermediate step of a migration: a client with only
+    C(dynamodb_table) and a dual client exclude each other."
   - "O(lock_mode=dynamodb) (rollback): C(use_lockfile) is removed; a backend without C(dynamodb_table) gets
     O(dynamodb_table)."
+  - "A backend that does not lock, lock mode V(none) in M(tfstate.s3_backend.backend_info) (no table or an empty
+    C(dynamodb_table), and C(use_lockfile) absent or false: a DynamoDB endpoint without a table, an explicit
+    C(use_lockfile = false) opt-out), stays that way in B(every) mode: nothing is added and nothing is removed, not
+    the endpoint either. It is reported in RV(untouched) with the kind C(no_lock_settings) and a reason saying what
+    keeps it unlocked; this collection never turns locking on where there was none."
   - Indentation (tabs or spaces), line endings, comments (a comment on a removed line goes with it), the final
-    newline or its absence, and the encoding are kept. In the edited group of lines the C(=) signs (and trailing
-    comments) are aligned as C(terraform fmt) aligns them when the group was aligned that way before.
+    newline or its absence, and the encoding are kept. A setting added on the line of another (a one-line object,
+    a minified C(*.tf.json)) is separated as the file separates its entries (C(,) alone in a minified file). In
+    the edited group of lines the C(=) signs (and trailing comments) are aligned as C(terraform fmt) aligns them
+    when the group was aligned that way before.
     C(use_lockfile) is written as the bool C(true).
   - Never touched, and reported in RV(untouched) with file, line and reason, are C(data "terraform_remote_state")
     configurations, commented-out and templated backends, C(aws_dynamodb_table) resources, Terragrunt's
-    C(dynamodb_table_tags), files that cannot be parsed, backends without any lock setting, and backends that
+    C(dynamodb_table_tags), files that cannot be parsed (a C(backend) line terraform rejects, such as
+    C(backend “s3”) with typographic quotes, included), backends that do not lock, and backends that
     Terraform would refuse already because a setting is a variable or other expression. For a file named in
     O(path) most of these reasons fail the task instead; see O(fail_on_untouched). A
     C(dynamodb_table) taken from a Terragrunt C(locals) entry is removed where it is used; the local stays and is
@@ -37,8 +47,11 @@ author:
 options:
   path:
     description:
-      - Files and directories to edit. Directories are walked as M(tfstate.s3_backend.backend_info) walks them; a
-        file named here is always parsed, whatever its name, so an unusual partial-configuration file can be given.
+      - Files and directories to edit. Directories are walked as M(tfstate.s3_backend.backend_info) walks them
+        (C(*.tofu) and C(*.tofu.json) like C(*.tf) and C(*.tf.json), a C(*.tfvars) file only when its name holds
+        C(backend) and it sets backend arguments only); a file named here is always parsed, whatever its name, so an
+        unusual partial-configuration file can be given. A named C(*.tfvars) file (such as the C(backend.tfvars) of
+        C(-backend-config=backend.tfvars)) is read and rewritten like a C(*.tfbackend) file.
       - An entry that is a file (or a symlink to a file) is B(named); the files found by walking an entry that is
         a directory (or a symlink to one) are not. O(fail_on_untouched) treats the two differently.
     type: list
@@ -63,8 +76,8 @@ options:
         (RV(untouched) kinds C(parse_error), C(template), C(needs_table), C(layout), C(expression),
         C(unreadable_config)), or, for a named file (see O(path)), when it holds no S3 backend at all
         (C(no_backend), C(remote_state_data), C(lock_table_resource), C(commented_out), C(other_backend)).
-      - A backend that is already in O(lock_mode) (C(already)) or has no lock setting to change
-        (C(no_lock_settings)) never fails the task, so a second run stays green.
+      - A backend that is already in O(lock_mode) (C(already)) or does not lock at all (C(no_lock_settings), lock
+        mode V(none)) never fails the task, so a second run stays green.
       - When not set, V(true) for the files named in O(path) and V(false) for the files found in directories.
         V(true) also makes the files found in directories fail for a parse error or a backend that cannot be
         edited (never for holding no backend, as most files of a directory hold none). V(false) never fails for
@@ -232,8 +245,8 @@ files:
 untouched:
   description:
     - Backends and files left as they are, with the reason. C(kind) is one of C(already) (already in
-      O(lock_mode)),
-      C(no_lock_settings), C(needs_table), C(parse_error), C(template), C(remote_state_data), C(lock_table_resource),
+      O(lock_mode)), C(no_lock_settings) (the backend does not lock, lock mode V(none); left so in every mode),
+      C(needs_table), C(parse_error), C(template), C(remote_state_data), C(lock_table_resource),
       C(commented_out), C(other_backend), C(unreadable_config), C(layout), C(no_backend), C(expression) (a
       backend that Terraform reads itself holds a variable or other expression, which Terraform refuses).
   returned: always

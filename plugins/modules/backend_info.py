@@ -11,17 +11,26 @@ version_added: 0.1.0
 description:
   - Scans files and directory trees for S3 backend settings and reports, per backend, where it is, its settings and
     its lock mode. Nothing is changed.
-  - "Forms found: C(backend \"s3\") blocks in C(*.tf); C(terraform.backend.s3) in C(*.tf.json), also in the
-    array-of-blocks form; partial configurations given to C(terraform init -backend-config=FILE) (C(*.tfbackend),
-    C(backend.hcl) and other C(*.hcl) files that hold only backend settings, C(*.conf), C(*.backend), and any file
-    named in O(path)); Terragrunt C(remote_state) with C(backend = \"s3\"), the C(backend \"s3\") block of a
-    Terragrunt C(generate) heredoc, and the old C(terragrunt = { remote_state { ... } }) form in C(*.tfvars)."
+  - "Forms found: C(backend \"s3\") blocks in C(*.tf) and OpenTofu's C(*.tofu); C(terraform.backend.s3) in
+    C(*.tf.json) and C(*.tofu.json), also in the array-of-blocks form; partial configurations given to
+    C(terraform init -backend-config=FILE) (C(*.tfbackend), C(backend.hcl) and other C(*.hcl) files that hold only
+    backend settings, C(*.conf), C(*.backend), C(*.tfvars) files whose name holds C(backend) and that hold only
+    backend settings, and any file named in O(path), C(*.tfvars) included); Terragrunt C(remote_state) with
+    C(backend = \"s3\"), the C(backend \"s3\") block of a Terragrunt C(generate) heredoc, and the old
+    C(terragrunt = { remote_state { ... } }) form in C(*.tfvars)."
+  - Other C(*.tfvars) files found in a directory (C(terraform.tfvars), C(prod.tfvars)) are variable files, never
+    backend configurations, whatever names they set; name such a file in O(path) to read it as one.
+  - A root that holds C(x.tofu) and C(x.tf) (or C(x.tofu.json) and C(x.tf.json)) is reported with both backends;
+    OpenTofu reads only C(x.tofu) and Terraform never reads C(*.tofu), so the C(x.tf) backend gets a
+    C(tofu_override) note.
   - Directories are walked recursively, skipping C(.git), C(.terraform), C(.terragrunt-cache), C(vendor),
     C(node_modules) and similar folders. A file is parsed only when a cheap text search finds something that can be
     a backend setting in it; a file named in O(path) is always parsed.
   - Things that look like backend settings but are not (C(data \"terraform_remote_state\") configurations, commented-out
     or templated backends, C(aws_dynamodb_table) resources) are reported in RV(notes), never in RV(backends).
-  - A file that cannot be parsed is reported in RV(failures) with its line and the reason; the scan goes on.
+  - A file that cannot be parsed is reported in RV(failures) with its line and the reason; the scan goes on. This
+    includes a C(backend) line that terraform rejects, such as C(backend “s3”) written with typographic (or single)
+    quotes.
   - Only regular files (or links to them) of at most 8 MiB are read; dangling or looping links, FIFOs, devices,
     bigger files and directories that cannot be listed are reported in RV(skipped_files) and the scan goes on.
 author:
@@ -49,8 +58,11 @@ attributes:
     support: full
     description: Reads files on the target host.
 notes:
-  - The lock mode is V(dynamodb) with C(dynamodb_table) set (an empty string does not count), V(lockfile) with
-    C(use_lockfile = true), V(dual) with both and V(none) with neither.
+  - The lock mode is V(dynamodb) with C(dynamodb_table) set (an empty string does not count; in a Terragrunt
+    C(remote_state), its older name C(lock_table) counts too), V(lockfile) with C(use_lockfile = true), V(dual) with
+    both and V(none) with neither. A V(none) backend does not lock, whatever else it sets (a DynamoDB endpoint
+    without a table, an explicit C(use_lockfile = false)); M(tfstate.s3_backend.backend_hcl) leaves it so in every
+    mode. Both modules, the roots' discovery and the C(terraform_roots) inventory decide the lock mode the same way.
   - Terraform supports C(use_lockfile) from 1.10.1 on (1.10.0 cannot lock on Object Lock buckets), OpenTofu from
     1.10.2 on; RV(backends[].admits_use_lockfile) compares these with the root's C(required_version).
 seealso:
@@ -122,7 +134,7 @@ backends:
       elements: str
       sample: [region]
     lock_mode:
-      description: How the backend locks state.
+      description: How the backend locks state; V(none) when it does not lock (see the notes).
       type: str
       choices: [dynamodb, dual, lockfile, none]
       sample: dynamodb
@@ -178,7 +190,8 @@ notes:
   description:
     - Remarks that are not backends, by file and line. C(kind) is one of C(template), C(remote_state_data),
       C(lock_table_resource), C(commented_out), C(other_backend), C(unknown_setting), C(expression_setting),
-      C(local_reference), C(lock_table_option), C(unreadable_config).
+      C(local_reference), C(lock_table_option), C(unreadable_config), C(tofu_override) (OpenTofu reads the
+      C(.tofu) file of the same name instead of this one).
   returned: always
   type: list
   elements: dict

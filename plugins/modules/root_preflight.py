@@ -128,9 +128,22 @@ options:
         keeps C(use_lockfile) only.
       - A staged migration runs V(dual) first, then V(lockfile) once every pipeline of the root uses the dual
         configuration.
+      - V(dynamodb) rolls the root back to DynamoDB locking (the C(tfstate.s3_backend.rollback) role) - the table
+        is O(dynamodb_table), else the one the files, the last C(terraform init) or the migration record name. The
+        root stops, before anything changes, when its backend has no locking to roll back, no table is known, the
+        backend names another table than O(dynamodb_table), or the table's key is not a string C(LockID) hash key.
+        Versioning is not required. Unless in check mode, a missing table is created here (on-demand, C(LockID)
+        hash key; that proves C(dynamodb:CreateTable)), then C(dynamodb:PutItem) and C(dynamodb:DeleteItem) on it
+        are proven with a probe item and C(s3:GetObject) on every workspace's state with a one-byte read, before
+        any lock is taken.
     type: str
-    choices: [dual, lockfile]
+    choices: [dual, lockfile, dynamodb]
     default: dual
+  dynamodb_table:
+    description:
+      - With O(target=dynamodb), the DynamoDB table to roll back to (the rollback role's C(rollback_table)).
+        Unset, the table the backend's files, its last C(terraform init) or its migration record name.
+    type: str
   enable_versioning:
     description:
       - Enable versioning on a state bucket without it (not in check mode, and only when the root needs a change).
@@ -433,12 +446,25 @@ migration:
       description:
         - The DynamoDB table the root's clients may still lock with, from the configuration, the last init or the
           migration record; null when none.
+        - With O(target=dynamodb), the table the rollback goes back to (O(dynamodb_table) first).
       type: str
       sample: terraform-locks
     freeze_table:
-      description: RV(migration.dynamodb_table) when that table exists (the maintenance lock is taken there too).
+      description:
+        - RV(migration.dynamodb_table) when that table exists (the maintenance lock is taken there too).
+        - With O(target=dynamodb), also when the preflight created it.
       type: str
       sample: terraform-locks
+    table_existed:
+      description: With O(target=dynamodb), whether the table existed when the preflight read it.
+      returned: with O(target=dynamodb) and no blocker before the table was read
+      type: bool
+      sample: true
+    table_created:
+      description: With O(target=dynamodb), whether the preflight created the missing table.
+      returned: with O(target=dynamodb), when the root needs a change and not in check mode
+      type: bool
+      sample: false
     record_before:
       description:
         - The migration record found next to the state, null when there is none. A C(pending) key (an earlier

@@ -66,8 +66,9 @@ options:
     type: str
   reason:
     description:
-      - Why the root moves, written into its ledger entry (C(reason)); a rollback passes its C(rollback_reason), which
-        the rows, artifacts and fleet views of later C(migrate_target=auto) runs show while the root is pinned.
+      - Why the root moves, written as C(reason) into the ledger entry when the stage is news (a rollback's
+        C(rollback_reason)). Unset or empty, the entry has no reason. While a rollback pins the root, the rows,
+        artifacts and fleet views of later C(migrate_target=auto) runs show it.
     type: str
 extends_documentation_fragment:
   - tfstate.s3_backend.attributes.action_phase

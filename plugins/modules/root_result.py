@@ -52,8 +52,9 @@ options:
     type: str
   target:
     description:
-      - The lock mode the root should end in, V(dual) or V(lockfile) (the role's C(migrate_target)). It chooses
-        RV(next_step).
+      - The lock mode the root should end in, V(dual) or V(lockfile) (the role's C(migrate_target)), or V(dynamodb)
+        (the rollback role). It chooses RV(next_step), and for V(dynamodb) the statuses V(rolled_back) and
+        V(would_roll_back) instead of V(migrated) and V(would_migrate).
     type: str
     required: true
   init_args:
@@ -125,6 +126,12 @@ options:
     type: dict
     default: {}
     version_added: 0.2.0
+  digests:
+    description:
+      - The registered result of M(tfstate.s3_backend.root_digests) (a rollback); gives RV(digests_synced) and
+        RV(table_created).
+    type: dict
+    default: {}
 attributes:
   action:
     support: full
@@ -380,6 +387,17 @@ digests_removed:
   returned: always
   type: int
   sample: 0
+digests_synced:
+  description: The states (C(<bucket>/<key>)) whose DynamoDB digest a rollback set (or removed) before the backend named the table again.
+  returned: always
+  type: list
+  elements: str
+  sample: [acme-tfstate/network/terraform.tfstate]
+table_created:
+  description: Whether a rollback created its DynamoDB lock table.
+  returned: always
+  type: bool
+  sample: false
 cutover_time:
   description: The cut-over time of the migration record; empty when none was written.
   returned: always

@@ -16,6 +16,9 @@ description:
     (RV(tfstate.s3_backend.root_preflight#module:migration.freeze.lock_id)) and a C(PutObject) - that is, by the
     C(.tflock) object in S3, which only happens when terraform really locks with C(use_lockfile). A plan that
     succeeds, or is refused in any other way (by the DynamoDB item only, by an error), fails the task.
+    For a rollback (RV(tfstate.s3_backend.root_preflight#module:migration.target) V(dynamodb)) it is the other way
+    round - the plan must be refused by the maintenance lock's DynamoDB lock item (its ID, and no C(PutObject)),
+    which only happens when terraform locks with C(dynamodb_table) again.
   - With O(expect=planned), after the maintenance lock is released, runs C(<binary> plan -no-color -input=false
     -lock-timeout=60s), which must succeed (exit code 0). When the preflight took a baseline plan
     (RV(tfstate.s3_backend.root_preflight#module:migration.baseline_rc)), the plan runs with

@@ -207,3 +207,34 @@ def test_a_missing_backend_profile_stops_the_root_naming_file_and_profile(estate
     assert row["status"] == "stopped" and row["phase"] == "preflight"
     assert "%s:2: the backend's profile missing-profile cannot be used" % os.path.join(root.path, "backend.tf") \
         in row["reason"] and "ProfileNotFound" in row["reason"]
+
+
+def test_rollback_assumes_the_backend_role_as_terraform_does(estate, tmp_path, terraform_bin):
+    """The rollback role runs the migrate phases, so it acts as the backend's role too: ops alone could do nothing."""
+    import hashlib
+
+    admin_s3 = keyed_client(estate["server"], "s3", estate["admin"])
+    admin_dynamodb = keyed_client(estate["server"], "dynamodb", estate["admin"])
+    key = "rb/terraform.tfstate"
+    root = _root(estate, tmp_path, terraform_bin, "rb", _assume_role(ROLE_ARN))
+    root.init()
+    root.apply(serial="1")
+    # Cut over to use_lockfile by hand and applied: the DynamoDB digest is stale (the rollback trap).
+    root.write_backend(bucket=BUCKET, key=key, use_lockfile=True, extra=_assume_role(ROLE_ARN))
+    root.init(reconfigure=True)
+    root.apply(serial="2")
+    inventory = _inventory(tmp_path, estate, terraform_bin, root, rollback_table=TABLE,
+                           rollback_report_dir=str(tmp_path / "reports"))
+    done = run_playbook(os.path.join(ROOT, "playbooks", "rollback.yml"), inventory=inventory, env=_ops_env(estate))
+    assert done.returncode == 0, done.stdout[-4000:]
+    [row] = json.load(open(tmp_path / "reports" / "rollback-report.json"))["results"]
+    assert row["status"] == "rolled_back" and row["identity"] == "backend", row
+    assert row["principal"].startswith("arn:aws:sts::%s:assumed-role/%s/tfstate-s3-backend-" % (ACCOUNT, ROLE))
+    # Read back as the administrator: the digest is the state's MD5, no lock is left; terraform plans through the role.
+    state = admin_s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    item = admin_dynamodb.get_item(TableName=TABLE, Key={"LockID": {"S": "%s/%s-md5" % (BUCKET, key)}})["Item"]
+    assert item["Digest"]["S"] == hashlib.md5(state).hexdigest()
+    assert "Contents" not in admin_s3.list_objects_v2(Bucket=BUCKET, Prefix=key + ".tflock")
+    after = open(os.path.join(root.path, "backend.tf")).read()
+    assert "use_lockfile" not in after and 'dynamodb_table = "%s"' % TABLE in after and ROLE_ARN in after
+    root.plan()

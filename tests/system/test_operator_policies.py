@@ -220,13 +220,11 @@ def test_rollback_runs_with_exactly_its_policy(enforcing_server, admin, tmp_path
                         playbook="rollback.yml")
     assert result.returncode == 2, result.stdout[-4000:]
     row = rows["rb-denied"]
-    # Not yet proven in the rollback's preflight: the digest sync (after the maintenance lock) is refused, the lock
-    # is released, and the backend file, the digests and the record are as they were.
-    assert row["status"] == "failed" and "dynamodb:PutItem" in row["reason"], row
-    after = _snapshot(enforcing_server, admin, {"rb-denied": denied_root})
-    assert after["files"] == before["files"] and after["items"] == before["items"]
-    assert [key for key in after["objects"] if not key[0].endswith(".tflock")] \
-        == [key for key in before["objects"] if not key[0].endswith(".tflock")]
+    # Proven in the rollback's preflight (the migrate phases with target dynamodb): it stops before any lock, digest,
+    # file or record changes, naming the action.
+    assert row["status"] == "stopped" and row["phase"] == "preflight", row
+    assert "dynamodb:PutItem" in row["reason"], row["reason"]
+    assert _snapshot(enforcing_server, admin, {"rb-denied": denied_root}) == before
 
     root = _trapped_root(tmp_path / "allowed", enforcing_server, admin, terraform_bin, "rb-app")
     keys = _operator(enforcing_server, admin, "rollback", policy)

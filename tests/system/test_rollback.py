@@ -4,6 +4,7 @@
 Effects are seen through terraform runs and the S3 and DynamoDB APIs, not through the role's report.
 """
 
+import datetime
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import freeze_info
 from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.terraform import kill_process_group, wait_for
 
@@ -60,6 +62,7 @@ def write_inventory(tmp_path, moto_server, hosts):
         "tfstate_aws_endpoint_url": moto_server.url,
         "tfstate_aws_region": "us-east-1",
         "rollback_report_dir": str(tmp_path / "reports"),
+        "tfstate_backup_dir": str(tmp_path / "backups"),
     }}}))
     return str(path)
 
@@ -121,6 +124,10 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
     assert re.search(r'^\+\s+dynamodb_table\s+= "%s"$' % lock_table, checked.stdout, re.M), checked.stdout
     assert re.search(r'^-\s+use_lockfile\s+= true$', checked.stdout, re.M), checked.stdout
     assert read(backend_file) == lockfile_backend
+    with open(str(tmp_path / "reports" / "rollback-preview.json")) as handle:
+        [preview] = json.load(handle)["results"]
+    assert preview["status"] == "would_roll_back" and preview["next_step"] == "run without --check to apply", preview
+    assert not (tmp_path / "reports" / "rollback-report.json").exists()
     assert {key: digest(dynamodb, lock_table, state_bucket, key) for key in (KEY, STAGING_KEY)} == stale
     assert lock_objects(s3, state_bucket) == [] and lock_items(dynamodb, lock_table) == []
 
@@ -128,7 +135,11 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
     assert done.returncode == 0, done.stdout + done.stderr
     text = read(backend_file).decode()
     assert 'dynamodb_table = "%s"' % lock_table in text and "use_lockfile" not in text
-    assert [name for name in os.listdir(root.path) if name.startswith("backend.tf.")], "no backup of backend.tf"
+    # The backup is kept where migrate keeps it, out of the root's repository.
+    assert not [name for name in os.listdir(root.path) if name.startswith("backend.tf.")]
+    backups = os.listdir(str(tmp_path / "backups" / "app"))
+    assert len(backups) == 1 and backups[0].startswith("backend.tf.") and backups[0].endswith("~"), backups
+    assert read(str(tmp_path / "backups" / "app" / backups[0])) == lockfile_backend
     # The digest trap is undone for every workspace, and the freeze and lock proof are gone.
     for key in (KEY, STAGING_KEY):
         assert digest(dynamodb, lock_table, state_bucket, key) == state_md5(s3, state_bucket, key)
@@ -137,7 +148,8 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
     assert record["mode"] == "dynamodb" and record["dynamodb_table"] == lock_table
     result = report(tmp_path)["app"]
     assert result["status"] == "rolled_back", result
-    assert result["verification"] == {"plan_ok": True, "locked_plan_refused": True}
+    assert result["verification"] == {"plan_ok": True, "locked_plan_refused": True, "matches_baseline": None}
+    assert result["lock_mode_after"] == "dynamodb" and result["run_id"] and result["principal"]
     assert sorted(result["digests_synced"]) == sorted("%s/%s" % (state_bucket, k) for k in (KEY, STAGING_KEY))
 
     # terraform plans without a checksum error, in each workspace, and locks with DynamoDB only.
@@ -169,7 +181,7 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
 def test_rollback_recreates_a_deleted_table(tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, lock_table, tf_root):
     root = trapped_root(tf_root, state_bucket, lock_table)
     dynamodb.delete_table(TableName=lock_table)
-    host = {"tfstate_root": root.path, "tfstate_dynamodb_table": lock_table}
+    host = {"tfstate_root": root.path, "tfstate_dynamodb_table": lock_table, "rollback_reason": "INC-42: plans fail"}
     inventory = write_inventory(tmp_path, moto_server, {"app": host})
 
     checked = rollback(inventory, check=True)
@@ -182,6 +194,10 @@ def test_rollback_recreates_a_deleted_table(tmp_path, moto_server, aws_env, s3, 
     assert described["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert report(tmp_path)["app"]["table_created"] is True
+    # The ledger says who, when and why: stage dynamodb with the run and the reason.
+    entry = json.loads(s3.get_object(Bucket=state_bucket, Key="tfstate-s3-backend-ledger/%s/dynamodb.json" % KEY)
+                       ["Body"].read())
+    assert entry["stage"] == "dynamodb" and entry["reason"] == "INC-42: plans fail" and entry["run_id"], entry
     planned = root.plan()
     assert CHECKSUM_ERROR not in planned.stderr
 
@@ -196,9 +212,11 @@ def test_rollback_of_a_dual_root_keeps_its_table(tmp_path, moto_server, aws_env,
     git(root.path, "add", "main.tf", "backend.tf")
     git(root.path, "commit", "-q", "-m", "dual locking")
     inventory = write_inventory(tmp_path, moto_server, {"app": {"tfstate_root": root.path, "tfstate_git_commit": True}})
-    # A killed run of the role left its maintenance lock behind: the next run releases it and goes on.
-    leftover = new_lock("%s/%s" % (state_bucket, KEY), "maintenance", who="ops@killed-runner",
-                        info="Rollback to DynamoDB locking by tfstate.s3_backend.rollback")
+    # A killed run left its maintenance lock behind, its lease over: the next run releases it and goes on.
+    started = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    dead = {"run_id": "ctl-1-2", "controller": "elsewhere", "pid": 1, "pid_start": "2"}
+    leftover = new_lock("%s/%s" % (state_bucket, KEY), "OperationTypeMigrate", who="tfstate.s3_backend@elsewhere",
+                        info=freeze_info(dead, started, 60))
     s3.put_object(Bucket=state_bucket, Key=KEY + ".tflock", Body=dump_lock(leftover).encode(),
                   ContentType="application/json")
 

@@ -114,6 +114,14 @@ def playbook_command(playbook, extra_vars=None, inventory=None, check=False, dif
     return cmd
 
 
+def start_playbook(playbook, inventory, log_path, env=None, args=()):
+    """Start ansible-playbook in a process group of its own (kill_process_group ends it); output to ``log_path``."""
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook, "-i", inventory] + list(args)
+    with open(str(log_path), "w") as log:
+        return subprocess.Popen(cmd, cwd=ROOT, env=ansible_env(env), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
 def deprecation_messages(result, capfd):
     """The deprecations a module run in this process gave: in its result, or, once something in the process
     has loaded ansible's controller side (the order of tests on a pytest-xdist worker decides), printed by

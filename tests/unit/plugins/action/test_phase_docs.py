@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 PHASES = ["root_preflight", "root_freeze", "root_rewrite", "root_reinit", "root_verify", "root_record", "root_result",
-          "root_stage", "fleet_report"]
+          "root_stage", "fleet_report", "root_digests"]
 COMPARED = ("type", "default", "choices", "required", "elements", "aliases")
 BASE = "ansible_collections.tfstate.s3_backend.plugins."
 

@@ -261,3 +261,40 @@ def test_report_skips_and_names_unreadable_files_and_keeps_the_rest(tmp_path):
     assert disc.required_versions(str(good)) == ([], [
         {"file": str(good / "loop.tf"), "line": None, "reason": "symbolic link loop"},
         {"file": str(good / "zero.tf"), "line": None, "reason": "a character device, not a regular file"}])
+
+
+@pytest.mark.parametrize("settings, unresolved, form, mode", [
+    ({"dynamodb_table": "t"}, (), None, "dynamodb"),
+    ({"dynamodb_table": ""}, (), None, "none"),
+    ({"dynamodb_table": None, "use_lockfile": False}, (), None, "none"),
+    ({"use_lockfile": "false"}, (), None, "none"),
+    ({"use_lockfile": "True"}, (), None, "lockfile"),
+    ({"endpoints": {"dynamodb": "http://d"}}, (), None, "none"),
+    ({"dynamodb_endpoint": "http://d", "dynamodb_table": ""}, (), None, "none"),
+    ({"use_lockfile": "local.flag"}, ("use_lockfile",), "terragrunt", "lockfile"),
+    ({"dynamodb_table": "t", "use_lockfile": True}, (), None, "dual"),
+    ({"lock_table": "t"}, (), None, "none"),                       # not a setting of terraform's backend
+    ({"lock_table": "t"}, (), "terragrunt", "dynamodb"),          # Terragrunt's older name of the table
+    ({"lock_table": "t", "use_lockfile": True}, (), "terragrunt_tfvars", "dual"),
+    ({"lock_table": "t"}, (), "terragrunt_generate", "none"),     # a rendered backend block: terraform's names
+    ({"dynamodb_table": "", "lock_table": "t"}, (), "terragrunt", "dynamodb"),
+])
+def test_settings_lock_mode_is_the_one_rule(settings, unresolved, form, mode):
+    assert disc.settings_lock_mode(settings, unresolved, form) == mode
+
+
+def test_file_kinds_of_opentofu_and_tfvars_names():
+    assert [disc.file_kind(name) for name in ("main.tofu", "main.tofu.json", "MAIN.TOFU")] == ["tf", "tf_json", "tf"]
+    assert [disc.file_kind(name) for name in ("terraform.tfvars", "backend.tfvars", "prod-backend.tfvars")] == [
+        "tfvars", "tfvars_backend", "tfvars_backend"]
+    assert disc.file_kind("terraform.tfvars", explicit=True) == "tfvars_partial"
+
+
+def test_tofu_override_follows_opentofu(tmp_path):
+    write(tmp_path, "main.tf", "")
+    write(tmp_path, "main.tofu", "")
+    write(tmp_path, "data.tf.json", "{}")
+    assert disc.tofu_override(str(tmp_path / "main.tf")) == str(tmp_path / "main.tofu")
+    assert disc.tofu_override(str(tmp_path / "data.tf.json")) is None
+    assert disc.tofu_override("/x/a.tf.json", {"/x/a.tofu.json"}.__contains__) == "/x/a.tofu.json"
+    assert disc.tofu_override("/x/a.tf", {"/x/a.tofu.json"}.__contains__) is None

@@ -242,6 +242,30 @@ def test_file_blockers_need_no_aws_read():
         m.file_blockers(backend("lockfile"), TERRAFORM, "dual")[0]
 
 
+@pytest.mark.parametrize("target", ["lockfile", "dual"])
+def test_a_backend_that_does_not_lock_is_left_alone_for_every_target(target):
+    reasons = m.file_blockers(backend("none", table=None), None, target)
+    assert len(reasons) == 1
+    assert reasons[0].startswith("/r/backend.tf:2: the backend does not lock (lock mode none")
+    assert "never turns locking on" in reasons[0] and "migrate_target" not in reasons[0]
+
+
+def test_a_rollback_of_a_backend_that_does_not_lock_is_refused_too():
+    unlocked = dict(backend("none", table=None), root="/r")
+    assert m.file_blockers(unlocked, None, "dynamodb") == []
+    [reason] = m.rollback_blockers(unlocked, "locks", "locks")
+    assert reason.startswith("/r/backend.tf:2:") and "no locking to roll back" in reason
+
+
+def test_a_backend_in_an_opentofu_file_needs_opentofu():
+    tofu = dict(backend(), file="/r/main.tofu")
+    assert m.file_blockers(tofu, dict(TERRAFORM, product="opentofu"), "lockfile") == []
+    assert m.file_blockers(tofu, None, "lockfile") == []     # the binary is not known yet
+    for target in ("lockfile", "dynamodb"):
+        [reason] = m.file_blockers(tofu, TERRAFORM, target)
+        assert reason.startswith("/r/main.tofu:2: the backend is in an OpenTofu file") and "tofu" in reason
+
+
 def test_unloadable_file_blockers_name_the_file_line_and_byte_and_the_next_step_says_utf8():
     assert m.unloadable_file_blockers([]) == []
     reasons = m.unloadable_file_blockers([
@@ -338,3 +362,87 @@ def test_lock_run_names_the_run_a_lock_belongs_to():
     assert m.lock_run(lock(m.freeze_info(identity(run_id="run-b"), NOW, 60)), later) == "run-b"
     assert m.lock_run(dict(lock(""), age_seconds=5), later, record) == "run-b"
     assert m.lock_run(dict(lock(""), age_seconds=5), later, None) is None
+
+
+# Rollback: the migrate phases with target dynamodb.
+
+def rollback_backend(lock_mode="lockfile", table=None, initialised_table=None):
+    root = backend(lock_mode=lock_mode, table=table)
+    root["root"] = "/r"
+    root["initialised"] = {"dynamodb_table": initialised_table} if initialised_table else None
+    return root
+
+
+def test_rollback_table_prefers_the_one_asked_for_then_files_init_record():
+    record = {"mode": "lockfile", "dynamodb_table": "from-record"}
+    assert m.rollback_table(rollback_backend(table="files"), record, "asked") == "asked"
+    assert m.rollback_table(rollback_backend(table="files"), record) == "files"
+    assert m.rollback_table(rollback_backend(initialised_table="init"), record) == "init"
+    assert m.rollback_table(rollback_backend(), record) == "from-record"
+    assert m.rollback_table(rollback_backend(), {"mode": "lockfile", "pending": {"dynamodb_table": "pend"}}) == "pend"
+    assert m.rollback_table(rollback_backend(), None) is None
+
+
+def test_rollback_blockers_name_the_file_or_table():
+    assert m.rollback_blockers(rollback_backend(), "locks") == []
+    none = m.rollback_blockers(rollback_backend(lock_mode="none"), "locks")
+    assert none == ["/r/backend.tf:2: the backend sets neither use_lockfile nor dynamodb_table; there is no locking "
+                    "to roll back"]
+    missing = m.rollback_blockers(rollback_backend(), None, record=None)
+    assert len(missing) == 1 and "no DynamoDB table to roll back to for /r" in missing[0]
+    assert "does not exist" in missing[0]
+    unnamed = m.rollback_blockers(rollback_backend(), None, record={"mode": "lockfile"})[0]
+    assert "s3://state/app/terraform.tfstate.tfstate-s3-backend.json" in unnamed
+    other = m.rollback_blockers(rollback_backend(lock_mode="dual", table="old"), "new", explicit="new")
+    assert other == ["/r/backend.tf:2: the backend's dynamodb_table is old, but rollback_table is new"]
+    assert m.rollback_blockers(rollback_backend(lock_mode="dual", table="same"), "same", explicit="same") == []
+    schema = {"exists": True, "key_schema_problem": "its key is id (HASH, N); Terraform needs a string hash key"}
+    assert m.rollback_blockers(rollback_backend(), "locks", table_summary=schema) == [
+        "DynamoDB table locks: its key is id (HASH, N); Terraform needs a string hash key"]
+    assert m.rollback_blockers(rollback_backend(), "locks", table_summary={"exists": False}) == []
+
+
+def test_a_rollback_needs_neither_versioning_nor_use_lockfile_support():
+    old = dict(TERRAFORM, supports_use_lockfile=False, version="1.5.7")
+    assert m.preflight_blockers(rollback_backend(), old, m.DYNAMODB, {"exists": True, "versioning": None}, False) == []
+    assert m.preflight_blockers(rollback_backend(), old, m.DYNAMODB, {"exists": False}, False) == [
+        "state bucket state does not exist (or is not visible to these credentials)"]
+
+
+def test_rollback_actions_and_interruptions():
+    lockfile = rollback_backend()
+    assert m.choose_action(lockfile, m.DYNAMODB, None, [])[0] == m.ACTION_REWRITE
+    done = dict(rollback_backend(lock_mode="dynamodb", table="locks"), initialised_lock_mode="dynamodb")
+    # A root that always locked with DynamoDB (no record) needs nothing; one whose record says otherwise is proven again.
+    assert m.interruption_evidence(done, m.DYNAMODB, None, []) == []
+    assert m.choose_action(done, m.DYNAMODB, None, [])[0] == m.ACTION_NONE
+    evidence = m.interruption_evidence(done, m.DYNAMODB, {"mode": "lockfile"}, [])
+    assert evidence == ["the migration record says lockfile"]
+    assert m.choose_action(done, m.DYNAMODB, {"mode": "lockfile"}, evidence)[0] == m.ACTION_VERIFY
+    assert m.interruption_evidence(done, m.DYNAMODB, {"mode": "dynamodb"}, []) == []
+    half = dict(done, initialised_lock_mode="lockfile")
+    assert m.choose_action(half, m.DYNAMODB, None, [])[0] == m.ACTION_INIT
+
+
+@pytest.mark.parametrize("action, failed_phase, check_mode, verified, status", [
+    ("rewrite", None, False, True, "rolled_back"),
+    ("init", None, False, True, "rolled_back"),
+    ("rewrite", None, True, None, "would_roll_back"),
+    ("verify", None, False, True, "resumed"),
+    ("verify", None, True, None, "would_resume"),
+    ("none", None, False, True, "unchanged"),
+    ("rewrite", None, False, False, "failed"),
+    ("rewrite", "freeze", False, None, "stopped"),
+    ("rewrite", "digests", False, None, "failed"),
+    ("rewrite", "preflight", True, None, "would_stop"),
+])
+def test_rollback_statuses(action, failed_phase, check_mode, verified, status):
+    assert m.root_status(action, failed_phase, check_mode, verified, m.DYNAMODB) == status
+
+
+def test_next_step_of_a_rollback():
+    assert m.next_step("rolled_back", "", m.DYNAMODB) == ""
+    assert m.next_step("would_roll_back", "", m.DYNAMODB) == "run without --check to apply"
+    missing = m.next_step("stopped", "no DynamoDB table to roll back to for /r: set rollback_table (... which does "
+                          "not exist)", m.DYNAMODB)
+    assert missing.startswith("set rollback_table")

@@ -58,7 +58,7 @@ def test_the_last_init_is_read_from_dot_terraform(tmp_path):
 
 
 @pytest.mark.parametrize("files, args, message", [
-    ({}, [], "no backend \"s3\" block in the .tf or .tf.json files of {root}"),
+    ({}, [], "no backend \"s3\" block in the .tf, .tf.json, .tofu or .tofu.json files of {root}"),
     ({"a.tf": block(bucket="b", key="k"), "b.tf": block(bucket="b", key="k")}, [],
      "several backend \"s3\" blocks in {root}: {root}/a.tf:2, {root}/b.tf:2 (Terraform allows one)"),
     ({"backend.tf": block(region="r")}, [],

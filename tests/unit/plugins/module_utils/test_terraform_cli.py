@@ -55,3 +55,14 @@ def test_runner_starts_terragrunt_with_the_checked_terraform():
                    "TG_NON_INTERACTIVE": "true", "TERRAGRUNT_NON_INTERACTIVE": "true"}
     assert cli.terragrunt_env({"A": "1"}, None) == {
         "A": "1", "TG_NON_INTERACTIVE": "true", "TERRAGRUNT_NON_INTERACTIVE": "true"}
+
+
+def test_refused_by_lock_item_is_the_dynamodb_item_not_the_lock_object():
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import refused_by_lock_item
+
+    item = "Error acquiring the state lock\n\nError message: ConditionalCheckFailedException\nLock Info:\n  ID: abc-1\n"
+    assert refused_by_lock_item(1, item, "abc-1")
+    assert not refused_by_lock_item(1, item, "other-id")
+    assert not refused_by_lock_item(0, item, "abc-1")
+    assert not refused_by_lock_item(1, "Error acquiring the state lock: operation error S3: PutObject ... ID: abc-1",
+                                    "abc-1")
