@@ -43,12 +43,13 @@ def test_two_overlapping_runs_never_break_each_other(delay, tmp_path, moto_serve
         base.mkdir()
         inventories.append(fleet_inventory(base, moto_server.url, terraform_bin, root_hosts(roots),
                                            migrate_target="dual"))
-    first = start_playbook(PLAYBOOK, inventory=inventories[0], env=ENV)
+    first = start_playbook(PLAYBOOK, inventories[0], bases[0] / "run.log", env=ENV)
     time.sleep(delay)
-    second = start_playbook(PLAYBOOK, inventory=inventories[1], env=ENV)
-    outputs = [run.communicate(timeout=600) for run in (first, second)]
+    second = start_playbook(PLAYBOOK, inventories[1], bases[1] / "run.log", env=ENV)
+    for run in (first, second):
+        run.wait(timeout=600)
     reports = [_run_report(str(base)) for base in bases]
-    shown = "\n".join(out[0][-3000:] for out in outputs)
+    shown = "\n".join((base / "run.log").read_text()[-3000:] for base in bases)
 
     for name in NAMES:
         rows = [report[name] for report in reports]

@@ -87,13 +87,6 @@ def run_module(module, args, check_mode=False, diff=False):
     return json.loads(out.getvalue())
 
 
-def start_playbook(playbook, extra_vars=None, inventory=None, env=None, args=()):
-    """Start ansible-playbook on the checkout in its own process group; returns the Popen (text stdout/stderr piped)."""
-    return subprocess.Popen(playbook_command(playbook, extra_vars, inventory, args=args), cwd=ROOT,
-                            env=ansible_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-
-
 def run_playbook(playbook, extra_vars=None, inventory=None, check=False, diff=False, env=None, args=()):
     """Run ansible-playbook on the checkout; returns the CompletedProcess."""
     return subprocess.run(playbook_command(playbook, extra_vars, inventory, check, diff, args), cwd=ROOT,
@@ -101,7 +94,7 @@ def run_playbook(playbook, extra_vars=None, inventory=None, check=False, diff=Fa
 
 
 def playbook_command(playbook, extra_vars=None, inventory=None, check=False, diff=False, args=()):
-    """The ansible-playbook command line run_playbook and start_playbook run."""
+    """The ansible-playbook command line run_playbook runs."""
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook]
     cmd += ["-i", inventory or os.path.join(ROOT, "tests", "inventory", "localhost.yml")]
     if extra_vars:
