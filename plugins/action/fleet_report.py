@@ -4,12 +4,46 @@
 """Action for tfstate.s3_backend.fleet_report: run report, preview and fleet view (docs in plugins/modules)."""
 
 import fcntl
+import glob
 import os
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger, reports
+import yaml
+from ansible.errors import AnsibleError
+from ansible.utils.vars import load_extra_vars
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger, reports, role_variables
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import run_identity, utc_now, utc_text
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
+
+# The collection's root: the roles' argument specs and defaults, the playbooks (what the roles read).
+COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def known_variables(collection=COLLECTION):
+    """Every variable of the collection's roles: argument specs, defaults, playbooks, documented internals."""
+    known = set(role_variables.DOCUMENTED_INTERNALS)
+    paths = glob.glob(os.path.join(collection, "roles", "*", "meta", "argument_specs.yml"))
+    for path in paths:
+        with open(path) as handle:
+            specs = (yaml.safe_load(handle) or {}).get("argument_specs") or {}
+        for entry in specs.values():
+            known.update((entry or {}).get("options") or {})
+    for path in (glob.glob(os.path.join(collection, "roles", "*", "defaults", "main.yml"))
+                 + glob.glob(os.path.join(collection, "playbooks", "*.yml"))):
+        with open(path) as handle:
+            known.update(role_variables.names_in_text(handle.read()))
+    return known
+
+
+def extra_variable_warnings(loader):
+    """Warnings for the run's extra variables (-e, and only those) with a role prefix that no role reads."""
+    try:
+        given = load_extra_vars(loader)
+    except (AnsibleError, OSError, ValueError):
+        return []  # ansible-playbook parsed them once already; a second read that fails only loses the warning
+    return role_variables.unknown_variable_warnings(given, known_variables())
+
 
 # Task fields of a registered result that are not part of a report row.
 # ``connection`` (root_result's: how the root's calls connected) is used to read its bucket, never reported.
@@ -70,17 +104,15 @@ class ActionModule(RootAction):
             written += reports.write_document(directory, stem, document)
             written += reports.write_document(directory, "%s-%s" % (name, "preview" if self.check_mode else "report"),
                                               document)
-        stats = {"tfstate_%s_results" % name: document["results"],
-                 "tfstate_%s_counts" % name: document["counts"],
-                 "tfstate_%s_blockers" % name: document["blockers"],
-                 # migrate_target=auto: the roots kept in dual, and the locks that showed an old client.
-                 "tfstate_%s_held_back" % name: reports.held_back(document["results"])}
-        if self.check_mode:
-            stats = {"%s_preview" % key: value for key, value in stats.items()}
+        if previous is None:
+            # Once per run (the first batch): extra variables meant for a role that no role reads.
+            warnings += extra_variable_warnings(self._loader)
+        stats = reports.artifacts(name, document, written, self.check_mode)
         result = dict(changed=False, kind=kind, files=written, counts=document["counts"],
                       blockers=document["blockers"], fleet_counts=fleet["counts"] if fleet else None,
-                      summary=["%s: %s%s" % (row["host"], row["status"], ": %s" % row["reason"] if row.get("reason")
-                                             else "") for row in document["results"]],
+                      # What the role prints last: counts, the roots that need a person, next steps, report files.
+                      summary=reports.summary_lines(document, [path for path in written if stem not in path], warnings,
+                                                    fleet["counts"] if fleet else None),
                       # Replaced, not added up: a later serial batch reports the whole run so far.
                       ansible_stats={"data": stats, "per_host": False, "aggregate": False})
         if warnings:

@@ -39,6 +39,9 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli i
 )
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
 
+# A lock held longer than this (seconds) is named stale in the next step (unlock.yml's usual stale_after).
+STALE_AFTER = 3600
+
 
 def terraform_version(binary, env):
     """``<binary> version`` output (each task runs in a fresh worker: nothing to cache)."""
@@ -65,6 +68,27 @@ def read_bucket(s3, name):
     return {"exists": True, "versioning": versioning.get("Status")}
 
 
+def bucket_cause(backend, bucket, identity, enable_versioning):
+    """The ``cause`` and ``cause_detail`` of a preflight stop on the bucket (missing, or versioning off); {} for another."""
+    settings = backend["settings"]
+    if bucket.get("exists"):
+        if bucket.get("versioning") != "Enabled" and not enable_versioning:
+            return {"cause": decide.CAUSE_VERSIONING, "cause_detail": {"bucket": settings["bucket"]}}
+        return {}
+    places = ["%s:%s" % (backend["file"], backend["line"])] + list(backend.get("partial_config_files") or [])
+    return {"cause": decide.CAUSE_BUCKET_MISSING, "cause_detail": {
+        "bucket": settings["bucket"], "place": " or ".join(places), "principal": (identity or {}).get("principal"),
+        "init_bucket": (backend.get("initialised") or {}).get("bucket")}}
+
+
+def held_detail(locks, now):
+    """Who holds the first lock, and whether it is older than an hour (what unlock.yml calls stale by default)."""
+    lock = locks[0]
+    age = lock.get("age_seconds")
+    holder = "%s (lock ID %s, %s)" % (lock.get("who") or "?", lock.get("id") or "?", lock.get("operation") or "?")
+    return {"holder": holder, "stale": age is not None and age > STALE_AFTER}
+
+
 def backend_view(backend):
     """The part of terraform_root_info's backend a later phase and the report need."""
     keep = ("root", "file", "line", "form", "config_files", "partial_config_files", "settings", "lock_mode",
@@ -87,6 +111,29 @@ def check_loadable(root, terraform, backend, unreadable):
     blockers = decide.unloadable_file_blockers(load_problems(backend["partial_config_files"]), terraform)
     if blockers:
         raise PhaseFailed("; ".join(blockers))
+
+
+def decide_from_files(backend, migration, args, unsupported):
+    """The action of a root decided from its files alone, with no AWS read (else ``action`` stays None).
+
+    A root past the target is ``ahead`` (a stage-1 rerun after stage 2 leaves it as it is); a Terragrunt root the
+    role cannot re-initialise is ``unsupported`` (``none`` when its files and last init already say the target).
+    """
+    ahead = decide.ahead_of(backend, args["target"])
+    if ahead is not None:
+        migration.update(action=decide.ACTION_AHEAD, why=ahead, workspaces=[],
+                         reinit=backend["initialised_lock_mode"] != decide.LOCKFILE)
+        return
+    if unsupported is None:
+        return
+    blockers = decide.file_blockers(backend, None, args["target"])
+    if blockers:
+        raise PhaseFailed("; ".join(blockers))
+    action, why = decide.choose_action(backend, args["target"], None, [])
+    if action != decide.ACTION_NONE:
+        action, why = decide.ACTION_UNSUPPORTED, unsupported
+    migration.update(action=action, why=why, unsupported=decide.TERRAGRUNT, workspaces=[],
+                     reinit_command=decide.reinit_command(backend["root"], "terragrunt", args["init_args"]))
 
 
 class ActionModule(RootAction):
@@ -113,7 +160,8 @@ class ActionModule(RootAction):
         env = terraform_env(extra=args["terraform_env"])
         backend, migration = self._read_root(args, task_vars.get("inventory_hostname"), identity, started, env)
         if migration["action"] is not None:
-            # A Terragrunt root the role cannot re-initialise: decided from its files alone, no AWS read.
+            # A root past the target, or a Terragrunt root the role cannot re-initialise: decided from its files
+            # alone, no AWS read.
             return dict(changed=False, migration=migration,
                         msg="%s: %s (%s)" % (migration["host"], migration["action"], migration["why"]))
         settings = backend["settings"]
@@ -130,7 +178,9 @@ class ActionModule(RootAction):
         blockers = decide.preflight_blockers(backend, migration["terraform"], args["target"], bucket,
                                              args["enable_versioning"])
         if blockers:
-            raise PhaseFailed("; ".join(blockers), migration=migration)
+            # The reason alone (not the `migration` read so far): a failed task prints its whole result.
+            cause = bucket_cause(backend, bucket, migration["identity"], args["enable_versioning"])
+            raise PhaseFailed("; ".join(blockers), **cause)
         migration["account"] = migration["identity"]["account"]
         self._read_state_side(connection, s3, backend, migration, identity, started, args)
         action = migration["action"]
@@ -150,6 +200,9 @@ class ActionModule(RootAction):
         re-initialise: ``unsupported``, or ``none`` when its files and last init already say the target.
         """
         root = os.path.abspath(os.path.expanduser(args["root"]))
+        if not os.path.isdir(root):
+            raise PhaseFailed("the root's directory %s does not exist" % root, cause=decide.CAUSE_ROOT_MISSING,
+                              cause_detail={"root": root, "host": host})
         try:
             backend, unreadable = resolve_root(args["root"], args["init_args"], terragrunt=True), None
         except RootError as exc:
@@ -186,15 +239,7 @@ class ActionModule(RootAction):
         }
         if decide.is_terragrunt(backend) and unsupported is None:
             migration["terragrunt"] = terragrunt_version(args["terragrunt_bin"], env)
-        if unsupported is not None:
-            blockers = decide.file_blockers(backend, None, args["target"])
-            if blockers:
-                raise PhaseFailed("; ".join(blockers), migration=migration)
-            action, why = decide.choose_action(backend, args["target"], None, [])
-            if action != decide.ACTION_NONE:
-                action, why = decide.ACTION_UNSUPPORTED, unsupported
-            migration.update(action=action, why=why, unsupported=decide.TERRAGRUNT, workspaces=[],
-                             reinit_command=decide.reinit_command(backend["root"], "terragrunt", args["init_args"]))
+        decide_from_files(backend, migration, args, unsupported)
         return backend, migration
 
     def _read_state_side(self, connection, s3, backend, migration, identity, started, args):
@@ -211,7 +256,10 @@ class ActionModule(RootAction):
         locks, table_exists = self._find_locks(connection, settings, table, migration["region"], workspaces)
         stale, held = self._judge(identity["run_id"], started, lease, record, locks)
         if held:
-            raise PhaseFailed("; ".join(held), migration=migration)
+            holders = [lock for _why, lock in held if lock is not None]
+            detail = (held_detail(holders, started) if holders
+                      else {"holder": decide.describe_run(record["pending"]), "stale": False})
+            raise PhaseFailed("; ".join(why for why, _lock in held), cause=decide.CAUSE_LOCK_HELD, cause_detail=detail)
         intent_why = decide.classify_intent((record or {}).get("pending"), identity["run_id"], started, lease)[1]
         interrupted = decide.interruption_evidence(backend, migration["target"], record,
                                                    sorted(set(entry["why"] for entry in stale)), intent_why)
@@ -232,22 +280,23 @@ class ActionModule(RootAction):
 
     @staticmethod
     def _judge(run_id, now, lease, record, locks):
-        """``(stale, held)``: the leftover maintenance locks the freeze may release, and why the root must stop.
+        """``(stale, held)``: the leftover maintenance locks the freeze may release, and why the root must stop
+        (``(why, lock)`` pairs; the lock is None for a live intent).
 
         Another run's live intent stops the root (named, with the locks it holds), like its live
         maintenance lock; an intent proven dead is resumed (interruption_evidence).
         """
         intent, intent_why = decide.classify_intent((record or {}).get("pending"), run_id, now, lease)
-        stale, held = [], [intent_why] if intent == "live" else []
+        stale, held = [], [(intent_why, None)] if intent == "live" else []
         for lock in locks:
             kind, why = decide.lock_holder(lock, run_id, now, record, lease)
             if kind in ("stale_freeze", "ours"):
                 stale.append({"workspace": lock.get("workspace") or "default", "store": lock["store"],
                               "id": lock["id"], "why": why})
             elif intent == "live" and decide.lock_run(lock, now, record) == record["pending"].get("run_id"):
-                held.append("its lock: %s" % decide.describe_lock(lock))
+                held.append(("its lock: %s" % decide.describe_lock(lock), lock))
             else:
-                held.append(why)
+                held.append((why, lock))
         return stale, held
 
     @staticmethod
@@ -260,7 +309,7 @@ class ActionModule(RootAction):
             migration["table_existed"] = summary["exists"]
             blockers = decide.rollback_blockers(backend, table, explicit, record, summary)
         if blockers:
-            raise PhaseFailed("; ".join(blockers), migration=migration)
+            raise PhaseFailed("; ".join(blockers))
         return table
 
     def _prepare(self, connection, s3, bucket, settings, migration, args):
@@ -290,7 +339,7 @@ class ActionModule(RootAction):
             try:
                 changed = ensure_table(dynamodb, table)[0]
             except TableRefused as exc:
-                raise PhaseFailed(str(exc), migration=migration)
+                raise PhaseFailed(str(exc))
             migration.update(freeze_table=table, table_created=changed)
         self._probe_table(dynamodb, table, settings)
         for workspace in migration["workspaces"]:

@@ -43,20 +43,21 @@ def unified_diff(diffs):
 
 
 def measured_backend(root, init_args):
-    """``(files lock mode, initialised lock mode, file:line)`` read back now; Nones when unreadable."""
+    """``(files lock mode, initialised lock mode, file:line, settings)`` read back now; Nones when unreadable."""
     if not root:
-        return None, None, ""
+        return None, None, "", {}
     try:
         backend = resolve_root(root, init_args, terragrunt=True)
     except RootError:
-        return None, None, ""
-    return backend["lock_mode"], backend["initialised_lock_mode"], "%s:%s" % (backend["file"], backend["line"])
+        return None, None, "", {}
+    return (backend["lock_mode"], backend["initialised_lock_mode"], "%s:%s" % (backend["file"], backend["line"]),
+            backend.get("settings") or {})
 
 
 def root_reason(failure, migration, status, files_mode, init_mode):
     """Why the root is where it is: the failure, the preflight's why (verify, unsupported), or what was measured."""
     reason = (failure or "").strip()
-    if not reason and migration.get("action") in (decide.ACTION_VERIFY, decide.ACTION_UNSUPPORTED):
+    if not reason and migration.get("action") in (decide.ACTION_VERIFY, decide.ACTION_UNSUPPORTED, decide.ACTION_AHEAD):
         reason = migration.get("why") or ""
     if status == decide.FAILED and not reason:
         reason = ("the cut-over did not complete: the files lock with %s and the last terraform init with %s"
@@ -64,20 +65,35 @@ def root_reason(failure, migration, status, files_mode, init_mode):
     return reason
 
 
-def where_and_who(migration):
-    """The row's state location and table, and who the collection's calls ran as (no secrets)."""
-    settings = (migration.get("backend") or {}).get("settings") or {}
+def where_and_who(migration, settings=None):
+    """The row's state location and table, and who the collection's calls ran as (no secrets).
+
+    ``settings``: the backend read back now, for a root whose preflight stopped before its ``migration`` was whole.
+    """
+    settings = dict(settings or {}, **((migration.get("backend") or {}).get("settings") or {}))
     identity = migration.get("identity") or {}
     return {
         "bucket": settings.get("bucket"),
         "key": settings.get("key"),
-        "region": migration.get("region"),
+        "region": migration.get("region") or settings.get("region"),
         "account": migration.get("account"),
         # The STS caller ARN, and whether the backend said who to be.
         "principal": identity.get("principal"),
         "identity": ("backend" if identity.get("use_backend") else "options") if identity else None,
-        "dynamodb_table": migration.get("dynamodb_table"),
+        "dynamodb_table": migration.get("dynamodb_table") or settings.get("dynamodb_table"),
     }
+
+
+def check_mode_changed(result, rewrite):
+    """In check mode the root's result is the one task that reports ``changed``: the root would change (with the
+    rewrite's diff, shown by --diff); the phases report nothing changed. In a real run the phases report it."""
+    would = (decide.WOULD_MIGRATE, decide.WOULD_RESUME, decide.WOULD_ROLL_BACK)
+    if not result["check_mode"] or result["status"] not in would:
+        return {}
+    extra = {"changed": True}
+    if rewrite.get("diff"):
+        extra["diff"] = rewrite["diff"]
+    return extra
 
 
 def table_and_digests(migration, digests):
@@ -86,7 +102,7 @@ def table_and_digests(migration, digests):
             "table_created": bool(digests.get("table_created") or migration.get("table_created"))}
 
 
-def registered(result, connection):
+def registered(result, connection, rewrite=None):
     """The task's return: the row itself, plus the usual task fields.
 
     ``connection``: how the root's calls connected (no secrets), so that the fleet view reads its
@@ -95,6 +111,7 @@ def registered(result, connection):
     reason = result["reason"]
     output = dict(result, connection=connection, changed=False,
                   msg="%s: %s%s" % (result["host"], result["status"], ": %s" % reason if reason else ""))
+    output.update(check_mode_changed(result, rewrite or {}))
     if result["status"] == decide.UNSUPPORTED and not result["fails_root"]:
         # Printed in every run's output: the root is not an error of the run, but needs a person.
         output["warnings"] = ["%s: %s. Next: %s" % (result["host"], reason, result["next_step"])]
@@ -112,6 +129,8 @@ class ActionModule(RootAction):
         failed_action=dict(type="str"),
         failed_phase=dict(type="str"),
         failure=dict(type="str"),
+        failure_cause=dict(type="str"),
+        failure_detail=dict(type="dict", default={}),
         rewrite=dict(type="dict", default={}),
         published=dict(type="dict", default={}),
         verification=dict(type="dict", default={}),
@@ -120,6 +139,7 @@ class ActionModule(RootAction):
         fail_on_stopped=dict(type="bool", default=True),
         fail_on_unsupported=dict(type="bool", default=False),
         stage=dict(type="dict", default={}),
+        dual_grace=dict(type="str"),
         digests=dict(type="dict", default={}),
     )
 
@@ -136,13 +156,18 @@ class ActionModule(RootAction):
                                             and verification.get("plan_ok") is True)
         status = decide.root_status(action, failed_phase, self.check_mode, verified, args["target"])
         root = migration.get("root") or args["root"]
-        files_mode, init_mode, place = measured_backend(root, args["init_args"])
+        files_mode, init_mode, place, settings = measured_backend(root, args["init_args"])
         reason = root_reason(args["failure"], migration, status, files_mode, init_mode)
         unsupported = status == decide.UNSUPPORTED
         rewrite_files = [entry.get("path") for entry in args["rewrite"].get("files") or [] if entry.get("changed", True)]
         command = migration.get("reinit_command") if unsupported else None
         if unsupported and not self.check_mode:
             rewrite_files = []  # the rewrite was only shown (check mode), nothing was written
+        # A preflight that stopped hands over no `migration`: the lock mode before is the files' (nothing changed).
+        before = migration.get("lock_mode_before") or (files_mode if failed_phase == "preflight" else None)
+        measured = decide.lock_mode_after(files_mode, init_mode) if files_mode else None
+        detail = dict(args["failure_detail"], reinit=migration.get("reinit"), auto="stage" in args["stage"],
+                      grace=args["dual_grace"])
         result = {
             "host": task_vars.get("inventory_hostname"),
             "root": redact_url(args["root_name"] or root or ""),
@@ -150,21 +175,31 @@ class ActionModule(RootAction):
             "status": status,
             "phase": failed_phase,
             "reason": reason,
-            "next_step": decide.next_step(status, reason, args["target"], failed_phase, command),
+            "cause": args["failure_cause"] or None,
+            "next_step": decide.next_step(status, reason, args["target"], failed_phase, command,
+                                          args["failure_cause"], detail),
             "check_mode": self.check_mode,
             "fails_root": decide.fails_root(status, args["fail_on_stopped"], args["fail_on_unsupported"]),
             "unsupported": migration.get("unsupported") if unsupported else None,
             "reinit_command": command,
             "action": action,
             "target": args["target"],
-            "lock_mode_before": migration.get("lock_mode_before"),
-            "lock_mode_after": decide.lock_mode_after(files_mode, init_mode) if files_mode else None,
+            "skipped_dual": decide.skipped_dual(before, args["target"], status),
+            "lock_mode_before": before,
+            # Check mode: the mode the root would have (its rewrite was computed and read back), else the measured one.
+            "lock_mode_after": decide.lock_mode_would_be(status, args["target"], measured) if self.check_mode
+            else measured,
             "files_lock_mode_after": files_mode,
             "initialised_lock_mode_after": init_mode,
             "interrupted": migration.get("interrupted") or [],
         }
-        result.update(where_and_who(migration), **table_and_digests(migration, args["digests"]))
-        result.update({
+        result.update(where_and_who(migration, settings), **table_and_digests(migration, args["digests"]))
+        result.update(self._evidence(args, migration, verification, unsupported, rewrite_files))
+        return registered(result, migration.get("identity"), args["rewrite"])
+
+    def _evidence(self, args, migration, verification, unsupported, rewrite_files):
+        """The row's fields of what the cut-over did: files, diff, branch, digests, record, proof, times."""
+        return {
             "workspaces": migration.get("workspaces") or [],
             "files_changed": rewrite_files,
             # The diff the root would get (check mode), or needs by hand (an unsupported root, in any mode).
@@ -178,8 +213,7 @@ class ActionModule(RootAction):
                 "plan_ok": verification.get("plan_ok"),
                 "matches_baseline": verification.get("matches_baseline"),
             },
-            "run_id": migration.get("run_id"),
+            "run_id": migration.get("run_id") or decide.run_identity()["run_id"],
             "started": migration.get("started"),
             "time": decide.utc_text(decide.utc_now()),
-        })
-        return registered(result, migration.get("identity"))
+        }

@@ -28,6 +28,7 @@ ACTION_VERIFY = "verify"    # files and init are done, but a run was interrupted
 ACTION_INIT = "init"        # files are done, the last terraform init is not
 ACTION_REWRITE = "rewrite"  # the backend configuration still has another lock mode
 ACTION_UNSUPPORTED = "unsupported"  # the role cannot re-initialise the root (Terragrunt without a binary)
+ACTION_AHEAD = "ahead"      # the files are already past the target (lockfile-only when the target is dual)
 
 # Root statuses. A check-mode run never says a root was migrated: it says what would happen.
 MIGRATED = "migrated"
@@ -44,6 +45,8 @@ ROLLED_BACK = "rolled_back"
 WOULD_ROLL_BACK = "would_roll_back"
 # Nothing was (or would be) changed because the role cannot re-initialise the root: the same in check mode.
 UNSUPPORTED = "unsupported"
+# The root is past the target (a stage-1 rerun after stage 2): nothing was (or would be) changed; not a problem.
+AHEAD = "ahead"
 PROBLEM_STATUSES = (STOPPED, FAILED, WOULD_STOP, WOULD_FAIL, UNSUPPORTED)
 # Why a root is unsupported (the result's ``unsupported`` field).
 TERRAGRUNT = "terragrunt"
@@ -51,6 +54,17 @@ TERRAGRUNT_FORMS = ("terragrunt", "terragrunt_generate", "terragrunt_tfvars")
 # Phases after which a failure leaves the root's files and locks as they were (a freeze that
 # meets a lock is released again by the thaw).
 READ_ONLY_PHASES = ("checkout", "preflight", "freeze")
+# Why a root stopped, decided where the failure is found (a failed phase's ``cause``); next_step reads it.
+CAUSE_ROOT_MISSING = "root_missing"
+CAUSE_CREDENTIALS = "credentials"
+CAUSE_BUCKET_MISSING = "bucket_missing"
+CAUSE_LOCK_HELD = "lock_held"
+CAUSE_VERSIONING = "versioning"
+# AWS error codes that mean the credentials are missing, unknown, expired or refused.
+CREDENTIAL_ERRORS = ("NoCredentials", "NoCredentialsError", "PartialCredentials", "ProfileNotFound",
+                     "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "ExpiredToken",
+                     "ExpiredTokenException", "InvalidAccessKeyId", "AuthFailure", "TokenRefreshRequired",
+                     "CredentialRetrievalError", "SSOTokenLoadError", "UnauthorizedSSOTokenError")
 
 FREEZE_MARK = "tfstate.s3_backend maintenance lock"
 # The Info text of the maintenance locks of releases before run identities (0.1.0).
@@ -521,6 +535,8 @@ def root_status(action, failed_phase, check_mode, verified, target=None):
     """
     if action == ACTION_UNSUPPORTED and failed_phase is None:
         return UNSUPPORTED
+    if action == ACTION_AHEAD and failed_phase is None:
+        return AHEAD
     if failed_phase is not None:
         # An unsupported root's only later task is the check-mode rewrite that shows its diff: nothing was written.
         stopped = failed_phase in READ_ONLY_PHASES or action == ACTION_UNSUPPORTED
@@ -538,6 +554,32 @@ def root_status(action, failed_phase, check_mode, verified, target=None):
     if action == ACTION_VERIFY:
         return RESUMED
     return ROLLED_BACK if target == DYNAMODB else MIGRATED
+
+
+def ahead_of(backend, target):
+    """Why a root is already past ``target`` (its files lock with the S3 lockfile only while the target is dual), or None.
+
+    Such a root is not stopped: a stage-1 rerun after stage 2 (or to pick up a new root) leaves it as it is.
+    """
+    if target == DUAL and backend.get("lock_mode") == LOCKFILE:
+        init = backend.get("initialised_lock_mode")
+        return ("%s:%s: the backend already locks with the S3 lockfile only (past migrate_target=dual)%s"
+                % (backend["file"], backend["line"], "" if init == LOCKFILE
+                   else "; the last terraform init used %s" % (init or "nothing")))
+    return None
+
+
+def skipped_dual(lock_mode_before, target, status):
+    """Whether the root went (or would go) from DynamoDB straight to lockfile, without the dual stage."""
+    return (lock_mode_before == DYNAMODB and target == LOCKFILE
+            and status in (MIGRATED, RESUMED, WOULD_MIGRATE, WOULD_RESUME))
+
+
+def lock_mode_would_be(status, target, measured):
+    """The lock mode a check-mode row shows as "after": the target for a root that would migrate, else the measured one."""
+    if status in (WOULD_MIGRATE, WOULD_RESUME, WOULD_ROLL_BACK):
+        return target
+    return measured
 
 
 def fails_root(status, fail_on_stopped, fail_on_unsupported=False):
@@ -560,10 +602,53 @@ def lock_mode_after(files_mode, initialised_mode):
     return "%s (files) / %s (last terraform init)" % (files_mode, initialised_mode or "none")
 
 
-def next_step(status, reason, target, phase=None, command=None):
+def aws_cause(code):
+    """The cause of a failed AWS call for next_step: ``credentials`` for a missing, unknown or refused credential."""
+    return CAUSE_CREDENTIALS if code in CREDENTIAL_ERRORS else None
+
+
+def cause_step(cause, detail=None):
+    """The next step of a stop whose cause was decided where it was found (see the ``CAUSE_*`` names), or None.
+
+    ``detail``: what the finder knew (next_step also reads ``auto`` and ``grace``: a migrate_target=auto run):
+    ``root`` and ``host`` (root_missing); ``profile`` (credentials: the
+    profile used, when one was); ``bucket``, ``place`` (file:line naming it) and ``init_bucket`` (the bucket
+    of the last terraform init) for bucket_missing; ``holder`` and ``stale`` for lock_held.
+    """
+    detail = detail or {}
+    if cause == CAUSE_ROOT_MISSING:
+        return ("the root's directory %s does not exist on the controller: fix tfstate_root (or tfstate_repo_url) of "
+                "host %s in the inventory, then rerun" % (detail.get("root") or "?", detail.get("host") or "?"))
+    if cause == CAUSE_CREDENTIALS:
+        used = " (this run used profile %s)" % detail["profile"] if detail.get("profile") else ""
+        return ("give this root working AWS credentials%s: set tfstate_aws_profile (or AWS_PROFILE), or AWS_ACCESS_KEY_ID "
+                "and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) in the environment, check they are not expired, "
+                "then rerun" % used)
+    if cause == CAUSE_BUCKET_MISSING:
+        place = detail.get("place") or "the backend configuration"
+        init_bucket = detail.get("init_bucket")
+        if init_bucket and init_bucket != detail.get("bucket"):
+            return ("%s names bucket %s but the last terraform init used bucket %s: fix the bucket name there (or "
+                    "terraform init again if the move is meant), then rerun" % (place, detail.get("bucket"), init_bucket))
+        return ("check the bucket name at %s, the region, and that these credentials can see the bucket "
+                "(tfstate_aws_profile / AWS_PROFILE), then rerun" % place)
+    if cause == CAUSE_LOCK_HELD:
+        holder = detail.get("holder") or "the lock holder"
+        if detail.get("stale"):
+            return ("the lock of %s looks stale: once you know that run has ended, release it with playbooks/unlock.yml "
+                    "(unlock_lock_id), then rerun" % holder)
+        return "wait for %s to finish and release the lock, then rerun" % holder
+    if cause == CAUSE_VERSIONING:
+        return "enable versioning on the bucket or set migrate_enable_versioning=true, then rerun"
+    return None
+
+
+def next_step(status, reason, target, phase=None, command=None, cause=None, detail=None):
     """What a person should do about a root, in one sentence (empty when nothing).
 
     ``command``: for an unsupported root, the re-init command to run by hand (reinit_command).
+    ``cause``/``detail``: why a stopped or failed root did, as decided where it was found (cause_step);
+    without a cause, the reason's words pick the step.
     """
     text = reason or ""
     if status == UNSUPPORTED:
@@ -572,15 +657,32 @@ def next_step(status, reason, target, phase=None, command=None):
         if "no terragrunt binary" in text:
             return "set tfstate_terragrunt_bin and rerun, or by hand: %s" % by_hand
         return "by hand: %s" % by_hand
+    if status == AHEAD:
+        return ("nothing to do: the root is already past migrate_target=%s (lockfile only); run migrate_target=lockfile "
+                "to re-initialise it" % target) if detail and detail.get("reinit") else ""
+    scheduled = bool((detail or {}).get("auto"))
     if status in (UNCHANGED, MIGRATED, RESUMED, ROLLED_BACK):
         if target == DYNAMODB:
             return ""
+        if target == DUAL and scheduled:
+            return ("nothing: a later run of migrate_target=auto moves it to lockfile once the dual grace (%s) is over "
+                    "and no DynamoDB-only client shows" % ((detail or {}).get("grace") or "migrate_dual_grace"))
         if target == DUAL:
             return ("run again with migrate_target=lockfile once every pipeline of this root uses the dual "
                     "configuration")
         return ""
     if status in (WOULD_MIGRATE, WOULD_RESUME, WOULD_ROLL_BACK):
+        if scheduled:
+            return "the next run of migrate_target=auto applies it (or run without --check now)"
         return "run without --check to apply"
+    step = cause_step(cause, detail)
+    if step:
+        return step
+    return _step_from_reason(status, text)
+
+
+def _step_from_reason(status, text):
+    """next_step for a stop without a cause code: the reason's words."""
     if "no DynamoDB table to roll back to" in text:
         return "set rollback_table to the table the root's clients locked with, then rerun"
     if "Terraform needs a string hash key" in text or "rollback_table is" in text:
@@ -589,7 +691,7 @@ def next_step(status, reason, target, phase=None, command=None):
         return "wait for the lock holder to finish (or, once proven stale, release it with playbooks/unlock.yml), then rerun"
     if "versioning" in text:
         return "enable versioning on the bucket or set migrate_enable_versioning=true, then rerun"
-    if "does not exist" in text:
+    if "does not exist" in text and "bucket" in text:
         return "check the bucket name, region and credentials of this root"
     if "required_version" in text or "does not support use_lockfile" in text:
         return "upgrade Terraform (>= 1.10.1) or OpenTofu (>= 1.10.2) and the root's required_version"

@@ -19,6 +19,16 @@ SCHEMA_VERSION = 1
 COUNTED = (("status", "status"), ("lock_mode", "lock_mode_after"), ("stage", "target"), ("bucket", "bucket"),
            ("dynamodb_table", "dynamodb_table"), ("account", "account"))
 PROBLEMS = ("stopped", "failed", "refused", "would_stop", "would_fail", "unsupported")
+# The rows an AWX artifact carries: the roots that need a person, or are kept back (auto's held, a pinned root).
+ATTENTION = PROBLEMS + ("held", "pinned")
+# Bounds of what a run hands to AWX (set_stats) and prints at its end; the report files hold every row.
+ARTIFACT_ROWS = 100
+# Bytes of JSON the listed rows, blockers and held-back roots may take in the artifacts, together (counts apart).
+ARTIFACT_BUDGET = 48 * 1024
+SUMMARY_ROWS = 10
+SUMMARY_TEXT = 240
+# Fields an artifact row leaves out: the diffs (kept in the report files) and the per-run detail.
+ARTIFACT_DROPPED = ("files_diff", "diff", "verification", "interrupted", "workspaces", "durations", "record")
 
 
 def file_stamp(utc_text):
@@ -48,6 +58,92 @@ def held_back(rows):
     """The roots migrate_target=auto kept in dual: host, bucket/key, the reason and the evidence (locks)."""
     return [{"host": row.get("host"), "bucket": row.get("bucket"), "key": row.get("key"), "reason": row.get("reason"),
              "evidence": row.get("held_back")} for row in rows if row.get("held_back")]
+
+
+def _one_line(text, limit=SUMMARY_TEXT):
+    """A reason or step on one line, at most ``limit`` characters."""
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
+
+
+def _tally(tally):
+    return ", ".join("%s %d" % (value, number) for value, number in sorted(tally.items(), key=lambda item: -item[1]))
+
+
+def summary_lines(document, files=(), warnings=(), fleet_counts=None):
+    """What the operator reads first at the end of a run: counts per status, each root that needs a person with its
+    one-line reason and next step (at most SUMMARY_ROWS), the roots ahead of the target or that skipped dual, the
+    warnings and the report files. A preview says that nothing was changed."""
+    rows = document["results"]
+    statuses = document["counts"].get("status") or {}
+    kind = "PREVIEW (check mode), nothing was changed" if document.get("check_mode") else "run"
+    head = "%s %s: %d root%s: %s" % (document["report"], kind, len(rows), "" if len(rows) == 1 else "s",
+                                     _tally(statuses) or "none")
+    lines = [head]
+    attention = [row for row in rows if row.get("status") in ATTENTION]
+    for row in attention[:SUMMARY_ROWS]:
+        phase = " (%s)" % row["phase"] if row.get("phase") else ""
+        lines.append("%s %s%s: %s" % (row.get("status"), row.get("host"), phase, _one_line(row.get("reason")) or "-"))
+        if row.get("next_step"):
+            lines.append("  next: %s" % _one_line(row["next_step"]))
+    if len(attention) > SUMMARY_ROWS:
+        lines.append("... and %d more that need attention: see the report" % (len(attention) - SUMMARY_ROWS))
+    for status, label in (("ahead", "ahead of the target, left as they are"),):
+        hosts = [row["host"] for row in rows if row.get("status") == status]
+        if hosts:
+            lines.append("%s (%d): %s" % (label, len(hosts), _names(hosts)))
+    skipped = [row["host"] for row in rows if row.get("skipped_dual")]
+    if skipped:
+        lines.append("skipped dual (DynamoDB straight to lockfile) (%d): %s" % (len(skipped), _names(skipped)))
+    steps = sorted(set(row["next_step"] for row in rows if row.get("status") not in ATTENTION and row.get("next_step")))
+    for step in steps[:3]:
+        lines.append("next: %s" % _one_line(step))
+    if fleet_counts:
+        lines.append("fleet view: %s" % (_tally(fleet_counts.get("status") or {}) or "empty"))
+    lines += ["warning: %s" % _one_line(text) for text in warnings]
+    markdown_files = [path for path in files if path.endswith(".md")]
+    if markdown_files:
+        lines.append("reports: %s" % ", ".join(markdown_files))
+    return lines
+
+
+def _names(hosts, limit=SUMMARY_ROWS):
+    shown = ", ".join(hosts[:limit])
+    return shown + (" and %d more" % (len(hosts) - limit) if len(hosts) > limit else "")
+
+
+def _within(entries, budget, limit):
+    """The first entries whose JSON fits ``budget`` bytes, at most ``limit`` of them."""
+    kept, size = [], 0
+    for entry in entries[:limit]:
+        size += len(json.dumps(entry, default=str)) + 2
+        if size > budget:
+            break
+        kept.append(entry)
+    return kept
+
+
+def artifacts(name, document, files, check_mode, limit=ARTIFACT_ROWS, budget=ARTIFACT_BUDGET):
+    """The set_stats data of a run, bounded: counts, blockers, and the rows of the roots that need attention
+    (ATTENTION statuses) without diffs, at most ``limit`` rows and ``budget`` bytes of rows and blockers, with a
+    count of the rows left out; the report files (``files``) hold every row.
+    """
+    attention = [{key: value for key, value in row.items() if key not in ARTIFACT_DROPPED}
+                 for row in document["results"] if row.get("status") in ATTENTION]
+    rows = _within(attention, budget // 2, limit)
+    held = held_back(document["results"])
+    stats = {
+        "tfstate_%s_counts" % name: document["counts"],
+        "tfstate_%s_results" % name: rows,
+        "tfstate_%s_results_omitted" % name: len(attention) - len(rows),
+        "tfstate_%s_blockers" % name: _within(document["blockers"], budget // 4, limit),
+        # migrate_target=auto: the roots kept in dual, and the locks that showed an old client.
+        "tfstate_%s_held_back" % name: _within(held, budget // 4, limit),
+        "tfstate_%s_report_files" % name: list(files),
+    }
+    if check_mode:
+        stats = {"%s_preview" % key: value for key, value in stats.items()}
+    return stats
 
 
 def run_document(name, rows, run, generated, check_mode, previous=None):
@@ -219,13 +315,15 @@ def markdown(document):
         for row in held:
             lines.append("| %s | %s/%s | %s |" % (_cell(row["host"]), _cell(row["bucket"]), _cell(row["key"]),
                                                   _cell("; ".join(row["evidence"]))))
-    lines += ["", "## Roots", "", "| host | status | lock mode before | after | bucket/key | table | files | time |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    after = "after (would be)" if document.get("check_mode") else "after"
+    lines += ["", "## Roots", "", "| host | status | lock mode before | %s | bucket/key | table | files | reason | time |"
+              % after, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in document["results"]:
         lines.append("| %s |" % " | ".join(_cell(value) for value in (
-            row.get("host"), row.get("status"), row.get("lock_mode_before"), row.get("lock_mode_after"),
+            row.get("host"), str(row.get("status") or "") + (" (skipped dual)" if row.get("skipped_dual") else ""),
+            row.get("lock_mode_before"), row.get("lock_mode_after"),
             "%s/%s" % (row.get("bucket") or "?", row.get("key") or "?"), row.get("dynamodb_table"),
-            ", ".join(row.get("files_changed") or []), row.get("time"))))
+            ", ".join(row.get("files_changed") or []), _one_line(row.get("reason")), row.get("time"))))
     fleet = document.get("fleet")
     if fleet:
         lines += ["", "## Fleet (from the ledger, generated %s)" % fleet["generated"], ""]

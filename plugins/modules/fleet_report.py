@@ -39,10 +39,19 @@ description:
     preview each root's C(files_diff) (the backend diff it would write). No state content is ever written.
   - Writers of one O(report_dir) take turns (a lock file C(.<name>-report.lock) there), and each file is written
     through a temporary file and renamed, so readers never see half a report.
-  - The counts, blockers and rows are also handed to C(ansible-playbook)'s stats as C(tfstate_<name>_results),
-    C(tfstate_<name>_counts), C(tfstate_<name>_blockers) and C(tfstate_<name>_held_back) (the roots
-    C(migrate_target=auto) kept in dual, with the locks that showed an old client) (with a C(_preview) suffix in
-    check mode), as M(ansible.builtin.set_stats) would, so AWX shows them as the job's artifacts.
+  - >-
+    The run is also handed to C(ansible-playbook)'s stats, bounded so that a job of thousands of roots stays
+    small in AWX: C(tfstate_<name>_counts), C(tfstate_<name>_blockers), C(tfstate_<name>_results) (only the rows
+    of the roots that need attention - stopped, failed, refused, held, pinned, unsupported and their check-mode
+    forms - without diffs), C(tfstate_<name>_held_back) (the roots C(migrate_target=auto) kept in dual, with the
+    locks that showed an old client), each at most 100 entries, C(tfstate_<name>_results_omitted) (how many
+    attention rows the cap left out) and C(tfstate_<name>_report_files) (the files that hold every row); with a
+    C(_preview) suffix in check mode, as M(ansible.builtin.set_stats) would, so AWX shows them as the job's
+    artifacts.
+  - >-
+    RV(summary) is what the roles print last; the first batch of a run also warns about extra variables
+    (C(-e)) with a role prefix (C(migrate_), C(rollback_), C(retire_), C(tfstate_), C(bootstrap_)) that no role
+    of the collection reads, naming the closest known one.
   - >-
     The task fails when O(report_dir) cannot be created, with C(cannot create the report directory <dir>: <error>).
 options:
@@ -194,22 +203,28 @@ fleet_counts:
   type: dict
   sample: {"status": {"dual": 7, "lockfile": 41, "pinned": 1}}
 summary:
-  description: "One line per root of the run, C(<host>: <status>), followed by C(: <reason>) when there is one."
+  description:
+    - The run summary the roles print last, one line each; the counts per status (a preview says nothing was
+      changed), each root that needs attention with its one-line reason and C(next:) step (at most 10, then how
+      many more), the roots V(ahead) of the target and those that skipped dual, the warnings and the report files.
   returned: success
   type: list
   elements: str
-  sample: ["network: migrated", "payments: stopped: versioning is not enabled on state bucket acme-payments-tfstate"]
+  sample: ["migrate run: 4 roots: migrated 3, stopped 1", "stopped payments (preflight): versioning is not enabled on
+           state bucket acme-payments-tfstate", "  next: enable versioning on the bucket or set
+           migrate_enable_versioning=true, then rerun", "reports: tfstate-reports/migrate-report.md"]
 ansible_stats:
   description:
-    - The stats handed to Ansible (C(data) holds C(tfstate_<name>_results), C(tfstate_<name>_counts),
-      C(tfstate_<name>_blockers) and C(tfstate_<name>_held_back), with a C(_preview) suffix in check mode), replaced rather than added up, so a
-      later C(serial) batch reports the whole run so far.
+    - The stats handed to Ansible (C(data) holds the bounded artifacts listed above, with a C(_preview) suffix in
+      check mode), replaced rather than added up, so a later C(serial) batch reports the whole run so far.
   returned: success
   type: dict
   sample: {"data": {"tfstate_migrate_counts": {"status": {"migrated": 2}}}, "per_host": false, "aggregate": false}
 warnings:
-  description: The buckets whose ledger could not be read for the fleet view, with the error.
-  returned: when a bucket could not be read
+  description:
+    - The buckets whose ledger could not be read for the fleet view, with the error; the extra variables no role
+      reads.
+  returned: when there is one
   type: list
   elements: str
   sample: ["fleet view: the ledger of bucket acme-tfstate could not be read: AccessDenied ..."]

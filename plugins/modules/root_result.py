@@ -20,6 +20,13 @@ description:
     missing with O(verify=true)). In check mode a run never says a root was migrated - V(would_migrate),
     V(would_resume), V(would_stop), V(would_fail), or V(unchanged).
   - >-
+    V(ahead), in either mode, is a root already past O(target): its files lock with the S3 lockfile only while
+    the target is V(dual) (a stage-1 rerun after stage 2). Nothing of it was changed and it never fails the root.
+  - >-
+    In check mode this is the one task of the role that reports C(changed): once per root that would change
+    (V(would_migrate), V(would_resume)), with the rewrite's diff (shown by C(--diff)); RV(lock_mode_after) is
+    then the lock mode the root would have.
+  - >-
     V(unsupported), in either mode, is a root the role does not migrate
     (RV(tfstate.s3_backend.root_preflight#module:migration.action) V(unsupported): a Terragrunt root without a
     terragrunt binary); nothing of it was changed. RV(reason) says why (C(terragrunt: ...)), RV(files_diff) the
@@ -75,6 +82,23 @@ options:
     description:
       - The message of the task that failed (C(ansible_failed_result.msg)); it becomes RV(reason). Given at all,
         even empty, it marks the root as failed.
+    type: str
+  failure_cause:
+    description:
+      - Why the failed task failed, as it decided where the failure was found (its C(cause)), one of
+        V(root_missing), V(credentials), V(bucket_missing), V(lock_held) or V(versioning). It chooses
+        RV(next_step) and becomes RV(cause).
+    type: str
+  failure_detail:
+    description:
+      - What the failed task knew about the cause (its C(cause_detail)), for example the bucket of the last
+        C(terraform init) or the lock's holder; RV(next_step) names it.
+    type: dict
+    default: {}
+  dual_grace:
+    description:
+      - The role's C(migrate_dual_grace); with O(stage) from a C(migrate_target=auto) run, RV(next_step) says when
+        the next scheduled run moves the root on.
     type: str
   rewrite:
     description:
@@ -215,7 +239,8 @@ backend_file:
 status:
   description:
     - The outcome, V(migrated), V(resumed), V(unchanged), V(stopped) or V(failed); in check mode V(would_migrate),
-      V(would_resume), V(would_stop), V(would_fail) or V(unchanged); in both, V(unsupported).
+      V(would_resume), V(would_stop), V(would_fail) or V(unchanged); in both, V(unsupported) and V(ahead) (past
+      the target, left as it is).
   returned: always
   type: str
   sample: migrated
@@ -240,10 +265,26 @@ fails_root:
   type: bool
   sample: false
 next_step:
-  description: What a person should do about the root, in one sentence; empty when nothing.
+  description:
+    - What a person should do about the root, in one sentence; empty when nothing. For a stop it follows
+      RV(cause) (which variable gives credentials, the bucket the last C(terraform init) used, the lock's holder
+      and C(unlock.yml) only for a stale lock), else the reason's words.
   returned: always
   type: str
   sample: run again with migrate_target=lockfile once every pipeline of this root uses the dual configuration
+cause:
+  description:
+    - Why the root stopped, as decided where the failure was found (O(failure_cause)); null when not known.
+  returned: always
+  type: str
+  sample: lock_held
+skipped_dual:
+  description:
+    - Whether the root went (or, in check mode, would go) from DynamoDB locking straight to lockfile, without
+      the dual stage; allowed, and said in the run summary.
+  returned: always
+  type: bool
+  sample: false
 unsupported:
   description: Why the role does not migrate a V(unsupported) root, V(terragrunt); else null.
   returned: always
@@ -279,6 +320,8 @@ lock_mode_after:
   description:
     - The lock mode read back now, from the files and the last C(terraform init). When they differ, the text names
       both, the files' mode first. Null when the root cannot be read.
+    - In check mode, for a root that would migrate or resume, the lock mode it would have (O(target), the mode
+      its check-mode rewrite was computed and read back for).
   returned: always
   type: str
   sample: dual

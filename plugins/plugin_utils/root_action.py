@@ -25,6 +25,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identit
     describe_identity,
     effective_identity,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import CAUSE_CREDENTIALS, aws_cause
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import TerraformFailed
 
 # What every phase after the preflight receives: the preflight's `migration` result.
@@ -110,6 +111,10 @@ class RootAction(ActionBase):
         except AwsError as exc:
             result.update(exc.to_result())
             result.update(failed=True, msg=str(exc))
+            cause = aws_cause(exc.code)
+            if cause:
+                # next_step names the variables that give credentials (migration.cause_step).
+                result.update(cause=cause, cause_detail={"profile": validation.validated_parameters.get("profile")})
         except TerraformFailed as exc:
             result.update(failed=True, msg=str(exc), rc=exc.rc)
         if self._phase_warnings:
@@ -159,7 +164,7 @@ class RootAction(ActionBase):
             if identity["origin"]["profile"] != "backend":
                 raise
             raise PhaseFailed("%s: the backend's profile %s cannot be used: %s" % (where, described["profile"], exc),
-                              **exc.to_result())
+                              cause=CAUSE_CREDENTIALS, cause_detail={"profile": described["profile"]}, **exc.to_result())
         try:
             caller = connection.caller_identity()
         except AwsError as exc:

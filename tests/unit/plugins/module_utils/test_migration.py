@@ -279,6 +279,64 @@ def test_unloadable_file_blockers_name_the_file_line_and_byte_and_the_next_step_
     assert "UTF-8" in m.next_step(m.STOPPED, reasons[0], "lockfile")
 
 
+def test_next_step_follows_the_cause_decided_where_the_failure_was_found():
+    missing = m.next_step(m.STOPPED, "the root's directory /src/app does not exist", "dual", "preflight", None,
+                          m.CAUSE_ROOT_MISSING, {"root": "/src/app", "host": "app"})
+    assert "tfstate_root" in missing and "/src/app" in missing and "bucket" not in missing
+    credentials = m.next_step(m.STOPPED, "GetCallerIdentity failed", "dual", "preflight", None, m.CAUSE_CREDENTIALS,
+                              {"profile": "platform-prod"})
+    assert "tfstate_aws_profile" in credentials and "AWS_PROFILE" in credentials
+    assert "AWS_ACCESS_KEY_ID" in credentials and "platform-prod" in credentials
+    moved = m.next_step(m.STOPPED, "state bucket typo does not exist", "dual", "preflight", None,
+                        m.CAUSE_BUCKET_MISSING, {"bucket": "typo", "init_bucket": "acme-state", "place": "/r/backend.tf:2"})
+    assert "acme-state" in moved and "/r/backend.tf:2" in moved
+    same = m.next_step(m.STOPPED, "state bucket acme does not exist", "dual", "preflight", None,
+                       m.CAUSE_BUCKET_MISSING, {"bucket": "acme", "init_bucket": "acme", "place": "/r/backend.tf:2"})
+    assert "last terraform init" not in same and "credentials" in same
+    young = m.next_step(m.STOPPED, "a lock is held", "dual", "preflight", None, m.CAUSE_LOCK_HELD,
+                        {"holder": "runner@ci-42 (lock ID x)", "stale": False})
+    assert "runner@ci-42" in young and "unlock" not in young
+    stale = m.next_step(m.STOPPED, "a lock is held", "dual", "preflight", None, m.CAUSE_LOCK_HELD,
+                        {"holder": "runner@ci-42 (lock ID x)", "stale": True})
+    assert "runner@ci-42" in stale and "unlock.yml" in stale
+
+
+def test_aws_cause_names_credential_errors_only():
+    assert m.aws_cause("NoCredentialsError") == m.CAUSE_CREDENTIALS
+    assert m.aws_cause("ProfileNotFound") == m.CAUSE_CREDENTIALS
+    assert m.aws_cause("AccessDenied") is None
+
+
+def test_a_lockfile_root_is_ahead_of_dual_and_fails_nothing():
+    assert "past migrate_target=dual" in m.ahead_of(backend("lockfile", "lockfile"), m.DUAL)
+    assert "last terraform init used dual" in m.ahead_of(backend("lockfile", "dual"), m.DUAL)
+    assert m.ahead_of(backend("lockfile", "lockfile"), m.LOCKFILE) is None
+    assert m.ahead_of(backend("dynamodb"), m.DUAL) is None
+    assert m.ahead_of(backend("none"), m.DUAL) is None  # no locking is not ahead: file_blockers stops it
+    assert m.root_status(m.ACTION_AHEAD, None, False, False) == m.AHEAD
+    assert m.root_status(m.ACTION_AHEAD, None, True, False) == m.AHEAD
+    assert not m.fails_root(m.AHEAD, True, True)
+    assert m.next_step(m.AHEAD, "", m.DUAL) == ""
+    assert "migrate_target=lockfile" in m.next_step(m.AHEAD, "", m.DUAL, detail={"reinit": True})
+
+
+def test_skipped_dual_and_the_lock_mode_a_preview_shows():
+    assert m.skipped_dual("dynamodb", m.LOCKFILE, m.MIGRATED)
+    assert m.skipped_dual("dynamodb", m.LOCKFILE, m.WOULD_MIGRATE)
+    assert not m.skipped_dual("dual", m.LOCKFILE, m.MIGRATED)
+    assert not m.skipped_dual("dynamodb", m.DUAL, m.MIGRATED)
+    assert not m.skipped_dual("dynamodb", m.LOCKFILE, m.STOPPED)
+    assert m.lock_mode_would_be(m.WOULD_MIGRATE, "dual", "dynamodb") == "dual"
+    assert m.lock_mode_would_be(m.WOULD_STOP, "dual", "dynamodb") == "dynamodb"
+
+
+def test_an_auto_run_says_what_the_next_scheduled_run_does():
+    step = m.next_step(m.MIGRATED, "", m.DUAL, detail={"auto": True, "grace": "7d"})
+    assert "migrate_target=auto" in step and "7d" in step
+    assert "run again with migrate_target=lockfile" not in step
+    assert "migrate_target=auto" in m.next_step(m.WOULD_MIGRATE, "", m.DUAL, detail={"auto": True})
+
+
 # ---------------------------------------------------------------------------
 # The pending intent is judged like the maintenance lock.
 

@@ -122,3 +122,73 @@ def test_an_unsupported_root_is_a_blocker_with_its_diff_and_command_in_a_real_ru
     assert "## Diffs\n\n### g\n\nNot applied by this role (terragrunt): apply it by hand, then run `%s`." % command \
         in text
     assert "```diff\n--- /r/terragrunt.hcl (before)" in text
+
+
+def test_the_summary_counts_names_each_stop_once_with_its_next_step_and_the_files():
+    rows = [row("a"), row("b", "stopped", phase="preflight", reason="a lock is held\non x by runner@ci-42",
+                          next_step="wait for runner@ci-42"),
+            row("c", "ahead"), row("d", skipped_dual=True)]
+    document = reports.run_document("migrate", rows, RUN, "t", False)
+    lines = reports.summary_lines(document, ["/r/migrate-report.md", "/r/migrate-report.json"],
+                                  ["extra variable migrate_targt ..."])
+    assert lines[0] == "migrate run: 4 roots: migrated 2, ahead 1, stopped 1"
+    assert lines[1] == "stopped b (preflight): a lock is held on x by runner@ci-42"
+    assert lines[2] == "  next: wait for runner@ci-42"
+    assert "ahead of the target, left as they are (1): c" in lines
+    assert "skipped dual (DynamoDB straight to lockfile) (1): d" in lines
+    assert "warning: extra variable migrate_targt ..." in lines
+    assert lines[-1] == "reports: /r/migrate-report.md"
+    assert sum("runner@ci-42" in line for line in lines if not line.startswith("  next")) == 1
+
+
+def test_a_preview_summary_says_nothing_changed_and_caps_the_rows():
+    rows = [row("h%02d" % index, "would_stop", reason="x" * 500) for index in range(15)]
+    lines = reports.summary_lines(reports.run_document("migrate", rows, RUN, "t", True))
+    assert lines[0].startswith("migrate PREVIEW (check mode), nothing was changed: 15 roots")
+    assert len([line for line in lines if line.startswith("would_stop")]) == reports.SUMMARY_ROWS
+    assert "... and 5 more that need attention: see the report" in lines
+    assert max(len(line) for line in lines) < 300
+
+
+def test_the_artifacts_of_1000_roots_stay_under_64_kb():
+    diff = "--- a/backend.tf\n+++ b/backend.tf\n" + "-    dynamodb_table = \"locks\"\n+    use_lockfile = true\n" * 10
+    rows = [row("root-%04d" % index, "migrated", files_diff=diff, files_changed=["/src/root/backend.tf"],
+                verification={"plan_ok": True}, workspaces=["default"], lock_mode_before="dynamodb",
+                principal="arn:aws:sts::123456789012:assumed-role/tfstate/ops", cutover_time="2026-11-29T20:00:00Z")
+            for index in range(960)]
+    rows += [row("stuck-%04d" % index, "stopped", phase="preflight", reason="a lock is held on state/x " * 4,
+                 next_step="wait for runner@ci then rerun", files_diff=diff) for index in range(40)]
+    document = reports.run_document("migrate", rows, RUN, "t", False)
+    stats = reports.artifacts("migrate", document, ["/r/migrate-report.json", "/r/migrate-report.md"], False)
+    size = len(json.dumps(stats))
+    assert size <= 64 * 1024, size
+    assert len(stats["tfstate_migrate_results"]) == 40 and stats["tfstate_migrate_results_omitted"] == 0
+    assert all("files_diff" not in entry for entry in stats["tfstate_migrate_results"])
+    assert stats["tfstate_migrate_counts"]["status"] == {"migrated": 960, "stopped": 40}
+    assert stats["tfstate_migrate_report_files"] == ["/r/migrate-report.json", "/r/migrate-report.md"]
+
+
+def test_the_artifacts_cap_the_attention_rows_and_count_the_rest():
+    rows = [row("h%04d" % index, "held" if index % 2 else "stopped") for index in range(250)]
+    stats = reports.artifacts("migrate", reports.run_document("migrate", rows, RUN, "t", True), [], True)
+    assert len(stats["tfstate_migrate_results_preview"]) == reports.ARTIFACT_ROWS
+    assert stats["tfstate_migrate_results_omitted_preview"] == 150
+    assert len(stats["tfstate_migrate_blockers_preview"]) == reports.ARTIFACT_ROWS
+
+
+def test_the_markdown_roots_table_carries_the_reason_and_the_preview_says_would_be():
+    document = reports.run_document("migrate", [row("a", "waiting", reason="in dual since x; 3 days of grace left")],
+                                    RUN, "t", True)
+    text = reports.markdown(document)
+    assert "3 days of grace left" in text.split("## Roots", 1)[1]
+    assert "| after (would be) |" in text
+
+
+def test_the_artifacts_stay_bounded_when_every_root_stopped_with_a_long_reason():
+    rows = [row("root-%04d" % index, "stopped", phase="preflight", reason="a lock is held on state/x by y; " * 30,
+                next_step="wait for y " * 20, root="/srv/repos/%04d" % index, backend_file="/srv/repos/x/backend.tf:3")
+            for index in range(1000)]
+    stats = reports.artifacts("migrate", reports.run_document("migrate", rows, RUN, "t", False), [], False)
+    assert len(json.dumps(stats)) <= 64 * 1024
+    listed = len(stats["tfstate_migrate_results"])
+    assert 0 < listed < 100 and stats["tfstate_migrate_results_omitted"] == 1000 - listed
