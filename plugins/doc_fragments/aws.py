@@ -72,13 +72,13 @@ options:
       - With the defaults, a call to an endpoint that never answers fails after at most
         O(max_attempts) x (O(connect_timeout) + O(read_timeout)) = 51 seconds, naming the endpoint.
     type: float
-    version_added: 0.2.0
+    version_added: 0.1.0
   read_timeout:
     description:
       - Seconds to wait for an answer on an open connection, per attempt.
       - When unset, C(read_timeout) of O(aws_config), else V(12).
     type: float
-    version_added: 0.2.0
+    version_added: 0.1.0
   max_attempts:
     description:
       - How many times a call is tried in all (the first try included) on throttling, 5xx answers,
@@ -86,7 +86,7 @@ options:
       - When unset, C(retries.total_max_attempts) of O(aws_config) (or its C(retries.max_attempts), which botocore
         counts without the first try), else V(3).
     type: int
-    version_added: 0.2.0
+    version_added: 0.1.0
 requirements:
   - python >= 3.8
   - boto3

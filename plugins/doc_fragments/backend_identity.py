@@ -33,5 +33,5 @@ options:
         says.
     type: bool
     default: true
-    version_added: 0.2.0
+    version_added: 0.1.0
 """

@@ -107,7 +107,7 @@ except ImportError:  # ansible-core before 2.19 templates inventory variables wi
         return value
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import backend_fact
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import backend_fact, setting_places
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -153,6 +153,10 @@ def root_hosts(top, tree, include=(), warn=None):
             continue
         roots[root] = backend
         entry = disc.describe(tree, backend, version_cache, partial_cache)
+        entry["setting_lines"] = setting_places(backend)
+        places = dict((found.path, setting_places(found)) for found in partial_cache.get(root, []))
+        for partial in entry["partial_configs"]:
+            partial["setting_lines"] = places.get(partial["file"], {})
         partials = entry.pop("partial_configs")
         entry.pop("partial_config_files")
         entry.pop("templated")
@@ -174,10 +178,12 @@ def _host_vars(entry, partial):
         partial_file = partial["file"]
         sources.append((partial_file, 1, partial["settings"]))
         init_args = ["-backend-config=%s" % os.path.relpath(partial_file, entry["root"])]
+    lines = dict(entry["setting_lines"], **(partial["setting_lines"] if partial is not None else {}))
     lock_mode = disc.effective_lock_mode(entry["settings"], partial["settings"]) if partial else entry["lock_mode"]
     backend = backend_fact(entry["root"], entry["file"], entry["line"], entry["form"], sources, settings,
                            [partial_file] if partial_file else [], entry["required_version"],
-                           entry["admits_use_lockfile"], [], entry["unresolved_settings"], lock_mode)
+                           entry["admits_use_lockfile"], [], entry["unresolved_settings"], lock_mode,
+                           setting_lines=lines)
     host_vars = {
         "tfstate_root": entry["root"],
         "tfstate_backend": backend,

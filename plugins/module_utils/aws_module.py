@@ -10,6 +10,11 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import (
     AwsConnection,
     AwsError,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import (
+    IdentityError,
+    describe_identity,
+    effective_identity,
+)
 
 # amazon.aws's names, aliases and environment fallbacks, so users' habits carry over.
 # Keys and profile fall through to boto3's own chain when unset.
@@ -58,6 +63,28 @@ class AwsModule:
             except AwsError as exc:
                 self.fail_aws(exc)
         return self._connection
+
+    def act_as_backend(self, backend):
+        """Connect as the principal terraform runs as for ``backend`` (terraform_root_info's ``backend``, the
+        terraform_roots inventory's ``tfstate_backend``): its profile, assume_role, region and endpoints laid
+        over the task's AWS options, as the migrate phases do. Returns the identity without secrets."""
+        options = dict((name, self.params.get(name)) for name in AWS_ARGUMENT_SPEC)
+        where = "%s:%s" % (backend.get("file") or backend.get("root") or "the backend", backend.get("line") or 1)
+        settings = backend["identity_settings"] if "identity_settings" in backend else backend.get("settings")
+        try:
+            identity = effective_identity(settings, options, where=where,
+                                          unresolved=backend.get("identity_unresolved") or ())
+        except IdentityError as exc:
+            self.fail_json(msg=str(exc))
+        role = identity["assume_role"]
+        try:
+            self._connection = AwsConnection.from_params(dict(identity["params"], assume_role=role))
+        except AwsError as exc:
+            if role:
+                self.fail_aws(exc, msg="cannot act as the backend's role %s (assume_role at %s, session %s)"
+                              % (role["role_arn"], where, role.get("session_name")), role_arn=role["role_arn"])
+            self.fail_aws(exc, msg="%s: the backend's identity cannot be used" % where)
+        return dict(describe_identity(identity), where=where)
 
     def client(self, service, region=None):
         return self.connection.client(service, region=region)

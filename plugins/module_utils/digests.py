@@ -168,7 +168,6 @@ def digest_change(bucket, key, before, after, reason):
     return {
         "state_path": state_path(bucket, key),
         "digest_table_key": digest_table_key(bucket, key),
-        "digest_lock_id": digest_table_key(bucket, key),  # deprecated alias of digest_table_key, until 0.3.0
         "action": action,
         "before": before,
         "after": after,
@@ -315,6 +314,5 @@ def current_digests(s3, items, cutover):
         bucket, key = parsed[0], parsed[1]
         written = digest_written_after(s3, bucket, key, item["Digest"], cutover)
         if written:
-            current.append(dict(written, state_path=state_path(bucket, key), digest_table_key=item["LockID"],
-                                digest_lock_id=item["LockID"]))  # deprecated alias, until 0.3.0
+            current.append(dict(written, state_path=state_path(bucket, key), digest_table_key=item["LockID"]))
     return current

@@ -147,11 +147,29 @@ def backend_policy(bucket, keys, region="us-east-1", workspaces=False, workspace
 # The operator's own policy: what the collection's jobs (and the terraform they run) need.
 
 RECORD_SUFFIX = ".tfstate-s3-backend.json"
-OPERATOR_JOBS = ("migrate", "rollback", "retire", "locks", "unlock")
+OPERATOR_JOBS = ("bootstrap", "migrate", "rollback", "retire", "locks", "unlock")
 # Per job: actions on the state buckets, on every object, on lock objects, on migration records,
 # and on the DynamoDB lock tables. No job deletes or overwrites a state object: terraform only
 # reads states during these jobs (init, plan), and the collection never writes one.
 _JOB_ACTIONS = {
+    # The bootstrap role: state_bucket reads every managed setting, creates the bucket and converges it (the
+    # role's options decide which of the writes run); its verification runs terraform init and plan, which read
+    # the (absent) state and take and release the plan's .tflock. No DynamoDB: bootstrap locks with use_lockfile.
+    "bootstrap": {
+        "bucket": ["s3:CreateBucket", "s3:ListBucket", "s3:GetBucketLocation",
+                   "s3:GetBucketVersioning", "s3:PutBucketVersioning",
+                   "s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration",
+                   "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock",
+                   "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
+                   "s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration",
+                   "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration",
+                   "s3:GetBucketLogging", "s3:PutBucketLogging",
+                   "s3:GetBucketTagging", "s3:PutBucketTagging"],
+        "objects": ["s3:GetObject"],
+        "locks": ["s3:PutObject", "s3:DeleteObject"],
+        "records": [],
+        "tables": [],
+    },
     "migrate": {
         "bucket": ["s3:ListBucket", "s3:GetBucketVersioning"],
         "objects": ["s3:GetObject"],
@@ -218,7 +236,7 @@ def operator_policy(job, buckets, lock_tables=(), region="us-east-1", account="*
                     create_table=False, kms_key_arns=()):
     """The IAM policy document (a dict) an operator credential needs to run ``job`` on these buckets and tables.
 
-    ``job``: migrate, rollback, retire, locks (report) or unlock. The policy covers the collection's
+    ``job``: bootstrap, migrate, rollback, retire, locks (report) or unlock. The policy covers the collection's
     AWS calls and those of the terraform it runs in the roots (init, plan, the lock proofs); it never
     allows deleting or writing a state object. ``enable_versioning`` adds ``s3:PutBucketVersioning``
     (``migrate_enable_versioning``); ``create_table`` adds ``dynamodb:CreateTable`` (a rollback to a

@@ -323,7 +323,7 @@ def old_client_evidence(locks):
             continue
         what = "%s lock %s held by %s (Terraform %s, operation %s, ID %s, since %s)" % (
             "DynamoDB" if lock.get("store") == "dynamodb" else "S3",
-            ("%s item %s" % (lock.get("table"), lock.get("lock_key"))) if lock.get("store") == "dynamodb"
+            ("%s item %s" % (lock.get("table"), lock.get("table_key"))) if lock.get("store") == "dynamodb"
             else "s3://%s/%s" % (lock.get("bucket"), lock.get("lock_key")),
             lock.get("who") or "?", lock.get("version") or "?", lock.get("operation") or "?", lock.get("id") or "?",
             lock.get("created") or "?")
@@ -554,13 +554,20 @@ def record_stage(s3, entry, encrypt=False, kms_key_id=None, existing=None):
     return write_entry(s3, entry, encrypt, kms_key_id)
 
 
-def read_fleet(s3, buckets, page_size=None):
-    """The fleet view of the ledgers of ``buckets``; a bucket whose ledger cannot be read is a problem."""
+def read_fleet(s3, buckets, page_size=None, unreadable=None):
+    """The fleet view of the ledgers of ``buckets``; a bucket whose ledger cannot be read is a problem.
+
+    ``unreadable``, a list, gets ``{bucket, problem}`` of every bucket not read, a missing one included.
+    """
     entries, problems = [], []
     for bucket in sorted(set(bucket for bucket in buckets if bucket)):
         try:
             found, bad = read_ledger(s3, bucket, page_size)
         except AwsError as exc:
+            if unreadable is not None:
+                unreadable.append({"bucket": bucket, "problem": "bucket %s does not exist" % bucket
+                                   if exc.code == "NoSuchBucket" else "the ledger of bucket %s cannot be read: %s"
+                                   % (bucket, exc)})
             if exc.code == "NoSuchBucket":
                 continue  # a bucket that is gone holds no root (a table item may still name it)
             problems.append("the ledger of bucket %s cannot be read, so roots recorded there are unknown: %s" % (

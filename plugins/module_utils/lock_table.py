@@ -209,15 +209,13 @@ def deletion_blockers(s3, table, items, cutover=None):
     for item in items:
         if not is_digest_item(item):
             record = dynamodb_item_record(table, item)
-            # lock_id: deprecated alias of lock_table_key (the item's LockID, not the lock's ID), until 0.3.0
-            blockers.append({"reason": "lock item", "lock_table_key": item.get("LockID"), "lock_id": item.get("LockID"),
+            blockers.append({"reason": "lock item", "lock_table_key": item.get("LockID"),
                              "id": record["id"], "who": record["who"], "operation": record["operation"],
                              "created": record["created"]})
     digests = [item for item in items if is_digest_item(item) and item.get("Digest")]
     if digests and cutover is None:
         blockers.append({"reason": "digest items without cutover_time", "count": len(digests),
-                         "lock_table_keys": [item["LockID"] for item in digests],
-                         "lock_ids": [item["LockID"] for item in digests]})  # deprecated alias, until 0.3.0
+                         "lock_table_keys": [item["LockID"] for item in digests]})
     elif digests:
         for found in current_digests(s3, digests, cutover):
             blockers.append(dict(found, reason="digest matches a state version written after the cut-over"))

@@ -128,15 +128,13 @@ def lock_record(store, bucket, state_object_key, body, table=None, workspace=Non
     from the lock's ``Created``, else from the object's LastModified (``age_source`` says which).
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    if store == STORE_S3:
-        key = lock_key(state_object_key)
-    else:
-        key = lock_table_key(bucket, state_object_key)
     record = {
         "store": store,
         "bucket": bucket,
         "table": table,
-        "lock_key": key,
+        # One name per key: the .tflock object's key in the bucket, or the lock item's key (LockID) in the table.
+        "lock_key": lock_key(state_object_key) if store == STORE_S3 else None,
+        "table_key": lock_table_key(bucket, state_object_key) if store != STORE_S3 else None,
         "state_key": state_object_key,
         "state_path": state_path(bucket, state_object_key),
         "workspace": workspace,
@@ -310,7 +308,7 @@ def dynamodb_item_record(table, item, workspace=None, stale_after=None, now=None
     bucket, state_object_key = (parsed[0], parsed[1]) if parsed else ("", item.get("LockID", ""))
     record = lock_record(STORE_DYNAMODB, bucket, state_object_key, item.get("Info", ""), table=table,
                          workspace=workspace, stale_after=stale_after, now=now)
-    record["lock_key"] = item.get("LockID")
+    record["table_key"] = item.get("LockID")
     if not parsed:
         record["corrupt"] = True
         record["reason"] = "LockID %r is not <bucket>/<state key>" % item.get("LockID")

@@ -344,7 +344,7 @@ def freeze_recheck(record_before, record_now, run_id, now, legacy_lease_seconds=
 
 def describe_lock(lock):
     """One phrase naming a lock: where, which store, who, ID, operation, since when."""
-    place = lock.get("state_path") or lock.get("lock_key") or "?"
+    place = lock.get("state_path") or lock.get("lock_key") or lock.get("table_key") or "?"
     where = ("DynamoDB table %s" % lock.get("table")) if lock.get("store") == "dynamodb" else "S3"
     return "%s (%s) by %s, ID %s, operation %s, since %s" % (
         place, where, lock.get("who") or "?", lock.get("id") or "?", lock.get("operation") or "?",

@@ -61,45 +61,140 @@ def last_cutover(records, configured=None):
     return text, moment, problems
 
 
+AGAIN = "; then run retire again"
+
+
+def refusal(reason, next_step):
+    """One reason to keep the table and what the operator does about it."""
+    return {"reason": reason, "next_step": next_step}
+
+
 def retirement_blockers(roots, unexamined, unreadable, referencing, cutover_time, cutover_moment, grace_period_days,
-                        now, declarations, table_refusal=None, problems=()):
-    """Every reason to keep the table, in the order a reader acts on them; empty when it may go.
+                        now, declarations, table_refusal=(), problems=()):
+    """Every reason to keep the table, in the order a reader acts on them, each with its next step
+    (``{reason, next_step}``); empty when it may go.
 
     ``roots``: the inventory's root hosts; ``unexamined``: those not examined; ``unreadable`` and
-    ``referencing``: findings (``root`` and ``error``, or ``root``, ``file``, ``line``, ``lock_mode``);
-    ``cutover_time``/``cutover_moment``: the last cut-over (text and aware datetime, None when unknown);
-    ``declarations``: ``{file, line}`` of Terraform code declaring the table; ``table_refusal``: the table
-    check's message (lock items, current digests, deletion protection) or None; ``problems``: other
-    reasons (code that could not be searched, unreadable record times).
+    ``referencing``: findings (``root`` and ``error``, or ``root``, ``host``, ``table_at`` (or ``file`` and
+    ``line``), ``lock_mode``); ``cutover_time``/``cutover_moment``: the last cut-over (text and aware datetime,
+    None when unknown); ``declarations``: ``{file, line}`` of Terraform code declaring the table;
+    ``table_refusal``: the table's own check, as :func:`table_refusals` gives it; ``problems``: other reasons
+    (sentences of the ledger, code that could not be searched, unreadable record times).
     """
     reasons = []
     if not roots:
-        reasons.append("the inventory lists no Terraform root (hosts with tfstate_root or tfstate_repo_url), so nothing "
-                       "shows which clients still use the table")
+        reasons.append(refusal(
+            "the inventory lists no Terraform root (hosts with tfstate_root or tfstate_repo_url), so nothing shows "
+            "which clients still use the table",
+            "list the roots that used the table in the inventory, one host each with tfstate_root or tfstate_repo_url"
+            + AGAIN))
     for host in unexamined:
-        reasons.append("root %s was not examined (run the role with tasks_from: examine on every root first, as "
-                       "playbooks/retire.yml does)" % host)
+        reasons.append(refusal(
+            "root %s was not examined" % host,
+            "run playbooks/retire.yml, which examines every root first (with --limit, include localhost)"))
     for finding in unreadable:
-        reasons.append("root %s could not be read, so it may still use the table: %s" % (finding["root"], finding["error"]))
+        reasons.append(refusal(
+            "root %s could not be read, so it may still use the table: %s" % (finding["root"], finding["error"]),
+            "make root %s readable (the error names what to fix), or take its host out of the inventory if the root "
+            "is gone%s" % (finding["root"], AGAIN)))
     for finding in referencing:
-        reasons.append("root %s still locks with the table (%s:%s, lock mode %s)" % (
-            finding["root"], finding["file"], finding["line"], finding["lock_mode"]))
-    if cutover_moment is None:
-        reasons.append("no migration record names the table, so the last cut-over time is unknown: set the cut-over "
-                       "time (retire_cutover_time)")
-    else:
-        grace = datetime.timedelta(days=float(grace_period_days))
-        left = cutover_moment + grace - now
-        if left > datetime.timedelta(0):
-            reasons.append("the grace period of %g day(s) after the last cut-over (%s) is not over: %s hour(s) left" % (
-                float(grace_period_days), cutover_time, round(left.total_seconds() / 3600, 1)))
+        place = finding.get("table_at") or "%s:%s" % (finding["file"], finding["line"])
+        reasons.append(refusal(
+            "root %s still locks with the table (%s, lock mode %s)" % (finding["root"], place, finding["lock_mode"]),
+            "ansible-playbook tfstate.s3_backend.migrate --limit %s -e migrate_target=lockfile (it removes the table "
+            "from %s)%s" % (finding.get("host") or finding["root"], place, AGAIN)))
+    reasons.extend(_grace_refusals(cutover_time, cutover_moment, grace_period_days, now))
     for found in declarations:
-        reasons.append("the table is declared in Terraform code at %s:%s: remove that aws_dynamodb_table resource there "
-                       "(terraform destroys the table) instead of deleting it here" % (found["file"], found["line"]))
-    reasons.extend(problems)
-    if table_refusal:
-        reasons.append(table_refusal)
+        reasons.append(refusal(
+            "the table is declared in Terraform code at %s:%s" % (found["file"], found["line"]),
+            "remove that aws_dynamodb_table resource at %s:%s and apply there (terraform destroys the table) instead "
+            "of deleting it here" % (found["file"], found["line"])))
+    reasons.extend(refusal(problem, problem_next_step(problem)) for problem in problems)
+    reasons.extend(table_refusal or ())
     return reasons
+
+
+def _grace_refusals(cutover_time, cutover_moment, grace_period_days, now):
+    if cutover_moment is None:
+        return [refusal("no migration record names the table, so the last cut-over time is unknown",
+                        "set retire_cutover_time to when the last root stopped locking with the table (RFC 3339, "
+                        "e.g. 2026-11-27T10:00:00Z)" + AGAIN)]
+    grace = datetime.timedelta(days=float(grace_period_days))
+    left = cutover_moment + grace - now
+    if left <= datetime.timedelta(0):
+        return []
+    over = (cutover_moment + grace).astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [refusal(
+        "the grace period of %g day(s) after the last cut-over (%s) is not over: %s hour(s) left" % (
+            float(grace_period_days), cutover_time, round(left.total_seconds() / 3600, 1)),
+        "run retire again after %s (old clones and forgotten pipelines show up meanwhile), or set a shorter "
+        "retire_grace_period_days" % over)]
+
+
+# What to do about a reason given as a sentence (the ledger's, the code search's, a record's), by its words.
+PROBLEM_STEPS = (
+    ("neither this run nor the ledger knows",
+     "find the root whose state the digest item names (its bucket and key), add it to the inventory and move it to "
+     "lockfile, or give the client that still writes it the backend's use_lockfile configuration" + AGAIN),
+    ("known from the ledger",
+     "move that root to lockfile (tfstate.s3_backend.migrate with migrate_target=lockfile from the inventory that "
+     "holds it), or add it to this inventory" + AGAIN),
+    ("with the table since",
+     "move that root to lockfile (tfstate.s3_backend.migrate with migrate_target=lockfile from the inventory that "
+     "holds it), or add it to this inventory" + AGAIN),
+    ("cannot be searched",
+     "fix or remove that entry of retire_code_paths" + AGAIN),
+    ("to search it for a declaration",
+     "make that file readable to the controller" + AGAIN),
+    ("cut-over time that cannot be read",
+     "rerun tfstate.s3_backend.migrate on that root (it rewrites its record), or set retire_cutover_time" + AGAIN),
+    ("ledger",
+     "give the controller read access to the ledger named (s3:ListBucket and s3:GetObject on "
+     "tfstate-s3-backend-ledger/ of that bucket)" + AGAIN),
+)
+
+
+def problem_next_step(problem):
+    """The next step of a reason given as a sentence."""
+    for words, step in PROBLEM_STEPS:
+        if words in problem:
+            return step
+    return "resolve the reason given" + AGAIN
+
+
+def table_refusals(message, blockers, table):
+    """The table's own refusal (``lock_table.ensure_table_absent``: ``message`` and its ``blockers`` dicts) as
+    refusals with a next step each; a check that could not be made (no blockers) is one refusal."""
+    if not blockers:
+        return [refusal(message, "fix what the message names (read access to table %s and the state buckets)%s"
+                        % (table, AGAIN))]
+    found = []
+    for blocker in blockers:
+        kind = blocker.get("reason")
+        if kind == "lock item":
+            found.append(refusal(
+                "lock item %s is held (ID %s, %s by %s since %s)" % (
+                    blocker.get("lock_table_key"), blocker.get("id"), blocker.get("operation"), blocker.get("who"),
+                    blocker.get("created")),
+                "a client still locks through the table: find it by the lock's Who, wait for its operation to end, "
+                "or release a stale lock with tfstate.s3_backend.unlock (unlock_lock_id %s)%s"
+                % (blocker.get("id"), AGAIN)))
+        elif kind == "deletion protection":
+            found.append(refusal("table %s has deletion protection on" % table,
+                                 "set retire_lift_deletion_protection: true to turn it off before the deletion"))
+        elif kind and kind.startswith("digest items without"):
+            found.append(refusal(
+                "%s digest items exist and no cut-over time is known to judge them" % blocker.get("count"),
+                "set retire_cutover_time to when the last root stopped locking with the table (RFC 3339)" + AGAIN))
+        else:
+            found.append(refusal(
+                "digest item %s matches %s version %s written %s: a client with dynamodb_table still writes this "
+                "state" % (blocker.get("digest_table_key"), blocker.get("state_path"), blocker.get("version_id"),
+                           blocker.get("last_modified")),
+                "find the client that still applies %s with dynamodb_table (an old clone or pipeline, a root missing "
+                "from the inventory) and give it the backend's use_lockfile configuration%s" % (
+                    blocker.get("state_path"), AGAIN)))
+    return found
 
 
 # ---------------------------------------------------------------------------

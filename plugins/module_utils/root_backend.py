@@ -140,6 +140,7 @@ def _merged_settings(block, files, pairs):
     key=value pairs."""
     merged = dict(block.settings)
     sources = [(block.path, block.line, dict(block.settings))]
+    where = setting_places(block)
     unresolved = set(block.unresolved)  # a Terragrunt file's expressions (a plain block's stop the root)
     for path in files:
         try:
@@ -153,17 +154,31 @@ def _merged_settings(block, files, pairs):
         if not partials:
             raise RootError("%s:1: holds no backend settings" % path)
         merged.update(partials[0].settings)
+        where.update(setting_places(partials[0]))
         unresolved.update(partials[0].unresolved)
         sources.append((path, partials[0].line, dict(partials[0].settings)))
     for name, value in pairs:
         merged[name] = _kv_value(value)
+        where[name] = "-backend-config=%s=... (init arguments)" % name
         unresolved.discard(name)
     for name in ("bucket", "key"):
         if not merged.get(name):
             raise RootError("%s:%s: the backend has no %s (not in the %s, the -backend-config files or arguments)"
                             % (block.path, block.line, name,
                                "Terragrunt config" if block.form.startswith("terragrunt") else "block"))
-    return merged, sources, unresolved
+    return merged, sources, unresolved, where
+
+
+def setting_places(backend):
+    """``{setting: "<file>:<line>"}`` of the lock settings a backend configuration sets."""
+    places = {}
+    for name in LOCK_SETTINGS:
+        if name in backend.settings:
+            try:
+                places[name] = "%s:%s" % (backend.path, backend.setting_line(name))
+            except (KeyError, AttributeError, TypeError):
+                places[name] = "%s:%s" % (backend.path, backend.line)
+    return places
 
 
 def _identity_elsewhere(root, tree, files):
@@ -195,23 +210,25 @@ def resolve_root(root, init_args=(), terragrunt=False):
     if block.unresolved and not grunt:
         raise RootError("%s:%s: backend settings %s are not literal values" % (
             block.path, block.line, ", ".join(sorted(block.unresolved))))
-    merged, sources, unresolved = _merged_settings(block, files, pairs)
+    merged, sources, unresolved, where = _merged_settings(block, files, pairs)
 
     return backend_fact(root, block.path, block.line, block.form, sources, merged, files,
                         described.get("required_version"), described.get("admits_use_lockfile"), failures,
                         unresolved=block.unresolved if grunt else (), identity_unresolved=unresolved,
-                        identity_elsewhere=_identity_elsewhere(root, tree, files))
+                        identity_elsewhere=_identity_elsewhere(root, tree, files), setting_lines=where)
 
 
 def backend_fact(root, path, line, form, sources, merged, partial_config_files, required_version,
                  admits_use_lockfile, parse_warnings, unresolved=(), lock_mode=None, identity_unresolved=None,
-                 identity_elsewhere=()):
+                 identity_elsewhere=(), setting_lines=None):
     """The ``tfstate_backend`` dict, in the one shape the discover step and the inventory plugin share.
 
     ``sources``: ``[(file, line, settings)]``, the block's first; ``merged``: the settings they make
     together. Settings named in ``unresolved`` (expressions) keep their source text, and ``lock_mode``
     (the mode those expressions allow) replaces the one the literal settings give. ``identity_unresolved``
     (default ``unresolved``) and ``identity_elsewhere`` say what of the identity terraform runs as is unknown.
+    ``setting_lines``: ``{lock setting: "<file>:<line>"}``, where each lock setting is set (the block, a partial
+    configuration or the init arguments).
     """
     # The files a lock-mode change edits: those that hold lock settings, else the block's file.
     config_files = [source for source, _line, settings in sources if any(n in settings for n in LOCK_SETTINGS)
@@ -240,6 +257,8 @@ def backend_fact(root, path, line, form, sources, merged, partial_config_files, 
             "profile": merged.get("profile"),
         },
         "unresolved_settings": sorted(unresolved),
+        # Where each lock setting is set ("prod.tfbackend:2" when a partial configuration names the table).
+        "setting_lines": dict(setting_lines or {}),
         # Who terraform runs as and where its calls go (profile, assume_role, region, endpoints, ...):
         # backend_identity.effective_identity maps them to the collection's connection.
         # Static keys written in a backend are never read or returned, only said to be there.

@@ -18,11 +18,12 @@ import re
 import shutil
 from urllib.parse import unquote
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
+
 DEFAULT_IDENTITY = ("tfstate.s3_backend", "tfstate@localhost")
 # A refused push is replayed on the branch another run pushed at most this many times.
 REPLAY_ATTEMPTS = 5
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
 
 
 class GitError(Exception):
@@ -39,19 +40,9 @@ class GitError(Exception):
 # ---------------------------------------------------------------------------
 # Pure decisions
 
-def redact_url(url):
-    """The URL without its user information: ``https://user:token@host/x`` gives ``https://host/x``.
-
-    scp-like addresses (``git@host:org/repo``) name an SSH user, not a secret, and stay as they are.
-    """
-    if url is None:
-        return None
-    return _USERINFO.sub(r"\1", url)
-
-
 def scrub_userinfo(text):
-    """Any text (git's stderr) with the user information of every URL in it removed."""
-    return _USERINFO.sub(r"\1", text or "")
+    """Any text (git's stderr) without the credentials of the URLs in it (redact.redact_url)."""
+    return redact_url(text or "")
 
 
 # A credential helper that answers git's "get" from two variables of the git process's own environment,

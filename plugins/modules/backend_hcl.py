@@ -61,13 +61,9 @@ options:
   lock_mode:
     description:
       - The lock mode the backends get.
-      - This option was called C(mode) before version 0.2.0; that name is a deprecated alias, removed in 1.0.0,
-        because it reads like the file permissions of other modules.
     type: str
     required: true
     choices: [lockfile, dual, dynamodb]
-    aliases: [mode]
-    version_added: 0.2.0
   fail_on_untouched:
     description:
       - Fail the task, writing no file at all, when a file cannot be rewritten as asked, instead of only reporting
@@ -81,9 +77,9 @@ options:
       - When not set, V(true) for the files named in O(path) and V(false) for the files found in directories.
         V(true) also makes the files found in directories fail for a parse error or a backend that cannot be
         edited (never for holding no backend, as most files of a directory hold none). V(false) never fails for
-        any of these and only reports them in RV(untouched), as version 0.1.0 did.
+        any of these and only reports them in RV(untouched).
     type: bool
-    version_added: 0.2.0
+    version_added: 0.1.0
   dynamodb_table:
     description:
       - The DynamoDB table to set where a backend has none, with O(lock_mode=dual) or O(lock_mode=dynamodb).
@@ -220,14 +216,6 @@ changes:
       type: list
       elements: str
       sample: []
-    warnings:
-      description:
-        - Remarks, such as an existing C(dynamodb_table) that differs from O(dynamodb_table).
-        - Deprecated, to be removed in version 0.3.0 of this collection; the same remarks are given as task
-          warnings, prefixed with the file and line of the backend.
-      type: list
-      elements: str
-      sample: []
 files:
   description: The files that changed (or would change in check mode).
   returned: always
@@ -320,9 +308,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="list", elements="path", required=True, aliases=["paths"]),
-            lock_mode=dict(type="str", required=True, choices=list(MODES), aliases=["mode"],
-                           deprecated_aliases=[dict(name="mode", version="1.0.0",
-                                                    collection_name="tfstate.s3_backend")]),
+            lock_mode=dict(type="str", required=True, choices=list(MODES)),
             fail_on_untouched=dict(type="bool"),
             dynamodb_table=dict(type="str"),
             exclude=dict(type="list", elements="str", default=[]),
@@ -364,7 +350,8 @@ def main():
         locals=[entry for result in results for entry in result.locals],
     )
     for change in output["changes"]:
-        for warning in change["warnings"]:
+        # Remarks (an existing dynamodb_table that differs from the given one) are task warnings.
+        for warning in change.pop("warnings"):
             module.warn("%s:%d: %s" % (change["file"], change["line"], warning))
     if module._diff and changed_results:
         output["diff"] = [dict(before_header="%s (before)" % r.path, after_header="%s (after)" % r.path,

@@ -217,7 +217,7 @@ skipped_files:
   returned: always
   type: list
   elements: dict
-  version_added: 0.2.0
+  version_added: 0.1.0
   contains:
     file:
       description: The path.

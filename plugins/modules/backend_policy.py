@@ -55,7 +55,7 @@ options:
       - Mutually exclusive with O(workspaces).
     type: list
     elements: str
-    version_added: 0.2.0
+    version_added: 0.1.0
   workspace_key_prefix:
     description: The backend's C(workspace_key_prefix). Unset means Terraform's default C(env:).
     type: str

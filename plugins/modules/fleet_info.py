@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: fleet_info
 short_description: Where every Terraform root of the fleet's ledger stands, per account, bucket and table
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the fleet's ledger in the state buckets O(buckets), C(tfstate-s3-backend-ledger/<key>/<stage>.json),
     one object per root and stage that the C(tfstate.s3_backend.migrate) role writes (see C(docs/fleet-roles.md)),
@@ -110,6 +110,18 @@ fleet:
       type: list
       elements: str
       sample: []
+readable_buckets:
+  description: The buckets of O(buckets) whose ledger was read (an empty ledger included).
+  returned: always
+  type: list
+  elements: str
+  sample: [acme-tfstate-prod]
+unreadable_buckets:
+  description: The buckets of O(buckets) whose ledger could not be read, and why (a missing bucket included).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"bucket": acme-tfstate-dev, "problem": "the ledger of bucket acme-tfstate-dev cannot be read: AccessDenied ..."}]
 retirable_tables:
   description: The tables whose every root of the ledger has been V(lockfile) for O(retire_grace), with why.
   returned: always
@@ -151,14 +163,17 @@ def main():
         grace = ledger.parse_duration(module.params["retire_grace"])
     except ledger.LedgerError as exc:
         module.fail_json(msg=str(exc))
+    unreadable = []
     try:
-        view = ledger.read_fleet(module.client("s3"), module.params["buckets"], module.params["page_size"])
+        view = ledger.read_fleet(module.client("s3"), module.params["buckets"], module.params["page_size"], unreadable)
     except AwsError as exc:
         module.fail_aws(exc)
     retirable, kept = ledger.retirable_tables(view, now, grace)
     generated = ledger.utc_text(now)
+    missing = set(item["bucket"] for item in unreadable)
     module.exit_json(changed=False, fleet=view, retirable_tables=retirable, kept_tables=kept, generated=generated,
-                     markdown=ledger.fleet_markdown(view, generated, retirable, kept))
+                     markdown=ledger.fleet_markdown(view, generated, retirable, kept), unreadable_buckets=unreadable,
+                     readable_buckets=sorted(set(bucket for bucket in module.params["buckets"] if bucket) - missing))
 
 
 if __name__ == "__main__":

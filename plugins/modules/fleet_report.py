@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: fleet_report
 short_description: Write the run report, the check-mode preview and the fleet view of a migration run
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Turns the per-root results of a run into report files. It runs on the Ansible controller (an action plugin;
     nothing is sent to the target host), once per batch (C(run_once)), and is normally used by the

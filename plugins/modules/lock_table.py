@@ -11,10 +11,9 @@ description:
   - Works on the DynamoDB table that Terraform's S3 backend uses with C(dynamodb_table). The table holds lock
     items (C(LockID=<bucket>/<state key>), the lock JSON in C(Info)) and digest items
     (C(LockID=<bucket>/<state key>-md5), the hex MD5 of the state bytes in C(Digest)).
-  - With neither O(state) nor O(digest) set, the module only reports and changes nothing, as
-    M(tfstate.s3_backend.lock_table_info) does. That use is deprecated and will be removed in version 0.3.0 of this
-    collection; use M(tfstate.s3_backend.lock_table_info). Every action returns the table as
-    M(tfstate.s3_backend.lock_table_info) reports it after the run. State contents are never returned.
+  - Needs O(state) or O(digest); M(tfstate.s3_backend.lock_table_info) reads a table without changing it. Every
+    action returns the table as M(tfstate.s3_backend.lock_table_info) reports it after the run. State contents are
+    never returned.
   - O(digest=sync) sets each digest to the MD5 of the state object's current bytes, downloaded from S3 and hashed
     as a stream (never taken from the ETag, which is not the MD5 under KMS encryption or multipart uploads). This
     undoes the rollback trap, where after a lockfile-only apply every C(terraform init) and C(terraform plan)
@@ -37,7 +36,7 @@ options:
       - V(absent) deletes it when it is provably unused (see the description), optionally after an on-demand
         backup (O(backup)), and waits until it is gone. Deletion protection is respected unless
         O(lift_deletion_protection=true).
-      - Unset leaves the table as it is.
+      - Unset (with O(digest)) leaves the table as it is.
     type: str
     choices: [present, absent]
   deletion_protection:
@@ -197,13 +196,6 @@ digests:
       description: The digest item's key in the table (its C(LockID)).
       type: str
       sample: acme-terraform-state/network/terraform.tfstate-md5
-      version_added: 0.2.0
-    digest_lock_id:
-      description:
-        - The digest item's C(LockID).
-        - Deprecated, to be removed in version 0.3.0 of this collection; use RV(digests[].digest_table_key).
-      type: str
-      sample: acme-terraform-state/network/terraform.tfstate-md5
     action:
       description: V(set), V(delete) or V(none).
       type: str
@@ -237,8 +229,7 @@ blockers:
   description:
     - Why the table was not deleted, one entry per lock item or current digest.
     - A lock item's key in the table (its C(LockID)) is C(lock_table_key); C(id) is the ID of the lock it holds.
-      Its C(lock_id) (and C(lock_ids) of the digests without O(cutover_time)) are deprecated aliases of
-      C(lock_table_key) (C(lock_table_keys)), to be removed in version 0.3.0 of this collection.
+      The digests without O(cutover_time) are listed by their keys in C(lock_table_keys).
   returned: when O(state=absent) is refused
   type: list
   elements: dict
@@ -331,6 +322,7 @@ def main():
             wait_timeout=dict(type="int", default=600),
         ),
         required_if=[("digest", "sync", ["bucket"]), ("digest", "absent", ["bucket"])],
+        required_one_of=[("state", "digest")],
         required_by=STATE_SELECTION_REQUIRED_BY,
         mutually_exclusive=STATE_SELECTION_EXCLUSIVE,
         supports_check_mode=True,
@@ -339,10 +331,6 @@ def main():
     if params["state"] == "absent" and params["digest"]:
         module.fail_json(msg="digest=%s cannot be combined with state=absent: deleting the table removes every digest"
                          % params["digest"])
-    if not params["state"] and not params["digest"]:
-        module.module.deprecate("lock_table with neither state nor digest only reads the table; use "
-                                "tfstate.s3_backend.lock_table_info for that", version="0.3.0",
-                                collection_name="tfstate.s3_backend")
     cutover = None
     if params["cutover_time"]:
         try:

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: lock_table_info
 short_description: Read Terraform's DynamoDB lock table, its locks and its digests by state
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the DynamoDB table that Terraform's S3 backend uses with C(dynamodb_table) and changes nothing. The table
     holds lock items (C(LockID=<bucket>/<state key>), the lock JSON in C(Info)) and digest items
@@ -41,6 +41,7 @@ extends_documentation_fragment:
   - tfstate.s3_backend.lock_table
   - tfstate.s3_backend.attributes.info_module
   - tfstate.s3_backend.aws
+  - tfstate.s3_backend.backend_principal
 attributes:
   platform:
     platforms: aws
@@ -69,6 +70,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+identity:
+  description: With O(backend), who the calls ran as (never a key) - the profile, region, endpoints and role used.
+  returned: when O(backend) is set
+  type: dict
+  sample: {"use_backend": true, "profile": null, "region": "eu-west-1", "endpoints": {},
+           "assume_role": {"role_arn": "arn:aws:iam::210987654321:role/tfstate", "session_name": "tfstate-s3-backend-run"},
+           "where": "/srv/repos/network/backend.tf:2"}
 lock_table:
   description:
     - The table. Item counts come from a scan, not from the table's periodically updated ItemCount.
@@ -140,7 +148,7 @@ states:
           M(tfstate.s3_backend.lockfile_info) returns (C(id), C(operation), C(who), C(created), C(age_seconds),
           C(corrupt), ...).
       type: dict
-      sample: {"store": "dynamodb", "lock_key": "acme-terraform-state/network/terraform.tfstate",
+      sample: {"store": "dynamodb", "table_key": "acme-terraform-state/network/terraform.tfstate",
                "id": "5d3c2f8e-1b2a-4c3d-9e8f-7a6b5c4d3e2f", "operation": "OperationTypeApply", "who": "ci@runner"}
     digest:
       description: The hex MD5 in the digest item, or V(null) when there is none.
@@ -170,12 +178,14 @@ def main():
         argument_spec=dict(
             name=dict(type="str", required=True, aliases=["table", "dynamodb_table"]),
             **STATE_SELECTION_SPEC,
+            backend=dict(type="dict"),
         ),
         required_by=STATE_SELECTION_REQUIRED_BY,
         mutually_exclusive=STATE_SELECTION_EXCLUSIVE,
         supports_check_mode=True,
     )
     name = module.params["name"]
+    identity = module.act_as_backend(module.params["backend"]) if module.params["backend"] else None
     selection = state_selection(module.params)
     try:
         dynamodb = module.client("dynamodb")
@@ -183,7 +193,10 @@ def main():
         summary, states, unrecognised = table_info(dynamodb, name, read_items=read_items)
     except AwsError as exc:
         module.fail_aws(exc)
-    module.exit_json(changed=False, lock_table=summary, states=states, unrecognised_items=unrecognised)
+    result = dict(changed=False, lock_table=summary, states=states, unrecognised_items=unrecognised)
+    if identity:
+        result["identity"] = identity
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: lock_table_retirement
 short_description: List every reason to keep a Terraform DynamoDB lock table before retiring it
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Decides whether the lock table O(table) may be deleted, from what the inventory's Terraform roots say about it
     (O(roots), O(findings)), the cut-over times, the Terraform code that may declare it, and the table itself.
@@ -53,7 +53,8 @@ options:
       - What each examined root says about the table, as the retire role's C(examine) entry point notes it
         (C(retire_root_findings)).
       - "Keys: C(host) (the inventory host), C(root) (its name in messages), C(path) (its directory, searched for
-        declarations), C(file) and C(line) (its backend block), C(lock_mode), C(dynamodb_table) (its backend's
+        declarations), C(file) and C(line) (its backend block), C(table_at) (C(<file>:<line>) where its backend names
+        the table - the block or a C(-backend-config) file; defaults to C(file) and C(line)), C(lock_mode), C(dynamodb_table) (its backend's
         table), C(bucket) and C(key) (where its state is: the ledger and the table's digest items of that state are then
         judged by this finding), C(record) (its migration record or null), C(error) (why it could not be read; then
         the others may be missing)."
@@ -82,14 +83,14 @@ options:
       - Whether roots outside O(findings) are judged from the ledger and the table's digest items.
     type: bool
     default: true
-    version_added: 0.2.0
+    version_added: 0.1.0
   ledger_buckets:
     description:
       - More state buckets whose ledger is read (the buckets of O(findings) and of the table's items always are).
     type: list
     elements: str
     default: []
-    version_added: 0.2.0
+    version_added: 0.1.0
 attributes:
   platform:
     platforms: aws
@@ -129,7 +130,14 @@ blockers:
   returned: always
   type: list
   elements: str
-  sample: ["root /srv/repos/app still locks with the table (/srv/repos/app/backend.tf:2, lock mode dual)"]
+  sample: ["root /srv/repos/app still locks with the table (/srv/repos/app/prod.tfbackend:2, lock mode dual)"]
+next_steps:
+  description: What to do about each entry of RV(blockers), in the same order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ansible-playbook tfstate.s3_backend.migrate --limit app -e migrate_target=lockfile (it removes the table
+           from /srv/repos/app/prod.tfbackend:2); then run retire again"]
 retirable:
   description: The table exists and nothing keeps it.
   returned: always
@@ -162,7 +170,7 @@ ledger_roots:
   returned: always
   type: list
   elements: dict
-  version_added: 0.2.0
+  version_added: 0.1.0
   sample: [{"bucket": acme-tfstate, "key": app/terraform.tfstate, "host": app, "stage": dual,
             "since": "2026-11-20T10:00:00Z"}]
 roots_examined:
@@ -188,20 +196,22 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.retirement impo
     last_cutover,
     retirement_blockers,
     sort_findings,
+    table_refusals,
 )
 
 
 def table_refusal(module, table, cutover, lift_deletion_protection):
-    """The table's own check in check mode (nothing is deleted): its refusal, or None."""
+    """The table's own check in check mode (nothing is deleted): its refusals with their next steps, or []."""
     try:
         ensure_table_absent(module.client("s3"), module.client("dynamodb"), table, cutover=cutover,
                             lift_deletion_protection=lift_deletion_protection, check_mode=True)
     except TableRefused as exc:
-        return str(exc)
+        return table_refusals(str(exc), exc.blockers, table)
     except AwsError as exc:
         # A check that cannot be made is a reason to keep the table, not a failure of the decision.
-        return "table %s: the check for lock items and current digests failed: %s" % (table, exc)
-    return None
+        return table_refusals("table %s: the check for lock items and current digests failed: %s" % (table, exc),
+                              [], table)
+    return []
 
 
 def readable_backend(path):
@@ -261,13 +271,15 @@ def main():
     except ValueError as exc:
         module.fail_json(msg="cutover_time: %s" % exc)
     declarations, search_problems = find_declarations(sorted_roots["paths"] + params["code_paths"], table)
-    refusal = table_refusal(module, table, cutover, params["lift_deletion_protection"]) if summary["exists"] else None
-    blockers = retirement_blockers(
+    refusal = table_refusal(module, table, cutover, params["lift_deletion_protection"]) if summary["exists"] else []
+    refusals = retirement_blockers(
         params["roots"], sorted_roots["unexamined"], sorted_roots["unreadable"], sorted_roots["referencing"],
         cutover_time, cutover, params["grace_period_days"], now,
         declarations, table_refusal=refusal, problems=reasons + search_problems + problems)
+    blockers = [found["reason"] for found in refusals]
     module.exit_json(
-        changed=False, blockers=blockers, retirable=summary["exists"] and not blockers, lock_table=summary,
+        changed=False, blockers=blockers, next_steps=[found["next_step"] for found in refusals],
+        retirable=summary["exists"] and not blockers, lock_table=summary,
         referenced_by=[finding["root"] for finding in sorted_roots["referencing"]], declared_in=declarations,
         cutover_time=cutover_time, roots_examined=len(params["roots"]), ledger_roots=ledger_roots)
 

@@ -21,8 +21,6 @@ description:
     on what was read (S3 C(If-Match) on its ETag; DynamoDB a condition on C(Info)), so a lock that changed
     hands in between is never deleted. Both stores are handled with O(dynamodb_table).
   - A lock that is not released is returned in RV(kept) with the reason; that is not a failure.
-  - O(state=probe) does what M(tfstate.s3_backend.lockfile_probe) does. It is deprecated and will be removed in
-    version 0.3.0 of this collection; use M(tfstate.s3_backend.lockfile_probe).
   - AWS's 409 C(ConditionalRequestConflict) answers to racing conditional writes are retried a few times with a short backoff.
   - The state object itself is never read or written.
 extends_documentation_fragment:
@@ -32,9 +30,8 @@ options:
   state:
     description:
       - V(present) takes the lock, V(absent) releases it.
-      - V(probe) checks that the bucket honours conditional writes; deprecated, use M(tfstate.s3_backend.lockfile_probe).
     type: str
-    choices: [present, absent, probe]
+    choices: [present, absent]
     default: present
   dynamodb_table:
     description:
@@ -97,8 +94,6 @@ notes:
   - Needs C(s3:GetObject), C(s3:PutObject) and C(s3:DeleteObject) on the C(.tflock) object, and with
     O(dynamodb_table) C(dynamodb:GetItem), C(dynamodb:PutItem) and C(dynamodb:DeleteItem) on the table.
   - With O(state=present) the module does not wait for a held lock; retry the task (C(until)) to wait.
-  - O(state=probe) writes in S3 only (it needs C(s3:PutObject) and C(s3:DeleteObject) on the probe object) and
-    does nothing in check mode.
 seealso:
   - module: tfstate.s3_backend.lockfile_info
   - module: tfstate.s3_backend.lockfile_probe
@@ -193,14 +188,9 @@ released:
   sample:
     - store: dynamodb
       table: terraform-locks
-      lock_key: acme-tfstate/network/terraform.tfstate
+      table_key: acme-tfstate/network/terraform.tfstate
       id: 4087d3a5-d547-0952-e411-8a96dae0b1b1
       age_seconds: 86400
-conditional_writes:
-  description: Whether the bucket refused the second conditional write (null in check mode).
-  returned: when O(state=probe)
-  type: bool
-  sample: true
 kept:
   description: The locks found but not released, each with a C(kept_reason).
   returned: when O(state=absent)
@@ -222,15 +212,16 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
     STORE_S3,
     acquire,
     lock_target,
-    probe_result,
     read_target_locks,
     release,
 )
 
 
-def lock_view(record, lock_key):
-    """Diff view of one lock: its place and holder."""
-    return dict(((field, record[field]) for field in ("id", "who", "operation", "info", "created")), lock_key=lock_key)
+def lock_view(record, store, key):
+    """Diff view of one lock: its place (``lock_key`` in the bucket, ``table_key`` in the table) and holder."""
+    view = dict((field, record[field]) for field in ("id", "who", "operation", "info", "created"))
+    view["lock_key" if store == STORE_S3 else "table_key"] = key
+    return view
 
 
 def holders_view(found):
@@ -239,7 +230,7 @@ def holders_view(found):
     for store in (STORE_S3, STORE_DYNAMODB):
         record = found.get(store)
         if record is not None:
-            view[store] = lock_view(record, record["lock_key"])
+            view[store] = lock_view(record, store, record["lock_key"] if store == STORE_S3 else record["table_key"])
     return view
 
 
@@ -247,7 +238,7 @@ def describe(record):
     """One sentence naming a held lock, its place and its holder."""
     return "%s %s: ID %s, %s by %s since %s (Info: %s)" % (
         "lock object s3://%s/%s" % (record["bucket"], record["lock_key"]) if record["store"] == STORE_S3
-        else "lock item %s in DynamoDB table %s" % (record["lock_key"], record["table"]),
+        else "lock item %s in DynamoDB table %s" % (record["table_key"], record["table"]),
         "is corrupt (%s)" % record["reason"] if record["corrupt"] else "is held",
         record["id"], record["operation"], record["who"], record["created"], record["info"])
 
@@ -262,9 +253,9 @@ def present_result(s3, dynamodb, target, lock, check_mode=False, diff=False):
     if diff:
         after = before
         if outcome["acquired"]:
-            after = {STORE_S3: lock_view(outcome["lock"], target.lock_key)}
+            after = {STORE_S3: lock_view(outcome["lock"], STORE_S3, target.lock_key)}
             if target.table:
-                after[STORE_DYNAMODB] = lock_view(outcome["lock"], target.table_key)
+                after[STORE_DYNAMODB] = lock_view(outcome["lock"], STORE_DYNAMODB, target.table_key)
         result["diff"] = dict(before=before, after=after)
     return result
 
@@ -286,7 +277,7 @@ def absent_result(s3, dynamodb, target, lock_id=None, stale_after=None, force=Fa
 def main():
     module = AwsModule(
         argument_spec=dict(
-            state=dict(type="str", choices=["present", "absent", "probe"], default="present"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
             **LOCK_TARGET_SPEC,
             dynamodb_table=dict(type="str"),
             lock_id=dict(type="str"),
@@ -308,10 +299,6 @@ def main():
         module.fail_json(msg="etag is only used with force=true (releasing a corrupt lock object)")
     target = lock_target(params, params["dynamodb_table"])
     s3 = module.client("s3")
-    if params["state"] == "probe":
-        module.module.deprecate("state=probe is deprecated; use tfstate.s3_backend.lockfile_probe", version="0.3.0",
-                                collection_name="tfstate.s3_backend")
-        module.exit_json(**probe_result(module, s3, target))
     dynamodb = module.client("dynamodb") if target.table else None
     diff = module.module._diff
     try:

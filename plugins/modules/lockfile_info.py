@@ -22,6 +22,7 @@ description:
 extends_documentation_fragment:
   - tfstate.s3_backend.attributes.info_module
   - tfstate.s3_backend.aws
+  - tfstate.s3_backend.backend_principal
 options:
   bucket:
     description:
@@ -65,6 +66,7 @@ options:
       - An entry without a literal bucket and key, or with one of those settings listed in its
         C(unresolved_settings), is not searched and is reported in RV(skipped_backends).
       - The lock table of a backend that has a C(dynamodb_table) is searched too; O(workspaces) applies to each backend.
+      - When none of O(bucket), O(dynamodb_table) and O(backends) is set, O(backend) is the one searched.
     type: list
     elements: dict
   stale_after:
@@ -126,6 +128,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+identity:
+  description: With O(backend), who the calls ran as (never a key) - the profile, region, endpoints and role used.
+  returned: when O(backend) is set
+  type: dict
+  sample: {"use_backend": true, "profile": null, "region": "eu-west-1", "endpoints": {},
+           "assume_role": {"role_arn": "arn:aws:iam::210987654321:role/tfstate", "session_name": "tfstate-s3-backend-run"},
+           "where": "/srv/repos/network/backend.tf:2"}
 locks:
   description: The locks found, S3 ones first, each store's lock reported separately (a dual lock appears twice).
   returned: always
@@ -145,9 +154,13 @@ locks:
       type: str
       sample: terraform-locks
     lock_key:
-      description: The lock object's key (V(s3)) or the lock item's C(LockID) (V(dynamodb)).
+      description: The C(.tflock) object's key in the bucket (V(s3)); null for a V(dynamodb) lock.
       type: str
       sample: env:/staging/network/terraform.tfstate.tflock
+    table_key:
+      description: The lock item's key in the table, its C(LockID) (V(dynamodb)); null for an V(s3) lock.
+      type: str
+      sample: acme-tfstate/env:/staging/network/terraform.tfstate
     state_key:
       description: The key of the locked state object.
       type: str
@@ -267,10 +280,11 @@ def main():
             workspaces=dict(type="list", elements="str"),
             dynamodb_table=dict(type="str"),
             backends=dict(type="list", elements="dict"),
+            backend=dict(type="dict"),
             stale_after=dict(type="int", default=3600),
             read_bodies=dict(type="bool", default=True),
         ),
-        required_one_of=[("bucket", "dynamodb_table", "backends")],
+        required_one_of=[("bucket", "dynamodb_table", "backends", "backend")],
         mutually_exclusive=[("prefix", "key")],
         required_by={"key": "bucket", "prefix": "bucket", "workspace_key_prefix": "key"},
         supports_check_mode=True,
@@ -280,13 +294,19 @@ def main():
         module.fail_json(msg="workspaces is empty: leave it unset for every workspace, or name some")
     if params["workspaces"] and not (params["key"] or params["backends"]):
         module.fail_json(msg="workspaces needs key (with bucket) or backends")
+    identity = module.act_as_backend(params["backend"]) if params["backend"] else None
+    if params["backend"] and not (params["bucket"] or params["dynamodb_table"] or params["backends"]):
+        params["backends"] = [params["backend"]]
     requests, skipped = build_requests(params)
     try:
         locks = find_locks(module.client, requests, read_bodies=params["read_bodies"],
                            stale_after=params["stale_after"])
     except AwsError as exc:
         module.fail_aws(exc, msg="Could not search for locks")
-    module.exit_json(changed=False, locks=locks, skipped_backends=skipped)
+    result = dict(changed=False, locks=locks, skipped_backends=skipped)
+    if identity:
+        result["identity"] = identity
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: lockfile_probe
 short_description: Check that a state bucket honours the conditional writes use_lockfile needs
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Checks that the bucket refuses a second conditional write (C(If-None-Match) V(*)), which C(use_lockfile)
     needs, on a probe object of its own next to the state's lock (C(<state key>.tfstate-s3-backend-probe.tflock),
@@ -15,7 +15,6 @@ description:
   - AWS's 409 C(ConditionalRequestConflict) answers to racing conditional writes are retried a few times with a
     short backoff.
   - The state object itself is never read or written.
-  - Replaces O(tfstate.s3_backend.lockfile#module:state=probe) of M(tfstate.s3_backend.lockfile).
 extends_documentation_fragment:
   - tfstate.s3_backend.aws
   - tfstate.s3_backend.lock_target

@@ -61,22 +61,22 @@ options:
         only.
     type: bool
     default: false
-    version_added: 0.2.0
+    version_added: 0.1.0
   reason:
     description:
-      - With O(ledger), why the root moves, written into its ledger entry (C(reason)); the rollback role passes its
-        C(rollback_reason). A V(dynamodb) entry is C(pinned) - C(migrate_target=auto) leaves the root on DynamoDB
+      - With O(ledger), why the root moves, written into its ledger entry (C(reason)); for example a
+        rollback's C(rollback_reason). A V(dynamodb) entry is C(pinned) - C(migrate_target=auto) leaves the root on DynamoDB
         until an explicit V(dual) or V(lockfile) run moves it on.
     type: str
-    version_added: 0.2.0
+    version_added: 0.1.0
   host:
     description: With O(ledger), the inventory host of the root, for the ledger entry.
     type: str
-    version_added: 0.2.0
+    version_added: 0.1.0
   run_id:
     description: With O(ledger), the ID of the run that writes the entry.
     type: str
-    version_added: 0.2.0
+    version_added: 0.1.0
 attributes:
   check_mode:
     support: full
@@ -123,7 +123,7 @@ ledger_key:
   description: The ledger object written (or, in check mode, that would be), or null when the ledger already had the stage.
   returned: with O(ledger) and O(mode)
   type: str
-  version_added: 0.2.0
+  version_added: 0.1.0
   sample: tfstate-s3-backend-ledger/network/terraform.tfstate/dynamodb.json
 """
 

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: operator_policy
 short_description: Build the least-privilege IAM policy of the credential that runs one of the collection's jobs
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Returns the IAM policy document an operator credential (an AWX credential, a CI role) needs to run one job of
     this collection on the given state buckets and DynamoDB lock tables, and nothing more. It covers the
@@ -17,6 +17,9 @@ description:
     C(s3:GetObject) on their objects, C(s3:PutObject) and C(s3:DeleteObject) on C(*.tflock) objects,
     C(s3:PutObject) on migration records (C(*.tfstate-s3-backend.json)); C(dynamodb:GetItem),
     C(dynamodb:BatchGetItem), C(dynamodb:PutItem) and C(dynamodb:DeleteItem) on the tables.
+  - V(bootstrap) (the C(bootstrap) role) - C(s3:CreateBucket) and the reads and writes of every bucket setting
+    M(tfstate.s3_backend.state_bucket) manages, on the buckets only; C(s3:GetObject) on their objects and
+    C(s3:PutObject) and C(s3:DeleteObject) on C(*.tflock) objects for its terraform C(init) and C(plan).
   - V(rollback), V(retire), V(locks) (the stale-lock report) and V(unlock) get what those jobs call; see
     C(docs/operator-policies.md) in the collection for each list and what proves it.
   - No job may write or delete a state object; no job but V(retire) may delete a table.
@@ -33,7 +36,7 @@ options:
     description: The job the credential runs.
     type: str
     required: true
-    choices: [migrate, rollback, retire, locks, unlock]
+    choices: [bootstrap, migrate, rollback, retire, locks, unlock]
   buckets:
     description: The state buckets of the roots the job works on.
     type: list

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: root_checkout
 short_description: Find a Terraform root's directory, cloning its git repository into a work directory when it is remote
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Without O(repo_url), the root is the local directory O(root), expanded and made absolute; it must exist.
   - With O(repo_url), the repository is cloned into O(workdir)/<O(host)> (a host name that is not a plain file name
@@ -118,11 +118,11 @@ repo_url:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import (
     GitError,
     checkout_local,
     checkout_remote,
-    redact_url,
 )
 
 

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: root_digests
 short_description: Create the DynamoDB lock table and set every workspace's digest before a Terraform root is rolled back
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The phase of one root's rollback (target V(dynamodb)) that makes the DynamoDB table ready before the backend names
     it again. It runs on the Ansible controller (an action plugin; nothing is sent to the target host) and is normally

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: root_freeze
 short_description: Take or release the maintenance lock on every workspace of a Terraform root during its migration
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The phase of one root's migration that freezes its states while the backend changes. It runs on the Ansible
     controller (an action plugin; nothing is sent to the target host) and is normally used by the
@@ -154,7 +154,7 @@ kept:
   sample:
     - store: dynamodb
       table: terraform-locks
-      lock_key: acme-tfstate/network/terraform.tfstate
+      table_key: acme-tfstate/network/terraform.tfstate
       id: 4087d3a5-d547-0952-e411-8a96dae0b1b1
       operation: OperationTypeApply
       kept_reason: held under another lock ID

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: root_preflight
 short_description: Read a Terraform root, its state bucket and its locks, and decide what its migration needs
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The first phase of one root's migration from DynamoDB locking to S3 native locking (C(use_lockfile)). It runs on
     the Ansible controller (an action plugin; nothing is sent to the target host) and is normally used by the
@@ -168,7 +168,7 @@ options:
       - How long, in seconds, a maintenance lock of this collection counts as live. It is written into this run's
         maintenance lock (RV(migration.freeze.info)); another run that finds a lock whose lease is over, or
         whose run has provably ended, releases it, and stops the root otherwise.
-      - Also the age after which a maintenance lock of release 0.1.0 (which has no lease) counts as stale.
+      - Also the age after which a maintenance lock that carries no lease (no run identity in its Info) counts as stale.
     type: int
     default: 3600
   terraform_timeout:
@@ -390,7 +390,7 @@ migration:
         - Who the root's AWS calls run as and where they go (see O(backend_identity)); the later phases connect
           the same way. No key, secret or token is ever part of it.
       type: dict
-      version_added: 0.2.0
+      version_added: 0.1.0
       contains:
         use_backend:
           description: Whether the backend's identity settings were used (O(backend_identity)).

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: root_publish
 short_description: Commit a Terraform root's changed files on a branch of their own and push it
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Commits only O(files), and only those that differ from the checked-out commit (ignored files are left out), on
     the branch O(branch); other changes in the working tree stay uncommitted (other staged changes stay staged).

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: root_record
 short_description: Record a Terraform root's measured cut-over next to its state and remove stale DynamoDB digests
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The last phase that changes anything in one root's migration. It runs on the Ansible controller (an action
     plugin; nothing is sent to the target host) and is normally used by the C(tfstate.s3_backend.migrate) role after
@@ -202,13 +202,7 @@ digests:
       description: The deleted item's key in the table (its C(LockID)).
       type: str
       sample: acme-tfstate/network/terraform.tfstate-md5
-      version_added: 0.2.0
-    digest_lock_id:
-      description:
-        - The C(LockID) of the deleted item.
-        - Deprecated, to be removed in version 0.3.0 of this collection; use RV(digests[].digest_table_key).
-      type: str
-      sample: acme-tfstate/network/terraform.tfstate-md5
+      version_added: 0.1.0
     action:
       description: Always V(delete).
       type: str

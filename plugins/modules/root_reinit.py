@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: root_reinit
 short_description: Re-initialise a Terraform root with its new backend settings during its migration
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The phase of one root's migration that makes Terraform use the new backend settings. It runs on the Ansible
     controller (an action plugin; nothing is sent to the target host) and is normally used by the

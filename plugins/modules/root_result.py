@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: root_result
 short_description: Measure and name the outcome of one Terraform root's migration
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The phase that turns what happened to one root into its result, the row of the run report. It runs on the
     Ansible controller (an action plugin; nothing is sent to the target host) and is normally used by the
@@ -149,7 +149,7 @@ options:
         the root's result; otherwise it is ignored.
     type: dict
     default: {}
-    version_added: 0.2.0
+    version_added: 0.1.0
   digests:
     description:
       - The registered result of M(tfstate.s3_backend.root_digests) (a rollback); gives RV(digests_synced) and
@@ -368,7 +368,7 @@ principal:
   returned: always
   type: str
   sample: "arn:aws:sts::123456789012:assumed-role/terraform-state/tfstate-s3-backend-ctl01-4242-1"
-  version_added: 0.2.0
+  version_added: 0.1.0
 identity:
   description:
     - V(backend) when the root's calls took the backend's own identity settings, V(options) when the task's AWS
@@ -376,7 +376,7 @@ identity:
   returned: always
   type: str
   sample: backend
-  version_added: 0.2.0
+  version_added: 0.1.0
 connection:
   description:
     - The preflight's RV(tfstate.s3_backend.root_preflight#module:migration.identity) (no key, secret or token),
@@ -385,7 +385,7 @@ connection:
   returned: always
   type: dict
   sample: {use_backend: true, principal: "arn:aws:sts::123456789012:assumed-role/terraform-state/tfstate-s3-backend-ctl01-4242-1"}
-  version_added: 0.2.0
+  version_added: 0.1.0
 dynamodb_table:
   description: The DynamoDB table the root's clients locked with.
   returned: always

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: root_rewrite
 short_description: Rewrite a Terraform root's backend configuration to its target lock mode, keeping its format
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The phase of one root's migration that edits its backend configuration. It runs on the Ansible controller
     (an action plugin; nothing is sent to the target host) and is normally used by the C(tfstate.s3_backend.migrate)
@@ -23,8 +23,9 @@ description:
     C(changed) is V(false).
   - Each changed file is written through a temporary file beside it and renamed over it, keeping its mode; a
     symbolic link stays a link and its target gets the new text. With O(backup_dir), the previous content is
-    copied first to C(<backup_dir>/<inventory host>/<path relative to the root>.<UTC time>~), outside the
-    repository so that no backup lands in a commit.
+    copied first to C(<backup_dir>/<bucket>/<state key>/<path relative to the root>.<UTC time>~) (the folder names
+    the root by its backend's bucket and key), outside the repository so that no backup lands in a commit; then
+    the backups of that file beyond the O(backup_keep) newest are deleted.
   - >-
     The task fails, and writes nothing at all, when any of the files cannot be changed safely, with the message
     C(<file>:<line>: cannot rewrite the backend: <reason>) followed by C(nothing was written) in parentheses, and
@@ -41,7 +42,8 @@ options:
   backup_dir:
     description:
       - Where to keep each rewritten file's previous content, as
-        C(<backup_dir>/<inventory host>/<path relative to the root>.<UTC time>~); created when missing.
+        C(<backup_dir>/<bucket>/<state key>/<path relative to the root>.<UTC time>~) - the bucket and state key
+        of the root's backend name its folder, whichever inventory host migrates it; created when missing.
       - Unset, no backup is made (the files are in git, or the diff is enough).
       - No backup is made either when the root is in a git checkout whose tracked files have no change (untracked
         files do not count) and every file to rewrite is tracked there, so that C(HEAD) holds their previous
@@ -52,6 +54,13 @@ options:
       - Back up the files in O(backup_dir) also when they are tracked and unchanged in the root's git checkout.
     type: bool
     default: false
+  backup_keep:
+    description:
+      - How many backups of each file to keep in its folder of O(backup_dir); after a new backup, the older ones
+        beyond this count are deleted (RV(files[].backups_pruned)). Only this collection's backups of that file
+        (C(<name>.<UTC time>~)) are ever deleted. V(0) keeps every backup.
+    type: int
+    default: 10
 attributes:
   action:
     support: full
@@ -122,7 +131,13 @@ files:
       description: The backup copy of its previous content.
       type: str
       returned: with O(backup_dir), not in check mode, unless RV(files[].in_git)
-      sample: /var/backups/tfstate/network/backend.tf.20261129T200541Z~
+      sample: /var/backups/tfstate/acme-state/network/terraform.tfstate/backend.tf.20261129T200541Z~
+    backups_pruned:
+      description: The older backups of the file deleted after this one (O(backup_keep)).
+      type: list
+      elements: str
+      returned: with RV(files[].backup_file)
+      sample: [/var/backups/tfstate/acme-state/network/terraform.tfstate/backend.tf.20261101T080000Z~]
     in_git:
       description: The commit that holds the file's previous content, when that is why no backup was made.
       type: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: root_stage
 short_description: Decide the one stage a Terraform root moves this run under migrate_target=auto
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The first phase of one root's migration when the C(tfstate.s3_backend.migrate) role runs with
     C(migrate_target=auto). It runs on the Ansible controller (an action plugin; nothing is sent to the target host).

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 module: root_verify
 short_description: Prove with terraform that a migrated Terraform root locks through its new backend settings
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The phase of one root's migration that proves the new locking with the real binary instead of trusting the
     files. It runs on the Ansible controller (an action plugin; nothing is sent to the target host) and is normally

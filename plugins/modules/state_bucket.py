@@ -46,7 +46,7 @@ options:
     description:
       - The KMS key ID or ARN for O(encryption=aws:kms). Unset means the AWS-managed key.
       - Only valid with O(encryption=aws:kms).
-      - The alias C(encryption_key_id), M(amazon.aws.s3_bucket)'s name for this option, was added in version 0.2.0.
+      - The alias C(encryption_key_id) is M(amazon.aws.s3_bucket)'s name for this option.
     type: str
     aliases: [encryption_key_id]
   bucket_key_enabled:
@@ -56,8 +56,8 @@ options:
   public_access_block:
     description:
       - The bucket's public access block. Each setting defaults to V(true) when this option is given.
-      - The alias C(public_access), M(amazon.aws.s3_bucket)'s name for this option with the same four settings, was
-        added in version 0.2.0. Unlike there, a setting left out is V(true) here, not V(false) - a state bucket is
+      - The alias C(public_access) is M(amazon.aws.s3_bucket)'s name for this option, with the same four settings.
+        Unlike there, a setting left out is V(true) here, not V(false) - a state bucket is
         never public - so a task copied from M(amazon.aws.s3_bucket) that lists only some settings blocks more.
     type: dict
     aliases: [public_access]

@@ -25,7 +25,7 @@ options:
   root:
     description:
       - The root's directory.
-      - The alias C(project_path), M(community.general.terraform)'s name for this option, was added in version 0.2.0.
+      - The alias C(project_path) is M(community.general.terraform)'s name for this option.
     type: path
     required: true
     aliases: [project_path]
@@ -37,7 +37,7 @@ options:
     type: list
     elements: path
     default: []
-    version_added: 0.2.0
+    version_added: 0.1.0
   init_args:
     description: The root's extra C(terraform init) arguments; relative C(-backend-config) files are relative to O(root).
     type: list
@@ -46,7 +46,7 @@ options:
   terraform_bin:
     description:
       - The terraform or tofu binary to describe. Unset skips that part.
-      - The alias C(binary_path), M(community.general.terraform)'s name for this option, was added in version 0.2.0.
+      - The alias C(binary_path) is M(community.general.terraform)'s name for this option.
     type: str
     aliases: [binary_path]
 attributes:
@@ -116,7 +116,15 @@ backend:
       type: list
       elements: str
       sample: []
-      version_added: 0.2.0
+      version_added: 0.1.0
+    setting_lines:
+      description:
+        - Where each lock setting (C(dynamodb_table), C(use_lockfile), C(dynamodb_endpoint)) is set, as
+          C(<file>:<line>) - the backend block, a C(-backend-config) file (V(/srv/app/prod.tfbackend:2)) or the init
+          arguments. Empty in the C(tfstate_backend) of the P(tfstate.s3_backend.terraform_roots#inventory) inventory
+          plugin.
+      type: dict
+      sample: {"dynamodb_table": "/srv/repos/app/prod.tfbackend:2"}
     lock_mode:
       description: V(dynamodb), V(dual), V(lockfile) or V(none).
       type: str

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: unlock
 short_description: Release Terraform state locks of several states, never a running apply's
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Finds the locks of the given states (C(.tflock) objects and, with a C(dynamodb_table), DynamoDB lock items, in
     every workspace or the named ones) and releases those the request allows; every other lock found is returned in
@@ -20,15 +20,19 @@ description:
     M(tfstate.s3_backend.lockfile), O(tfstate.s3_backend.lockfile#module:force) and its ETag.
   - Each lock is re-read and deleted conditionally on what was read (S3 C(If-Match) on its ETag, DynamoDB a
     condition on C(Info)), so a lock that changed hands in between is kept.
+  - With O(backend), the calls run as the principal terraform runs as for that backend (its C(profile),
+    C(assume_role), C(region) and C(endpoints) over the AWS options), as the migrate role does.
 extends_documentation_fragment:
   - tfstate.s3_backend.aws
+  - tfstate.s3_backend.backend_principal
 options:
   states:
     description:
       - The states whose locks are looked at.
+      - When unset, the state of O(backend) (its bucket, key, workspace_key_prefix, dynamodb_table and region, every
+        workspace).
     type: list
     elements: dict
-    required: true
     suboptions:
       bucket:
         description: The backend's C(bucket).
@@ -118,6 +122,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+identity:
+  description: With O(backend), who the calls ran as (never a key) - the profile, region, endpoints and role used.
+  returned: when O(backend) is set
+  type: dict
+  sample: {"use_backend": true, "profile": null, "region": "eu-west-1", "endpoints": {},
+           "assume_role": {"role_arn": "arn:aws:iam::210987654321:role/tfstate", "session_name": "tfstate-s3-backend-run"},
+           "where": "/srv/repos/network/backend.tf:2"}
 released:
   description:
     - The locks released (in check mode, that would be released), one per store, with the fields of
@@ -168,10 +179,23 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
 )
 
 
+def backend_state(module, backend):
+    """The state of a resolved backend, every workspace; the task fails when it cannot be located."""
+    settings = backend.get("settings") or {}
+    unresolved = [name for name in ("bucket", "key", "workspace_key_prefix") if name in (backend.get("unresolved_settings") or [])]
+    if not settings.get("bucket") or not settings.get("key") or unresolved:
+        module.fail_json(msg="%s:%s: the backend's state cannot be located (%s)" % (
+            backend.get("file"), backend.get("line"),
+            "not literal: %s" % ", ".join(unresolved) if unresolved else "no bucket or key"))
+    state = {name: settings.get(name) for name in ("bucket", "key", "workspace_key_prefix", "dynamodb_table", "region")}
+    state["workspaces"] = None
+    return state
+
+
 def main():
     module = AwsModule(
         argument_spec=dict(
-            states=dict(type="list", elements="dict", required=True, options=dict(
+            states=dict(type="list", elements="dict", options=dict(
                 bucket=dict(type="str", required=True),
                 key=dict(type="str", required=True, no_log=False),
                 workspace_key_prefix=dict(type="str", no_log=False),
@@ -179,13 +203,18 @@ def main():
                 dynamodb_table=dict(type="str"),
                 region=dict(type="str"),
             )),
+            backend=dict(type="dict"),
             lock_id=dict(type="str"),
             stale_after=dict(type="int"),
             force=dict(type="bool", default=False),
         ),
+        required_one_of=[("states", "backend")],
         supports_check_mode=True,
     )
     params = module.params
+    identity = module.act_as_backend(params["backend"]) if params["backend"] else None
+    if params["states"] is None:
+        params["states"] = [backend_state(module, params["backend"])]
     if not params["states"]:
         module.fail_json(msg="states is empty: name the states (bucket and key) whose locks may be released")
     try:
@@ -198,6 +227,8 @@ def main():
                                force=params["force"], check_mode=module.check_mode)
     except AwsError as exc:
         module.fail_aws(exc, msg="Could not release the locks")
+    if identity:
+        result["identity"] = identity
     module.exit_json(stale_after=stale_after, lock_id_not_released=lock_id_not_released(result, params["lock_id"]),
                      **result)
 

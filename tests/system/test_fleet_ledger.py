@@ -174,7 +174,7 @@ def test_three_slices_add_up_to_the_unsliced_fleet_and_retire_in_a_slice_sees_th
     assert all("dynamodb_table" not in sliced.backend_text(host) for host in SLICES[0])
     retired = run_playbook(RETIRE, {"retire_table": sliced.table("tbl-a"), "retire_grace_period_days": 0},
                            inventory=inventory, env=CREDENTIALS, args=["--limit", first + ",localhost"])
-    assert retired.returncode == 0, retired.stdout[-4000:]
+    assert retired.returncode == 2 and "refused localhost: " in retired.stdout, retired.stdout[-4000:]  # it fails
     with open(os.path.join(sliced.base, "retire-reports", "retire-report.json")) as handle:
         result = json.load(handle)["results"][0]
     assert result["status"] == "refused", result
@@ -193,7 +193,7 @@ def test_three_slices_add_up_to_the_unsliced_fleet_and_retire_in_a_slice_sees_th
     os.rename(sliced.roots["r2"].path, sliced.roots["r2"].path + "-elsewhere")
     retired = run_playbook(RETIRE, {"retire_table": sliced.table("tbl-a"), "retire_grace_period_days": 0},
                            inventory=inventory, env=CREDENTIALS, args=["--limit", first + ",localhost"])
-    assert retired.returncode == 0, retired.stdout[-4000:]
+    assert retired.returncode == 2 and "refused localhost: " in retired.stdout, retired.stdout[-4000:]  # it fails
     with open(os.path.join(sliced.base, "retire-reports", "retire-report.json")) as handle:
         result = json.load(handle)["results"][0]
     assert result["status"] == "refused" and sliced.table_exists("tbl-a")
@@ -254,6 +254,7 @@ def test_auto_moves_each_root_one_stage_a_run_and_holds_a_root_with_an_old_clien
         assert proc.returncode == 0, proc.stdout[-4000:]
     assert not fleet.table_exists("tbl-a")
     proc = run_playbook(RETIRE, {"retire_table": fleet.table("tbl-b")}, inventory=inventory, env=env)
+    assert proc.returncode == 2, proc.stdout[-4000:]
     with open(os.path.join(fleet.base, "retire-reports", "retire-report.json")) as handle:
         result = json.load(handle)["results"][0]
     assert result["status"] == "refused" and fleet.table_exists("tbl-b")
@@ -283,6 +284,19 @@ def test_the_fleet_summary_reads_the_ledger_and_nothing_else(tmp_path):
                             env=dict(CREDENTIALS, TFSTATE_NOW="2026-12-20T00:00:00Z"))
         assert proc.returncode == 0, proc.stdout[-3000:]
         requests = [line.split('"')[1] for line in log.read_text().splitlines()[before:] if '"' in line]
+        # It says where it wrote its files.
+        assert os.path.join(report_dir, "fleet-ledger.md") in proc.stdout, proc.stdout[-3000:]
+        # A bucket that cannot be read is printed; when no bucket can be read, the run fails naming each.
+        common = {"tfstate_aws_endpoint_url": server.url, "tfstate_aws_region": "us-east-1",
+                  "tfstate_report_dir": str(tmp_path / "fleet-bad")}
+        partly = run_playbook(FLEET, dict(common, fleet_buckets=["state", "no-such-state"]), env=CREDENTIALS)
+        assert partly.returncode == 0, partly.stdout[-3000:]
+        assert "bucket no-such-state does not exist" in partly.stdout
+        unread = run_playbook(FLEET, dict(common, fleet_buckets=["no-such-state", "neither-state"]), env=CREDENTIALS)
+        assert unread.returncode == 2, unread.stdout[-3000:]
+        assert "No ledger of fleet_buckets could be read" in unread.stdout
+        assert "bucket no-such-state does not exist" in unread.stdout
+        assert "bucket neither-state does not exist" in unread.stdout
     finally:
         server.stop()
     assert requests, "the run made no request"

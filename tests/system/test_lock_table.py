@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.modules import lock_table, lock_table_info
-from tests.testbed.collection import deprecation_messages, run_module
+from tests.testbed.collection import run_module
 
 TERRAFORM_LOCK_INFO = ('{"ID":"%s","Operation":"OperationTypeApply","Info":"","Who":"ci@runner",'
                        '"Version":"1.11.4","Created":"2026-11-27T10:27:34.131593493Z","Path":"%s"}')
@@ -107,7 +107,7 @@ def test_existing_table_with_a_key_terraform_cannot_use_is_refused(aws_params, d
     assert table_name in refused["msg"] and "LockID" in refused["msg"]
 
 
-def test_info_groups_locks_and_digests_by_state(aws_params, dynamodb, s3, table, bucket_name, capfd):
+def test_info_groups_locks_and_digests_by_state(aws_params, dynamodb, s3, table, bucket_name):
     path = "%s/prod/terraform.tfstate" % bucket_name
     held_id = put_lock_item(dynamodb, table, path)
     put_digest_item(dynamodb, table, path, "0" * 32)
@@ -135,11 +135,12 @@ def test_info_groups_locks_and_digests_by_state(aws_params, dynamodb, s3, table,
     missing = run_module(lock_table_info, dict(aws_params, name=table + "-gone"))
     assert missing["lock_table"]["exists"] is False and missing["states"] == []
 
-    # The old form, until 0.3.0: lock_table with neither state nor digest reports the same, with a deprecation.
-    old = run_module(lock_table, dict(aws_params, name=table, bucket=bucket_name, prefix="env:/"))
-    assert (old["lock_table"], old["states"]) == (narrowed["lock_table"], narrowed["states"])
-    messages = deprecation_messages(old, capfd)
-    assert any("lock_table_info" in message for message in messages), old
+    # lock_table only changes a table: without state or digest it refuses, and the items are as they were.
+    refused = run_module(lock_table, dict(aws_params, name=table, bucket=bucket_name, prefix="env:/"))
+    assert refused.get("failed") and "state, digest" in refused["msg"], refused
+    after = run_module(lock_table_info, dict(aws_params, name=table))
+    assert [(e["state_path"], (e["lock"] or {}).get("id"), e["digest"]) for e in after["states"]] == \
+        [(e["state_path"], (e["lock"] or {}).get("id"), e["digest"]) for e in info["states"]]
 
 
 def test_digest_sync_hashes_the_bytes_not_the_etag_and_never_returns_them(
@@ -316,6 +317,6 @@ def test_sync_never_overwrites_a_digest_terraform_wrote_meanwhile(
 
 
 def test_info_on_a_missing_table_with_a_bucket_selection(aws_params, table_name, bucket_name):
-    info = run_module(lock_table, dict(aws_params, name=table_name, bucket=bucket_name, key="app/terraform.tfstate"))
+    info = run_module(lock_table_info, dict(aws_params, name=table_name, bucket=bucket_name, key="app/terraform.tfstate"))
     assert info.get("failed") is not True, info
     assert info["lock_table"]["exists"] is False and info["states"] == []

@@ -121,9 +121,9 @@ def test_whole_bucket_sync_fixes_every_workspace_with_a_digest(aws_params, s3, d
 def test_delete_refused_while_terraform_holds_a_dynamodb_lock(aws_params, dynamodb, tf_root, state_bucket, table):
     root = dynamodb_root(tf_root, state_bucket, table)
     slow = root.start_apply(sleep_seconds=15, serial="1")
-    lock_key = {"LockID": {"S": "%s/%s" % (state_bucket, STATE_KEY)}}
+    table_key = {"LockID": {"S": "%s/%s" % (state_bucket, STATE_KEY)}}
     try:
-        item = wait_for(lambda: dynamodb.get_item(TableName=table, Key=lock_key).get("Item") or slow.poll() is not None,
+        item = wait_for(lambda: dynamodb.get_item(TableName=table, Key=table_key).get("Item") or slow.poll() is not None,
                         timeout=60, what="terraform's DynamoDB lock item")
         assert slow.poll() is None, "the slow apply ended early: %s" % (slow.communicate(),)
         refused = run_module(lock_table, dict(aws_params, name=table, state="absent", cutover_time="2000-01-01T00:00:00Z"))

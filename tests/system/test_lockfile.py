@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
 from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info, lockfile_probe
-from tests.testbed.collection import deprecation_messages, run_module
+from tests.testbed.collection import run_module
 from tests.testbed.fault_proxy import FaultProxy
 from tests.testbed.terraform import lock_info_shown, wait_for
 
@@ -265,14 +265,3 @@ def test_probe_still_stops_on_a_probe_object_that_is_not_its_own(state_bucket, s
     result = run_probe(aws_params, state_bucket)
     assert result.get("failed") and result["aws_error_code"] == "ProbeContention", result
     assert PROBE_KEY in result["msg"]
-
-
-def test_lockfile_state_probe_still_probes_and_is_deprecated(state_bucket, s3, aws_params, capfd):
-    """The old form, until 0.3.0: lockfile's state=probe does what lockfile_probe does, with a deprecation."""
-    result = run_lockfile(aws_params, state_bucket, state="probe")
-    assert not result.get("failed") and result["conditional_writes"] is True, result
-    messages = deprecation_messages(result, capfd)
-    assert any("lockfile_probe" in message for message in messages), result
-    versions, markers = probe_versions(s3, state_bucket)
-    assert len(versions) == 1 and markers, (versions, markers)  # the second write was refused
-    assert "Contents" not in s3.list_objects_v2(Bucket=state_bucket), "the probe object was left behind"

@@ -64,9 +64,9 @@ def test_terraform_dual_lock_reported_per_store_and_released_in_both(tf_root, s3
         proc.kill()  # terraform never releases: both lock records stay behind
         proc.communicate()
     by_state = run_module(lockfile_info, dict(aws_params, bucket=bucket, key=STATE_KEY, dynamodb_table=table))["locks"]
-    assert [(r["store"], r["lock_key"], r["id"], r["who"], r["operation"]) for r in by_state] == [
-        ("s3", LOCK_KEY, shown["ID"], shown["Who"], shown["Operation"]),
-        ("dynamodb", table_key, shown["ID"], shown["Who"], shown["Operation"]),
+    assert [(r["store"], r["lock_key"], r["table_key"], r["id"], r["who"], r["operation"]) for r in by_state] == [
+        ("s3", LOCK_KEY, None, shown["ID"], shown["Who"], shown["Operation"]),
+        ("dynamodb", None, table_key, shown["ID"], shown["Who"], shown["Operation"]),
     ]
     table_only = run_module(lockfile_info, dict(aws_params, dynamodb_table=table))["locks"]
     assert [(r["store"], r["table"], r["state_path"], r["id"]) for r in table_only] == [

@@ -1,6 +1,8 @@
 """lockfile_info finds the locks real terraform holds, as terraform itself reports them."""
 
 import contextlib
+import os
+import uuid
 
 import pytest
 
@@ -10,23 +12,32 @@ from tests.testbed.terraform import lock_info_shown, wait_for
 
 pytestmark = pytest.mark.terraform
 
+# The longest an apply holds its lock when the test never releases it (a safety net, not a timing).
+HOLD_LIMIT = 300
+
 
 def object_exists(s3, bucket, key):
     return bool(s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount"))
 
 
 @contextlib.contextmanager
-def apply_holding_lock(root, s3, bucket, lock_key, seconds=12):
-    """A terraform apply that holds the state lock while the block runs; it must then finish cleanly."""
-    proc = root.start_apply(sleep_seconds=seconds)
+def apply_holding_lock(root, s3, bucket, lock_key):
+    """A terraform apply that holds the state lock while the block runs (however long a loaded machine makes it:
+    the apply waits for a release file, not a fixed time); it must then finish cleanly and release its lock."""
+    release = os.path.join(str(root.path), "release-%s" % uuid.uuid4().hex[:8])
+    proc = root.start_apply(sleep_seconds=HOLD_LIMIT, release_file=release)
     try:
-        wait_for(lambda: object_exists(s3, bucket, lock_key) or proc.poll() is not None, timeout=60,
+        wait_for(lambda: object_exists(s3, bucket, lock_key) or proc.poll() is not None, timeout=120,
                  what="terraform to take the lock %s" % lock_key)
         assert proc.poll() is None, "terraform apply ended before the test saw its lock"
         yield proc
+        assert proc.poll() is None, "terraform apply ended before the block was done with its lock"
     finally:
-        out, err = proc.communicate(timeout=120)
+        with open(release, "w"):
+            pass
+        out, err = proc.communicate(timeout=HOLD_LIMIT + 60)
     assert proc.returncode == 0, out + err
+    assert not object_exists(s3, bucket, lock_key), "terraform left its lock behind"
 
 
 def terraform_lock_view(root):
@@ -105,7 +116,7 @@ def test_custom_workspace_key_prefix_and_two_concurrent_locks(tf_root, s3, aws_p
         root.init()
     staging_root.run("workspace", "new", "-no-color", "staging")
     staging_key = "tfws/staging/net/terraform.tfstate.tflock"
-    with apply_holding_lock(default_root, s3, bucket_name, "net/terraform.tfstate.tflock", seconds=15):
+    with apply_holding_lock(default_root, s3, bucket_name, "net/terraform.tfstate.tflock"):
         with apply_holding_lock(staging_root, s3, bucket_name, staging_key):
             found = find(aws_params, bucket=bucket_name, key="net/terraform.tfstate", workspace_key_prefix="tfws")
             with_default_prefix = find(aws_params, bucket=bucket_name, key="net/terraform.tfstate")

@@ -89,7 +89,7 @@ def test_locks_playbook_reports_every_lock_and_fails_on_stale(killed_dual_apply,
     assert (stats["count"], stats["stale_count"]) == (3, 1)
     assert [s["file"] for s in stats["skipped_backends"]] == ["/repo/templated/backend.tf"]
     assert sorted(r["workspace"] for r in stats["locks"]) == ["default", "default", "old"]
-    assert sorted((r["store"], r["lock_key"], r["id"]) for r in stats["locks"]) == sorted(
+    assert sorted((r["store"], r["lock_key"] or r["table_key"], r["id"]) for r in stats["locks"]) == sorted(
         [("s3", key, lock_id) for key, (etag, lock_id) in before.items()]
         + [("dynamodb", "%s/%s" % (bucket_name, KEY), held_id)])
     assert [(r["lock_key"], r["id"], r["who"]) for r in stats["stale"]] == [

@@ -278,3 +278,41 @@ def test_retire_runs_with_exactly_its_policy_and_stops_first_without_create_back
     assert row["status"] == "retired", row
     assert table not in dynamodb.list_tables()["TableNames"]
     assert len(dynamodb.list_backups(TableName=table)["BackupSummaries"]) == 1
+
+
+def test_bootstrap_runs_with_exactly_its_policy_and_fails_naming_a_missing_action(
+        enforcing_server, admin, tmp_path, terraform_bin):
+    """The bootstrap role (state_bucket, then terraform init and plan through the new backend) as a user holding
+    exactly the bootstrap policy of the bucket; then, for another bucket, the policy minus one action. Without the
+    TLS-only bucket policy: this server speaks HTTP (test_bootstrap_role proves the policy over TLS)."""
+    from tests.testbed.terraform import MAIN_TF
+
+    def bootstrap(keys, bucket, name):
+        root = tmp_path / name
+        root.mkdir()
+        (root / "main.tf").write_text(MAIN_TF)
+        extra = {"tfstate_aws_endpoint_url": enforcing_server.url, "bootstrap_bucket_name": bucket,
+                 "bootstrap_roots": [{"path": str(root)}], "bootstrap_policy_file": str(tmp_path / ("%s.json" % name)),
+                 "bootstrap_verify": True, "bootstrap_terraform_bin": terraform_bin,
+                 # This server speaks HTTP, which a TLS-only bucket policy refuses (test_bootstrap_role has TLS).
+                 "bootstrap_require_tls": False}
+        env = {"AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1], "AWS_REGION": "us-east-1"}
+        return run_playbook(os.path.join(ROOT, "playbooks", "bootstrap.yml"), extra, env=env), root
+
+    s3 = keyed_client(enforcing_server, "s3", admin)
+    keys = _operator(enforcing_server, admin, "bootstrap", operator_policy("bootstrap", ["tfstate-bootstrap-proof"]))
+    done, root = bootstrap(keys, "tfstate-bootstrap-proof", "allowed")
+    assert done.returncode == 0, done.stdout[-4000:]
+    # Read back as the administrator: the bucket is hardened, terraform initialised through it.
+    assert s3.get_bucket_versioning(Bucket="tfstate-bootstrap-proof")["Status"] == "Enabled"
+    assert s3.get_bucket_encryption(Bucket="tfstate-bootstrap-proof")["ServerSideEncryptionConfiguration"]["Rules"]
+    assert all(s3.get_public_access_block(Bucket="tfstate-bootstrap-proof")["PublicAccessBlockConfiguration"].values())
+    assert os.path.isdir(os.path.join(str(root), ".terraform")) and "use_lockfile" in open(
+        os.path.join(str(root), "backend.tf")).read()
+
+    # moto authorises PutBucketEncryption and PutPublicAccessBlock as s3:CreateBucket; versioning it checks by name.
+    policy = without(operator_policy("bootstrap", ["tfstate-bootstrap-denied"]), "s3:PutBucketVersioning")
+    denied_keys = _operator(enforcing_server, admin, "bootstrap-no-versioning", policy)
+    refused, _root = bootstrap(denied_keys, "tfstate-bootstrap-denied", "denied")
+    assert refused.returncode != 0
+    assert "s3:PutBucketVersioning" in refused.stdout, refused.stdout[-4000:]

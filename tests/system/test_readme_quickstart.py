@@ -66,6 +66,11 @@ def test_the_fleet_quick_start_runs_as_written(tmp_path, moto_server, s3, dynamo
         done = subprocess.run(["bash", "-c", command], cwd=str(tmp_path), env=env, capture_output=True, text=True,
                               timeout=900, check=False)
         outputs.append((command, done))
+        if "tfstate.s3_backend.retire" in command:
+            # Here the table is refused (app is rolled back to it): the run fails saying so, with the next step.
+            assert done.returncode == 2 and "refused localhost: " in done.stdout and "next: " in done.stdout, (
+                command, done.stdout[-4000:], done.stderr[-2000:])
+            continue
         assert done.returncode == 0, (command, done.stdout[-4000:], done.stderr[-2000:])
 
     reports = tmp_path / "tfstate-reports"

@@ -48,9 +48,10 @@ def write_migration_record(s3, bucket, key, mode, table, cutover_time):
     s3.put_object(Bucket=bucket, Key=key + ".tfstate-s3-backend.json", Body=json.dumps(record).encode())
 
 
-def write_inventory(tmp_path, moto_server, roots, **extra):
+def write_inventory(tmp_path, moto_server, roots, host_vars=None, **extra):
     path = tmp_path / "inventory.yml"
-    hosts = dict((name, {"tfstate_root": root.path}) for name, root in roots.items())
+    hosts = dict((name, dict({"tfstate_root": root.path}, **(host_vars or {}).get(name, {})))
+                 for name, root in roots.items())
     path.write_text(yaml.safe_dump({"all": {"hosts": hosts, "vars": dict({
         "tfstate_aws_endpoint_url": moto_server.url,
         "tfstate_aws_region": "us-east-1",
@@ -104,13 +105,17 @@ def test_retire_refuses_while_a_root_uses_the_table_then_deletes_it(
     write_migration_record(s3, state_bucket, "app/terraform.tfstate", "dual", lock_table, cutover)
     inventory = write_inventory(tmp_path, moto_server, {"network": network, "app": app})
 
-    refused = retire(inventory, lock_table)
-    assert refused.returncode == 0, refused.stdout + refused.stderr
+    refused = retire(inventory, lock_table, retire_fail_on_refused=False)
+    assert refused.returncode == 0, refused.stdout + refused.stderr  # a scheduled job that retries
     result = report(tmp_path)
     assert result["status"] == "refused", result
     assert result["referenced_by"] == [app.path]
-    assert any(reason.startswith("root %s still locks with the table (%s:2, lock mode dual)"
-                                 % (app.path, os.path.join(app.path, "backend.tf"))) for reason in result["blockers"]), "\n".join(result["blockers"])
+    # Named where backend.tf names the table (its dynamodb_table line).
+    with open(os.path.join(app.path, "backend.tf")) as handle:
+        line = [number for number, text in enumerate(handle, 1) if "dynamodb_table" in text][0]
+    assert any(reason.startswith("root %s still locks with the table (%s:%d, lock mode dual)"
+                                 % (app.path, os.path.join(app.path, "backend.tf"), line))
+               for reason in result["blockers"]), "\n".join(result["blockers"])
     assert any("grace period of 7" in reason for reason in result["blockers"]), result["blockers"]
     # The dual root's digest matches its state written after the cut-over: the table sees a client too.
     assert any("a client with dynamodb_table still writes" in reason for reason in result["blockers"]), "\n".join(result["blockers"])
@@ -123,9 +128,15 @@ def test_retire_refuses_while_a_root_uses_the_table_then_deletes_it(
     write_migration_record(s3, state_bucket, "app/terraform.tfstate", "lockfile", lock_table, last_cutover)
 
     still_in_grace = retire(inventory, lock_table)
-    assert still_in_grace.returncode == 0, still_in_grace.stdout + still_in_grace.stderr
+    # A refusal fails the run by default: localhost fails with the reason and the next step.
+    assert still_in_grace.returncode == 2, still_in_grace.stdout + still_in_grace.stderr
     assert [r for r in report(tmp_path)["blockers"] if "(%s)" % last_cutover in r], report(tmp_path)
     assert len(report(tmp_path)["blockers"]) == 1
+    assert report(tmp_path)["next_step"].startswith("run retire again after "), report(tmp_path)
+    # The run's summary (last) says refused, why and what to do.
+    assert "refused localhost: the grace period of 7 day(s)" in still_in_grace.stdout, still_in_grace.stdout[-3000:]
+    assert "next: run retire again after" in still_in_grace.stdout
+    assert "failed=1" in still_in_grace.stdout.split("PLAY RECAP")[-1]
 
     checked = retire(inventory, lock_table, check=True, retire_grace_period_days=0)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -166,13 +177,14 @@ def test_retire_names_the_code_that_declares_the_table_and_keeps_it(
                                 retire_code_paths=[str(bootstrap)])
 
     refused = retire(inventory, lock_table, retire_grace_period_days=0)
-    assert refused.returncode == 0, refused.stdout + refused.stderr
+    assert refused.returncode == 2, refused.stdout + refused.stderr
     result = report(tmp_path)
     assert result["status"] == "refused", result
     assert result["declared_in"] == [{"file": declaring, "line": 3},
                                      {"file": str(bootstrap / "main.tf"), "line": 1}]
     assert len(result["blockers"]) == 2
-    assert "at %s:3: remove that aws_dynamodb_table resource" % declaring in result["blockers"][0]
+    assert result["blockers"][0] == "the table is declared in Terraform code at %s:3" % declaring
+    assert "remove that aws_dynamodb_table resource at %s:3 and apply there" % declaring in result["next_step"]
     assert lock_table in dynamodb.list_tables()["TableNames"]
     assert backups(dynamodb, lock_table) == []
 
@@ -183,12 +195,43 @@ def test_retire_refuses_a_root_it_cannot_read(tmp_path, moto_server, aws_env, dy
     inventory = write_inventory(tmp_path, moto_server, {"broken": root})
 
     refused = retire(inventory, lock_table, retire_grace_period_days=0,
-                     retire_cutover_time="2026-01-01T00:00:00Z", retire_fail_on_refused=True)
-    assert refused.returncode != 0
+                     retire_cutover_time="2026-01-01T00:00:00Z")
+    assert refused.returncode == 2
     result = report(tmp_path)
     assert result["status"] == "refused", result
     assert [reason for reason in result["blockers"] if reason.startswith("root %s could not be read" % root.path)]
     assert lock_table in dynamodb.list_tables()["TableNames"]
+
+
+def test_retire_refusal_fails_naming_the_partial_configuration_that_names_the_table_and_the_next_step(
+        tmp_path, moto_server, aws_env, s3, dynamodb, state_bucket, lock_table, tf_root):
+    app = tf_root("app")
+    app.write("backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "%s"\n  }\n}\n' % state_bucket)
+    # The table is named on line 2 of the partial configuration terraform is given, not in backend.tf.
+    app.write("prod.tfbackend", 'key            = "app/terraform.tfstate"\ndynamodb_table = "%s"\n'
+                                'use_lockfile   = true\n' % lock_table)
+    app.init("-backend-config=prod.tfbackend")  # terraform takes this configuration (dual locking)
+    app.apply("-var", "serial=1")
+    write_migration_record(s3, state_bucket, "app/terraform.tfstate", "dual", lock_table, "2026-01-01T00:00:00Z")
+    inventory = write_inventory(tmp_path, moto_server, {"app": app},
+                                host_vars={"app": {"tfstate_init_args": ["-backend-config=prod.tfbackend"]}})
+
+    refused = retire(inventory, lock_table, retire_grace_period_days=0)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 2, output
+    where = os.path.join(app.path, "prod.tfbackend") + ":2"
+    assert "refused localhost: root %s still locks with the table (%s, lock mode dual)" % (app.path, where) in output, \
+        output[-4000:]
+    assert ("next: ansible-playbook tfstate.s3_backend.migrate --limit app -e migrate_target=lockfile (it removes the "
+            "table from %s); then run retire again" % where) in output, output[-4000:]
+    recap = output.split("PLAY RECAP")[-1]
+    assert [line for line in recap.splitlines() if line.startswith("localhost") and "failed=1" in line], recap
+    result = report(tmp_path)
+    assert result["status"] == "refused" and where in result["reason"] and where in result["next_step"], result
+    # Nothing was deleted: the table and its digest are there, and terraform still plans with the table.
+    assert lock_table in dynamodb.list_tables()["TableNames"]
+    assert backups(dynamodb, lock_table) == []
+    app.plan()
 
 
 def test_retire_needs_a_table_name(tmp_path, moto_server, aws_env, tf_root):
@@ -196,3 +239,17 @@ def test_retire_needs_a_table_name(tmp_path, moto_server, aws_env, tf_root):
     proc = run_playbook(PLAYBOOK, {}, inventory=inventory)
     assert proc.returncode != 0
     assert "retire_table" in proc.stdout + proc.stderr
+
+
+def test_retire_names_a_repository_it_cannot_clone_without_its_credentials(
+        tmp_path, moto_server, aws_env, dynamodb, lock_table, tf_root):
+    inventory = write_inventory(tmp_path, moto_server, {"gone": tf_root("gone")}, host_vars={"gone": {
+        "tfstate_repo_url": "https://oauth2:SECRETUSER@127.0.0.1:9/net.git?private_token=SECRETQUERY&ref=main",
+        "tfstate_workdir": str(tmp_path / "work")}})
+    refused = retire(inventory, lock_table, retire_grace_period_days=0, retire_cutover_time="2026-01-01T00:00:00Z")
+    assert refused.returncode == 2
+    result = report(tmp_path)
+    assert "root https://127.0.0.1:9/net.git?private_token=REDACTED&ref=main could not be read" in result["reason"]
+    for where in (refused.stdout, refused.stderr, json.dumps(result)):
+        assert "SECRETUSER" not in where and "SECRETQUERY" not in where
+    assert lock_table in dynamodb.list_tables()["TableNames"]

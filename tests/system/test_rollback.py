@@ -137,9 +137,10 @@ def test_rollback_after_lockfile_applies_leaves_a_working_dynamodb_backend(
     assert 'dynamodb_table = "%s"' % lock_table in text and "use_lockfile" not in text
     # The backup is kept where migrate keeps it, out of the root's repository.
     assert not [name for name in os.listdir(root.path) if name.startswith("backend.tf.")]
-    backups = os.listdir(str(tmp_path / "backups" / "app"))
+    folder = os.path.join(str(tmp_path / "backups"), state_bucket, *KEY.split("/"))  # named by bucket and state key
+    backups = os.listdir(folder)
     assert len(backups) == 1 and backups[0].startswith("backend.tf.") and backups[0].endswith("~"), backups
-    assert read(str(tmp_path / "backups" / "app" / backups[0])) == lockfile_backend
+    assert read(os.path.join(folder, backups[0])) == lockfile_backend
     # The digest trap is undone for every workspace, and the freeze and lock proof are gone.
     for key in (KEY, STAGING_KEY):
         assert digest(dynamodb, lock_table, state_bucket, key) == state_md5(s3, state_bucket, key)

@@ -113,11 +113,3 @@ def start_playbook(playbook, inventory, log_path, env=None, args=()):
     with open(str(log_path), "w") as log:
         return subprocess.Popen(cmd, cwd=ROOT, env=ansible_env(env), stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-
-
-def deprecation_messages(result, capfd):
-    """The deprecations a module run in this process gave: in its result, or, once something in the process
-    has loaded ansible's controller side (the order of tests on a pytest-xdist worker decides), printed by
-    Display on stderr instead."""
-    messages = [item.get("msg") or item["event"]["msg"] for item in result.get("deprecations", [])]
-    return messages + [line for line in capfd.readouterr().err.splitlines() if "DEPRECATION" in line]

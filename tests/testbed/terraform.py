@@ -136,13 +136,16 @@ class TerraformRoot:
     def plan(self, *extra, check=True):
         return self.run(*(["plan", "-no-color", "-lock-timeout=0s"] + list(extra)), check=check)
 
-    def start_apply(self, sleep_seconds=20, serial=None):
+    def start_apply(self, sleep_seconds=20, serial=None, release_file=None):
         """Start a slow apply in its own process group; returns the Popen (stdout/stderr piped).
 
-        ``kill_process_group(proc)`` ends it like a killed CI runner: its lock stays behind.
+        It holds the lock ``sleep_seconds``, or with ``release_file`` until that file exists (at most
+        ``sleep_seconds``). ``kill_process_group(proc)`` ends it like a killed CI runner: its lock stays behind.
         """
         args = ["apply", "-no-color", "-auto-approve", "-var", "sleep_seconds=%s" % sleep_seconds]
         args += ["-var", "serial=%s" % (serial if serial is not None else time.time())]
+        if release_file:
+            args += ["-var", "release_file=%s" % release_file]
         return subprocess.Popen(
             self.command(*args), cwd=self.path, env=self.env, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, start_new_session=True,

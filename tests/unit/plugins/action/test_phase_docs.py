@@ -34,4 +34,4 @@ def test_documented_options_match_the_argument_spec(name):
     assert ("tfstate.s3_backend.aws" in fragments) is action.USES_AWS, name
     # backend_identity is added to the spec by the base class, documented by its fragment.
     assert ("tfstate.s3_backend.backend_identity" in fragments) is action.RESOLVES_IDENTITY, name
-    assert docs["version_added"] == "0.2.0"
+    assert docs["version_added"] == "0.1.0"

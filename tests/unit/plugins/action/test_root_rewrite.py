@@ -3,16 +3,45 @@
 import datetime
 import os
 import stat
-import subprocess
 
 from ansible_collections.tfstate.s3_backend.plugins.action import root_rewrite
 
 NOW = datetime.datetime(2026, 11, 29, 20, 0, 0, tzinfo=datetime.timezone.utc)
 
 
-def test_backup_path_is_outside_the_root_and_named_after_the_host(tmp_path):
-    path = root_rewrite.backup_path(str(tmp_path / "backups"), "team/app", "/srv/app", "/srv/app/env/backend.tf", NOW)
-    assert path == str(tmp_path / "backups" / "team_app" / "env" / "backend.tf.20261129T200000Z~")
+def test_backup_path_is_outside_the_root_in_a_folder_naming_the_roots_bucket_and_key(tmp_path):
+    migration = {"host": "team/app", "backend": {"settings": {"bucket": "acme-state", "key": "apps/app/terraform.tfstate"}}}
+    folder = root_rewrite.backup_folder(migration)
+    assert folder == os.path.join("acme-state", "apps", "app", "terraform.tfstate")
+    path = root_rewrite.backup_path(str(tmp_path / "backups"), folder, "/srv/app", "/srv/app/env/backend.tf", NOW)
+    assert path == str(tmp_path / "backups" / "acme-state" / "apps" / "app" / "terraform.tfstate" / "env"
+                       / "backend.tf.20261129T200000Z~")
+
+
+def test_a_backup_folder_never_climbs_out_and_falls_back_to_the_host():
+    climbing = {"backend": {"settings": {"bucket": "b", "key": "../../etc/./x y.tfstate"}}}
+    assert root_rewrite.backup_folder(climbing) == os.path.join("b", "_..", "_..", "etc", "x_y.tfstate")
+    assert root_rewrite.backup_folder({"host": "team/app", "backend": {"settings": {}}}) == "team_app"
+
+
+def test_only_this_collections_older_backups_of_the_same_file_beyond_the_count_are_pruned():
+    names = ["backend.tf.20261101T000000Z~", "backend.tf.20261102T000000Z~", "backend.tf.20261103T000000Z~",
+             "backend.tf.bak", "backend.tf~", "notes.txt", "main.tf.20261101T000000Z~",
+             "other-backend.tf.20261101T000000Z~"]
+    newest = "backend.tf.20261103T000000Z~"
+    assert root_rewrite.prunable(names, newest, 2) == ["backend.tf.20261101T000000Z~"]
+    assert root_rewrite.prunable(names, newest, 1) == ["backend.tf.20261101T000000Z~", "backend.tf.20261102T000000Z~"]
+    assert root_rewrite.prunable(names, newest, 3) == [] and root_rewrite.prunable(names, newest, 0) == []
+    assert root_rewrite.prunable(names, "backend.tf", 1) == []  # not a backup name: nothing to judge by
+
+
+def test_prune_backups_deletes_on_disk_and_keeps_the_rest(tmp_path):
+    for stamp in ("20261101T000000Z", "20261102T000000Z", "20261103T000000Z"):
+        (tmp_path / ("backend.tf.%s~" % stamp)).write_text(stamp)
+    (tmp_path / "keep.me").write_text("x")
+    gone = root_rewrite.prune_backups(str(tmp_path / "backend.tf.20261103T000000Z~"), 1)
+    assert gone == [str(tmp_path / "backend.tf.20261101T000000Z~"), str(tmp_path / "backend.tf.20261102T000000Z~")]
+    assert sorted(os.listdir(str(tmp_path))) == ["backend.tf.20261103T000000Z~", "keep.me"]
 
 
 def test_write_atomically_keeps_the_mode_and_leaves_no_temporary(tmp_path):
@@ -49,24 +78,3 @@ def test_a_failed_write_restores_the_files_already_written(tmp_path):
     else:
         raise AssertionError("the write did not fail")
     assert first.read_text() == "before\n"
-
-
-def test_no_backup_when_git_holds_the_files_unless_asked(tmp_path, monkeypatch):
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    (tmp_path / "gitconfig").write_text("[user]\n\tname = Unit\n\temail = unit@example.test\n")
-    root = tmp_path / "root"
-    root.mkdir()
-    backend = root / "backend.tf"
-    backend.write_text("old\n")
-    backups = str(tmp_path / "backups")
-    # Not a git checkout: backed up as before.
-    assert root_rewrite.backup_needed(backups, False, str(root), [str(backend)]) == (backups, None)
-    for args in (["init", "--quiet"], ["add", "backend.tf"], ["commit", "--quiet", "-m", "seed"]):
-        subprocess.run(["git"] + args, cwd=str(root), check=True, capture_output=True)
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=str(root), check=True, capture_output=True,
-                          text=True).stdout.strip()
-    assert root_rewrite.backup_needed(backups, False, str(root), [str(backend)]) == (None, head)
-    assert root_rewrite.backup_needed(backups, True, str(root), [str(backend)]) == (backups, None)
-    assert root_rewrite.backup_needed(None, False, str(root), [str(backend)]) == (None, None)
-    backend.write_text("edited by hand\n")  # a dirty root is backed up
-    assert root_rewrite.backup_needed(backups, False, str(root), [str(backend)]) == (backups, None)

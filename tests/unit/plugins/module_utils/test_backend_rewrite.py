@@ -200,67 +200,8 @@ def test_an_edit_that_breaks_the_syntax_is_refused(monkeypatch):
 
 
 # ----------------------------------------------------------------------------------------------
-# Realignment after an entry leaves an aligned map, checked by terraform fmt itself
+# Realignment after an entry leaves an aligned map (terraform fmt's own check: tests/system/test_terraform_fmt.py)
 # ----------------------------------------------------------------------------------------------
-
-ENDPOINT_KEYS = [["s3", "dynamodb"], ["dynamodb", "s3"], ["iam", "dynamodb", "sts"], ["sts", "s3", "sso", "dynamodb"]]
-
-
-def _endpoint_lines(keys, comments=False, commas=False):
-    lines = []
-    for key in keys:
-        line = '%s = "https://%s.example.com"%s' % (key, key, "," if commas else "")
-        lines.append(line + (" # %s endpoint" % key if comments else ""))
-    return lines
-
-
-def _endpoint_variants():
-    """(name, file name, text before terraform fmt): endpoints maps in every layout a file may use."""
-    variants = []
-    for index, keys in enumerate(ENDPOINT_KEYS):
-        inner = "".join("      %s\n" % line for line in _endpoint_lines(keys))
-        variants.append(("object%d" % index, "backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "b"\n'
-                         '    dynamodb_table = "t"\n    endpoints = {\n%s    }\n    key = "k"\n  }\n}\n' % inner))
-        commented = "".join("      %s\n" % line for line in _endpoint_lines(keys, comments=True, commas=True))
-        variants.append(("commented%d" % index, "backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "b"\n'
-                         '    dynamodb_table = "t"\n    endpoints = {\n%s    }\n  }\n}\n' % commented))
-        variants.append(("block%d" % index, "backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "b"\n'
-                         '    dynamodb_table = "t"\n    endpoints {\n%s    }\n  }\n}\n' % inner))
-        nested = "".join("        %s\n" % line for line in _endpoint_lines(keys))
-        variants.append(("terragrunt%d" % index, "terragrunt.hcl", 'remote_state {\n  backend = "s3"\n  config = {\n'
-                         '    bucket = "b"\n    dynamodb_table = "t"\n    endpoints = {\n%s    }\n  }\n}\n' % nested))
-    gap = 'terraform {\n  backend "s3" {\n    dynamodb_table = "t"\n    endpoints = {\n      s3 = "x"\n\n' \
-          '      # the lock table\n      dynamodb = "y"\n      sts = "z"\n    }\n  }\n}\n'
-    variants.append(("gap", "backend.tf", gap))
-    return variants
-
-
-def _fmt(terraform_bin, directory, *args):
-    import os
-    import subprocess
-    return subprocess.run([terraform_bin, "fmt", "-no-color"] + list(args) + ["."], cwd=str(directory),
-                          capture_output=True, text=True, check=False, env=dict(os.environ, CHECKPOINT_DISABLE="1"))
-
-
-def test_entries_left_in_an_aligned_map_are_aligned_as_terraform_fmt_does(terraform_bin, tmp_path):
-    variants = _endpoint_variants()
-    before, after_dir = tmp_path / "before", tmp_path / "after"
-    before.mkdir()
-    after_dir.mkdir()
-    for name, _file, text in variants:
-        (before / (name + ".tf")).write_text(text)
-    assert _fmt(terraform_bin, before).returncode == 0          # terraform fmt writes the formatted inputs
-    assert _fmt(terraform_bin, before, "-check").returncode == 0
-    for name, file_name, _text in variants:
-        formatted = (before / (name + ".tf")).read_text()
-        result = rewrite(formatted, "lockfile", name=file_name)
-        change = result.changes[0]
-        assert "endpoints.dynamodb" in change["removed"] and "dynamodb_table" in change["removed"], name
-        assert result.after.count("dynamodb") == 0, name
-        (after_dir / (name + ".tf")).write_text(result.after)
-    check = _fmt(terraform_bin, after_dir, "-check", "-list=true")
-    assert check.stdout.split() == [], check.stdout
-
 
 def test_realignment_bytes_of_an_endpoints_map():
     text = block(['dynamodb_table = "t"', 'endpoints = {', '  s3       = "http://s3" # s3', '  dynamodb = "http://d"  # d',

@@ -119,7 +119,8 @@ LOCK_INFO = '{"ID":"%s","Operation":"OperationTypeApply","Info":"","Who":"ci@old
 
 def lock(store, version="1.11.4", info="", path="b1/app/terraform.tfstate"):
     return {"store": store, "state_path": path, "table": "locks" if store == "dynamodb" else None, "bucket": "b1",
-            "lock_key": path if store == "dynamodb" else "app/terraform.tfstate.tflock", "who": "ci@old",
+            "lock_key": None if store == "dynamodb" else "app/terraform.tfstate.tflock",
+            "table_key": path if store == "dynamodb" else None, "who": "ci@old",
             "version": version, "operation": "OperationTypeApply", "id": "id-1", "created": "2026-12-01T00:00:00Z",
             "info": info}
 

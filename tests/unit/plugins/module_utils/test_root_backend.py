@@ -47,6 +47,14 @@ def test_partial_files_and_pairs_complete_the_block_and_the_file_with_lock_setti
     assert backend["partial_config_files"] == [partial] and backend["config_files"] == [partial]
     assert (backend["settings"]["bucket"], backend["settings"]["use_lockfile"]) == ("b", True)
     assert backend["lock_mode"] == "dual"
+    # Where each lock setting is: the partial configuration's line, the init arguments.
+    assert backend["setting_lines"] == {"dynamodb_table": partial + ":3",
+                                        "use_lockfile": "-backend-config=use_lockfile=... (init arguments)"}
+
+
+def test_a_lock_setting_in_the_block_is_placed_on_its_line(tmp_path):
+    path = write(tmp_path, "backend.tf", block(bucket="b", key="k", dynamodb_table="t"))
+    assert resolve_root(str(tmp_path))["setting_lines"] == {"dynamodb_table": path + ":5"}
 
 
 def test_the_last_init_is_read_from_dot_terraform(tmp_path):

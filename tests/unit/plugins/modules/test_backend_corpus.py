@@ -8,8 +8,8 @@ regression shows as a changed count.
 
 Each rewrite is checked through other paths than the module's own answer: a line diff may only
 touch lines that hold backend settings, python-hcl2 (or ``json``) must read the result and see
-exactly the lock settings changed, a second run changes nothing, and the real ``terraform fmt``
-keeps seeing files that were formatted as formatted.
+exactly the lock settings changed, and a second run changes nothing. That the real ``terraform fmt`` keeps
+seeing formatted files as formatted is tests/system/test_terraform_fmt.py's.
 """
 
 import collections
@@ -17,7 +17,6 @@ import difflib
 import json
 import os
 import shutil
-import subprocess
 
 import hcl2
 import pytest
@@ -336,30 +335,6 @@ def test_rollback_gives_back_the_settings_lockfile_removed(corpus):
             assert load(entry["copy"], now.decode("utf-8-sig")) == original, entry["file"]
 
 
-def test_formatted_files_stay_formatted(corpus, terraform_bin):
-    """terraform fmt itself: a file it leaves alone before the edit, it leaves alone after (each mode)."""
-    def formatted(data):
-        proc = subprocess.run([terraform_bin, "fmt", "-"], input=data, capture_output=True, check=False,
-                              env=dict(os.environ, CHECKPOINT_DISABLE="1"))
-        return proc.returncode == 0 and proc.stdout.rstrip(b"\n") == data.rstrip(b"\n")
-
-    candidates = [e for e in corpus if not e["copy"].endswith(".json") and formatted(e["original"])]
-    assert len(candidates) >= 30
-    checked = collections.Counter()
-    for mode in ("lockfile", "dual", "dynamodb"):
-        for entry in candidates:
-            with open(entry["copy"], "wb") as handle:
-                handle.write(entry["original"])
-        if mode == "dynamodb":
-            run_hcl(candidates, "lockfile")
-        result = run_hcl(candidates, mode)
-        for entry in candidates:
-            if any(c["file"] == entry["copy"] for c in result["changes"]):
-                assert formatted(read(entry["copy"])), (mode, entry["file"], read(entry["copy"]).decode())
-                checked[mode] += 1
-    assert checked == {"lockfile": 20, "dual": 20, "dynamodb": 20}
-
-
 # ----------------------------------------------------------------------------------------------
 # Named files that cannot be rewritten fail the task by default (fail_on_untouched)
 # ----------------------------------------------------------------------------------------------
@@ -445,26 +420,3 @@ def test_backend_hcl_on_the_hcl2_forms(forms, mode):
         assert [(entry["line"], entry["name"]) for entry in root] == [(3, "lock_table")]
     again = run_module(backend_hcl, args)
     assert again["changed"] is False and [u["kind"] for u in again["untouched"]] == ["already"] * len(forms)
-
-
-def test_the_hcl2_forms_stay_formatted(forms, terraform_bin, tmp_path):
-    """Every sample is terraform fmt clean, before and after each mode (.hcl files checked under a .tf name)."""
-    def unformatted(entries, where):
-        where.mkdir()
-        for index, entry in enumerate(entries):
-            (where / ("f%d.tf" % index)).write_bytes(read(entry["copy"]))
-        proc = subprocess.run([terraform_bin, "fmt", "-no-color", "-check", "-list=true", "."], cwd=str(where),
-                              capture_output=True, text=True, check=False, env=dict(os.environ, CHECKPOINT_DISABLE="1"))
-        assert "Error" not in proc.stderr, proc.stderr
-        return [entries[int(name[1:-3])]["file"] for name in proc.stdout.split()]
-
-    assert unformatted(forms, tmp_path / "before") == []
-    for mode in ("lockfile", "dual", "dynamodb"):
-        for entry in forms:
-            with open(entry["copy"], "wb") as handle:
-                handle.write(entry["original"])
-        if mode == "dynamodb":
-            run_module(backend_hcl, dict(path=[e["copy"] for e in forms], lock_mode="lockfile"))
-        args = dict(path=[e["copy"] for e in forms], lock_mode=mode, dynamodb_table=ROLLBACK_TABLE)
-        assert run_module(backend_hcl, args)["changed"] is True
-        assert unformatted(forms, tmp_path / mode) == [], mode

@@ -1,17 +1,14 @@
-"""backend_hcl as a module: check mode, diff, backup, atomic writes, refusing unverifiable edits, lock_mode and its
-deprecated alias mode, and fail_on_untouched."""
+"""backend_hcl as a module: check mode, diff, backup, atomic writes, refusing unverifiable edits, lock_mode, and
+fail_on_untouched."""
 
 import os
-import stat
 
 import pytest
-import yaml
-
 from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
-from tests.testbed.collection import ROOT, run_module, run_playbook
+from tests.testbed.collection import run_module
 
 DYNAMODB = 'terraform {\n  backend "s3" {\n    bucket         = "b"\n    key            = "k"\n' \
            '    dynamodb_table = "t"\n  }\n}\n'
@@ -37,27 +34,6 @@ def test_check_mode_reports_and_writes_nothing(tmp_path):
                                "before": DYNAMODB, "after": LOCKFILE}]
     assert path.read_text() == DYNAMODB and path.stat().st_mtime_ns == before.st_mtime_ns
     assert not [name for name in os.listdir(str(path.parent)) if name != "backend.tf"]
-
-
-def test_write_keeps_mode_and_leaves_a_backup_and_no_temp_file(tmp_path):
-    path = make(tmp_path, "app/backend.tf")
-    result = run_module(backend_hcl, dict(path=[str(path)], lock_mode="lockfile", backup=True))
-    assert result["changed"] is True
-    assert path.read_text() == LOCKFILE
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    backup = result["files"][0]["backup_file"]
-    with open(backup) as handle:
-        assert handle.read() == DYNAMODB
-    assert sorted(os.listdir(str(path.parent))) == sorted(["backend.tf", os.path.basename(backup)])
-    assert result["changes"] == [{"file": str(path), "line": 2, "form": "block", "lock_mode_before": "dynamodb",
-                                  "lock_mode_after": "lockfile", "removed": ["dynamodb_table"],
-                                  "added": ["use_lockfile"], "updated": [], "warnings": []}]
-    # read back through the other module
-    info = run_module(backend_info, dict(path=[str(tmp_path)]))
-    assert [(b["file"], b["lock_mode"]) for b in info["backends"]] == [(str(path), "lockfile")]
-    again = run_module(backend_hcl, dict(path=[str(path)], lock_mode="lockfile", backup=True))
-    assert again["changed"] is False and again["files"] == []
-    assert again["untouched"][0]["kind"] == "already"
 
 
 def test_an_unverifiable_edit_fails_and_writes_no_file(tmp_path, monkeypatch):
@@ -89,9 +65,7 @@ def test_dual_and_rollback_with_a_table(tmp_path):
     assert dual["changed"] is True and dual["changes"][0]["added"] == ["dynamodb_table"]
     assert run_module(backend_info, dict(path=[str(path)]))["backends"][0]["lock_mode"] == "dual"
     rollback = run_module(backend_hcl, dict(path=[str(path)], lock_mode="dynamodb", dynamodb_table="other"))
-    assert rollback["changes"][0]["warnings"] == [
-        "keeps its dynamodb_table 't' (line 5); the given 'other' is not applied"]
-    assert path.read_text() == DYNAMODB
+    assert rollback["changed"] is True and path.read_text() == DYNAMODB  # the file's table 't' is kept
 
 
 def test_missing_path_fails(tmp_path):
@@ -140,22 +114,15 @@ def fresh_warnings(monkeypatch):
     monkeypatch.setattr(ansible_warnings, "_global_warnings", type(ansible_warnings._global_warnings)())
 
 
-def deprecations(result):
-    return [(d.get("msg") or d["event"]["msg"], d.get("version"), (d.get("deprecator") or {}).get("resolved_name",
-             d.get("collection_name"))) for d in result.get("deprecations", [])]
-
-
-def test_lock_mode_is_the_option_and_mode_a_deprecated_alias(tmp_path, fresh_warnings):
+def test_lock_mode_is_the_option_and_mode_is_not_one(tmp_path, fresh_warnings):
     new = make(tmp_path, "new/backend.tf")
     result = run_module(backend_hcl, dict(path=[str(new)], lock_mode="lockfile"))
-    assert result["changed"] is True and deprecations(result) == []
+    assert result["changed"] is True and not result.get("deprecations")
     assert new.read_text() == LOCKFILE
     old = make(tmp_path, "old/backend.tf")
-    ansible_warnings._global_deprecations.clear()
     result = run_module(backend_hcl, dict(path=[str(old)], mode="lockfile"))
-    assert result["changed"] is True and old.read_text() == LOCKFILE
-    assert deprecations(result) == [("Alias 'mode' is deprecated. See the module docs for more information", "1.0.0",
-                                     "tfstate.s3_backend")]
+    assert result["failed"] is True and "mode" in result["msg"], result
+    assert old.read_text() == DYNAMODB
 
 
 def test_a_kept_table_is_a_task_warning_naming_file_and_line(tmp_path, fresh_warnings):
@@ -164,43 +131,11 @@ def test_a_kept_table_is_a_task_warning_naming_file_and_line(tmp_path, fresh_war
     message = "keeps its dynamodb_table 't' (line 5); the given 'other' is not applied"
     warnings = [w if isinstance(w, str) else w["event"]["msg"] for w in result["warnings"]]  # 2.19: summaries
     assert warnings == ["%s:2: %s" % (path, message)]
-    assert result["changes"][0]["warnings"] == [message]  # deprecated, until 0.3.0
+    assert "warnings" not in result["changes"][0]  # the remark is the task warning only
     assert run_module(backend_info, dict(path=[str(path)]))["backends"][0]["lock_mode"] == "dual"
     ansible_warnings._global_warnings.clear()
     quiet = run_module(backend_hcl, dict(path=[str(path)], lock_mode="lockfile"))
     assert quiet["changed"] is True and "warnings" not in quiet
-
-
-def test_the_alias_warns_in_a_playbook_and_the_roles_use_lock_mode(tmp_path):
-    """ansible-playbook prints the deprecation; the collection's own roles never trigger it."""
-    path = make(tmp_path, "root/backend.tf")
-    playbook = tmp_path / "alias.yml"
-    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - tfstate.s3_backend.backend_hcl:\n"
-                        "        path: [%s]\n        mode: lockfile\n" % path)
-    proc = run_playbook(str(playbook))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Alias 'mode' is deprecated" in proc.stdout + proc.stderr
-    assert "1.0.0" in proc.stdout + proc.stderr
-    assert path.read_text() == LOCKFILE
-    roles = os.path.join(ROOT, "roles")
-    calls = []
-    for folder, _dirs, files in os.walk(roles):
-        for name in files:
-            if name.endswith(".yml") and os.path.basename(folder) == "tasks":
-                with open(os.path.join(folder, name)) as handle:
-                    calls.extend(_module_calls(yaml.safe_load(handle), "tfstate.s3_backend.backend_hcl"))
-    # The roles rewrite in their root_rewrite phase (rollback included); a role calling the module uses lock_mode.
-    assert all("lock_mode" in args and "mode" not in args for args in calls), calls
-
-
-def _module_calls(tasks, module):
-    for task in tasks or []:
-        if not isinstance(task, dict):
-            continue
-        if module in task:
-            yield task[module]
-        for key in ("block", "rescue", "always"):
-            yield from _module_calls(task.get(key), module)
 
 
 BROKEN = 'terraform {\n  backend "s3" {\n    key = "k\n  }\n}\n'
