@@ -255,6 +255,7 @@ class ActionModule(RootAction):
             "branch": args["published"].get("branch") or "",
             "digests_removed": len(args["record"].get("digests") or []),
             "cutover_time": (args["record"].get("record") or {}).get("cutover_time") or "",
+            "lifted_pin": args["record"].get("lifted_pin"),  # the rollback's pin this explicit run moved the root off
             "verification": {
                 "locked_plan_refused": verification.get("locked_plan_refused"),
                 "plan_ok": verification.get("plan_ok"),

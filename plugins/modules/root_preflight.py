@@ -24,15 +24,20 @@ description:
     already say O(target)), V(verify) (the files and the init are done but an earlier run was interrupted, so
     prove and record again), V(init) (the files are done, the last C(terraform init) is not) or V(rewrite) (the
     backend configuration still locks another way) - and RV(migration.why) why.
-  - A migration record still marked C(pending) by M(tfstate.s3_backend.root_freeze) shows a cut-over that did not
-    finish (RV(migration.interrupted)); its table counts as the root's lock table even when the files no longer
-    name it.
+  - A migration record still marked C(pending) by M(tfstate.s3_backend.root_freeze) (the run's intent, from its
+    freeze to its record) is judged like a maintenance lock - while its run is live (its process on this controller
+    runs, or, on another controller, its lease is not over) the root stops, naming that run (run ID, controller,
+    job, started); only an intent whose run has provably ended shows a cut-over that did not finish
+    (RV(migration.interrupted)) and is resumed. Its table counts as the root's lock table even when the files no
+    longer name it.
   - A maintenance lock left by an interrupted run of this collection whose run has provably ended (same controller,
     process gone) or whose lease (O(freeze_lease)) is over is listed in RV(migration.stale_freezes), for
-    M(tfstate.s3_backend.root_freeze) to release by its ID. Any other lock stops the root.
+    M(tfstate.s3_backend.root_freeze) to release by its ID. Any other lock stops the root; a lock another run of this
+    collection holds is named as that run, whatever it is (its maintenance lock, or a terraform lock such as a
+    verification plan's taken while that run's intent is live).
   - When the root needs something (RV(migration.action) is not V(none)), and not in check mode, the phase then
     enables versioning on a bucket without it (only reached with O(enable_versioning=true)), proves with a probe
-    object of its own (C(<key>.tfstate-s3-backend-probe.tflock), written twice and deleted) that the bucket
+    object of its own (C(<key>.tfstate-s3-backend-probe-<lock ID>.tflock), written twice and deleted) that the bucket
     refuses a second conditional write (O(probe), for V(rewrite) and V(init)), proves that the DynamoDB lock table
     (RV(migration.freeze_table)) takes and deletes an item (a probe item C(<bucket>/<key>.tfstate-s3-backend-probe),
     deleted while absent, put and deleted again, since the thaw needs C(dynamodb:DeleteItem), so that without that right
@@ -465,8 +470,8 @@ migration:
       sample: false
     record_before:
       description:
-        - The migration record found next to the state, null when there is none. A C(pending) key (C(target),
-          C(run_id), C(started), C(dynamodb_table)) marks a cut-over that started and did not finish.
+        - The migration record found next to the state, null when there is none. A C(pending) key (an earlier
+          run's RV(migration.intent)) marks a cut-over that started and has not finished.
       type: dict
       sample: {"mode": "dual", "dynamodb_table": "terraform-locks", "cutover_time": "2026-11-20T09:12:00Z"}
     stale_freezes:
@@ -539,6 +544,15 @@ migration:
           sample: >-
             tfstate.s3_backend maintenance lock run=ctl01-48213-771204 controller=ctl01 pid=48213 pid_start=771204
             started=2026-11-29T20:05:36Z lease_until=2026-11-29T21:05:36Z
+    intent:
+      description:
+        - The C(pending) intent M(tfstate.s3_backend.root_freeze) writes into the migration record once it holds the
+          root, until M(tfstate.s3_backend.root_record) replaces it; what another run needs to judge whether this
+          run is still live.
+      type: dict
+      sample: {"target": "dual", "run_id": "ctl01-48213-771204", "job_id": null, "controller": "ctl01", "pid": 48213,
+               "pid_start": "771204", "started": "2026-11-29T20:05:36Z", "lease_until": "2026-11-29T21:05:36Z",
+               "dynamodb_table": "terraform-locks"}
     baseline_rc:
       description: The exit code of the baseline C(terraform plan -detailed-exitcode), V(0) no changes, V(2) changes.
       type: int

@@ -128,7 +128,7 @@ options:
     default: {}
   record:
     description:
-      - The registered result of M(tfstate.s3_backend.root_record); gives RV(digests_removed) and RV(cutover_time).
+      - The registered result of M(tfstate.s3_backend.root_record); gives RV(digests_removed), RV(cutover_time) and RV(lifted_pin).
     type: dict
     default: {}
   verify:
@@ -494,6 +494,14 @@ cutover_time:
   returned: always
   type: str
   sample: "2026-11-29T20:05:52Z"
+lifted_pin:
+  description:
+    - The rollback's pin this run lifted (an explicit C(migrate_target=dual) or V(lockfile) run of a root a rollback
+      left pinned on DynamoDB; RV(tfstate.s3_backend.root_record#module:lifted_pin)), null otherwise.
+  returned: always
+  type: dict
+  sample: {"since": "2026-12-08T03:10:00Z", "run_id": "ctl01-4121-99812", "job_id": "311", "host": app,
+           "reason": "INC-4711: lock errors in the payments pipeline"}
 verification:
   description: The proof with terraform.
   returned: always
