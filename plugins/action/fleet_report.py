@@ -11,10 +11,9 @@ import yaml
 from ansible.errors import AnsibleError
 from ansible.utils.vars import load_extra_vars
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports, role_variables
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger, reports, role_variables
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import run_identity, utc_now, utc_text
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import list_records
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
 
 # The collection's root: the roles' argument specs and defaults, the playbooks (what the roles read).
@@ -92,17 +91,19 @@ class ActionModule(RootAction):
             stem = "%s-%s%s" % (name, "preview-" if self.check_mode else "", reports.file_stamp(run["started"]))
             previous = reports.read_json(os.path.join(directory, stem + ".json"))
             document = reports.run_document(name, rows, run, generated, self.check_mode, previous)
-            written += reports.write_document(directory, stem, document)
-            written += reports.write_document(directory, "%s-%s" % (name, "preview" if self.check_mode else "report"),
-                                              document)
             fleet = None
             warnings = []
             if not self.check_mode and args["fleet"]:
-                records = self._records(args, rows, warnings, connections)
-                fleet_stem = "%s-fleet" % name
-                previous_fleet = reports.read_json(os.path.join(directory, fleet_stem + ".json"))
-                fleet = reports.fleet_document(name, previous_fleet, document["results"], records, generated)
-                written += reports.write_document(directory, fleet_stem, fleet)
+                view, unread = self._ledger_view(args, document["results"], connections)
+                warnings += ["fleet view: the ledger of bucket %s could not be read: %s" % item
+                             for item in sorted(unread.items())]
+                previous_fleet = reports.read_json(os.path.join(directory, reports.FLEET_STEM + ".json"))
+                fleet = reports.fleet_document(name, view, document["results"], unread, previous_fleet, generated)
+                document["fleet"] = reports.fleet_section(fleet)
+                written += reports.write_document(directory, reports.FLEET_STEM, fleet)
+            written += reports.write_document(directory, stem, document)
+            written += reports.write_document(directory, "%s-%s" % (name, "preview" if self.check_mode else "report"),
+                                              document)
         if previous is None:
             # Once per run (the first batch): extra variables meant for a role that no role reads.
             warnings += extra_variable_warnings(self._loader)
@@ -118,13 +119,14 @@ class ActionModule(RootAction):
             result["warnings"] = warnings
         return result
 
-    def _records(self, args, rows, warnings, connections):
-        """``{(bucket, key): record}`` of every bucket this run's roots use, read through S3.
+    def _ledger_view(self, args, rows, connections):
+        """``(view, unread)``: ledger.fleet_view of the ledgers of every bucket this run's rows name, and
+        ``{bucket: why}`` for those that could not be read.
 
         A bucket is read as the first of its roots connected (its backend's identity, see root_preflight's
         ``backend_identity``), else with the task's options.
         """
-        records = {}
+        entries, problems, unread = [], [], {}
         regions = {}
         for row in rows:
             if row.get("bucket"):
@@ -132,8 +134,10 @@ class ActionModule(RootAction):
         for bucket, region in sorted(regions.items()):
             try:
                 s3 = self.connection(dict(args, migration={"identity": connections.get(bucket)}), region).client("s3")
-                for key, record in list_records(s3, bucket).items():
-                    records[(bucket, key)] = record
+                found, bad = ledger.read_ledger(s3, bucket)
             except (AwsError, PhaseFailed) as exc:
-                warnings.append("fleet view: the migration records of bucket %s could not be read: %s" % (bucket, exc))
-        return records
+                unread[bucket] = str(exc)
+                continue
+            entries += found
+            problems += bad
+        return ledger.fleet_view(entries, problems), unread

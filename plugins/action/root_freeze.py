@@ -5,7 +5,7 @@
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import LockTarget, acquire, release
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import describe_lock, utc_now, utc_text
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
@@ -65,24 +65,40 @@ class ActionModule(RootAction):
             outcome = acquire(s3, dynamodb, target, lock, check_mode=self.check_mode)
             changed = changed or outcome["changed"]
             if outcome["held_by"]:
-                raise PhaseFailed("cannot freeze %s: a lock is held on %s" % (
-                    target.path, "; ".join(describe_lock(holder) for holder in outcome["held_by"])),
-                    changed=changed, released=released, frozen=taken)
+                raise PhaseFailed("cannot freeze %s: %s" % (target.path, self._holders(s3, migration, outcome["held_by"])),
+                                  changed=changed, released=released, frozen=taken)
             taken.append(target.path)
         if not self.check_mode:
             self._record_intent(s3, migration)
         return dict(changed=changed, released=released, frozen=taken)
 
     @staticmethod
+    def _holders(s3, migration, holders):
+        """The locks that refused the freeze, each naming the run of this collection that holds it when one does."""
+        settings = migration["backend"]["settings"]
+        record = read_record(s3, settings["bucket"], settings["key"])
+        now = decide.utc_now()
+        return "; ".join(decide.lock_holder(holder, migration["run_id"], now, record)[1] for holder in holders)
+
+    @staticmethod
     def _record_intent(s3, migration):
-        """Say in the migration record that a cut-over started, before anything else changes."""
+        """Say in the migration record that a cut-over started, before anything else changes.
+
+        Read again under the maintenance lock: another run's live intent (it is between its thaw and
+        its record), or a record written since this run's preflight, stops the root here (the thaw
+        that follows releases this run's lock), so two runs never both cut a root over.
+        """
         settings = migration["backend"]["settings"]
         current = read_record(s3, settings["bucket"], settings["key"])
+        why = decide.freeze_recheck(migration.get("record_before"), current, migration["run_id"], decide.utc_now())
+        if why:
+            raise PhaseFailed(why, changed=True)
         provenance = {"host": migration["host"], "bucket": settings["bucket"], "key": settings["key"],
                       "workspaces": migration["workspaces"], "run_id": migration["run_id"],
-                      "job_id": migration.get("job_id"), "recorded_time": utc_text(utc_now())}
-        pending = {"target": migration["target"], "run_id": migration["run_id"], "started": migration["started"],
-                   "dynamodb_table": migration.get("dynamodb_table")}
+                      "job_id": migration.get("job_id"), "recorded_time": decide.utc_text(decide.utc_now())}
+        pending = migration.get("intent") or {
+            "target": migration["target"], "run_id": migration["run_id"], "started": migration["started"],
+            "dynamodb_table": migration.get("dynamodb_table")}
         record = pending_record(current, migration["lock_mode_before"], migration.get("dynamodb_table"),
                                 redact_url(migration.get("root_name") or migration["root"]), COLLECTION_VERSION,
                                 provenance, pending)

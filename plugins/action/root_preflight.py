@@ -61,11 +61,13 @@ def terragrunt_version(binary, env):
 
 
 def read_bucket(s3, name):
-    """``{"exists", "versioning"}`` of the state bucket, in two calls."""
+    """``{"exists", "versioning", "region"}`` of the state bucket (GetBucketVersioning, GetBucketLocation)."""
     versioning = call(s3, "get_bucket_versioning", resource=name, ignore_codes=("NoSuchBucket",), Bucket=name)
     if versioning is None:
-        return {"exists": False, "versioning": None}
-    return {"exists": True, "versioning": versioning.get("Status")}
+        return {"exists": False, "versioning": None, "region": None}
+    location = call(s3, "get_bucket_location", resource="bucket %s" % name, Bucket=name)
+    return {"exists": True, "versioning": versioning.get("Status"),
+            "region": decide.location_region(location.get("LocationConstraint"))}
 
 
 def bucket_cause(backend, bucket, identity, enable_versioning):
@@ -165,11 +167,13 @@ class ActionModule(RootAction):
             return dict(changed=False, migration=migration,
                         msg="%s: %s (%s)" % (migration["host"], migration["action"], migration["why"]))
         settings = backend["settings"]
+        # A failure here keeps the reason alone: root_result reads the root's bucket and key back from its files.
         connection, migration["identity"] = self.root_connection(args, backend, identity["run_id"])
         s3 = connection.client("s3")
         bucket = read_bucket(s3, settings["bucket"])
         blockers = decide.preflight_blockers(backend, migration["terraform"], args["target"], bucket,
                                              args["enable_versioning"])
+        blockers += decide.region_blockers(backend, migration["region"] or connection.region, bucket)
         if blockers:
             # The reason alone (not the `migration` read so far): a failed task prints its whole result.
             cause = bucket_cause(backend, bucket, migration["identity"], args["enable_versioning"])
@@ -247,19 +251,15 @@ class ActionModule(RootAction):
         states = list_states(s3, settings["bucket"], settings["key"], settings.get("workspace_key_prefix"))
         workspaces = [state["workspace"] for state in states] or ["default"]
         locks, table_exists = self._find_locks(connection, settings, table, migration["region"], workspaces)
-        stale, held = [], []
-        for lock in locks:
-            kind, why = decide.classify_lock(lock, identity["run_id"], started, lease)
-            if kind in ("stale_freeze", "ours"):
-                stale.append({"workspace": lock.get("workspace") or "default", "store": lock["store"],
-                              "id": lock["id"], "why": why})
-            else:
-                held.append((why, lock))
+        stale, held = self._judge(identity["run_id"], started, lease, record, locks)
         if held:
-            raise PhaseFailed("; ".join(why for why, _lock in held), cause=decide.CAUSE_LOCK_HELD,
-                              cause_detail=held_detail([lock for _why, lock in held], started))
+            holders = [lock for _why, lock in held if lock is not None]
+            detail = (held_detail(holders, started) if holders
+                      else {"holder": decide.describe_run(record["pending"]), "stale": False})
+            raise PhaseFailed("; ".join(why for why, _lock in held), cause=decide.CAUSE_LOCK_HELD, cause_detail=detail)
+        intent_why = decide.classify_intent((record or {}).get("pending"), identity["run_id"], started, lease)[1]
         interrupted = decide.interruption_evidence(backend, migration["target"], record,
-                                                   sorted(set(entry["why"] for entry in stale)))
+                                                   sorted(set(entry["why"] for entry in stale)), intent_why)
         action, why = decide.choose_action(backend, migration["target"], record, interrupted)
         migration.update(
             workspaces=workspaces,
@@ -272,7 +272,30 @@ class ActionModule(RootAction):
             why=why,
             freeze={"lock_id": decide.freeze_lock_id(identity["run_id"], migration["host"]),
                     "info": decide.freeze_info(identity, started, lease)},
+            intent=decide.new_intent(identity, started, lease, migration["target"], table),
         )
+
+    @staticmethod
+    def _judge(run_id, now, lease, record, locks):
+        """``(stale, held)``: the leftover maintenance locks the freeze may release, and why the root must stop
+        (``(why, lock)`` pairs; the lock is None for a live intent).
+
+        Another run's live intent stops the root (named, with the locks it holds), like its live
+        maintenance lock; an intent proven dead is resumed (interruption_evidence).
+        """
+        intent, intent_why = decide.classify_intent((record or {}).get("pending"), run_id, now, lease)
+        stale, held = [], [(intent_why, None)] if intent == "live" else []
+        for lock in locks:
+            kind, why = decide.lock_holder(lock, run_id, now, record, lease)
+            if kind in ("stale_freeze", "ours"):
+                stale.append({"workspace": lock.get("workspace") or "default", "store": lock["store"],
+                              "id": lock["id"], "why": why,
+                              "run_id": (decide.parse_freeze_info(lock.get("info")) or {}).get("run_id")})
+            elif intent == "live" and decide.lock_run(lock, now, record) == record["pending"].get("run_id"):
+                held.append(("its lock: %s" % decide.describe_lock(lock), lock))
+            else:
+                held.append((why, lock))
+        return stale, held
 
     @staticmethod
     def _rollback_table(connection, backend, record, explicit, migration):
@@ -299,7 +322,7 @@ class ActionModule(RootAction):
         if migration["freeze_table"]:
             self._probe_table(connection.client("dynamodb"), migration["freeze_table"], settings)
         if args["probe"] and migration["action"] in (decide.ACTION_REWRITE, decide.ACTION_INIT):
-            self._probe(s3, settings)
+            self._probe(s3, settings, migration["freeze"]["lock_id"])
         if bucket["versioning"] == "Enabled":
             return False
         call(s3, "put_bucket_versioning", resource=settings["bucket"], Bucket=settings["bucket"],
@@ -340,11 +363,11 @@ class ActionModule(RootAction):
         return find_locks(connection.client, [request]), False
 
     @staticmethod
-    def _probe(s3, settings):
+    def _probe(s3, settings, tag):
         target = LockTarget(settings["bucket"], settings["key"], encrypt=settings.get("encrypt"),
                             kms_key_id=settings.get("kms_key_id"))
         lock = new_lock(target.path, "probe", info="Conditional-write probe of tfstate.s3_backend.migrate")
-        if not probe_conditional_writes(s3, target, lock):
+        if not probe_conditional_writes(s3, target, lock, tag):
             raise PhaseFailed("Bucket %s accepted a second PutObject with If-None-Match: * on one key: it does not "
                               "honour conditional writes, so use_lockfile cannot lock there." % settings["bucket"])
 

@@ -67,9 +67,10 @@ class ActionModule(RootAction):
                                provenance)
         write_record(s3, settings["bucket"], settings["key"], record, bool(settings.get("encrypt")),
                      settings.get("kms_key_id"))
+        ledger_key, lifted = self._ledger(s3, migration, settings, files_mode, record, args["reason"])
         result = dict(changed=True, record=record, record_key=record_key(settings["key"]), digests=[],
                       lock_mode_after=files_mode, initialised_lock_mode_after=init_mode,
-                      ledger_key=self._ledger(s3, migration, settings, files_mode, record, args["reason"]))
+                      ledger_key=ledger_key, lifted_pin=lifted)
         table = migration.get("freeze_table")
         if target == decide.LOCKFILE and args["remove_digests"] and table:
             dynamodb = connection.client("dynamodb")
@@ -81,18 +82,22 @@ class ActionModule(RootAction):
         return result
 
     @staticmethod
-    def _ledger(s3, migration, settings, stage, record, reason=None):
-        """The root's stage in the fleet's ledger (module_utils/ledger.py), written when it is news; its key or None."""
+    def _ledger(s3, migration, settings, stage, record, reason):
+        """The root's stage in the fleet's ledger (module_utils/ledger.py), written when it is news.
+
+        ``(key or None, lifted pin or None)``: a dual or lockfile stage written over a rollback's pin names it.
+        """
         try:
             moment = ledger.clock()
+            existing = ledger.read_root_entries(s3, settings["bucket"], settings["key"])
         except ledger.LedgerError as exc:
             raise PhaseFailed(str(exc))
+        pin = ledger.pin_of(existing) if stage != ledger.DYNAMODB else None
         entry = ledger.new_entry(
             stage, moment, settings["bucket"], settings["key"], table=migration.get("dynamodb_table"),
             workspace_key_prefix=settings.get("workspace_key_prefix"), workspaces=migration["workspaces"],
             account=migration.get("account"), region=migration.get("region"), root=record.get("root"),
             host=migration["host"], run_id=migration["run_id"], job_id=migration.get("job_id"),
-            version=COLLECTION_VERSION)
-        if reason:
-            entry["reason"] = reason
-        return ledger.record_stage(s3, entry, bool(settings.get("encrypt")), settings.get("kms_key_id"))
+            version=COLLECTION_VERSION, reason=reason, lifted_pin=pin)
+        key = ledger.record_stage(s3, entry, bool(settings.get("encrypt")), settings.get("kms_key_id"), existing=existing)
+        return key, pin if key else None

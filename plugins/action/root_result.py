@@ -23,12 +23,36 @@ PHASE_OF_ACTION = {
 }
 
 
-def phase_of(action, hint=None):
-    """The phase name of a failed task's action (``tfstate.s3_backend.root_freeze`` -> ``freeze``)."""
+def phase_of(action, hint=None, migration=None):
+    """The phase name of a failed task's action (``tfstate.s3_backend.root_freeze`` -> ``freeze``).
+
+    An included role after the preflight (``migration`` known) is the publish, before it the checkout.
+    """
     if hint:
         return hint
     short = (action or "").rsplit(".", 1)[-1]
+    if short == "include_role" and migration:
+        return "publish"
     return PHASE_OF_ACTION.get(short, "other")
+
+
+def failure_of(args, migration):
+    """``(phase, message, thaw failure)``: the phase that failed first (the phases' registered results
+    in run order, else the task the role's rescue caught), and a failed release beside it."""
+    phase, message = decide.first_failure(args["phases"])
+    if phase is None and (args["failure"] is not None or args["failed_action"] is not None or args["failed_phase"]):
+        phase, message = phase_of(args["failed_action"], args["failed_phase"], migration), args["failure"]
+    return phase, message, decide.thaw_failure(args["phases"], phase)
+
+
+def failed_reason(reason, left, thaw_failed, workspaces):
+    """A failure's reason, with what it left and a release of the maintenance lock that failed after it."""
+    parts = [reason] if reason else []
+    if decide.left_anything(left):
+        parts.append("left: %s" % decide.describe_left(left, workspaces))
+    if thaw_failed:
+        parts.append("the release of the maintenance lock failed too: %s" % thaw_failed)
+    return "; ".join(parts)
 
 
 def unified_diff(diffs):
@@ -139,27 +163,26 @@ class ActionModule(RootAction):
         fail_on_stopped=dict(type="bool", default=True),
         fail_on_unsupported=dict(type="bool", default=False),
         stage=dict(type="dict", default={}),
+        # The cut-over phases' registered results (migration.CUTOVER_PHASES names): what failed first, what was left.
+        phases=dict(type="dict", default={}),
         dual_grace=dict(type="str"),
         digests=dict(type="dict", default={}),
     )
 
     def phase(self, args, task_vars):
         migration = args["migration"] or {}
-        failed = args["failure"] is not None or args["failed_action"] is not None or args["failed_phase"]
-        if args["stage"].get("result") and not failed:
+        failed_phase, failure, thaw_failed = failure_of(args, migration)
+        if args["stage"].get("result") and failed_phase is None:
             # migrate_target=auto left the root at its stage: root_stage measured its row (nothing was cut over).
             return registered(args["stage"]["result"], None)
-        failed_phase = phase_of(args["failed_action"], args["failed_phase"]) if failed else None
         action = migration.get("action")
-        verification = args["verification"]
-        verified = (not args["verify"]) or (verification.get("locked_plan_refused") is True
-                                            and verification.get("plan_ok") is True)
-        status = decide.root_status(action, failed_phase, self.check_mode, verified, args["target"])
         root = migration.get("root") or args["root"]
         files_mode, init_mode, place, settings = measured_backend(root, args["init_args"])
-        reason = root_reason(args["failure"], migration, status, files_mode, init_mode)
+        status, left, resumed = self._outcome(args, migration, failed_phase, files_mode, init_mode)
+        reason = outcome_reason(root_reason(failure, migration, status, files_mode, init_mode), status, left,
+                                thaw_failed, resumed, migration, self.check_mode)
         unsupported = status == decide.UNSUPPORTED
-        rewrite_files = [entry.get("path") for entry in args["rewrite"].get("files") or [] if entry.get("changed", True)]
+        rewrite_files = rewritten_files(args)
         command = migration.get("reinit_command") if unsupported else None
         if unsupported and not self.check_mode:
             rewrite_files = []  # the rewrite was only shown (check mode), nothing was written
@@ -168,6 +191,10 @@ class ActionModule(RootAction):
         measured = decide.lock_mode_after(files_mode, init_mode) if files_mode else None
         detail = dict(args["failure_detail"], reinit=migration.get("reinit"), auto="stage" in args["stage"],
                       grace=args["dual_grace"])
+        next_step = decide.next_step(status, reason, args["target"], failed_phase, command, args["failure_cause"],
+                                     detail)
+        if status == decide.FAILED and decide.left_anything(left):
+            next_step = decide.failed_next_step(left)
         result = {
             "host": task_vars.get("inventory_hostname"),
             "root": redact_url(args["root_name"] or root or ""),
@@ -176,8 +203,7 @@ class ActionModule(RootAction):
             "phase": failed_phase,
             "reason": reason,
             "cause": args["failure_cause"] or None,
-            "next_step": decide.next_step(status, reason, args["target"], failed_phase, command,
-                                          args["failure_cause"], detail),
+            "next_step": next_step,
             "check_mode": self.check_mode,
             "fails_root": decide.fails_root(status, args["fail_on_stopped"], args["fail_on_unsupported"]),
             "unsupported": migration.get("unsupported") if unsupported else None,
@@ -192,10 +218,32 @@ class ActionModule(RootAction):
             "files_lock_mode_after": files_mode,
             "initialised_lock_mode_after": init_mode,
             "interrupted": migration.get("interrupted") or [],
+            "resumed_from": resumed,
+            "left": left if decide.left_anything(left) else None,
+            "thaw_failure": thaw_failed,
         }
         result.update(where_and_who(migration, settings), **table_and_digests(migration, args["digests"]))
-        result.update(self._evidence(args, migration, verification, unsupported, rewrite_files))
+        result.update(self._evidence(args, migration, verification_of(args), unsupported, rewrite_files))
         return registered(result, migration.get("identity"), args["rewrite"])
+
+    def _outcome(self, args, migration, failed_phase, files_mode, init_mode):
+        """``(status, left, resumed)``: the status from what the run left (measured) and whom it took over from."""
+        action = migration.get("action")
+        verification = verification_of(args)
+        verified = (not args["verify"]) or (verification.get("locked_plan_refused") is True
+                                            and verification.get("plan_ok") is True)
+        phases = args["phases"]
+        left = None
+        if migration.get("run_id") and not self.check_mode:
+            left = decide.what_was_left(migration, files_mode, init_mode, rewritten_files(args),
+                                        decide.lock_still_held(phases.get("freeze"), phases.get("thaw")))
+        resumed = None
+        if action in (decide.ACTION_REWRITE, decide.ACTION_INIT, decide.ACTION_VERIFY):
+            resumed = decide.resumption(migration.get("run_id"), migration.get("stale_freezes"),
+                                        migration.get("record_before"), (phases.get("freeze") or {}).get("released"))
+        status = decide.root_status(action, failed_phase, self.check_mode, verified, args["target"], left=left,
+                                    resumed=resumed is not None)
+        return status, left, resumed
 
     def _evidence(self, args, migration, verification, unsupported, rewrite_files):
         """The row's fields of what the cut-over did: files, diff, branch, digests, record, proof, times."""
@@ -207,6 +255,7 @@ class ActionModule(RootAction):
             "branch": args["published"].get("branch") or "",
             "digests_removed": len(args["record"].get("digests") or []),
             "cutover_time": (args["record"].get("record") or {}).get("cutover_time") or "",
+            "lifted_pin": args["record"].get("lifted_pin"),  # the rollback's pin this explicit run moved the root off
             "verification": {
                 "locked_plan_refused": verification.get("locked_plan_refused"),
                 "plan_ok": verification.get("plan_ok"),
@@ -216,3 +265,26 @@ class ActionModule(RootAction):
             "started": migration.get("started"),
             "time": decide.utc_text(decide.utc_now()),
         }
+
+
+def outcome_reason(reason, status, left, thaw_failed, resumed, migration, check_mode):
+    """The row's reason: a failure's with what it left and a failed release, or whom a resumed root took over from."""
+    if status in (decide.FAILED, decide.STOPPED):
+        return failed_reason(reason, left, thaw_failed, migration.get("workspaces") or [])
+    if resumed and status in (decide.RESUMED, decide.WOULD_RESUME):
+        return decide.resumed_reason(resumed, preview=check_mode)
+    return reason
+
+
+def rewritten_files(args):
+    return [entry.get("path") for entry in args["rewrite"].get("files") or [] if entry.get("changed", True)]
+
+
+def verification_of(args):
+    """The two proofs (frozen plan refused, plan after the thaw), from the phases' results or the old option."""
+    phases = args["phases"]
+    verification = dict(args["verification"])
+    for name in ("locked", "planned"):
+        verification.update({key: value for key, value in (phases.get(name) or {}).items()
+                             if key in ("locked_plan_refused", "plan_ok", "matches_baseline")})
+    return verification

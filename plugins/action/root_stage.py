@@ -20,6 +20,8 @@ NEXT_STEPS = {
             "configuration or retire it; the root moves on a dual grace after the last evidence",
     "waiting": "nothing: a later run moves it to lockfile once the dual grace is over",
     "done": "",
+    "pinned": "nothing while the rollback holds; to move the root on, run the migrate playbook for it with "
+              "migrate_target=dual (or lockfile) explicitly (--limit), which lifts the pin",
 }
 
 
@@ -106,5 +108,7 @@ class ActionModule(RootAction):
             "dynamodb_table": table, "workspaces": workspaces, "files_changed": [], "files_diff": None,
             "branch": "", "digests_removed": 0, "cutover_time": "", "verification": {},
             "held_back": step["evidence"] if step["status"] == "held" else [],
+            # A rolled-back root migrate_target=auto leaves on DynamoDB: when, by which run and why.
+            "pinned": step.get("pin"),
             "run_id": decide.run_identity()["run_id"], "started": None, "time": ledger.utc_text(now),
         }

@@ -60,7 +60,8 @@ options:
       - Extra botocore client configuration, as a dictionary of
         L(botocore.config.Config,https://botocore.amazonaws.com/v1/documentation/api/latest/reference/config.html)
         parameters.
-      - Standard retries are used unless C(retries) sets another C(mode).
+      - botocore makes one attempt per call (C(retries.total_max_attempts=1), C(standard) mode unless C(retries)
+        sets another C(mode)); the collection retries itself, as O(max_attempts) and O(retry_budget) say.
       - O(connect_timeout), O(read_timeout) and O(max_attempts), when given, win over the same settings here.
       - C(user_agent_extra) is extended with C(tfstate.s3_backend/<version>), which every request carries so
         CloudTrail can tell the collection's calls apart.
@@ -69,8 +70,9 @@ options:
     description:
       - Seconds to wait for a connection to the endpoint, per attempt.
       - When unset, C(connect_timeout) of O(aws_config), else V(5).
-      - With the defaults, a call to an endpoint that never answers fails after at most
-        O(max_attempts) x (O(connect_timeout) + O(read_timeout)) = 51 seconds, naming the endpoint.
+      - With the defaults, a call to an endpoint that accepts no connection or never answers fails after at most
+        O(max_attempts) x (O(connect_timeout) + O(read_timeout)) = 51 seconds (and never later than
+        O(retry_budget) + O(connect_timeout) + O(read_timeout)), plus a few seconds of backoff, naming the endpoint.
     type: float
     version_added: 0.1.0
   read_timeout:
@@ -81,11 +83,22 @@ options:
     version_added: 0.1.0
   max_attempts:
     description:
-      - How many times a call is tried in all (the first try included) on throttling, 5xx answers,
-        timeouts and dropped connections, with botocore's standard retry mode.
+      - How many times a call that gets no answer at all (a refused or timed-out connection, a read timeout) is
+        tried in all, the first try included, within O(retry_budget).
       - When unset, C(retries.total_max_attempts) of O(aws_config) (or its C(retries.max_attempts), which botocore
         counts without the first try), else V(3).
     type: int
+    version_added: 0.1.0
+  retry_budget:
+    description:
+      - Seconds, from a call's first try, during which an answer AWS asks clients to retry is retried with
+        capped, jittered exponential backoff (0.25 s doubling up to 8 s).
+      - Retried so are throttling (C(SlowDown), C(Throttling), C(ThrottlingException), C(RequestLimitExceeded),
+        C(ProvisionedThroughputExceededException) and the like), 5xx answers (C(InternalError),
+        C(ServiceUnavailable)) and connections dropped midway (resets); no retry starts after the budget is spent.
+      - When the budget is spent, the call fails naming the last error code and the AWS request ID.
+      - When unset, V(60).
+    type: float
     version_added: 0.1.0
 requirements:
   - python >= 3.8

@@ -11,6 +11,8 @@ fail with one clear message.
 
 import datetime
 import os
+import random
+import time
 
 try:
     import boto3
@@ -36,14 +38,34 @@ else:
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT_EXTRA = "tfstate.s3_backend/%s" % COLLECTION_VERSION
 
-# Standard retries cover throttling, 5xx answers and timeouts; AWS's 409 ConditionalRequestConflict
-# on racing conditional writes is retried by the lock code itself. The defaults bound what a dead
-# endpoint costs: a call fails after at most max_attempts * (connect_timeout + read_timeout)
-# seconds (3 * (5 + 12) = 51 s, plus a fraction of a second of backoff), instead of botocore's
-# 60 s + 60 s per attempt.
+# Retries are the collection's own (RetryPolicy, on every client's needs-retry event; botocore makes
+# one attempt): an endpoint that answers, but with throttling, a 5xx or a dropped connection, is
+# asked again with capped, jittered exponential backoff until the call's retry budget is spent
+# (DEFAULT_RETRY_BUDGET seconds from its first attempt); an endpoint that gives no answer at all
+# (refused or timed-out connection, read timeout) is tried max_attempts times in all, so a dead
+# endpoint still costs a call at most max_attempts * (connect_timeout + read_timeout) seconds
+# (3 * (5 + 12) = 51 s, plus a few seconds of backoff), instead of botocore's 60 s + 60 s per attempt.
+# AWS's 409 ConditionalRequestConflict on racing conditional writes is retried by the lock code itself.
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_CONNECT_TIMEOUT = 5
 DEFAULT_READ_TIMEOUT = 12
+DEFAULT_RETRY_BUDGET = 60
+# Backoff before retry n (1, 2, ...): between half and all of min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (n - 1)) seconds.
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 8.0
+
+# Error codes AWS asks clients to retry: throttling, and transient server-side faults.
+THROTTLING_CODES = (
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+    "ProvisionedThroughputExceeded", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+    "TransactionInProgressException",
+)
+TRANSIENT_CODES = ("RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure",
+                   "ServiceUnavailable", "InternalServerError")
+TRANSIENT_STATUSES = (500, 502, 503, 504)
+# botocore exceptions of an endpoint that answered in part and dropped the connection (a reset): retried by budget.
+_DROPPED = ("ConnectionClosedError", "HTTPClientError", "ProxyConnectionError")
 
 # Where the session token is read from when access keys are given as options: AWX's AWS
 # credential type injects AWS_SECURITY_TOKEN (older versions) or both.
@@ -51,11 +73,85 @@ SESSION_TOKEN_ENV = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "EC2_SECURITY_TO
 
 # botocore exceptions that mean the endpoint did not answer in time or at all.
 _UNREACHABLE = ("ConnectTimeoutError", "ReadTimeoutError", "EndpointConnectionError", "ConnectionClosedError")
+# Of those, the ones where no answer came at all: tried max_attempts times (a dropped connection is retried by budget).
+_NO_ANSWER = ("ConnectTimeoutError", "ReadTimeoutError", "EndpointConnectionError")
 
 
-def worst_case_seconds(connect_timeout, read_timeout, max_attempts):
-    """How long one call to an endpoint that never answers can take, backoff aside."""
-    return max_attempts * (connect_timeout + read_timeout)
+def worst_case_seconds(connect_timeout, read_timeout, max_attempts, retry_budget=None):
+    """How long one call to an endpoint that never answers can take, backoff aside.
+
+    ``max_attempts`` tries of ``connect_timeout + read_timeout`` each; with ``retry_budget``, no try
+    starts after the budget is spent, so the call also ends within one try past the budget.
+    """
+    worst = max_attempts * (connect_timeout + read_timeout)
+    if retry_budget is not None:
+        worst = min(worst, retry_budget + connect_timeout + read_timeout)
+    return worst
+
+
+def backoff_seconds(retry, rand=random.random):
+    """The wait before retry ``retry`` (1, 2, ...): capped exponential, jittered over its upper half."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** (retry - 1)))
+    return ceiling / 2 + rand() * ceiling / 2
+
+
+def retry_kind(code=None, status=None, exception=None):
+    """How a failed attempt is retried: ``budget`` (the endpoint answered: throttling, 5xx, a dropped
+    connection), ``attempts`` (no answer: refused or timed-out connection, read timeout), or None (not at all)."""
+    if exception is not None:
+        if exception in _NO_ANSWER:
+            return "attempts"
+        return "budget" if exception in _DROPPED else None
+    if code in THROTTLING_CODES or code in TRANSIENT_CODES or status in TRANSIENT_STATUSES:
+        return "budget"
+    return None
+
+
+def retry_delay(kind, attempts, elapsed, budget, max_attempts, rand=random.random):
+    """Seconds to wait before trying again after ``attempts`` tries and ``elapsed`` seconds, or None to give up.
+
+    A ``budget`` failure is retried while the wait still ends inside ``budget`` seconds from the
+    first try; an ``attempts`` failure also only until ``max_attempts`` tries were made.
+    """
+    if kind is None or (kind == "attempts" and attempts >= max_attempts):
+        return None
+    delay = backoff_seconds(attempts, rand)
+    if elapsed + delay >= budget:
+        return None
+    return delay
+
+
+class RetryPolicy:
+    """The collection's retries of every call of a client (see retry_delay), on botocore's events."""
+
+    def __init__(self, max_attempts=None, budget=None, clock=time.monotonic):
+        self.max_attempts = DEFAULT_MAX_ATTEMPTS if max_attempts is None else max_attempts
+        self.budget = DEFAULT_RETRY_BUDGET if budget is None else budget
+        self.clock = clock
+
+    def attach(self, client):
+        client.meta.events.register("before-call", self.started)
+        client.meta.events.register("needs-retry", self.needs_retry)
+        client.tfstate_retry = self
+        return client
+
+    def started(self, context=None, **kwargs):
+        if context is not None:
+            context["tfstate_retry_started"] = self.clock()
+
+    def needs_retry(self, response=None, caught_exception=None, attempts=1, request_dict=None, **kwargs):
+        """botocore's needs-retry hook: the seconds to sleep before the next attempt, or None."""
+        if caught_exception is not None:
+            kind = retry_kind(exception=type(caught_exception).__name__)
+        elif response is not None:
+            # An S3 region redirect (301) is none of these: botocore's own handler, called first, follows it.
+            http, parsed = response
+            kind = retry_kind(parsed.get("Error", {}).get("Code"), http.status_code)
+        else:
+            return None
+        context = (request_dict or {}).get("context") or {}
+        started = context.setdefault("tfstate_retry_started", self.clock())
+        return retry_delay(kind, attempts, self.clock() - started, self.budget, self.max_attempts)
 
 
 def resolve_session_token(access_key, session_token, environ=None):
@@ -90,11 +186,12 @@ def session_token_env(environ=None):
     return {"AWS_SESSION_TOKEN": environ["AWS_SECURITY_TOKEN"]}
 
 
-def client_config(aws_config=None, connect_timeout=None, read_timeout=None, max_attempts=None,
-                  path_style=False):
+def client_config(aws_config=None, connect_timeout=None, read_timeout=None, path_style=False):
     """The botocore Config parameters (a dict) of every client.
 
     Precedence: an option given > the same setting in ``aws_config`` > the collection's default.
+    botocore makes one attempt per call (``retries.total_max_attempts`` 1, in the mode asked for,
+    ``standard`` by default): the collection's RetryPolicy retries (see max_attempts_setting).
     ``user_agent_extra`` always carries ``tfstate.s3_backend/<version>`` (after the user's own).
     """
     config = dict(aws_config or {})
@@ -104,10 +201,8 @@ def client_config(aws_config=None, connect_timeout=None, read_timeout=None, max_
         config["read_timeout"] = DEFAULT_READ_TIMEOUT if read_timeout is None else read_timeout
     retries = dict(config.get("retries") or {})
     retries.setdefault("mode", "standard")
-    # botocore's retries.max_attempts counts retries only; total_max_attempts counts the first try too.
-    if max_attempts is not None or ("max_attempts" not in retries and "total_max_attempts" not in retries):
-        retries.pop("max_attempts", None)
-        retries["total_max_attempts"] = DEFAULT_MAX_ATTEMPTS if max_attempts is None else max_attempts
+    retries.pop("max_attempts", None)
+    retries["total_max_attempts"] = 1
     config["retries"] = retries
     extra = config.get("user_agent_extra")
     config["user_agent_extra"] = ("%s %s" % (extra, USER_AGENT_EXTRA)) if extra and USER_AGENT_EXTRA not in extra \
@@ -116,6 +211,21 @@ def client_config(aws_config=None, connect_timeout=None, read_timeout=None, max_
         # Stand-ins for AWS (moto, MinIO, LocalStack) answer path-style requests only.
         config.setdefault("s3", {"addressing_style": "path"})
     return config
+
+
+def max_attempts_setting(aws_config=None, max_attempts=None):
+    """Tries in all of a call that gets no answer: the option > ``aws_config``'s retries > the default.
+
+    botocore's ``retries.max_attempts`` counts retries only; ``total_max_attempts`` counts the first try too.
+    """
+    if max_attempts is not None:
+        return max_attempts
+    retries = (aws_config or {}).get("retries") or {}
+    if retries.get("total_max_attempts") is not None:
+        return retries["total_max_attempts"]
+    if retries.get("max_attempts") is not None:
+        return retries["max_attempts"] + 1
+    return DEFAULT_MAX_ATTEMPTS
 
 
 class AwsError(Exception):
@@ -219,6 +329,8 @@ def client_error(exc, operation, resource, service=None, versioned=False):
     action = iam_action(service, operation, versioned)
     if (code in _ACCESS_DENIED or metadata.get("HTTPStatusCode") == 403) and action and action not in message:
         message = "%s (the credentials lack the IAM permission %s on this resource)" % (message, action)
+    if retry_kind(code, metadata.get("HTTPStatusCode")) == "budget" and metadata.get("RetryAttempts"):
+        message = "%s (still so after %s retries: the retry budget is spent)" % (message, metadata["RetryAttempts"])
     return AwsError(message, operation=operation, resource=resource, code=code, status=metadata.get("HTTPStatusCode"),
                     request_id=request_id)
 
@@ -238,9 +350,11 @@ def transport_error(exc, client, operation, resource):
         try:
             endpoint = client.meta.endpoint_url
             config = client.meta.config
-            attempts = (config.retries or {}).get("total_max_attempts")
-            message = "no answer from endpoint %s (connect_timeout=%ss, read_timeout=%ss, max_attempts=%s): %s" % (
-                endpoint, config.connect_timeout, config.read_timeout, attempts, message)
+            policy = getattr(client, "tfstate_retry", None)
+            attempts = policy.max_attempts if policy else (config.retries or {}).get("total_max_attempts")
+            budget = ", retry_budget=%ss" % policy.budget if policy else ""
+            message = "no answer from endpoint %s (connect_timeout=%ss, read_timeout=%ss, max_attempts=%s%s): %s" % (
+                endpoint, config.connect_timeout, config.read_timeout, attempts, budget, message)
         except AttributeError:
             pass
     return AwsError(message, operation=operation, resource=resource, code=code)
@@ -345,7 +459,7 @@ class AwsConnection:
                  session_token=None, endpoint_url=None, validate_certs=True, aws_ca_bundle=None,
                  aws_config=None, max_attempts=None, connect_timeout=None, read_timeout=None, environ=None,
                  endpoints=None, config_file=None, credentials_file=None, path_style=None, sts_region=None,
-                 assume_role=None):
+                 assume_role=None, retry_budget=None):
         if not HAS_BOTO3:
             raise AwsError("boto3 and botocore are required", code="MissingLibrary")
         if profile and (access_key or secret_key):
@@ -364,10 +478,10 @@ class AwsConnection:
         if path_style is None:
             path_style = bool(self.endpoint_url or self.endpoints.get("s3"))
         try:
-            self.config = Config(**client_config(aws_config, connect_timeout, read_timeout, max_attempts,
-                                                 path_style=path_style))
+            self.config = Config(**client_config(aws_config, connect_timeout, read_timeout, path_style=path_style))
         except TypeError as exc:
             raise AwsError("aws_config: %s" % exc, code="InvalidParameter")
+        self.retry = RetryPolicy(max_attempts_setting(aws_config, max_attempts), retry_budget)
         self.role = None
         if assume_role:
             self.assume(assume_role)
@@ -379,13 +493,13 @@ class AwsConnection:
     def client(self, service, region=None):
         if service == "sts" and not region:
             region = self.sts_region
-        return self.session.client(
+        return self.retry.attach(self.session.client(
             service,
             region_name=region or self.session.region_name,
             endpoint_url=self.endpoints.get(service) or self.endpoint_url,
             verify=self.verify,
             config=self.config,
-        )
+        ))
 
     def assume(self, role):
         """Take on ``role`` (assume_role keys of a backend) through STS; the calls after this run as the role.
@@ -438,4 +552,5 @@ class AwsConnection:
             path_style=params.get("path_style"),
             sts_region=params.get("sts_region"),
             assume_role=params.get("assume_role"),
+            retry_budget=params.get("retry_budget"),
         )

@@ -34,6 +34,7 @@ AWS_ARGUMENT_SPEC = dict(
     connect_timeout=dict(type="float"),
     read_timeout=dict(type="float"),
     max_attempts=dict(type="int"),
+    retry_budget=dict(type="float"),
 )
 
 
@@ -45,7 +46,7 @@ class AwsModule:
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
         self.params = self.module.params
-        for name in ("connect_timeout", "read_timeout"):
+        for name in ("connect_timeout", "read_timeout", "retry_budget"):
             if self.params.get(name) is not None and self.params[name] <= 0:
                 self.module.fail_json(msg="%s must be a positive number of seconds, got %s" % (name, self.params[name]))
         if self.params.get("max_attempts") is not None and self.params["max_attempts"] < 1:

@@ -171,7 +171,8 @@ _JOB_ACTIONS = {
         "tables": [],
     },
     "migrate": {
-        "bucket": ["s3:ListBucket", "s3:GetBucketVersioning"],
+        # GetBucketLocation: the preflight stops a root whose backend names another region than its bucket's.
+        "bucket": ["s3:ListBucket", "s3:GetBucketVersioning", "s3:GetBucketLocation"],
         "objects": ["s3:GetObject"],
         "locks": ["s3:PutObject", "s3:DeleteObject"],
         "records": ["s3:PutObject"],
@@ -181,7 +182,7 @@ _JOB_ACTIONS = {
     # The migrate phases with target dynamodb: migrate's rights, plus DescribeTable (the table's key schema, its
     # creation when missing with create_table); the digests are PutItem/DeleteItem on the -md5 items.
     "rollback": {
-        "bucket": ["s3:ListBucket", "s3:GetBucketVersioning"],
+        "bucket": ["s3:ListBucket", "s3:GetBucketVersioning", "s3:GetBucketLocation"],
         "objects": ["s3:GetObject"],
         "locks": ["s3:PutObject", "s3:DeleteObject"],
         "records": ["s3:PutObject"],

@@ -8,7 +8,9 @@ Layout (docs/fleet-roles.md, "The ledger"): in each state bucket,
 
 - ``dual``: the root reached dual locking (dynamodb -> dual);
 - ``lockfile``: the root reached lockfile-only locking (dual -> lockfile, or dynamodb -> lockfile);
-- ``dynamodb``: the root was rolled back to DynamoDB locking;
+- ``dynamodb``: the root was rolled back to DynamoDB locking; a rollback's entry is ``pinned`` (with its
+  ``reason``): ``migrate_target: auto`` leaves the root there until an explicit ``dual`` or ``lockfile`` run
+  moves it on, whose entry names the pin it lifted (``lifted_pin``);
 - ``held``: not a stage but the last evidence of a client that still locks only through DynamoDB
   (``migrate_target: auto`` keeps such a root in dual and names the lock here).
 
@@ -45,7 +47,8 @@ STAGES = (DUAL, LOCKFILE, DYNAMODB)
 OBJECT_NAMES = STAGES + (HELD,)
 # What an entry carries (docs/fleet-roles.md).
 ENTRY_FIELDS = ("stage", "from_stage", "time", "table", "bucket", "key", "workspace_key_prefix", "workspaces",
-                "account", "region", "root", "host", "run_id", "job_id", "collection_version", "evidence")
+                "account", "region", "root", "host", "run_id", "job_id", "collection_version", "evidence", "reason",
+                "pinned", "lifted_pin")
 # The fields of an entry that differ between two runs that did the same thing.
 RUN_FIELDS = ("time", "run_id", "job_id", "since", "generated")
 NOW_VARIABLE = "TFSTATE_NOW"
@@ -120,8 +123,13 @@ def parse_entry_key(key):
 
 def new_entry(stage, moment, bucket, key, table=None, from_stage=None, workspace_key_prefix=None, workspaces=None,
               account=None, region=None, root=None, host=None, run_id=None, job_id=None, version=None,
-              evidence=None, environ=None):
-    """A ledger entry. ``job_id``: AWX's job (``JOB_ID``, ``AWX_JOB_ID``, ``TOWER_JOB_ID``) when not given."""
+              evidence=None, environ=None, reason=None, pinned=None, lifted_pin=None):
+    """A ledger entry. ``job_id``: AWX's job (``JOB_ID``, ``AWX_JOB_ID``, ``TOWER_JOB_ID``) when not given.
+
+    ``reason``: why (a rollback's ``rollback_reason``); ``pinned``: whether ``migrate_target: auto`` must leave
+    the root at this stage (default: true for a ``dynamodb`` stage, which only a rollback writes);
+    ``lifted_pin``: the pin (pin_of) an explicit run moved the root off.
+    """
     environ = os.environ if environ is None else environ
     if stage not in OBJECT_NAMES:
         raise LedgerError("%r is not a ledger stage (%s)" % (stage, ", ".join(OBJECT_NAMES)))
@@ -131,7 +139,8 @@ def new_entry(stage, moment, bucket, key, table=None, from_stage=None, workspace
         "table": table or None, "bucket": bucket, "key": key, "workspace_key_prefix": workspace_key_prefix,
         "workspaces": sorted(workspaces or []) or ["default"], "account": account, "region": region,
         "root": redact_url(root) if root else None, "host": host, "run_id": run_id, "job_id": job,
-        "collection_version": version, "evidence": list(evidence or []),
+        "collection_version": version, "evidence": list(evidence or []), "reason": reason or None,
+        "pinned": bool(stage == DYNAMODB if pinned is None else pinned), "lifted_pin": lifted_pin or None,
     }
 
 
@@ -153,6 +162,25 @@ def current(entries):
     if not staged:
         return None
     return max(staged, key=lambda entry: (_entry_time(entry), STAGES.index(entry["stage"])))
+
+
+def pin_of(entries):
+    """``{since, run_id, job_id, host, reason}`` of the rollback that pins a root on DynamoDB, or None.
+
+    A root is pinned while its current stage (current) is a ``pinned`` entry.
+    """
+    latest = current(entries)
+    if latest is None or not latest.get("pinned"):
+        return None
+    return {"since": latest.get("time"), "run_id": latest.get("run_id"), "job_id": latest.get("job_id"),
+            "host": latest.get("host"), "reason": latest.get("reason")}
+
+
+def describe_pin(pin):
+    """One sentence naming a pin: when, by which run and job, and why."""
+    return "rolled back to DynamoDB at %s by run %s%s: %s" % (
+        pin.get("since"), pin.get("run_id") or "?", " (AWX job %s)" % pin["job_id"] if pin.get("job_id") else "",
+        pin.get("reason") or "no reason given")
 
 
 def last_held(entries):
@@ -208,6 +236,7 @@ def fleet_view(entries, problems=()):
                         for entry in sorted(mine, key=lambda entry: entry.get("time") or "")
                         if entry.get("stage") in STAGES],
             "held_back": None,
+            "pinned": pin_of(mine),
         }
         if held is not None and latest["stage"] == DUAL and _entry_time(held) >= _entry_time(latest):
             row["held_back"] = {"since": held.get("time"), "evidence": held.get("evidence") or []}
@@ -227,6 +256,8 @@ def fleet_view(entries, problems=()):
         "held_back": [{"bucket": row["bucket"], "key": row["key"], "host": row["host"], "root": row["root"],
                        "table": row["table"], "evidence": row["held_back"]["evidence"]}
                       for row in roots if row["held_back"]],
+        "pinned": [dict(row["pinned"], bucket=row["bucket"], key=row["key"], host=row["host"], root=row["root"])
+                   for row in roots if row["pinned"]],
         "problems": list(problems),
     }
 
@@ -317,8 +348,14 @@ def auto_step(lock_mode, entries, now, dual_grace_seconds, evidence):
     ``lock_mode``: the root's files (dynamodb, dual, lockfile); ``entries``: its ledger entries;
     ``evidence``: old_client_evidence now. ``target`` is the stage to migrate to this run (the
     migrate role's dual or lockfile), or None when the root stays where it is; ``status`` is
-    ``move``, ``waiting`` (dual, grace not over), ``held`` (dual, an old client seen) or ``done``.
+    ``move``, ``waiting`` (dual, grace not over), ``held`` (dual, an old client seen), ``pinned`` (rolled back:
+    stays until an explicit dual or lockfile run; ``pin`` says when, by which run and why) or ``done``.
     """
+    pin = pin_of(entries)
+    if pin is not None:
+        return {"target": None, "status": "pinned", "evidence": [], "pin": pin,
+                "why": "stays on DynamoDB: %s; only an explicit migrate_target=dual or lockfile run moves it on"
+                       % describe_pin(pin)}
     latest = current(entries)
     held = last_held(entries)
     grace = datetime.timedelta(seconds=dual_grace_seconds)
@@ -589,6 +626,12 @@ def fleet_markdown(view, generated, retirable=None, kept=None):
         for row in view["held_back"]:
             cells = (_cell(row["host"]), _cell(row["bucket"]), _cell(row["key"]), _cell("; ".join(row["evidence"])))
             lines.append("| %s | s3://%s/%s | %s |" % cells)
+    if view.get("pinned"):
+        lines += ["", "## Pinned on DynamoDB (rolled back)", "", "| host | state | since | run | reason |",
+                  "| --- | --- | --- | --- | --- |"]
+        for row in view["pinned"]:
+            lines.append("| %s | s3://%s/%s | %s | %s | %s |" % tuple(_cell(value) for value in (
+                row["host"], row["bucket"], row["key"], row["since"], row["run_id"], row["reason"])))
     if view["problems"]:
         lines += ["", "## Problems", ""] + ["- %s" % problem for problem in view["problems"]]
     lines += ["", "## Roots", "", "| host | root | bucket/key | account | table | stage | since |",

@@ -727,11 +727,13 @@ def is_own_object(s3, target, body):
     return read is not None and read["body"] == body.encode("utf-8")
 
 
-def probe_conditional_writes(s3, target, lock):
+def probe_conditional_writes(s3, target, lock, tag=None):
     """Whether ``target``'s bucket refuses a second PutObject with If-None-Match: * on one key.
 
     The probe object sits next to the state's lock, under ``<state key>.tfstate-s3-backend-probe.tflock``
     (no state has that lock key), written with the backend's encryption as Terraform writes its lock.
+    ``tag`` (e.g. a run's freeze lock ID) makes it ``<state key>.tfstate-s3-backend-probe-<tag>.tflock``, so
+    two runs probing one root at once do not delete each other's probe.
     It is written twice and always deleted; a probe an interrupted run left behind is deleted first.
     Returns True when the second write was refused, False when the bucket accepted it.
 
@@ -739,7 +741,7 @@ def probe_conditional_writes(s3, target, lock):
     (412); the object is then read back, and when it holds this probe's body (the lock's unique ID)
     it is ours and the probe goes on.
     """
-    probe = LockTarget(target.bucket, target.state_key + PROBE_SUFFIX, encrypt=target.encrypt,
+    probe = LockTarget(target.bucket, target.state_key + PROBE_SUFFIX + ("-%s" % tag if tag else ""), encrypt=target.encrypt,
                        kms_key_id=target.kms_key_id)
 
     def delete_probe():

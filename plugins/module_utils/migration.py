@@ -152,6 +152,33 @@ def run_is_dead(controller, pid, pid_start):
         return False
 
 
+def judge_run(holder, now):
+    """Whether the run that left a maintenance lock or a pending intent still works on the root: ``(live, why)``.
+
+    ``holder``: ``{controller, pid, pid_start, lease_until}`` (``lease_until`` an aware datetime or None).
+    On this controller the process decides (running: live, even past its lease; gone: ended); on
+    another controller only the lease can prove a run over. Only a run proven over is ``live=False``.
+    """
+    controller = holder.get("controller")
+    if controller and controller == socket.gethostname() and holder.get("pid"):
+        if run_is_dead(controller, holder.get("pid"), holder.get("pid_start")):
+            return False, "its process on %s has ended" % controller
+        return True, "its process on %s is running" % controller
+    lease = holder.get("lease_until")
+    if lease is not None and now > lease:
+        return False, "its lease ended %s" % utc_text(lease)
+    return True, "lease until %s" % (utc_text(lease) if lease is not None else "unknown")
+
+
+def describe_run(holder):
+    """How a message names a run of this collection: ``run ID (controller C, job J, started S)``."""
+    started = holder.get("started")
+    if isinstance(started, datetime.datetime):
+        started = utc_text(started)
+    return "run %s (controller %s, job %s, started %s)" % (
+        holder.get("run_id") or "?", holder.get("controller") or "?", holder.get("job_id") or "none", started or "?")
+
+
 def freeze_lock_id(run_id, host):
     """The maintenance lock's ID for ``host`` in this run: stable, so a retried freeze is idempotent."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "tfstate-s3-backend:%s:%s" % (run_id, host)))
@@ -160,13 +187,16 @@ def freeze_lock_id(run_id, host):
 def freeze_info(identity, started, lease_seconds):
     """The Info text of a maintenance lock: which run holds it and until when it may be presumed live."""
     lease_until = started + datetime.timedelta(seconds=int(lease_seconds))
-    return "%s run=%s controller=%s pid=%s pid_start=%s started=%s lease_until=%s" % (
+    text = "%s run=%s controller=%s pid=%s pid_start=%s started=%s lease_until=%s" % (
         FREEZE_MARK, identity["run_id"], identity["controller"], identity["pid"], identity["pid_start"],
         utc_text(started), utc_text(lease_until))
+    if identity.get("job_id"):
+        text += " job=%s" % identity["job_id"]
+    return text
 
 
 def parse_freeze_info(info):
-    """``{run_id, controller, started, lease_until}`` of a maintenance lock's Info, or None for any other lock."""
+    """``{run_id, controller, pid, pid_start, job_id, started, lease_until}`` of a maintenance lock's Info, or None."""
     if not info:
         return None
     if info == LEGACY_FREEZE_INFO:
@@ -179,6 +209,7 @@ def parse_freeze_info(info):
         "controller": fields.get("controller"),
         "pid": fields.get("pid"),
         "pid_start": fields.get("pid_start"),
+        "job_id": fields.get("job"),
         "started": parse_utc(fields.get("started")),
         "lease_until": parse_utc(fields.get("lease_until")),
         "legacy": False,
@@ -189,7 +220,7 @@ def classify_lock(lock, run_id, now, legacy_lease_seconds=3600):
     """What a found lock means for this run: ``(kind, why)``.
 
     ``kind``: ``ours`` (this run's maintenance lock), ``stale_freeze`` (a maintenance lock of a
-    run whose lease is over: proven stale, may be released), ``live_freeze`` (another run is
+    run proven over by judge_run: may be released), ``live_freeze`` (another run is
     migrating this root now), ``held`` (anyone else: terraform, a person).
     """
     freeze = parse_freeze_info(lock.get("info"))
@@ -203,17 +234,112 @@ def classify_lock(lock, run_id, now, legacy_lease_seconds=3600):
             return "stale_freeze", "a maintenance lock of an earlier release, %ss old" % age
         return "live_freeze", ("another migration may be running on this root: %s (a maintenance lock of an "
                                "earlier release, not older than %ss)" % (describe_lock(lock), legacy_lease_seconds))
-    if run_is_dead(freeze["controller"], freeze["pid"], freeze["pid_start"]):
-        return "stale_freeze", "the maintenance lock of run %s, whose process on %s has ended" % (
-            freeze["run_id"], freeze["controller"])
-    if freeze["lease_until"] is not None and now > freeze["lease_until"]:
-        return "stale_freeze", "the maintenance lock of run %s, whose lease ended %s" % (
-            freeze["run_id"], utc_text(freeze["lease_until"]))
-    return "live_freeze", ("another migration run is working on this root: run %s on %s, started %s, lease until %s "
-                           "(%s)" % (freeze["run_id"], freeze["controller"],
-                                     utc_text(freeze["started"]) if freeze["started"] else "?",
-                                     utc_text(freeze["lease_until"]) if freeze["lease_until"] else "?",
-                                     describe_lock(lock)))
+    live, how = judge_run(freeze, now)
+    if not live:
+        return "stale_freeze", "the maintenance lock of run %s: %s" % (freeze["run_id"], how)
+    return "live_freeze", "another migration run is working on this root: %s; %s (%s)" % (
+        describe_run(freeze), how, describe_lock(lock))
+
+
+# ---------------------------------------------------------------------------
+# The pending intent: what a run says in the migration record between its freeze and its record.
+
+def new_intent(identity, started, lease_seconds, target, dynamodb_table):
+    """The ``pending`` entry of the migration record a run writes once its freeze holds the root.
+
+    It carries what judge_run needs (controller, process, lease), so another run can tell a live
+    cut-over (stop, naming it) from an interrupted one (resume it).
+    """
+    return {"target": target, "run_id": identity["run_id"], "job_id": identity.get("job_id"),
+            "controller": identity["controller"], "pid": identity["pid"], "pid_start": identity["pid_start"],
+            "started": utc_text(started),
+            "lease_until": utc_text(started + datetime.timedelta(seconds=int(lease_seconds))),
+            "dynamodb_table": dynamodb_table}
+
+
+def classify_intent(pending, run_id, now, legacy_lease_seconds=3600):
+    """What a record's ``pending`` intent means for this run: ``(kind, why)``.
+
+    ``kind``: ``none`` (no intent), ``ours``, ``dead`` (its run is proven over: resume the cut-over),
+    ``live`` (another run is cutting the root over now: stop, naming it). An intent of an earlier
+    release (no controller nor lease) is judged by its start and ``legacy_lease_seconds``.
+    """
+    if not pending:
+        return "none", ""
+    if pending.get("run_id") and pending.get("run_id") == run_id:
+        return "ours", "this run's own cut-over to %s" % pending.get("target")
+    holder = dict(pending, lease_until=parse_utc(pending.get("lease_until")))
+    started = parse_utc(pending.get("started"))
+    if holder["lease_until"] is None and not pending.get("controller"):
+        # Nothing to judge but its start (none: it cannot be a live run's).
+        holder["lease_until"] = (started + datetime.timedelta(seconds=int(legacy_lease_seconds)) if started
+                                 else now - datetime.timedelta(seconds=1))
+    live, how = judge_run(holder, now)
+    if live:
+        return "live", "another migration run is cutting this root over to %s: %s; %s" % (
+            pending.get("target"), describe_run(pending), how)
+    return "dead", "a cut-over to %s by %s did not finish: %s" % (pending.get("target"), describe_run(pending), how)
+
+
+def lock_in_window(lock, pending, now):
+    """Whether a lock was taken while ``pending``'s run was in its cut-over window (its start to its lease)."""
+    started = parse_utc((pending or {}).get("started"))
+    age = lock.get("age_seconds")
+    if started is None or age is None:
+        return started is not None  # a lock of unknown age during a live intent: the run's, as far as can be told
+    taken = now - datetime.timedelta(seconds=int(age))
+    lease = parse_utc(pending.get("lease_until"))
+    # A few seconds of slack: the run's start is its playbook's, a lock's time a client's clock.
+    return taken >= started - datetime.timedelta(seconds=5) and (lease is None or taken <= lease)
+
+
+def lock_holder(lock, run_id, now, record=None, legacy_lease_seconds=3600):
+    """``(kind, why)`` of a found lock, naming the run of this collection that holds it when one does.
+
+    classify_lock's kinds, plus ``live_run``: a lock that is not a maintenance lock (terraform's
+    own, e.g. a verification plan's ``OperationTypePlan``, ``Who`` user@host) taken while another
+    run's live intent (``record``'s ``pending``) says that run is in its cut-over window: that run's.
+    """
+    kind, why = classify_lock(lock, run_id, now, legacy_lease_seconds)
+    if kind != "held":
+        return kind, why
+    pending = (record or {}).get("pending")
+    intent, intent_why = classify_intent(pending, run_id, now, legacy_lease_seconds)
+    if intent == "live" and lock_in_window(lock, pending, now):
+        return "live_run", "%s; the lock is its (%s)" % (intent_why, describe_lock(lock))
+    return kind, why
+
+
+def lock_run(lock, now, record=None):
+    """The ID of the run of this collection a lock belongs to (its maintenance lock's, or the live intent's in
+    whose window it was taken: see lock_holder), else None."""
+    freeze = parse_freeze_info(lock.get("info"))
+    if freeze is not None:
+        return freeze.get("run_id")
+    pending = (record or {}).get("pending") or {}
+    return pending.get("run_id") if lock_holder(lock, None, now, record)[0] == "live_run" else None
+
+
+def freeze_recheck(record_before, record_now, run_id, now, legacy_lease_seconds=3600):
+    """Why this run must not cut the root over although its freeze holds the lock (None: go on).
+
+    Checked after the maintenance lock is taken and before the intent is written, so two runs
+    cannot both pass: another run's live intent (it is between its thaw and its record), or a
+    record another run wrote since this run's preflight read ``record_before``.
+    """
+    intent, why = classify_intent((record_now or {}).get("pending"), run_id, now, legacy_lease_seconds)
+    if intent == "live":
+        return why
+    if (record_now or None) == (record_before or None):
+        return None
+    if (record_now or {}).get("run_id") == run_id or intent == "ours":
+        return None
+    writer = record_now or {}
+    return ("another migration run changed this root since this run's preflight: %s recorded lock mode %s at %s; "
+            "nothing was changed, rerun to see where the root stands" % (
+                describe_run({"run_id": writer.get("run_id"), "job_id": writer.get("job_id"),
+                              "started": writer.get("recorded_time"), "controller": None}),
+                writer.get("mode"), writer.get("recorded_time") or writer.get("cutover_time")))
 
 
 def describe_lock(lock):
@@ -259,6 +385,28 @@ def preflight_blockers(backend, terraform, target, bucket, enable_versioning):
         reasons.append("versioning is not enabled on state bucket %s; enable it or set migrate_enable_versioning=true"
                        % name)
     return reasons
+
+
+def location_region(constraint):
+    """The region of a GetBucketLocation ``LocationConstraint``: none (or empty) is us-east-1, ``EU`` eu-west-1."""
+    if not constraint:
+        return "us-east-1"
+    return "eu-west-1" if constraint == "EU" else constraint
+
+
+def region_blockers(backend, region, bucket):
+    """The reason to stop a root whose backend names another region than its bucket's (empty: the same).
+
+    ``region``: the region terraform and the collection use for the backend; ``bucket``: read_bucket's
+    view, its ``region`` from GetBucketLocation (None when not read). Against AWS such a backend is
+    already broken (S3 answers with a redirect terraform does not follow), so nothing may change.
+    """
+    if not bucket.get("exists") or not bucket.get("region") or not region or bucket["region"] == region:
+        return []
+    return ["state bucket %s is in region %s, but the backend at %s:%s names region %s; terraform cannot use this "
+            "backend: set region = \"%s\" in it (nothing was changed)"
+            % (backend["settings"]["bucket"], bucket["region"], backend["file"], backend["line"], region,
+               bucket["region"])]
 
 
 def file_blockers(backend, terraform, target):
@@ -380,12 +528,15 @@ def choose_action(backend, target, record, interrupted):
     return ACTION_NONE, "the files, the last terraform init and the migration record say %s" % target
 
 
-def interruption_evidence(backend, target, record, stale_freezes):
-    """What shows an earlier run stopped between its cut-over and its record."""
+def interruption_evidence(backend, target, record, stale_freezes, intent_why=None):
+    """What shows an earlier run stopped between its cut-over and its record.
+
+    ``intent_why``: classify_intent's reason for the record's ``pending`` intent (proven dead).
+    """
     evidence = ["%s left by an interrupted run" % why for why in stale_freezes]
     pending = (record or {}).get("pending")
     if pending:
-        evidence.append("a cut-over to %s by run %s (started %s) did not finish" % (
+        evidence.append(intent_why or "a cut-over to %s by run %s (started %s) did not finish" % (
             pending.get("target"), pending.get("run_id"), pending.get("started")))
     if backend["lock_mode"] == target:
         # A root that always locked with DynamoDB has no record, and needs none.
@@ -399,10 +550,14 @@ def interruption_evidence(backend, target, record, stale_freezes):
 # ---------------------------------------------------------------------------
 # The outcome, measured.
 
-def root_status(action, failed_phase, check_mode, verified, target=None):
+def root_status(action, failed_phase, check_mode, verified, target=None, left=None, resumed=False):
     """The root's status from what happened: the phase that failed (None: none did) and the proof.
 
     A root moved to ``target`` dynamodb (a rollback) is ``rolled_back`` (``would_roll_back``), not migrated.
+    ``left``: what the run left behind, measured (what_was_left); given, a failure is ``failed``
+    when it left anything and ``stopped`` only when nothing changed, whichever phase failed (check
+    mode, which changes nothing, still judges by the phase). ``resumed``: the run took over an
+    interrupted run's cut-over (resumption).
     """
     if action == ACTION_UNSUPPORTED and failed_phase is None:
         return UNSUPPORTED
@@ -413,18 +568,135 @@ def root_status(action, failed_phase, check_mode, verified, target=None):
         stopped = failed_phase in READ_ONLY_PHASES or action == ACTION_UNSUPPORTED
         if check_mode:
             return WOULD_STOP if stopped else WOULD_FAIL
+        if left is not None:
+            stopped = not left_anything(left)
         return STOPPED if stopped else FAILED
     if action == ACTION_NONE:
         return UNCHANGED
+    resumed = resumed or action == ACTION_VERIFY
     if check_mode:
-        if action == ACTION_VERIFY:
+        if resumed:
             return WOULD_RESUME
         return WOULD_ROLL_BACK if target == DYNAMODB else WOULD_MIGRATE
     if not verified:
         return FAILED
-    if action == ACTION_VERIFY:
+    if resumed:
         return RESUMED
     return ROLLED_BACK if target == DYNAMODB else MIGRATED
+
+
+# The phases of a cut-over in the order they run, by the name of the result each registers in the role.
+CUTOVER_PHASES = (("freeze", "freeze"), ("digests", "digests"), ("object_lock", "object_lock"), ("rewrite", "rewrite"),
+                  ("reinit", "reinit"), ("verify", "locked"), ("thaw", "thaw"), ("verify", "planned"), ("record", "record"))
+
+
+def first_failure(results):
+    """``(phase, message)`` of the first phase that failed, from ``{name: registered result}`` of
+    CUTOVER_PHASES; ``(None, None)`` when none did. The thaw runs after any failure (``always``):
+    a failing thaw is the first failure only when nothing failed before it."""
+    for phase, name in CUTOVER_PHASES:
+        result = results.get(name) or {}
+        if result.get("failed"):
+            return phase, (result.get("msg") or "failed").strip()
+    return None, None
+
+
+def thaw_failure(results, failed_phase):
+    """The release of the maintenance lock's error when it failed after another phase failed, else None."""
+    thaw = results.get("thaw") or {}
+    if thaw.get("failed") and failed_phase not in (None, "thaw"):
+        return (thaw.get("msg") or "failed").strip()
+    return None
+
+
+def lock_still_held(frozen, thaw):
+    """Whether this run's maintenance lock may still be held: the freeze ran and no thaw succeeded
+    (a freeze that failed midway may have taken part of it; a failed release proves nothing)."""
+    frozen, thaw = frozen or {}, thaw or {}
+    if not frozen or frozen.get("skipped") or frozen.get("check_mode"):
+        return False
+    if frozen.get("failed") and "frozen" in frozen and not frozen["frozen"]:
+        return bool(thaw.get("failed"))  # refused before it took anything: held only if the release failed too
+    return not thaw or bool(thaw.get("failed")) or bool(thaw.get("skipped"))
+
+
+def what_was_left(migration, files_mode, init_mode, files, lock_held):
+    """What a run left of a cut-over, measured: backend files on another lock mode than before
+    (``files``: the paths the rewrite wrote), a last terraform init on another one, the lock."""
+    rewritten = bool(files_mode) and files_mode != migration.get("lock_mode_before")
+    reinitialised = bool(files_mode) and init_mode != migration.get("initialised_lock_mode_before")
+    return {
+        "files_rewritten": (list(files) or ["%s (%s)" % (migration.get("backend", {}).get("file"), files_mode)])
+        if rewritten else [],
+        "last_init": init_mode if reinitialised else None,
+        "lock_held": (migration.get("freeze") or {}).get("lock_id") if lock_held else None,
+    }
+
+
+def left_anything(left):
+    return bool(left and (left.get("files_rewritten") or left.get("last_init") or left.get("lock_held")))
+
+
+def describe_left(left, workspaces=()):
+    """One phrase of what was left (empty when nothing)."""
+    parts = []
+    if left.get("files_rewritten"):
+        parts.append("the backend files rewritten (%s)" % ", ".join(left["files_rewritten"]))
+    if left.get("last_init"):
+        parts.append("the last terraform init on %s" % left["last_init"])
+    if left.get("lock_held"):
+        held_on = ", ".join(workspaces) or "the states"
+        parts.append("the maintenance lock %s still held on %s" % (left["lock_held"], held_on))
+    return "; ".join(parts)
+
+
+def failed_next_step(left):
+    """The next step of a root a failed cut-over left half-done (left_anything)."""
+    step = "rerun: it resumes from the intent it recorded"
+    if left.get("lock_held"):
+        step += (" and releases maintenance lock %s (proven stale once this run has ended); until then terraform "
+                 "cannot lock this root" % left["lock_held"])
+    return step
+
+
+def resumption(run_id, stale_freezes, record_before, released=()):
+    """What this run took over from an interrupted one: ``{run_id, lock_ids, why}``, or None.
+
+    ``stale_freezes``: the preflight's proven-stale maintenance locks (``{id, run_id, why}``);
+    ``record_before``: the migration record (a ``pending`` intent names the run that started a
+    cut-over); ``released``: the lock records the freeze released (their ``id``), when it ran.
+    """
+    others = [entry for entry in stale_freezes or [] if not entry.get("run_id") or entry.get("run_id") != run_id]
+    pending = (record_before or {}).get("pending") or {}
+    if pending.get("run_id") == run_id:
+        pending = {}
+    if not others and not pending:
+        return None
+    runs = set(entry.get("run_id") or "?" for entry in others)
+    if pending.get("run_id"):
+        runs.add(pending["run_id"])
+    runs = sorted(runs)
+    released_ids = set(record.get("id") for record in released or [])
+    lock_ids = sorted(set(entry["id"] for entry in others if not released_ids or entry["id"] in released_ids))
+    intent = None
+    if pending:
+        intent = "a cut-over to %s by run %s, started %s" % (
+            pending.get("target"), pending.get("run_id"), pending.get("started"))
+    return {"run_id": ", ".join(runs), "lock_ids": lock_ids,
+            "why": "; ".join(sorted(set(entry.get("why") for entry in others if entry.get("why")))), "intent": intent}
+
+
+def resumed_reason(resumed, preview=False):
+    """The reason of a root that took over an interrupted run's cut-over (resumption); ``preview``: check mode."""
+    text = "%s the cut-over of interrupted run %s" % ("would resume" if preview else "resumed", resumed["run_id"])
+    if resumed["lock_ids"]:
+        text += "; %s its maintenance lock %s" % ("would release" if preview else "released",
+                                                  ", ".join(resumed["lock_ids"]))
+        if resumed["why"]:
+            text += " (proven stale: %s)" % resumed["why"]
+    if resumed.get("intent"):
+        text += "; the migration record held its intent: %s" % resumed["intent"]
+    return text
 
 
 def ahead_of(backend, target):

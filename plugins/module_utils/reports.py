@@ -5,9 +5,9 @@
 
 A run writes ``<name>-<run start, UTC>.json`` and ``.md`` (rows of this run's roots, merged when
 ``serial`` batches of one run report in turn), copies them to ``<name>-report.*`` (the last real
-run), and updates ``<name>-fleet.*``: the previous fleet view, this run's rows on top, completed
-by the migration records found in the buckets, so ``--limit`` runs and AWX job slices add up to
-one picture. A check-mode run writes ``<name>-preview-*`` only, titled as a preview.
+run), and writes ``migrate-fleet.*``, the fleet view: the ledger of the run's buckets (so --limit
+runs, job slices, rollbacks and other inventories' runs add up to one picture), with what this run
+saw of each root; the run report carries the same view as its ``fleet`` section. A check-mode run writes ``<name>-preview-*`` only, titled as a preview.
 """
 
 import collections
@@ -167,42 +167,124 @@ def run_document(name, rows, run, generated, check_mode, previous=None):
     }
 
 
-def fleet_document(name, previous, rows, records, generated):
-    """The fleet view: every root ever reported or recorded, this run's rows winning.
+FLEET_STEM = "migrate-fleet"
+# The fleet view's counts: per standing (the ledger's stage, or pinned/held), account, bucket and table.
+FLEET_COUNTED = (("status", "status"), ("account", "account"), ("bucket", "bucket"),
+                 ("dynamodb_table", "dynamodb_table"))
+# What a fleet row keeps of this run's row for the root.
+_LAST_RUN = ("status", "reason", "next_step", "phase", "run_id", "time", "lifted_pin")
 
-    ``records``: ``{(bucket, state key): record}`` read from the buckets. A root known only by its
-    record (run by another controller or job slice) gets a row of its own with ``status: recorded``.
+
+def fleet_row(ledger_row, run_row=None):
+    """One root of the fleet view: where the ledger says it stands, and what this run saw of it (``last_run``).
+
+    ``status`` is the root's standing: its ledger stage (``dynamodb``, ``dual``, ``lockfile``), ``pinned``
+    (rolled back, auto leaves it) or ``held`` (in dual, an old client seen). A root the ledger does not
+    know stands where this run measured its files, else ``unknown``; a run's own problem (it could not
+    read the root) is its ``last_run``, never its standing.
     """
-    by_host = {row["host"]: row for row in (previous or {}).get("results") or []}
-    by_host.update((row["host"], dict(row)) for row in rows)
-    placed = {}
-    for host, row in by_host.items():
-        placed[(row.get("bucket"), row.get("key"))] = host
-    for (bucket, key), record in sorted(records.items()):
-        host = placed.get((bucket, key))
-        if host is None:
-            host = record.get("host") or "%s/%s" % (bucket, key)
-            by_host.setdefault(host, {
-                "host": host, "root": record.get("root"), "status": "recorded", "bucket": bucket, "key": key,
-                "lock_mode_after": record.get("mode"), "target": record.get("mode"),
-                "dynamodb_table": record.get("dynamodb_table"), "reason": "", "next_step": "",
-                "time": record.get("recorded_time") or record.get("cutover_time"),
-            })
-        by_host[host]["record"] = {"mode": record.get("mode"), "cutover_time": record.get("cutover_time"),
-                                   "recorded_time": record.get("recorded_time"), "run_id": record.get("run_id"),
-                                   "job_id": record.get("job_id")}
-    merged = [by_host[host] for host in sorted(by_host)]
+    run_row = run_row or {}
+    if ledger_row is None:
+        standing = run_row.get("files_lock_mode_after") or "unknown"
+        ledger_row = {"bucket": run_row.get("bucket"), "key": run_row.get("key"), "account": run_row.get("account"),
+                      "region": run_row.get("region"), "table": run_row.get("dynamodb_table"),
+                      "root": run_row.get("root"), "host": run_row.get("host"), "stage": None}
+    elif ledger_row.get("pinned"):
+        standing = "pinned"
+    elif ledger_row.get("held_back"):
+        standing = "held"
+    else:
+        standing = ledger_row["stage"]
+    return {
+        "host": run_row.get("host") or ledger_row.get("host") or "%s/%s" % (ledger_row["bucket"], ledger_row["key"]),
+        "root": ledger_row.get("root") or run_row.get("root"), "bucket": ledger_row.get("bucket"),
+        "key": ledger_row.get("key"), "account": ledger_row.get("account"), "region": ledger_row.get("region"),
+        "dynamodb_table": ledger_row.get("table"), "status": standing, "stage": ledger_row.get("stage"),
+        "since": ledger_row.get("since"), "run_id": ledger_row.get("run_id"), "job_id": ledger_row.get("job_id"),
+        "pinned": ledger_row.get("pinned"),
+        "held_back": (ledger_row.get("held_back") or {}).get("evidence") or [],
+        "last_run": {name: run_row.get(name) for name in _LAST_RUN} if run_row else None,
+    }
+
+
+def fleet_document(name, view, rows, unread, previous, generated):
+    """The fleet view: every root of the ledgers of this run's buckets, with what this run saw of each.
+
+    ``view``: ledger.fleet_view of the buckets whose ledger was read; ``rows``: this run's rows;
+    ``unread``: ``{bucket: why}`` for the run's buckets whose ledger could not be read, whose roots keep
+    the previous fleet document's rows (``previous``) rather than what a run that could not read them says.
+    Roots of other buckets (another fleet sharing the report directory) are not in it.
+    """
+    by_place = {(row.get("bucket"), row.get("key")): row for row in rows if row.get("bucket")}
+    # A row that names no state (the run could not read the root's backend) is matched by its host.
+    unplaced = {row.get("host"): row for row in rows if not row.get("bucket")}
+    by_host = {row.get("host"): row for row in rows}
+    results, seen = [], set()
+    for ledger_row in view["roots"]:
+        run_row = by_place.get((ledger_row["bucket"], ledger_row["key"])) or unplaced.get(ledger_row.get("host"))
+        results.append(fleet_row(ledger_row, run_row))
+        seen.add(run_row.get("host") if run_row else None)
+    kept = [row for row in (previous or {}).get("results") or [] if row.get("bucket") in unread]
+    for row in kept:
+        results.append(dict(row, last_run=fleet_row(None, by_host[row["host"]])["last_run"]
+                            if row.get("host") in by_host else row.get("last_run")))
+        seen.add(row.get("host"))
+    results += [fleet_row(None, row) for row in rows if row.get("host") not in seen]
+    results.sort(key=lambda row: (str(row["bucket"]), str(row["key"]), str(row["host"])))
+    problems = list(view.get("problems") or []) + [
+        "the ledger of bucket %s could not be read by this run (%s): its roots are shown as the previous fleet view "
+        "had them" % (bucket, why) for bucket, why in sorted(unread.items())]
     return {
         "schema_version": SCHEMA_VERSION,
         "report": name,
         "kind": "fleet",
         "check_mode": False,
-        "title": "%s fleet view" % name,
+        "title": "Fleet view (from the ledger)",
         "generated": generated,
-        "counts": counts(merged),
-        "blockers": blockers(merged),
-        "results": merged,
+        "counts": {dimension: dict(sorted(collections.Counter(str(row.get(field) or "-") for row in results).items()))
+                   for dimension, field in FLEET_COUNTED},
+        "blockers": blockers([dict(row["last_run"], host=row["host"]) for row in results if row["last_run"]]),
+        "pinned": [row for row in results if row["pinned"]],
+        "problems": problems,
+        "ledger": view,
+        "results": results,
     }
+
+
+def fleet_section(fleet):
+    """The fleet view as every role's run report carries it: counts, problems, one line per root."""
+    fields = ("host", "bucket", "key", "status", "stage", "since", "run_id", "pinned")
+    return {"generated": fleet["generated"], "counts": fleet["counts"], "problems": fleet["problems"],
+            "results": [{name: row.get(name) for name in fields} for row in fleet["results"]]}
+
+
+def fleet_markdown(document):
+    """The Markdown rendering of a fleet document (fleet_document)."""
+    lines = ["# %s" % document["title"], "", "Generated %s from the ledger of the run's buckets and the run's rows."
+             % document["generated"], "", "## Counts", ""]
+    for dimension, tally in document["counts"].items():
+        lines.append("- %s: %s" % (dimension, ", ".join("%s %d" % (value, number) for value, number in tally.items())))
+    if document["pinned"]:
+        lines += ["", "## Pinned on DynamoDB (rolled back)", "", "| host | since | run | reason |",
+                  "| --- | --- | --- | --- |"]
+        lines += ["| %s | %s | %s | %s |" % tuple(_cell(value) for value in (
+            row["host"], row["pinned"].get("since"), row["pinned"].get("run_id"), row["pinned"].get("reason")))
+            for row in document["pinned"]]
+    if document["blockers"]:
+        lines += ["", "## Needs attention (this run)", "", "| host | status | reason | next step |",
+                  "| --- | --- | --- | --- |"]
+        fields = ("host", "status", "reason", "next_step")
+        lines += ["| %s | %s | %s | %s |" % tuple(_cell(row.get(field)) for field in fields)
+                  for row in document["blockers"]]
+    if document["problems"]:
+        lines += ["", "## Problems", ""] + ["- %s" % problem for problem in document["problems"]]
+    lines += ["", "## Roots", "", "| host | stands | since | by run | bucket/key | account | table | this run |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in document["results"]:
+        lines.append("| %s |" % " | ".join(_cell(value) for value in (
+            row["host"], row["status"], row["since"], row["run_id"], "%s/%s" % (row["bucket"], row["key"]),
+            row["account"], row["dynamodb_table"], (row["last_run"] or {}).get("status"))))
+    return "\n".join(lines) + "\n"
 
 
 def _cell(value):
@@ -242,6 +324,12 @@ def markdown(document):
             row.get("lock_mode_before"), row.get("lock_mode_after"),
             "%s/%s" % (row.get("bucket") or "?", row.get("key") or "?"), row.get("dynamodb_table"),
             ", ".join(row.get("files_changed") or []), _one_line(row.get("reason")), row.get("time"))))
+    fleet = document.get("fleet")
+    if fleet:
+        lines += ["", "## Fleet (from the ledger, generated %s)" % fleet["generated"], ""]
+        lines += ["- %s: %s" % (dimension, ", ".join("%s %d" % (value, number) for value, number in tally.items()))
+                  for dimension, tally in fleet["counts"].items()]
+        lines += ["- problem: %s" % problem for problem in fleet["problems"]]
     diffs = [row for row in document["results"] if row.get("files_diff")]
     if diffs:
         lines += ["", "## What each root's files would become" if document.get("check_mode") else "## Diffs"]
@@ -284,5 +372,5 @@ def write_document(directory, base_name, document):
     json_path = os.path.join(directory, base_name + ".json")
     md_path = os.path.join(directory, base_name + ".md")
     write_atomic(json_path, json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
-    write_atomic(md_path, markdown(document))
+    write_atomic(md_path, fleet_markdown(document) if document.get("kind") == "fleet" else markdown(document))
     return [json_path, md_path]

@@ -75,7 +75,8 @@ fleet:
       description:
         - One row per root - C(bucket), C(key), C(account), C(region), C(table), C(stage), C(since), C(root),
           C(host), C(run_id), C(job_id), C(workspace_key_prefix), C(workspaces), C(history) (each stage and
-          time) and C(held_back) (the last evidence of an old client, or null).
+          time), C(held_back) (the last evidence of an old client, or null) and C(pinned) (the rollback that pins
+          the root on DynamoDB - C(since), C(run_id), C(job_id), C(host), C(reason) - or null).
       type: list
       elements: dict
       sample: [{"bucket": acme-tfstate, "key": app/terraform.tfstate, "stage": dual, "table": terraform-locks}]
@@ -96,6 +97,14 @@ fleet:
       type: list
       elements: dict
       sample: [{"host": app, "bucket": acme-tfstate, "key": app/terraform.tfstate, "evidence": ["DynamoDB lock ..."]}]
+    pinned:
+      description:
+        - The roots a rollback pinned on DynamoDB (C(migrate_target=auto) leaves them there until an explicit
+          C(migrate_target=dual) or V(lockfile) run).
+      type: list
+      elements: dict
+      sample: [{"host": app, "bucket": acme-tfstate, "key": app/terraform.tfstate, "since": "2026-12-08T03:10:00Z",
+                "run_id": "ctl01-4121-99812", "job_id": "311", "root": /src/app, "reason": "INC-4711"}]
     problems:
       description: Ledger objects or buckets that could not be read.
       type: list

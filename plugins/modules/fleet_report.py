@@ -18,11 +18,18 @@ description:
   - A run writes C(<name>-<run start>.json) and C(.md) in O(report_dir), the run start in UTC as
     C(20261129T200536Z). Rows an earlier C(serial) batch of the same run wrote there are kept, this batch's rows
     win. The same document is copied to C(<name>-report.json) and C(.md), the last real run.
-  - Then, with O(fleet=true), the fleet view C(<name>-fleet.json) and C(.md) is updated - the previous fleet view,
-    this run's rows on top, completed by the migration records found in every bucket the rows name (one listing
-    per bucket, in the row's region), so that C(--limit) runs, AWX job slices and other controllers add up to one
-    picture. A root known only by its record gets a row with status C(recorded). A bucket whose records cannot be
-    read gives a warning, not a failure.
+  - Then, with O(fleet=true), the fleet view C(migrate-fleet.json) and C(.md) (one file for the fleet, whichever
+    role writes it) is built from the ledger (C(tfstate-s3-backend-ledger/), see C(docs/fleet-roles.md)) of every
+    bucket the rows name (one listing per bucket, in the row's region) plus this run's rows, so C(--limit) runs,
+    AWX job slices, other controllers and inventories, rollbacks and retires add up to one picture, the same as
+    C(fleet.yml) shows for those roots. One row per root of those ledgers - its C(status) is where it stands
+    (the ledger's stage V(dynamodb), V(dual) or V(lockfile), V(pinned) for a rolled-back root, V(held) for a root
+    held back in dual) with C(stage), C(since), C(run_id), C(job_id), C(pinned) and C(held_back), and
+    C(last_run), what this run saw of it (its status, reason, next step). A root of this run that no ledger knows
+    stands where this run measured its files (else V(unknown)). A run that could not read a root never changes
+    where it stands; a bucket whose ledger cannot be read keeps the rows the previous fleet view had for it, with
+    a problem and a warning, not a failure. Roots of buckets this run does not use are not in it. The run
+    report carries the same view as its C(fleet) section (counts, problems, one line per root).
   - In check mode the files are C(<name>-preview-<run start>.json) and C(.md) and C(<name>-preview.json) and
     C(.md), titled as a preview; the run report and the fleet view are left alone.
   - Each JSON document holds C(schema_version), C(report), C(kind) (C(run), C(preview) or C(fleet)),
@@ -67,7 +74,7 @@ options:
     required: true
   fleet:
     description:
-      - Update the fleet view, reading the migration records of the buckets the rows name. Never in check mode.
+      - Write the fleet view, reading the ledger of the buckets the rows name. Never in check mode.
       - A bucket is read as the first of its results' C(connection) says (the principal that root's calls ran as,
         see M(tfstate.s3_backend.root_result)), else with the AWS options.
     type: bool
@@ -194,7 +201,7 @@ fleet_counts:
   description: The same counts over the fleet view; null in check mode or with O(fleet=false).
   returned: success
   type: dict
-  sample: {"status": {"migrated": 41, "recorded": 7, "stopped": 2}}
+  sample: {"status": {"dual": 7, "lockfile": 41, "pinned": 1}}
 summary:
   description:
     - The run summary the roles print last, one line each; the counts per status (a preview says nothing was
@@ -215,12 +222,12 @@ ansible_stats:
   sample: {"data": {"tfstate_migrate_counts": {"status": {"migrated": 2}}}, "per_host": false, "aggregate": false}
 warnings:
   description:
-    - The buckets whose migration records could not be read for the fleet view, with the error; the extra
-      variables no role reads.
+    - The buckets whose ledger could not be read for the fleet view, with the error; the extra variables no role
+      reads.
   returned: when there is one
   type: list
   elements: str
-  sample: ["fleet view: the migration records of bucket acme-tfstate could not be read: AccessDenied ..."]
+  sample: ["fleet view: the ledger of bucket acme-tfstate could not be read: AccessDenied ..."]
 check_mode:
   description: Whether the task ran in check mode.
   returned: always

@@ -63,6 +63,21 @@ options:
     type: bool
     default: false
     version_added: 0.1.0
+  reason:
+    description:
+      - With O(ledger), why the root moves, written into its ledger entry (C(reason)); for example a
+        rollback's C(rollback_reason). A V(dynamodb) entry is C(pinned) - C(migrate_target=auto) leaves the root on DynamoDB
+        until an explicit V(dual) or V(lockfile) run moves it on.
+    type: str
+    version_added: 0.1.0
+  host:
+    description: With O(ledger), the inventory host of the root, for the ledger entry.
+    type: str
+    version_added: 0.1.0
+  run_id:
+    description: With O(ledger), the ID of the run that writes the entry.
+    type: str
+    version_added: 0.1.0
 attributes:
   check_mode:
     support: full
@@ -149,9 +164,15 @@ def ledger_stage(module, s3, params, record):
     existing = ledger.read_root_entries(s3, params["bucket"], params["key"])
     if not ledger.needs_write(existing, params["mode"]):
         return None
+    try:
+        account = module.connection.caller_identity()["account"]
+    except AwsError:
+        account = None  # who the calls ran as is not readable (no sts:GetCallerIdentity): the entry says so by null
     entry = ledger.new_entry(params["mode"], moment, params["bucket"], params["key"],
                              table=record.get("dynamodb_table"), root=record.get("root"),
-                             from_stage=ledger.transition(existing, params["mode"]), version=COLLECTION_VERSION)
+                             from_stage=ledger.transition(existing, params["mode"]), version=COLLECTION_VERSION,
+                             account=account, region=module.connection.session.region_name, host=params["host"],
+                             run_id=params["run_id"], reason=params["reason"])
     if module.check_mode:
         return ledger.entry_key(params["key"], params["mode"])
     return ledger.record_stage(s3, entry, params["encrypt"], params["kms_key_id"], existing=existing)
@@ -169,6 +190,9 @@ def main():
             encrypt=dict(type="bool", default=False),
             kms_key_id=dict(type="str", no_log=False),
             ledger=dict(type="bool", default=False),
+            reason=dict(type="str"),
+            host=dict(type="str"),
+            run_id=dict(type="str"),
             backend=dict(type="dict"),
         ),
         supports_check_mode=True,

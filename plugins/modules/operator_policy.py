@@ -13,7 +13,8 @@ description:
     this collection on the given state buckets and DynamoDB lock tables, and nothing more. It covers the
     collection's own AWS calls and those of the C(terraform) it runs in the roots with the same credentials
     (C(init), C(plan), the lock proofs).
-  - V(migrate) (the C(migrate) role, both stages) - C(s3:ListBucket) and C(s3:GetBucketVersioning) on the buckets,
+  - V(migrate) (the C(migrate) role, both stages) - C(s3:ListBucket), C(s3:GetBucketVersioning) and
+    C(s3:GetBucketLocation) on the buckets,
     C(s3:GetObject) on their objects, C(s3:PutObject) and C(s3:DeleteObject) on C(*.tflock) objects,
     C(s3:PutObject) on migration records (C(*.tfstate-s3-backend.json)); C(dynamodb:GetItem),
     C(dynamodb:BatchGetItem), C(dynamodb:PutItem) and C(dynamodb:DeleteItem) on the tables.
@@ -101,7 +102,7 @@ policy:
     Statement:
       - Sid: StateBuckets
         Effect: Allow
-        Action: [s3:ListBucket, s3:GetBucketVersioning]
+        Action: [s3:ListBucket, s3:GetBucketVersioning, s3:GetBucketLocation]
         Resource: [arn:aws:s3:::acme-terraform-state]
       - Sid: ReadObjects
         Effect: Allow

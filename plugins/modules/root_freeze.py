@@ -21,10 +21,16 @@ description:
   - Before taking a workspace's lock, the maintenance locks of earlier runs that the preflight proved stale
     (RV(tfstate.s3_backend.root_preflight#module:migration.stale_freezes)) are released, by their ID only.
   - A lock already held under this run's ID counts as taken, so a retried freeze changes nothing.
-  - Once every workspace is locked, and not in check mode, the cut-over's intent is written into the migration
+  - Once every workspace is locked, and not in check mode, the migration record is read again under the lock; when
+    another run's intent in it is live, or another run wrote the record since the preflight read it, the task
+    fails naming that run (run ID, controller, job, started) and writes nothing, and the thaw releases the lock;
+    so of two runs that overlap on a root, one cuts it over and the other stops.
+    Else the cut-over's intent is written into the migration
     record next to the state (C(<key>.tfstate-s3-backend.json), encrypted like the backend) - the record keeps its
-    current mode and cut-over time and gets C(pending) (the target, the run ID, the run's start and the DynamoDB
-    table), so a later run knows that this cut-over did not finish and which table its maintenance lock may still
+    current mode and cut-over time and gets C(pending) (the target, the run ID and job, the controller, the
+    playbook's process and its start, the run's start, the lease end and the DynamoDB table;
+    RV(tfstate.s3_backend.root_preflight#module:migration.intent)), so a later run can tell a live cut-over (it
+    stops) from one that did not finish (it resumes it), and knows which table its maintenance lock may still
     hold, even once the files no longer name it. M(tfstate.s3_backend.root_record) replaces it at the end.
   - With O(state=absent), releases this run's maintenance lock in every workspace and store, by its ID only.
     Each lock is re-read and deleted conditionally on what was read (S3 C(If-Match) on its ETag, DynamoDB a
@@ -34,7 +40,9 @@ description:
   - >-
     With O(state=present) the task fails when a lock is held by anyone else, with the message
     C(cannot freeze <bucket>/<state key>: a lock is held on <bucket>/<state key> ...) naming the store, the
-    holder, the lock ID, the operation and the creation time. The locks taken on the workspaces before are
+    holder, the lock ID, the operation and the creation time; a lock of another run of this collection (its
+    maintenance lock, or a terraform lock taken while its intent is live, such as its verification plan's) is
+    named as that run. The locks taken on the workspaces before are
     listed in RV(frozen) and stay held until O(state=absent) releases them. An AWS error fails the task
     with the operation and the bucket, object or table (see RV(aws_error_code)).
 options:
@@ -43,8 +51,8 @@ options:
       - The RV(tfstate.s3_backend.root_preflight#module:migration) result of M(tfstate.s3_backend.root_preflight)
         for this root, unchanged. Its C(backend.settings) (bucket, key, C(workspace_key_prefix), encryption),
         C(workspaces), C(freeze_table), C(stale_freezes), C(freeze), C(controller) and C(region) are used, and for
-        the record C(host), C(root_name), C(target), C(lock_mode_before), C(dynamodb_table), C(run_id), C(job_id)
-        and C(started).
+        the record C(host), C(root_name), C(target), C(lock_mode_before), C(dynamodb_table), C(run_id), C(job_id),
+        C(started), C(record_before) and C(intent).
     type: dict
     required: true
   state:

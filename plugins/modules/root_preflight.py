@@ -14,7 +14,8 @@ description:
     M(tfstate.s3_backend.root_verify), M(tfstate.s3_backend.root_record) and M(tfstate.s3_backend.root_result).
   - Reads the root's S3 backend from its files (C(.tf) and C(.tf.json), plus the C(-backend-config) files and
     C(key=value) pairs of O(init_args)) and from C(.terraform/terraform.tfstate) (the last C(terraform init)), runs
-    C(<terraform_bin> version) (once per worker process), and reads the state bucket (existence and versioning),
+    C(<terraform_bin> version) (once per worker process), and reads the state bucket (existence, versioning and
+    region),
     the caller's account (STS), the migration record next to the state
     (C(<key>.tfstate-s3-backend.json)), the states of every workspace, and every lock on them, in S3 (C(.tflock)
     objects) and in the DynamoDB table the configuration, the last init or the record names.
@@ -23,15 +24,20 @@ description:
     already say O(target)), V(verify) (the files and the init are done but an earlier run was interrupted, so
     prove and record again), V(init) (the files are done, the last C(terraform init) is not) or V(rewrite) (the
     backend configuration still locks another way) - and RV(migration.why) why.
-  - A migration record still marked C(pending) by M(tfstate.s3_backend.root_freeze) shows a cut-over that did not
-    finish (RV(migration.interrupted)); its table counts as the root's lock table even when the files no longer
-    name it.
+  - A migration record still marked C(pending) by M(tfstate.s3_backend.root_freeze) (the run's intent, from its
+    freeze to its record) is judged like a maintenance lock - while its run is live (its process on this controller
+    runs, or, on another controller, its lease is not over) the root stops, naming that run (run ID, controller,
+    job, started); only an intent whose run has provably ended shows a cut-over that did not finish
+    (RV(migration.interrupted)) and is resumed. Its table counts as the root's lock table even when the files no
+    longer name it.
   - A maintenance lock left by an interrupted run of this collection whose run has provably ended (same controller,
     process gone) or whose lease (O(freeze_lease)) is over is listed in RV(migration.stale_freezes), for
-    M(tfstate.s3_backend.root_freeze) to release by its ID. Any other lock stops the root.
+    M(tfstate.s3_backend.root_freeze) to release by its ID. Any other lock stops the root; a lock another run of this
+    collection holds is named as that run, whatever it is (its maintenance lock, or a terraform lock such as a
+    verification plan's taken while that run's intent is live).
   - When the root needs something (RV(migration.action) is not V(none)), and not in check mode, the phase then
     enables versioning on a bucket without it (only reached with O(enable_versioning=true)), proves with a probe
-    object of its own (C(<key>.tfstate-s3-backend-probe.tflock), written twice and deleted) that the bucket
+    object of its own (C(<key>.tfstate-s3-backend-probe-<lock ID>.tflock), written twice and deleted) that the bucket
     refuses a second conditional write (O(probe), for V(rewrite) and V(init)), proves that the DynamoDB lock table
     (RV(migration.freeze_table)) takes and deletes an item (a probe item C(<bucket>/<key>.tfstate-s3-backend-probe),
     deleted while absent, put and deleted again, since the thaw needs C(dynamodb:DeleteItem), so that without that right
@@ -65,7 +71,9 @@ description:
     example C(/srv/repos/network/backend.tf:3: backend settings dynamodb_table are not literal values)), when the
     binary is not Terraform >= 1.10.1 or OpenTofu >= 1.10.2, when C(required_version) admits no such version,
     when O(target=dual) meets a backend without DynamoDB locking, when the bucket is missing or has no
-    versioning (without O(enable_versioning)), or when a lock is held. A held lock reads
+    versioning (without O(enable_versioning)), when the bucket is in another region than the backend names
+    (GetBucketLocation; C(state bucket <bucket> is in region <region>, but the backend at <file>:<line> names
+    region <region>; ...): terraform cannot use such a backend against AWS), or when a lock is held. A held lock reads
     C(a lock is held on <bucket>/<key>), then the store, holder, ID, operation and creation time; a live
     maintenance lock of another run reads C(another migration run is working on this root: run <run id> on
     <controller>, started <time>, lease until <time>), then the lock. Several reasons are joined with
@@ -192,7 +200,7 @@ attributes:
       - Runs on the controller whatever the target host is, and needs no connection to it. Talks to the S3,
         DynamoDB and STS APIs of AWS or of a compatible endpoint; the backend's C(region) wins over O(region).
 notes:
-  - Needs C(s3:GetBucketVersioning), C(s3:ListBucket), C(s3:GetObject) on the locks and the migration record,
+  - Needs C(s3:GetBucketVersioning), C(s3:GetBucketLocation), C(s3:ListBucket), C(s3:GetObject) on the locks and the migration record,
     C(dynamodb:BatchGetItem) or C(dynamodb:Scan) on the lock table, and, when the root needs a change,
     C(s3:PutBucketVersioning) (with O(enable_versioning)), C(s3:PutObject)/C(s3:DeleteObject) on the probe
     object and C(dynamodb:PutItem)/C(dynamodb:DeleteItem) on the lock table. C(sts:GetCallerIdentity) is used for
@@ -462,8 +470,8 @@ migration:
       sample: false
     record_before:
       description:
-        - The migration record found next to the state, null when there is none. A C(pending) key (C(target),
-          C(run_id), C(started), C(dynamodb_table)) marks a cut-over that started and did not finish.
+        - The migration record found next to the state, null when there is none. A C(pending) key (an earlier
+          run's RV(migration.intent)) marks a cut-over that started and has not finished.
       type: dict
       sample: {"mode": "dual", "dynamodb_table": "terraform-locks", "cutover_time": "2026-11-20T09:12:00Z"}
     stale_freezes:
@@ -536,6 +544,15 @@ migration:
           sample: >-
             tfstate.s3_backend maintenance lock run=ctl01-48213-771204 controller=ctl01 pid=48213 pid_start=771204
             started=2026-11-29T20:05:36Z lease_until=2026-11-29T21:05:36Z
+    intent:
+      description:
+        - The C(pending) intent M(tfstate.s3_backend.root_freeze) writes into the migration record once it holds the
+          root, until M(tfstate.s3_backend.root_record) replaces it; what another run needs to judge whether this
+          run is still live.
+      type: dict
+      sample: {"target": "dual", "run_id": "ctl01-48213-771204", "job_id": null, "controller": "ctl01", "pid": 48213,
+               "pid_start": "771204", "started": "2026-11-29T20:05:36Z", "lease_until": "2026-11-29T21:05:36Z",
+               "dynamodb_table": "terraform-locks"}
     baseline_rc:
       description: The exit code of the baseline C(terraform plan -detailed-exitcode), V(0) no changes, V(2) changes.
       type: int

@@ -23,8 +23,10 @@ description:
     wrote, which marks the cut-over as finished. The record is what later runs and the fleet view read; it is written on
     every run that gets here, so C(changed) is always V(true).
   - Also writes the root's stage to the fleet's ledger, C(tfstate-s3-backend-ledger/<key>/<stage>.json) in the same
-    bucket (stage, time, table, bucket, key, account, run and AWX job, collection version; see C(docs/fleet-roles.md)),
-    when the stage is news for the root (a rerun writes nothing there). The environment variable C(TFSTATE_NOW)
+    bucket (stage, time, table, bucket, key, account, region, host, run and AWX job, collection version, O(reason);
+    see C(docs/fleet-roles.md)), when the stage is news for the root (a rerun writes nothing there). A V(dynamodb)
+    stage (a rollback) is C(pinned) - C(migrate_target=auto) leaves the root there. A V(dual) or V(lockfile) stage
+    written over such a pin (an explicit run) names the pin it lifted in the entry and in RV(lifted_pin). The environment variable C(TFSTATE_NOW)
     (ISO 8601 UTC) replaces the entry's time, for tests and simulations only.
   - After a V(lockfile) cut-over, with O(remove_digests=true) and a lock table that still exists
     (RV(tfstate.s3_backend.root_preflight#module:migration.freeze_table)), deletes the C(<bucket>/<state key>-md5)
@@ -65,7 +67,8 @@ options:
   reason:
     description:
       - Why the root moves, written as C(reason) into the ledger entry when the stage is news (a rollback's
-        C(rollback_reason)). Unset or empty, the entry has no reason.
+        C(rollback_reason)). Unset or empty, the entry has no reason. While a rollback pins the root, the rows,
+        artifacts and fleet views of later C(migrate_target=auto) runs show it.
     type: str
 extends_documentation_fragment:
   - tfstate.s3_backend.attributes.action_phase
@@ -216,6 +219,14 @@ digests:
       description: Why.
       type: str
       sample: digest removed
+lifted_pin:
+  description:
+    - The rollback's pin this run moved the root off (its time C(since), C(run_id), C(job_id), C(host) and
+      C(reason)), null when the root was not pinned (or the ledger already had the stage).
+  returned: success, not in check mode
+  type: dict
+  sample: {"since": "2026-12-08T03:10:00Z", "run_id": "ctl01-4121-99812", "job_id": "311", "host": app,
+           "reason": "INC-4711: lock errors in the payments pipeline"}
 ledger_key:
   description: The ledger object written for the root's new stage, or null when the ledger already had that stage.
   returned: success, not in check mode

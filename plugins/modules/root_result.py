@@ -14,10 +14,12 @@ description:
   - The outcome is measured, not taken from the request. The root's backend is read back from its files and its
     C(.terraform/terraform.tfstate) now (RV(files_lock_mode_after), RV(initialised_lock_mode_after)); the other
     phases' registered results give the files changed, the proof and the record.
-  - RV(status) is one of V(migrated) (cut over and proven), V(resumed) (an interrupted earlier run was proven and
-    recorded), V(unchanged) (nothing to do), V(stopped) (a phase that changes nothing failed - C(checkout),
-    C(preflight) or C(freeze) - so the root is as it was) or V(failed) (a later phase failed, or the proof is
-    missing with O(verify=true)). In check mode a run never says a root was migrated - V(would_migrate),
+  - RV(status) is one of V(migrated) (cut over and proven), V(resumed) (the cut-over of an interrupted earlier
+    run, found by the maintenance lock it left or the intent it recorded, was taken over, proven and recorded),
+    V(unchanged) (nothing to do), V(stopped) (a phase failed and nothing at all changed - the files, the last
+    terraform init and the locks are as they were) or V(failed) (a phase failed and left a rewritten file, a
+    re-initialised C(.terraform) or the maintenance lock - RV(left) - or the proof is missing with
+    O(verify=true)). In check mode a run never says a root was migrated - V(would_migrate),
     V(would_resume), V(would_stop), V(would_fail), or V(unchanged).
   - >-
     V(ahead), in either mode, is a root already past O(target): its files lock with the S3 lockfile only while
@@ -34,11 +36,16 @@ description:
     run), RV(reinit_command) the command to run then, and a warning prints both. It fails the root only with
     O(fail_on_unsupported).
   - >-
-    RV(reason) is the failed task's message; for a root that changed but whose proof is missing, it says how far
-    the cut-over got, C(the cut-over did not complete: the files lock with <mode> and the last terraform init
-    with <mode>).
-  - The failed phase comes from O(failed_phase), else from O(failed_action) (C(tfstate.s3_backend.root_freeze) is
-    V(freeze), M(ansible.builtin.include_role) is V(checkout), any other action V(other)).
+    RV(reason) is the message of the phase that failed first, then what it left (C(left: the backend files
+    rewritten (...); the last terraform init on <mode>; the maintenance lock <ID> still held on <workspaces>))
+    and a release of the maintenance lock that failed too; for a root that changed but whose proof is missing,
+    it says how far the cut-over got, C(the cut-over did not complete: the files lock with <mode> and the last
+    terraform init with <mode>); for a V(resumed) root, the run it took over, the lock it released and why.
+  - The failed phase is the first phase in O(phases) whose result failed (in the order the phases run; the release
+    of the maintenance lock, which runs after any failure, only when nothing failed before it - else it is
+    reported beside it, RV(thaw_failure)); else it comes from O(failed_phase), else from O(failed_action)
+    (C(tfstate.s3_backend.root_freeze) is V(freeze), M(ansible.builtin.include_role) is V(checkout) before the
+    preflight and V(publish) after it, any other action V(other)).
   - This phase never fails, so that every root gets its row; the role fails a stopped or failed root afterwards.
     It changes nothing (C(changed=false)).
 options:
@@ -121,7 +128,7 @@ options:
     default: {}
   record:
     description:
-      - The registered result of M(tfstate.s3_backend.root_record); gives RV(digests_removed) and RV(cutover_time).
+      - The registered result of M(tfstate.s3_backend.root_record); gives RV(digests_removed), RV(cutover_time) and RV(lifted_pin).
     type: dict
     default: {}
   verify:
@@ -142,6 +149,16 @@ options:
         By default it is reported with its next step (and a warning) without failing the run.
     type: bool
     default: false
+  phases:
+    description:
+      - The registered results of the cut-over's phases, by name - C(freeze), C(digests) (a rollback's),
+        C(object_lock), C(rewrite), C(reinit), C(locked) (the frozen proof), C(thaw) (the release of the
+        maintenance lock), C(planned) (the plan after it), C(record) - as the role registers them. They say which
+        phase failed first and whether the maintenance lock may still be held (the freeze ran and no release
+        succeeded).
+    type: dict
+    default: {}
+    version_added: 0.1.0
   stage:
     description:
       - The registered result of M(tfstate.s3_backend.root_stage) (C(migrate_target=auto)). When it holds a
@@ -246,8 +263,8 @@ status:
   sample: migrated
 phase:
   description:
-    - The phase that failed, V(checkout), V(preflight), V(freeze), V(rewrite), V(reinit), V(verify), V(record) or
-      V(other); null when none did.
+    - The phase that failed first, V(checkout), V(preflight), V(freeze), V(digests), V(object_lock), V(rewrite),
+      V(reinit), V(verify), V(thaw), V(publish), V(record) or V(other); null when none did.
   returned: always
   type: str
   sample: null
@@ -341,6 +358,37 @@ interrupted:
   type: list
   elements: str
   sample: []
+resumed_from:
+  description:
+    - The interrupted run whose cut-over this run took over (RV(status) V(resumed)), or null - C(run_id), the
+      C(lock_ids) of its maintenance lock this run released, C(why) that lock was proven stale (its process on
+      this controller has ended, or its lease is over) and C(intent), the cut-over it recorded in the migration
+      record (or null). RV(reason) says the same in a sentence.
+  returned: always
+  type: dict
+  sample:
+    run_id: ctl-4242-1234
+    lock_ids: [0b7c1f5e-1d2a-5c3e-9f4b-2a6d8e0c1b7a]
+    why: the maintenance lock of run ctl-4242-1234, whose process on ctl has ended
+    intent: a cut-over to lockfile by run ctl-4242-1234, started 2026-12-07T10:00:00Z
+left:
+  description:
+    - What a failed cut-over left, measured (null when nothing) - C(files_rewritten) (the backend files now on
+      another lock mode), C(last_init) (the lock mode of a last terraform init that changed, else null) and
+      C(lock_held) (this run's maintenance lock ID when no release of it succeeded, else null). RV(next_step)
+      then says to rerun, which resumes from the intent the run recorded.
+  returned: always
+  type: dict
+  sample:
+    files_rewritten: [/srv/repos/network/backend.tf]
+    last_init: null
+    lock_held: null
+thaw_failure:
+  description: The error of the release of the maintenance lock when it failed after another phase had failed
+    (RV(phase) names that one), else null.
+  returned: always
+  type: str
+  sample: null
 bucket:
   description: The state bucket.
   returned: always
@@ -446,6 +494,14 @@ cutover_time:
   returned: always
   type: str
   sample: "2026-11-29T20:05:52Z"
+lifted_pin:
+  description:
+    - The rollback's pin this run lifted (an explicit C(migrate_target=dual) or V(lockfile) run of a root a rollback
+      left pinned on DynamoDB; RV(tfstate.s3_backend.root_record#module:lifted_pin)), null otherwise.
+  returned: always
+  type: dict
+  sample: {"since": "2026-12-08T03:10:00Z", "run_id": "ctl01-4121-99812", "job_id": "311", "host": app,
+           "reason": "INC-4711: lock errors in the payments pipeline"}
 verification:
   description: The proof with terraform.
   returned: always

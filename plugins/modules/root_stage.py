@@ -14,6 +14,10 @@ description:
   - Reads the root's backend from its files (with O(init_args)) and the root's entries in the fleet's ledger,
     C(tfstate-s3-backend-ledger/<key>/<stage>.json) in its state bucket (see C(docs/fleet-roles.md)), and decides
     one step (RV(stage.status)) -
+    a root a rollback left on DynamoDB (its ledger stage is a C(pinned) V(dynamodb) entry) is V(pinned) - it stays,
+    whatever its files say, and its row names the rollback's time, run, job and reason (RV(stage.pin)), until an
+    explicit C(migrate_target=dual) or V(lockfile) run of that root moves it on (that run's ledger entry and row
+    name the pin it lifted, C(lifted_pin));
     V(dynamodb) files move to V(dual);
     V(dual) files move to V(lockfile) once the ledger has had the root in V(dual) for O(dual_grace) with no evidence
     of a client that locks only through DynamoDB, else the root stays (V(waiting), or V(held) with the evidence);
@@ -99,9 +103,17 @@ stage:
   type: dict
   contains:
     status:
-      description: V(move), V(waiting) (dual, grace not over), V(held) (dual, an old client seen) or V(done).
+      description:
+        - V(move), V(waiting) (dual, grace not over), V(held) (dual, an old client seen), V(pinned) (rolled back,
+          see RV(stage.pin)) or V(done).
       type: str
       sample: held
+    pin:
+      description: The rollback that pins the root on DynamoDB (time, run ID, AWX job, host, reason).
+      returned: when RV(stage.status) is V(pinned)
+      type: dict
+      sample: {"since": "2026-12-08T03:10:00Z", "run_id": "ctl01-4121-99812", "job_id": "311", "host": app,
+               "reason": "INC-4711: lock errors in the payments pipeline"}
     why:
       description: One sentence; for V(held) it names every lock that showed an old client.
       type: str
@@ -137,7 +149,8 @@ stage:
 result:
   description:
     - The root's report row when it stays where it is (the shape of M(tfstate.s3_backend.root_result)'s result),
-      with C(status) V(waiting), V(held) or V(done), C(reason), C(next_step) and C(held_back) (the evidence).
+      with C(status) V(waiting), V(held), V(pinned) or V(done), C(reason), C(next_step), C(held_back) (the
+      evidence) and C(pinned) (RV(stage.pin), or null).
   returned: when RV(target) is null
   type: dict
   sample: {"host": app, "status": held, "held_back": ["DynamoDB lock ... without a matching .tflock object ..."]}

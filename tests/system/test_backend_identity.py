@@ -130,11 +130,11 @@ def test_migrate_assumes_the_backend_role_as_terraform_does(estate, tmp_path, te
     inventory = _inventory(tmp_path, estate, terraform_bin, root)
     done = run_playbook(PLAYBOOK, inventory=inventory, env=_ops_env(estate))
     assert done.returncode == 0, done.stdout[-4000:]
-    # The fleet view read the bucket's migration record as the root's role too (ops alone cannot).
+    # The fleet view read the bucket's ledger as the root's role too (ops alone cannot).
     assert "could not be read" not in done.stdout + done.stderr
     fleet = dict((entry["host"], entry) for entry in
                  json.load(open(tmp_path / "reports" / "migrate-fleet.json"))["results"])
-    assert fleet["app"]["record"]["mode"] == "dual"
+    assert fleet["app"]["stage"] == "dual" and fleet["app"]["last_run"]["status"] == "migrated"
     row = _row(tmp_path)
     assert row["status"] == "migrated" and row["identity"] == "backend"
     assert row["principal"].startswith("arn:aws:sts::%s:assumed-role/%s/tfstate-s3-backend-" % (ACCOUNT, ROLE))

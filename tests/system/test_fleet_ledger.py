@@ -315,3 +315,134 @@ def test_the_fleet_summary_reads_the_ledger_and_nothing_else(tmp_path):
     with open(os.path.join(report_dir, "fleet-ledger.md")) as handle:
         markdown = handle.read()
     assert "| net | s3://state/net/terraform.tfstate | lock L |" in markdown
+
+
+ROLLBACK = os.path.join(ROOT, "playbooks", "rollback.yml")
+
+
+def _ledger_entry(fleet, host, stage):
+    return json.loads(fleet.s3.get_object(Bucket=fleet.bucket("bkt"), Key=ledger.entry_key(
+        "%s/terraform.tfstate" % host, stage))["Body"].read())
+
+
+def test_a_rollback_stays_rolled_back_until_an_explicit_run_moves_it_on(tmp_path, moto_server, terraform_bin):
+    layout = {"app": ("bkt", "tbl")}
+    fleet = Fleet(tmp_path, moto_server, terraform_bin, layout)
+    reports = os.path.join(fleet.base, "reports")
+    # The proofs with terraform are other tests' (each phase's); here the stages and the pin count.
+    inventory = fleet.inventory(migrate_target="auto", migrate_report_dir=reports, rollback_report_dir=reports,
+                                migrate_verify=False, rollback_verify=False)
+    start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+    def run(playbook, days, extra=None, limit=None):
+        env = dict(CREDENTIALS, TFSTATE_NOW=ledger.utc_text(start + datetime.timedelta(days=days)))
+        proc = run_playbook(playbook, extra, inventory=inventory, env=env, args=["--limit", limit] if limit else [])
+        assert proc.returncode == 0, proc.stdout[-5000:]
+        if playbook != MIGRATE:
+            return None
+        with open(os.path.join(reports, "migrate-report.json")) as handle:
+            return dict((row["host"], row) for row in json.load(handle)["results"])
+
+    assert set(row["status"] for row in run(MIGRATE, 0).values()) == {"migrated"}
+    # An incident: the operator rolls app back, saying why.
+    run(ROLLBACK, 1, {"rollback_reason": "INC-4711: lock errors in the payments pipeline"}, limit="app")
+    entry = _ledger_entry(fleet, "app", "dynamodb")
+    assert entry["pinned"] is True and entry["reason"] == "INC-4711: lock errors in the payments pipeline", entry
+    assert entry["host"] == "app" and entry["region"] == "us-east-1" and entry["account"], entry
+    rolled_back = fleet.backend_text("app")
+    assert "use_lockfile" not in rolled_back and fleet.table("tbl") in rolled_back
+
+    # The nightly auto run, long after the dual grace: app stays on DynamoDB, named pinned with the rollback.
+    rows = run(MIGRATE, 10)
+    assert rows["app"]["status"] == "pinned" and "INC-4711" in rows["app"]["reason"], rows["app"]
+    assert rows["app"]["pinned"]["reason"] == entry["reason"] and rows["app"]["pinned"]["since"] == entry["time"]
+    assert fleet.backend_text("app") == rolled_back
+    assert fleet.ledger_stages() == {"app": "dynamodb"}
+    view = fleet.fleet_view(os.path.join(fleet.base, "fleet"))
+    [pinned] = view["fleet"]["pinned"]
+    assert pinned["host"] == "app" and pinned["reason"] == entry["reason"] and pinned["run_id"] == entry["run_id"]
+
+    # An explicit dual run of app moves it on and says it lifted the pin; the next auto run goes on.
+    rows = run(MIGRATE, 12, {"migrate_target": "dual"}, limit="app")
+    assert rows["app"]["status"] == "migrated" and rows["app"]["lifted_pin"]["reason"] == entry["reason"], rows["app"]
+    assert _ledger_entry(fleet, "app", "dual")["lifted_pin"]["since"] == entry["time"]
+    assert "use_lockfile" in fleet.backend_text("app")
+    rows = run(MIGRATE, 20)
+    assert rows["app"]["status"] == "migrated" and fleet.ledger_stages()["app"] == "lockfile", rows["app"]
+    assert "dynamodb_table" not in fleet.backend_text("app")
+
+
+def _ledger_of(fleet, buckets, report_dir):
+    proc = run_playbook(FLEET, {"fleet_buckets": buckets, "tfstate_aws_endpoint_url": fleet.server.url,
+                                "tfstate_aws_region": "us-east-1", "tfstate_report_dir": report_dir}, env=CREDENTIALS)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with open(os.path.join(report_dir, "fleet-ledger.json")) as handle:
+        return json.load(handle)["fleet"]
+
+
+def _assert_one_truth(fleet, reports, buckets):
+    """migrate-fleet.json says of every root what fleet.yml says of the ledger of ``buckets``, and nothing else."""
+    with open(os.path.join(reports, "migrate-fleet.json")) as handle:
+        document = json.load(handle)
+    view = _ledger_of(fleet, buckets, os.path.join(fleet.base, "fleet"))
+    fields = ("stage", "since", "run_id", "job_id", "pinned")
+    mine = dict(((row["bucket"], row["key"]), [row[name] for name in fields]) for row in document["results"])
+    assert mine == dict(((row["bucket"], row["key"]), [row[name] for name in fields]) for row in view["roots"])
+    if not document["problems"]:
+        assert document["ledger"]["roots"] == view["roots"]
+    return dict((row["host"], row) for row in document["results"]), document["problems"]
+
+
+def test_the_fleet_view_is_the_ledger_after_a_rollback_a_run_without_credentials_and_another_inventory(
+        tmp_path, moto_server, terraform_bin):
+    layout = {"app": ("bkt", "tbl"), "net": ("bkt", "tbl"), "ext": ("bkt", "tbl"), "far": ("bkt2", "tbl")}
+    fleet = Fleet(tmp_path, moto_server, terraform_bin, layout)
+    reports = os.path.join(fleet.base, "reports")
+    settings = {"migrate_report_dir": reports, "rollback_report_dir": reports, "migrate_verify": False,
+                "rollback_verify": False}
+
+    def inventory(name, hosts):
+        path = fleet.inventory(name, **settings)
+        with open(path) as handle:
+            data = yaml.safe_load(handle)
+        data["all"]["hosts"] = dict((host, data["all"]["hosts"][host]) for host in hosts)
+        with open(path, "w") as handle:
+            yaml.safe_dump(data, handle)
+        return path
+
+    ours, theirs = inventory("ours.yml", ["app", "net"]), inventory("theirs.yml", ["ext", "far"])
+    ran = run_playbook(MIGRATE, inventory=ours, env=CREDENTIALS)
+    assert ran.returncode == 0, ran.stdout[-4000:]
+    rows, _problems = _assert_one_truth(fleet, reports, [fleet.bucket("bkt")])
+    assert rows["app"]["status"] == "dual" and rows["app"]["last_run"]["status"] == "migrated"
+
+    # A rollback: its own report writes the fleet view, app is pinned there as in the ledger.
+    ran = run_playbook(ROLLBACK, {"rollback_reason": "INC-9"}, inventory=ours, env=CREDENTIALS, args=["--limit", "app"])
+    assert ran.returncode == 0, ran.stdout[-4000:]
+    rows, _problems = _assert_one_truth(fleet, reports, [fleet.bucket("bkt")])
+    assert rows["app"]["status"] == "pinned" and rows["app"]["pinned"]["reason"] == "INC-9"
+    assert rows["app"]["last_run"]["status"] == "rolled_back"
+
+    # A run without credentials reads nothing: it downgrades nothing, its stops are its last_run.
+    blind = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull)
+    blind = dict((name, value) for name, value in blind.items() if not name.startswith("AWS_ACCESS")
+                 and not name.startswith("AWS_SECRET") and not name.startswith("AWS_SESSION")
+                 and name != "AWS_PROFILE")
+    ran = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), MIGRATE, "-i", ours],
+                         cwd=ROOT, env=ansible_env(blind), capture_output=True, text=True, timeout=600, check=False)
+    assert ran.returncode != 0
+    rows, problems = _assert_one_truth(fleet, reports, [fleet.bucket("bkt")])
+    assert rows["app"]["status"] == "pinned" and rows["net"]["status"] == "dual", rows
+    assert any("ledger of bucket %s could not be read" % fleet.bucket("bkt") in problem for problem in problems)
+    assert rows["net"]["last_run"]["status"] == "stopped"
+
+    # Another inventory's run (ext in the same bucket, far in a bucket of its own), same report directory.
+    ran = run_playbook(MIGRATE, inventory=theirs, env=CREDENTIALS)
+    assert ran.returncode == 0, ran.stdout[-4000:]
+    rows, _problems = _assert_one_truth(fleet, reports, [fleet.bucket("bkt"), fleet.bucket("bkt2")])
+    assert sorted(rows) == ["app", "ext", "far", "net"] and rows["app"]["status"] == "pinned"
+    # Our next run: ext (our bucket) is there, far (not in our buckets) is not.
+    ran = run_playbook(MIGRATE, {"migrate_target": "auto"}, inventory=ours, env=CREDENTIALS)
+    assert ran.returncode == 0, ran.stdout[-4000:]
+    rows, _problems = _assert_one_truth(fleet, reports, [fleet.bucket("bkt")])
+    assert sorted(rows) == ["app", "ext", "net"] and rows["app"]["last_run"]["status"] == "pinned"

@@ -133,6 +133,9 @@ def test_limit_run_updates_the_fleet_view_and_lock_mode_is_read_back(
     inventory = _inventory(tmp_path, moto_server, terraform_bin, roots, migrate_baseline_plan=True)
     limited = run_playbook(PLAYBOOK, inventory=inventory, env=ENV, args=["--limit", "first,second"])
     assert limited.returncode == 0, limited.stdout[-4000:]
+    first = dict((row["host"], row) for row in _report(tmp_path, "migrate-report.json")["results"])["first"]
+    # The plan after the cut-over has the same exit code as the baseline plan before it.
+    assert first["verification"] == {"locked_plan_refused": True, "plan_ok": True, "matches_baseline": True}
 
     # The rewrite phase skipped (--skip-tags cutover): the lock mode is read back from the files, not taken
     # from the request, and the root fails without a record.
@@ -144,25 +147,24 @@ def test_limit_run_updates_the_fleet_view_and_lock_mode_is_read_back(
     assert "dynamodb_table" in open(os.path.join(roots["third"].path, "backend.tf")).read()
     assert "third/terraform.tfstate.tfstate-s3-backend.json" not in _records(s3, state_bucket)
 
+    # The fleet view: where each root stands per the ledger, and what the last run saw of it.
     fleet = _report(tmp_path, "migrate-fleet.json")
     rows = dict((row["host"], row) for row in fleet["results"])
     assert sorted(rows) == ["first", "second", "third"], rows
-    assert rows["first"]["status"] == "migrated" and rows["first"]["record"]["mode"] == "lockfile"
-    # The plan after the cut-over has the same exit code as the baseline plan before it.
-    assert rows["first"]["verification"] == {"locked_plan_refused": True, "plan_ok": True, "matches_baseline": True}
-    assert rows["third"]["status"] == "failed"
-    assert fleet["counts"]["status"] == {"failed": 1, "migrated": 2}
+    assert rows["first"]["status"] == "lockfile" and rows["first"]["last_run"] is None
+    assert rows["third"]["status"] == "dynamodb" and rows["third"]["last_run"]["status"] == "failed"
+    assert fleet["counts"]["status"] == {"dynamodb": 1, "lockfile": 2}
 
     # A separate run elsewhere (another report directory, as an AWX job slice) still sees every root,
-    # through the migration records in the bucket.
+    # through the ledger in the bucket.
     elsewhere = _inventory(tmp_path, moto_server, terraform_bin, {"third": roots["third"]},
                            migrate_report_dir=str(tmp_path / "slice-reports"))
     again = run_playbook(PLAYBOOK, inventory=elsewhere, env=ENV)
     assert again.returncode == 0, again.stdout[-4000:]
     with open(str(tmp_path / "slice-reports" / "migrate-fleet.json")) as handle:
         sliced = dict((row["host"], row) for row in json.load(handle)["results"])
-    assert sliced["third"]["status"] == "migrated"
-    assert sliced["first"]["status"] == "recorded" and sliced["first"]["lock_mode_after"] == "lockfile"
+    assert sliced["third"]["status"] == "lockfile" and sliced["third"]["last_run"]["status"] == "migrated"
+    assert sliced["first"]["status"] == "lockfile" and sliced["first"]["last_run"] is None
 
 
 def _freeze(aws_params, bucket, table, name, info):

@@ -123,8 +123,11 @@ def test_run_killed_after_rewrite_converges(tmp_path, moto_server, tf_root, s3, 
     rerun = run_playbook(PLAYBOOK, {"migrate_target": "lockfile"}, inventory=inventory, env=_env())
     assert rerun.returncode == 0, rerun.stdout[-4000:]
     [row] = json.load(open(tmp_path / "reports" / "migrate-report.json"))["results"]
-    assert row["status"] == "migrated" and row["lock_mode_after"] == "lockfile", row
+    # The rerun took over the killed run's cut-over: it says so, naming the run and the lock it released.
+    assert row["status"] == "resumed" and row["lock_mode_after"] == "lockfile", row
     assert any("interrupted run" in evidence for evidence in row["interrupted"]), row
+    assert row["resumed_from"]["run_id"] == "killed-run" and row["resumed_from"]["lock_ids"] == [frozen["lock_id"]]
+    assert "released its maintenance lock %s" % frozen["lock_id"] in row["reason"], row["reason"]
     assert s3.list_objects_v2(Bucket=bucket_name, Prefix="app/terraform.tfstate.tflock").get("KeyCount") == 0
     assert _lock_items(dynamodb, lock_table) == []
     root.plan()

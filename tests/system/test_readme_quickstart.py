@@ -76,10 +76,10 @@ def test_the_fleet_quick_start_runs_as_written(tmp_path, moto_server, s3, dynamo
     reports = tmp_path / "tfstate-reports"
     preview = json.load(open(str(reports / "migrate-preview.json")))
     assert sorted(row["status"] for row in preview["results"]) == ["would_migrate", "would_migrate"]
+    # The fleet view (the ledger), last written by the rollback: app rolled back and pinned, network lockfile.
     fleet = json.load(open(str(reports / "migrate-fleet.json")))
-    assert dict((row["host"], row["lock_mode_after"]) for row in fleet["results"]) == {"app": "lockfile",
-                                                                                       "network": "lockfile"}
-    assert "| network | migrated |" in [done.stdout for command, done in outputs if command.startswith("cat")][0]
+    assert dict((row["host"], row["status"]) for row in fleet["results"]) == {"app": "pinned", "network": "lockfile"}
+    assert "| network | lockfile |" in [done.stdout for command, done in outputs if command.startswith("cat")][0]
     # Rolled back: app locks with DynamoDB again (its partial configuration), network stays on lockfile.
     app = open(os.path.join(roots["app"].path, "prod.tfbackend")).read()
     assert "dynamodb_table" in app and "use_lockfile" not in app

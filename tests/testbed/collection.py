@@ -1,7 +1,7 @@
 """The checkout as the collection, and running its modules and playbooks from tests.
 
 Helpers test files import (fixtures stay in tests/conftest.py): ROOT, CORPUS_DIR, ansible_env,
-run_module, run_playbook.
+run_module, run_playbook, start_playbook.
 """
 
 import contextlib
@@ -89,6 +89,12 @@ def run_module(module, args, check_mode=False, diff=False):
 
 def run_playbook(playbook, extra_vars=None, inventory=None, check=False, diff=False, env=None, args=()):
     """Run ansible-playbook on the checkout; returns the CompletedProcess."""
+    return subprocess.run(playbook_command(playbook, extra_vars, inventory, check, diff, args), cwd=ROOT,
+                          env=ansible_env(env), capture_output=True, text=True, timeout=900, check=False)
+
+
+def playbook_command(playbook, extra_vars=None, inventory=None, check=False, diff=False, args=()):
+    """The ansible-playbook command line run_playbook runs."""
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook]
     cmd += ["-i", inventory or os.path.join(ROOT, "tests", "inventory", "localhost.yml")]
     if extra_vars:
@@ -98,8 +104,7 @@ def run_playbook(playbook, extra_vars=None, inventory=None, check=False, diff=Fa
     if diff:
         cmd.append("--diff")
     cmd += list(args)
-    return subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True, timeout=900,
-                          check=False)
+    return cmd
 
 
 def start_playbook(playbook, inventory, log_path, env=None, args=()):

@@ -23,12 +23,16 @@ def test_default_limits_fail_a_dead_endpoint_within_a_minute():
     assert worst <= 55
     # botocore's own defaults (60 s + 60 s, legacy 5 attempts) would not.
     assert aws.worst_case_seconds(60, 60, 5) > 60
+    # No try starts after the retry budget: the budget and one try bound it too.
+    assert aws.worst_case_seconds(5, 12, 10, retry_budget=20) == 37
+    assert aws.worst_case_seconds(5, 12, 3, retry_budget=aws.DEFAULT_RETRY_BUDGET) == worst
 
 
 def test_client_config_defaults():
     config = aws.client_config()
+    # botocore makes one attempt: the collection's RetryPolicy retries.
     assert config == {"connect_timeout": aws.DEFAULT_CONNECT_TIMEOUT, "read_timeout": aws.DEFAULT_READ_TIMEOUT,
-                      "retries": {"mode": "standard", "total_max_attempts": aws.DEFAULT_MAX_ATTEMPTS},
+                      "retries": {"mode": "standard", "total_max_attempts": 1},
                       "user_agent_extra": aws.USER_AGENT_EXTRA}
     assert aws.client_config(path_style=True)["s3"] == {"addressing_style": "path"}
 
@@ -37,25 +41,113 @@ def test_client_config_precedence_option_over_aws_config_over_default():
     user = {"connect_timeout": 30, "retries": {"max_attempts": 9, "mode": "adaptive"}, "user_agent_extra": "acme/1"}
     config = aws.client_config(user)
     assert config["connect_timeout"] == 30 and config["read_timeout"] == aws.DEFAULT_READ_TIMEOUT
-    assert config["retries"] == {"mode": "adaptive", "max_attempts": 9}
+    assert config["retries"] == {"mode": "adaptive", "total_max_attempts": 1}
     assert config["user_agent_extra"] == "acme/1 " + aws.USER_AGENT_EXTRA
-    config = aws.client_config(user, connect_timeout=2, read_timeout=3, max_attempts=1)
-    assert (config["connect_timeout"], config["read_timeout"], config["retries"]) == (
-        2, 3, {"mode": "adaptive", "total_max_attempts": 1})
+    config = aws.client_config(user, connect_timeout=2, read_timeout=3)
+    assert (config["connect_timeout"], config["read_timeout"]) == (2, 3)
     assert user["retries"] == {"max_attempts": 9, "mode": "adaptive"}, "the caller's dict was changed"
-    total = aws.client_config({"retries": {"total_max_attempts": 4}})
-    assert total["retries"] == {"mode": "standard", "total_max_attempts": 4}
     assert aws.client_config({"user_agent_extra": aws.USER_AGENT_EXTRA})["user_agent_extra"] == aws.USER_AGENT_EXTRA
+    # Tries of a call without answer: the option > aws_config (total, or retries + 1) > the default.
+    assert aws.max_attempts_setting(user) == 10
+    assert aws.max_attempts_setting(user, 1) == 1
+    assert aws.max_attempts_setting({"retries": {"total_max_attempts": 4}}) == 4
+    assert aws.max_attempts_setting() == aws.DEFAULT_MAX_ATTEMPTS
 
 
 def test_every_client_carries_the_settings():
     connection = aws.AwsConnection(region="us-east-1", access_key="a", secret_key="b",
-                                   endpoint_url="http://127.0.0.1:1", read_timeout=7, max_attempts=2)
+                                   endpoint_url="http://127.0.0.1:1", read_timeout=7, max_attempts=2, retry_budget=9)
     for service in ("s3", "dynamodb", "iam"):
-        config = connection.client(service).meta.config
+        client = connection.client(service)
+        config = client.meta.config
         assert aws.USER_AGENT_EXTRA in config.user_agent_extra
         assert (config.connect_timeout, config.read_timeout) == (aws.DEFAULT_CONNECT_TIMEOUT, 7)
-        assert config.retries["total_max_attempts"] == 2
+        assert config.retries["total_max_attempts"] == 1
+        assert (client.tfstate_retry.max_attempts, client.tfstate_retry.budget) == (2, 9)
+
+
+@pytest.mark.parametrize("code, status, exception, kind", [
+    ("SlowDown", 503, None, "budget"),
+    ("Throttling", 400, None, "budget"),
+    ("ThrottlingException", 400, None, "budget"),
+    ("RequestLimitExceeded", 503, None, "budget"),
+    ("ProvisionedThroughputExceededException", 400, None, "budget"),
+    ("InternalError", 500, None, "budget"),
+    (None, 502, None, "budget"),
+    (None, None, "ConnectionClosedError", "budget"),
+    (None, None, "ReadTimeoutError", "attempts"),
+    (None, None, "ConnectTimeoutError", "attempts"),
+    (None, None, "EndpointConnectionError", "attempts"),
+    ("AccessDenied", 403, None, None),
+    ("NoSuchKey", 404, None, None),
+    ("PermanentRedirect", 301, None, None),
+    ("ConditionalCheckFailedException", 400, None, None),
+    (None, None, "ParamValidationError", None),
+])
+def test_retry_kind_retries_what_aws_asks_to_retry(code, status, exception, kind):
+    assert aws.retry_kind(code, status, exception) == kind
+
+
+def test_backoff_is_exponential_capped_and_jittered():
+    assert aws.backoff_seconds(1, rand=lambda: 0.0) == aws.BACKOFF_BASE / 2
+    assert aws.backoff_seconds(1, rand=lambda: 1.0) == aws.BACKOFF_BASE
+    assert aws.backoff_seconds(3, rand=lambda: 1.0) == aws.BACKOFF_BASE * 4
+    assert aws.backoff_seconds(30, rand=lambda: 1.0) == aws.BACKOFF_CAP
+    assert aws.BACKOFF_CAP / 2 <= aws.backoff_seconds(30) <= aws.BACKOFF_CAP
+
+
+def test_retry_delay_spends_the_budget_for_answers_and_counts_tries_without_answer():
+    def half():
+        return 0.5
+
+    # An answer to retry: retried past max_attempts, while the wait ends inside the budget.
+    assert aws.retry_delay("budget", 10, 5.0, 60, 3, half) == aws.backoff_seconds(10, half)
+    assert aws.retry_delay("budget", 10, 58.0, 60, 3, half) is None
+    # No answer: max_attempts tries in all, and never past the budget either.
+    assert aws.retry_delay("attempts", 2, 1.0, 60, 3, half) == aws.backoff_seconds(2, half)
+    assert aws.retry_delay("attempts", 3, 1.0, 60, 3, half) is None
+    assert aws.retry_delay("attempts", 1, 59.9, 60, 3, half) is None
+    assert aws.retry_delay(None, 1, 0.0, 60, 3, half) is None
+
+
+def test_retry_policy_retries_throttled_answers_until_the_budget_is_spent():
+    """botocore's needs-retry hook, as its endpoint loop calls it: every answer SlowDown (the system test
+    tests/system/test_migrate_faults.py sees the same through a fault proxy)."""
+
+    class Http:
+        status_code = 503
+
+    now = [100.0]
+    policy = aws.RetryPolicy(max_attempts=3, budget=5, clock=lambda: now[0])
+    context = {}
+    policy.started(context=context)
+    attempts, waits = 1, []
+    while True:
+        delay = policy.needs_retry(response=(Http(), {"Error": {"Code": "SlowDown"}}), attempts=attempts,
+                                   request_dict={"context": context})
+        if delay is None:
+            break
+        waits.append(delay)
+        now[0] += delay
+        attempts += 1
+    assert attempts > 3, "an answer is retried past max_attempts"
+    assert sum(waits) < 5 and waits == sorted(waits[:4]) + waits[4:], waits
+    # No answer at all: max_attempts tries in all.
+    context = {}
+    policy.started(context=context)
+    from botocore.exceptions import ReadTimeoutError as Timeout
+    assert policy.needs_retry(caught_exception=Timeout(endpoint_url="x"), attempts=2, request_dict={"context": context})
+    assert policy.needs_retry(caught_exception=Timeout(endpoint_url="x"), attempts=3,
+                              request_dict={"context": context}) is None
+
+
+def test_a_spent_budget_names_the_code_the_request_id_and_the_retries():
+    exc = ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                       "ResponseMetadata": {"HTTPStatusCode": 503, "RequestId": "REQ42", "RetryAttempts": 7}},
+                      "GetObject")
+    text = str(aws.client_error(exc, "GetObject", "s3://b/k"))
+    assert text == ("GetObject on s3://b/k failed (SlowDown, request ID REQ42): Please reduce your request rate. "
+                    "(still so after 7 retries: the retry budget is spent)")
 
 
 def test_bad_aws_config_is_a_clear_error():

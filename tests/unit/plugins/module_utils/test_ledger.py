@@ -224,3 +224,29 @@ def test_ledger_backends_reads_the_directories_the_ledger_names(tmp_path):
                                                        "lock_mode": "dual", "dynamodb_table": "locks"}}
     assert ledger.ledger_backends(view, "locks", {("b1", "app/terraform.tfstate")}, resolve) == {}
     assert ledger.ledger_backends(view, "locks", set(), lambda path: None) == {}
+
+
+def test_a_rollback_pins_the_root_until_an_explicit_run_moves_it_on():
+    week = 7 * DAY
+    rolled_back = entry("dynamodb", 10, reason="INC-4711: lock errors", job_id="311")
+    assert rolled_back["pinned"] is True and rolled_back["reason"] == "INC-4711: lock errors"
+    assert entry("dual", 0)["pinned"] is False and entry("held", 0)["pinned"] is False
+    history = [entry("dual", 0), entry("lockfile", 7), rolled_back]
+    pin = ledger.pin_of(history)
+    assert pin == {"since": "2026-12-11T00:00:00Z", "run_id": "run-10", "job_id": "311", "host": "app",
+                   "reason": "INC-4711: lock errors"}
+    # auto leaves it on DynamoDB, a month later too, whatever the files say, naming the rollback.
+    for files in ("dynamodb", "dual", "lockfile"):
+        step = ledger.auto_step(files, history, at(40), week, [])
+        assert (step["target"], step["status"]) == (None, "pinned") and step["pin"] == pin
+        assert "INC-4711" in step["why"] and "run-10" in step["why"] and "AWX job 311" in step["why"]
+    # An explicit dual run lifts the pin; the next auto run goes on from dual.
+    moved = history + [entry("dual", 41, lifted_pin=pin)]
+    assert ledger.pin_of(moved) is None and moved[-1]["lifted_pin"] == pin
+    assert ledger.auto_step("dual", moved, at(42), week, [])["status"] == "waiting"
+    assert ledger.auto_step("dual", moved, at(48), week, [])["target"] == "lockfile"
+    # The fleet view names the pin.
+    view = ledger.fleet_view(history)
+    assert view["roots"][0]["pinned"] == pin and view["pinned"][0]["reason"] == "INC-4711: lock errors"
+    assert "Pinned on DynamoDB" in ledger.fleet_markdown(view, "now") and "INC-4711" in ledger.fleet_markdown(view, "now")
+    assert ledger.fleet_view(moved)["pinned"] == []

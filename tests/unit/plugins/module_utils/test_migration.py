@@ -346,6 +346,84 @@ def test_an_auto_run_says_what_the_next_scheduled_run_does():
 
 
 # ---------------------------------------------------------------------------
+# The pending intent is judged like the maintenance lock.
+
+def test_an_intent_carries_what_judges_its_run():
+    intent = m.new_intent(dict(identity(), job_id="77"), NOW, 600, "dual", "locks")
+    assert intent["controller"] == "ctl" and intent["pid"] == 1 and intent["pid_start"] == "42"
+    assert intent["job_id"] == "77" and intent["lease_until"] == "2026-11-29T20:10:00Z" and intent["target"] == "dual"
+
+
+def test_a_live_runs_intent_stops_another_run_naming_it():
+    here = m.socket.gethostname()
+    alive = m.new_intent(dict(identity(run_id="run-b", controller=here, pid=1, pid_start=m._process_start(1)),
+                              job_id="9"), NOW, 60, "dual", "locks")
+    # On this controller a running process is live, even past its lease.
+    kind, why = m.classify_intent(alive, "run-a", NOW + datetime.timedelta(hours=2))
+    assert kind == "live" and "run-b" in why and here in why and "job 9" in why and "started" in why
+    elsewhere = m.new_intent(identity(run_id="run-c", controller="elsewhere"), NOW, 600, "dual", None)
+    assert m.classify_intent(elsewhere, "run-a", NOW + datetime.timedelta(minutes=5))[0] == "live"
+
+
+def test_only_an_intent_proven_dead_is_resumed():
+    dead = m.new_intent(identity(run_id="run-b", controller=m.socket.gethostname(), pid=unused_pid()), NOW, 3600,
+                        "lockfile", None)
+    kind, why = m.classify_intent(dead, "run-a", NOW)
+    assert kind == "dead" and "did not finish" in why and "has ended" in why
+    expired = m.new_intent(identity(run_id="run-c", controller="elsewhere"), NOW, 60, "dual", None)
+    kind, why = m.classify_intent(expired, "run-a", NOW + datetime.timedelta(minutes=5))
+    assert kind == "dead" and "lease ended" in why
+    assert m.classify_intent(None, "run-a", NOW)[0] == "none"
+    assert m.classify_intent(dead, "run-b", NOW)[0] == "ours"
+    # An intent of an earlier release (no controller, no lease): its start and the legacy lease decide.
+    legacy = {"target": "lockfile", "run_id": "old", "started": "2026-11-29T20:00:00Z"}
+    assert m.classify_intent(legacy, "run-a", NOW + datetime.timedelta(minutes=5))[0] == "live"
+    assert m.classify_intent(legacy, "run-a", NOW + datetime.timedelta(hours=2))[0] == "dead"
+    assert m.classify_intent({"target": "dual", "run_id": "old"}, "run-a", NOW)[0] == "dead"
+
+
+def test_a_terraform_lock_in_a_live_runs_window_is_named_as_that_run():
+    holder = dict(identity(run_id="run-b", controller="elsewhere"), job_id="12")
+    record = {"mode": "dynamodb", "pending": m.new_intent(holder, NOW, 600, "dual", "locks")}
+    plan = dict(lock(""), who="ci@host", operation="OperationTypePlan", age=2)
+    later = NOW + datetime.timedelta(seconds=30)
+    plan["age_seconds"] = 2
+    kind, why = m.lock_holder(plan, "run-a", later, record)
+    assert kind == "live_run" and "run-b" in why and "job 12" in why and "OperationTypePlan" in why
+    # Taken before that run started: someone else's.
+    plan["age_seconds"] = 3600
+    assert m.lock_holder(plan, "run-a", later, record)[0] == "held"
+    # No live intent: terraform's Who is all there is.
+    assert m.lock_holder(dict(plan, age_seconds=2), "run-a", later, {"mode": "dual"})[0] == "held"
+    # A maintenance lock is named by its own Info.
+    other = m.freeze_info(dict(identity(run_id="run-c", controller="elsewhere"), job_id="5"), NOW, 3600)
+    kind, why = m.lock_holder(lock(other), "run-a", later, record)
+    assert kind == "live_freeze" and "run-c" in why and "job 5" in why
+
+
+def test_the_freeze_recheck_closes_the_window_between_two_runs():
+    live = m.new_intent(identity(run_id="run-b", controller="elsewhere"), NOW, 600, "dual", None)
+    before = {"mode": "dynamodb", "run_id": "run-0"}
+    assert m.freeze_recheck(before, dict(before), "run-a", NOW) is None
+    assert m.freeze_recheck(None, None, "run-a", NOW) is None
+    assert "run-b" in m.freeze_recheck(before, dict(before, pending=live), "run-a", NOW)
+    # The other run finished between this run's preflight and its freeze.
+    done = {"mode": "dual", "run_id": "run-b", "job_id": None, "recorded_time": "2026-11-29T20:00:05Z"}
+    why = m.freeze_recheck(before, done, "run-a", NOW)
+    assert "run-b" in why and "dual" in why and "rerun" in why
+    # A dead intent the preflight saw is resumed.
+    dead = dict(before, pending=m.new_intent(identity(run_id="run-b", controller="elsewhere"), NOW, 60, "dual", None))
+    assert m.freeze_recheck(dead, dict(dead), "run-a", NOW + datetime.timedelta(hours=1)) is None
+
+
+def test_lock_run_names_the_run_a_lock_belongs_to():
+    record = {"pending": m.new_intent(identity(run_id="run-b", controller="elsewhere"), NOW, 600, "dual", None)}
+    later = NOW + datetime.timedelta(seconds=30)
+    assert m.lock_run(lock(m.freeze_info(identity(run_id="run-b"), NOW, 60)), later) == "run-b"
+    assert m.lock_run(dict(lock(""), age_seconds=5), later, record) == "run-b"
+    assert m.lock_run(dict(lock(""), age_seconds=5), later, None) is None
+
+
 # Rollback: the migrate phases with target dynamodb.
 
 def rollback_backend(lock_mode="lockfile", table=None, initialised_table=None):

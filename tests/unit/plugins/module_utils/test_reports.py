@@ -1,9 +1,10 @@
 """Run reports, previews and the fleet view: counts, merges, Markdown, atomic writes."""
 
+import datetime
 import json
 import os
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger, reports
 
 RUN = {"run_id": "run-a", "started": "2026-11-29T20:00:00Z", "job_id": None}
 
@@ -40,17 +41,57 @@ def test_a_preview_says_so_and_shows_each_roots_diff():
     assert "### a\n\n```diff\n--- a/backend.tf" in text
 
 
-def test_fleet_view_keeps_earlier_roots_and_adds_recorded_ones():
-    previous = reports.fleet_document("migrate", None, [row("a"), row("b", "stopped")], {}, "t1")
-    records = {("state", "a/terraform.tfstate"): {"mode": "lockfile", "cutover_time": "c", "host": "a"},
-               ("state", "z/terraform.tfstate"): {"mode": "dual", "host": "z", "recorded_time": "r"}}
-    fleet = reports.fleet_document("migrate", previous, [row("b")], records, "t2")
-    rows = dict((r["host"], r) for r in fleet["results"])
-    assert sorted(rows) == ["a", "b", "z"]
-    assert rows["b"]["status"] == "migrated"
-    assert rows["a"]["record"]["mode"] == "lockfile"
-    assert rows["z"]["status"] == "recorded" and rows["z"]["lock_mode_after"] == "dual"
-    assert fleet["counts"]["status"] == {"migrated": 2, "recorded": 1}
+def _ledger_view(*entries):
+    return ledger.fleet_view(list(entries))
+
+
+def _entry(host, stage, days, bucket="state", **extra):
+    moment = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(days=days)
+    return ledger.new_entry(stage, moment, bucket, "%s/terraform.tfstate" % host, table="locks", host=host,
+                            account="123456789012", region="us-east-1", run_id="run-%s" % days, environ={}, **extra)
+
+
+def test_the_fleet_view_is_the_ledger_plus_what_this_run_saw():
+    view = _ledger_view(_entry("a", "dual", 0), _entry("a", "lockfile", 8), _entry("b", "dual", 0),
+                        _entry("b", "dynamodb", 9, reason="INC-1"), _entry("z", "dual", 3))
+    # This run: a migrated (already in the ledger), b could not be read (no credentials), n is new and stopped.
+    rows = [row("a"), row("b", "stopped", reason="no credentials", bucket=None, key=None),
+            row("n", "stopped", files_lock_mode_after="dynamodb", reason="a lock is held")]
+    fleet = reports.fleet_document("migrate", view, rows, {}, None, "t")
+    by_host = dict((r["host"], r) for r in fleet["results"])
+    assert sorted(by_host) == ["a", "b", "n", "z"]
+    assert by_host["a"]["status"] == "lockfile" and by_host["a"]["last_run"]["status"] == "migrated"
+    # A run that could not read b does not downgrade what the ledger knows: rolled back, pinned.
+    assert by_host["b"]["status"] == "pinned" and by_host["b"]["pinned"]["reason"] == "INC-1"
+    assert by_host["b"]["last_run"]["status"] == "stopped"
+    # z: another controller's or inventory's root in the same bucket; n: not in the ledger, as measured.
+    assert by_host["z"]["status"] == "dual" and by_host["z"]["last_run"] is None
+    assert by_host["n"]["status"] == "dynamodb" and by_host["n"]["stage"] is None
+    assert fleet["counts"]["status"] == {"dual": 1, "dynamodb": 1, "lockfile": 1, "pinned": 1}
+    assert [b["host"] for b in fleet["blockers"]] == ["b", "n"]
+    assert fleet["ledger"] == view and [r["host"] for r in fleet["pinned"]] == ["b"]
+    text = reports.fleet_markdown(fleet)
+    assert "Pinned on DynamoDB" in text and "INC-1" in text and "| z | dual |" in text
+    section = reports.fleet_section(fleet)
+    assert section["counts"] == fleet["counts"] and len(section["results"]) == 4
+    assert "## Fleet (from the ledger" in reports.markdown(dict(
+        reports.run_document("migrate", rows, RUN, "t", False), fleet=section))
+
+
+def test_a_bucket_whose_ledger_cannot_be_read_keeps_the_previous_view():
+    view = _ledger_view(_entry("a", "lockfile", 8), _entry("c", "dual", 1, bucket="other"))
+    previous = reports.fleet_document("migrate", view, [], {}, None, "t1")
+    rows = [row("a", "stopped", reason="AccessDenied"), row("c", "stopped", bucket="other", key="c/terraform.tfstate")]
+    # This run reads "other" but not "state": a's row stays as the ledger last said, c is read again.
+    fleet = reports.fleet_document("migrate", _ledger_view(_entry("c", "dual", 1, bucket="other")), rows,
+                                   {"state": "AccessDenied"}, previous, "t2")
+    by_host = dict((r["host"], r) for r in fleet["results"])
+    assert by_host["a"]["status"] == "lockfile" and by_host["a"]["last_run"]["status"] == "stopped"
+    assert by_host["c"]["status"] == "dual"
+    assert any("bucket state could not be read" in problem for problem in fleet["problems"])
+    # Roots of buckets this run does not use never appear.
+    alone = reports.fleet_document("migrate", _ledger_view(), [row("x", bucket="mine")], {}, previous, "t3")
+    assert [r["host"] for r in alone["results"]] == ["x"]
 
 
 def test_markdown_escapes_cells():
