@@ -236,7 +236,9 @@ class ActionModule(RootAction):
         left = None
         if migration.get("run_id") and not self.check_mode:
             left = decide.what_was_left(migration, files_mode, init_mode, rewritten_files(args),
-                                        decide.lock_still_held(phases.get("freeze"), phases.get("thaw")))
+                                        decide.lock_still_held(phases.get("freeze"), phases.get("thaw")),
+                                        rewrite_ran=phase_ran(phases.get("rewrite")),
+                                        reinit_ran=phase_ran(phases.get("reinit")))
         resumed = None
         if action in (decide.ACTION_REWRITE, decide.ACTION_INIT, decide.ACTION_VERIFY):
             resumed = decide.resumption(migration.get("run_id"), migration.get("stale_freezes"),
@@ -274,6 +276,11 @@ def outcome_reason(reason, status, left, thaw_failed, resumed, migration, check_
     if resumed and status in (decide.RESUMED, decide.WOULD_RESUME):
         return decide.resumed_reason(resumed, preview=check_mode)
     return reason
+
+
+def phase_ran(registered):
+    """Whether a phase's task started in this run: registered, and not skipped."""
+    return bool(registered) and not registered.get("skipped")
 
 
 def rewritten_files(args):

@@ -620,11 +620,15 @@ def lock_still_held(frozen, thaw):
     return not thaw or bool(thaw.get("failed")) or bool(thaw.get("skipped"))
 
 
-def what_was_left(migration, files_mode, init_mode, files, lock_held):
+def what_was_left(migration, files_mode, init_mode, files, lock_held, rewrite_ran=True, reinit_ran=True):
     """What a run left of a cut-over, measured: backend files on another lock mode than before
-    (``files``: the paths the rewrite wrote), a last terraform init on another one, the lock."""
-    rewritten = bool(files_mode) and files_mode != migration.get("lock_mode_before")
-    reinitialised = bool(files_mode) and init_mode != migration.get("initialised_lock_mode_before")
+    (``files``: the paths the rewrite wrote), a last terraform init on another one, the lock.
+
+    ``rewrite_ran``/``reinit_ran``: whether this run's rewrite and re-init started. Without them a
+    change is another run's (an overlapping run that cut the root over), not something this run left.
+    """
+    rewritten = rewrite_ran and bool(files_mode) and files_mode != migration.get("lock_mode_before")
+    reinitialised = reinit_ran and bool(files_mode) and init_mode != migration.get("initialised_lock_mode_before")
     return {
         "files_rewritten": (list(files) or ["%s (%s)" % (migration.get("backend", {}).get("file"), files_mode)])
         if rewritten else [],

@@ -46,6 +46,8 @@ def test_what_was_left_is_measured_from_files_init_and_lock():
     assert m.left_anything(left) and not m.left_anything(NOTHING) and not m.left_anything(None)
     left = m.what_was_left(MIGRATION, "lockfile", "lockfile", [], False)
     assert left["files_rewritten"] == ["/r/backend.tf (lockfile)"] and left["last_init"] == "lockfile"
+    # Files and init another run changed while this run never reached its rewrite or re-init: not left by it.
+    assert m.what_was_left(MIGRATION, "lockfile", "lockfile", [], False, rewrite_ran=False, reinit_ran=False) == NOTHING
     text = m.describe_left(dict(left, lock_held="L-ours"), ["default", "staging"])
     assert text == ("the backend files rewritten (/r/backend.tf (lockfile)); the last terraform init on lockfile; "
                     "the maintenance lock L-ours still held on default, staging")
