@@ -7,8 +7,8 @@ import fcntl
 import glob
 import os
 
-import yaml
 from ansible.errors import AnsibleError
+from ansible.module_utils.common.yaml import yaml_load
 from ansible.utils.vars import load_extra_vars
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger, reports, role_variables
@@ -26,7 +26,7 @@ def known_variables(collection=COLLECTION):
     paths = glob.glob(os.path.join(collection, "roles", "*", "meta", "argument_specs.yml"))
     for path in paths:
         with open(path) as handle:
-            specs = (yaml.safe_load(handle) or {}).get("argument_specs") or {}
+            specs = (yaml_load(handle) or {}).get("argument_specs") or {}
         for entry in specs.values():
             known.update((entry or {}).get("options") or {})
     for path in (glob.glob(os.path.join(collection, "roles", "*", "defaults", "main.yml"))

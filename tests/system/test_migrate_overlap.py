@@ -54,12 +54,17 @@ def test_two_overlapping_runs_never_break_each_other(delay, tmp_path, moto_serve
     for name in NAMES:
         rows = [report[name] for report in reports]
         statuses = sorted(row["status"] for row in rows)
-        assert statuses == ["migrated", "stopped"], (name, rows, shown)
+        # Exactly one run cuts the root over. The other stops naming it, or, when it reached the root only
+        # after the cut-over had ended (a fast machine, 4 s apart), finds it unchanged: never resumed.
+        assert statuses in (["migrated", "stopped"], ["migrated", "unchanged"]), (name, rows, shown)
         winner = next(row for row in rows if row["status"] == "migrated")
-        loser = next(row for row in rows if row["status"] == "stopped")
-        # The run that stopped names the one that holds the root, by its run ID.
-        assert winner["run_id"] in loser["reason"] and "another migration run" in loser["reason"], (loser, winner)
-        assert loser["phase"] in ("preflight", "freeze"), loser
+        loser = next(row for row in rows if row["status"] != "migrated")
+        if loser["status"] == "stopped":
+            # The run that stopped names the one that holds the root, by its run ID.
+            assert winner["run_id"] in loser["reason"] and "another migration run" in loser["reason"], (loser, winner)
+            assert loser["phase"] in ("preflight", "freeze"), loser
+        else:
+            assert loser["phase"] is None and loser["files_changed"] == [], loser
         assert winner["verification"].get("locked_plan_refused") is True and winner["verification"].get("plan_ok"), winner
         # Seen in S3: the record and the ledger were written by the run that migrated the root, once.
         record = json.loads(s3.get_object(Bucket=state_bucket, Key="%s/terraform.tfstate.tfstate-s3-backend.json"
@@ -73,6 +78,9 @@ def test_two_overlapping_runs_never_break_each_other(delay, tmp_path, moto_serve
         text = open(os.path.join(roots[name].path, "backend.tf")).read()
         assert "use_lockfile" in text and "dynamodb_table" in text
     assert all(row["status"] != "resumed" for report in reports for row in report.values())
+    if delay == 0:
+        # Started together, the runs meet on a root: one of them must have stopped it, naming the other.
+        assert any(row["status"] == "stopped" for report in reports for row in report.values()), shown
     # Each run exits as its rows say: the one that stopped roots fails, a run that migrated every root does not.
     for run, report in zip((first, second), reports):
         assert (run.returncode != 0) == any(row["status"] == "stopped" for row in report.values()), shown
