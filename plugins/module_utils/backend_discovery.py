@@ -19,7 +19,7 @@ Pure Python, no Ansible imports. Forms found (``form`` of a backend):
 Files are first checked with a cheap byte search; only candidates are parsed. Things that look
 like backend settings but are not (``data "terraform_remote_state"`` configs, commented-out or
 templated backends, ``aws_dynamodb_table`` resources, ...) are returned as notes, never as backends. A
-``backend`` line terraform rejects (typographic quotes: ``backend “s3”``) is a failure naming file and line.
+``backend`` line terraform rejects (typographic quotes, U+201C/U+201D around ``s3``) is a failure naming file and line.
 
 The lock mode of a backend, of a merged configuration and of a last ``terraform init`` is decided by
 one function, :func:`settings_lock_mode`; ``none`` (no table, ``use_lockfile`` not true) is a backend

@@ -33,7 +33,7 @@ description:
   - Never touched, and reported in RV(untouched) with file, line and reason, are C(data "terraform_remote_state")
     configurations, commented-out and templated backends, C(aws_dynamodb_table) resources, Terragrunt's
     C(dynamodb_table_tags), files that cannot be parsed (a C(backend) line terraform rejects, such as
-    C(backend “s3”) with typographic quotes, included), backends that do not lock, and backends that
+    C(backend) with typographic quotes around C(s3), included), backends that do not lock, and backends that
     Terraform would refuse already because a setting is a variable or other expression. For a file named in
     O(path) most of these reasons fail the task instead; see O(fail_on_untouched). A
     C(dynamodb_table) taken from a Terragrunt C(locals) entry is removed where it is used; the local stays and is

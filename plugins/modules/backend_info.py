@@ -29,7 +29,7 @@ description:
   - Things that look like backend settings but are not (C(data \"terraform_remote_state\") configurations, commented-out
     or templated backends, C(aws_dynamodb_table) resources) are reported in RV(notes), never in RV(backends).
   - A file that cannot be parsed is reported in RV(failures) with its line and the reason; the scan goes on. This
-    includes a C(backend) line that terraform rejects, such as C(backend “s3”) written with typographic (or single)
+    includes a C(backend) line that terraform rejects, such as C(backend) with its label written in typographic (or single)
     quotes.
   - Only regular files (or links to them) of at most 8 MiB are read; dangling or looping links, FIFOs, devices,
     bigger files and directories that cannot be listed are reported in RV(skipped_files) and the scan goes on.

@@ -45,8 +45,8 @@ def _retire(accounts, tmp_path, root_path, terraform_bin):
     return done, row
 
 
-def test_retire_deletes_the_table_as_the_backend_role_and_the_inventory_alone_is_denied(accounts, tmp_path,
-                                                                                         terraform_bin):
+def test_retire_deletes_the_table_as_the_backend_role_and_the_inventory_alone_is_denied(
+        accounts, tmp_path, terraform_bin):
     admin_dynamodb = keyed_client(accounts["server"], "dynamodb", accounts["admin_b"])
     root = _root(accounts, tmp_path, terraform_bin, "app", _assume_role(ROLE_ARN))
     root.write_backend(bucket=BUCKET, key=KEY, dynamodb_table=TABLE, extra=_assume_role(ROLE_ARN))
