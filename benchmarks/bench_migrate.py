@@ -164,7 +164,7 @@ resource "aws_iam_policy" "read" {
 }
 """
 
-# The same terraform commands the role runs (roles/tfstate/tasks/discover.yml, roles/migrate/tasks/cutover.yml).
+# The same terraform commands the role runs (roles/tfstate/tasks/discover.yml, plugins/action/root_cutover.py's phases).
 BASELINE_STEP = ('cd "$1" && "$TERRAFORM" init -no-color -input=false -reconfigure -backend-config=use_path_style=true'
                  ' && "$TERRAFORM" plan -no-color -input=false -lock-timeout=60s')
 SEQUENTIAL_LOOP = 'for root in "$@"; do sh -c \'%s\' step "$root" || exit 1; done' % BASELINE_STEP

@@ -37,7 +37,19 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli i
     runner,
     terraform_env,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.ledger import DEFAULT_DUAL_GRACE
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import (
+    GitError,
+    checkout_remote,
+    git_binary,
+    run_here,
+)
+from ansible_collections.tfstate.s3_backend.plugins.action.root_rewrite import ActionModule as Rewrite
+from ansible_collections.tfstate.s3_backend.plugins.action.root_stage import ActionModule as Stage
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
+
+# migrate_target=auto: the stage root_stage chooses from the ledger, then the preflight for it.
+AUTO = "auto"
 
 # A lock held longer than this (seconds) is named stale in the next step (unlock.yml's usual stale_after).
 STALE_AFTER = 3600
@@ -141,13 +153,20 @@ def decide_from_files(backend, migration, args, unsupported):
 class ActionModule(RootAction):
     RESOLVES_IDENTITY = True
     ARGUMENT_SPEC = dict(
-        root=dict(type="path", required=True),
+        root=dict(type="path"),
         root_name=dict(type="str"),
+        # A remote root: this host's clone of the repository (the tfstate role's checkout, root_checkout's options).
+        repo_url=dict(type="str", no_log=True),
+        repo_version=dict(type="str"),
+        repo_subdir=dict(type="str"),
+        workdir=dict(type="path", default="~/.cache/tfstate-s3-backend/work"),
+        git_branch=dict(type="str", default="tfstate/s3-native-locking"),
         init_args=dict(type="list", elements="str", default=[]),
         terraform_bin=dict(type="str", default="terraform"),
         terragrunt_bin=dict(type="str"),
         terraform_env=dict(type="dict", default={}),
-        target=dict(type="str", choices=[decide.DUAL, decide.LOCKFILE, decide.DYNAMODB], default=decide.DUAL),
+        target=dict(type="str", choices=[decide.DUAL, decide.LOCKFILE, decide.DYNAMODB, AUTO], default=decide.DUAL),
+        dual_grace=dict(type="str", default=DEFAULT_DUAL_GRACE),
         dynamodb_table=dict(type="str"),
         enable_versioning=dict(type="bool", default=False),
         probe=dict(type="bool", default=True),
@@ -157,6 +176,47 @@ class ActionModule(RootAction):
     )
 
     def phase(self, args, task_vars):
+        """Check the root out, choose its stage (``auto``), then read it; an unsupported root's rewrite is shown."""
+        checkout = self._checkout(args, task_vars.get("inventory_hostname"))
+        args = dict(args, root=checkout["root_path"], root_name=args["root_name"] or checkout["repo_url"])
+        stage = {}
+        if args["target"] == AUTO:
+            stage = self.compose(Stage, dict(self.aws_options(args), root=args["root"], root_name=args["root_name"],
+                                             init_args=args["init_args"], dual_grace=args["dual_grace"],
+                                             backend_identity=args["backend_identity"]), task_vars)
+            if stage.get("failed"):
+                raise PhaseFailed(stage["msg"], **dict((key, stage[key]) for key in ("cause", "cause_detail")
+                                                       if key in stage))
+            if stage["target"] is None:
+                # The root stays at its stage: root_stage measured its row; nothing else is read.
+                return dict(changed=stage["changed"], stage=stage, target="", checkout=checkout, msg=stage["msg"])
+            args = dict(args, target=stage["target"])
+        result = self._read(args, task_vars)
+        result.update(stage=stage, target=args["target"], checkout=checkout)
+        if result["migration"]["action"] == decide.ACTION_UNSUPPORTED:
+            # Shown, never written: the report carries the diff a person applies.
+            result["rewrite"] = self.compose(Rewrite, dict(migration=result["migration"]), task_vars, check_mode=True)
+        return result
+
+    @staticmethod
+    def _checkout(args, host):
+        """``{root_path, clone, repo_url, commit, branch, changed}``: the local root as given, or this host's clone
+        of the repository brought to its version (root_git.checkout_remote, as the tfstate role's checkout)."""
+        if args["repo_url"]:
+            try:
+                found = checkout_remote(run_here, host, args["repo_url"], args["repo_version"], args["repo_subdir"],
+                                        args["workdir"], args["git_branch"], binary=git_binary())
+            except GitError as exc:
+                raise PhaseFailed(str(exc), phase="checkout")
+            return dict(root_path=found["root_path"], clone=found["clone"], repo_url=redact_url(args["repo_url"]),
+                        commit=found["commit"], branch=found["branch"], changed=found["changed"])
+        if not args["root"]:
+            raise PhaseFailed("%s: give the root's directory (root, tfstate_root) or its repository (repo_url, "
+                              "tfstate_repo_url)" % host, phase="checkout")
+        return dict(root_path=args["root"], clone=None, repo_url=None, commit=None, branch=None, changed=False)
+
+    def _read(self, args, task_vars):
+        """Read the root, its bucket and its locks; decide what it needs and prepare the bucket and table."""
         started = decide.utc_now()
         identity = decide.run_identity()
         env = terraform_env(extra=args["terraform_env"])

@@ -13,36 +13,44 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 # The phase a failed task belongs to, by its action (the role's tasks; a user's own tasks count as "other").
 PHASE_OF_ACTION = {
     "root_preflight": "preflight",
-    "root_freeze": "freeze",
-    "root_digests": "digests",
-    "root_rewrite": "rewrite",
-    "root_reinit": "reinit",
-    "root_verify": "verify",
-    "root_record": "record",
-    "include_role": "checkout",
+    "root_cutover": "cutover",
 }
 
 
-def phase_of(action, hint=None, migration=None):
-    """The phase name of a failed task's action (``tfstate.s3_backend.root_freeze`` -> ``freeze``).
-
-    An included role after the preflight (``migration`` known) is the publish, before it the checkout.
-    """
-    if hint:
-        return hint
-    short = (action or "").rsplit(".", 1)[-1]
-    if short == "include_role" and migration:
-        return "publish"
-    return PHASE_OF_ACTION.get(short, "other")
+def phase_of(failure):
+    """The phase of what the role's rescue caught: the phase the failed result names (the checkout inside the
+    preflight), else its task's action (``tfstate.s3_backend.root_preflight`` -> ``preflight``)."""
+    if failure.get("phase"):
+        return failure["phase"]
+    return PHASE_OF_ACTION.get((failure.get("action") or "").rsplit(".", 1)[-1], "other")
 
 
-def failure_of(args, migration):
-    """``(phase, message, thaw failure)``: the phase that failed first (the phases' registered results
-    in run order, else the task the role's rescue caught), and a failed release beside it."""
-    phase, message = decide.first_failure(args["phases"])
-    if phase is None and (args["failure"] is not None or args["failed_action"] is not None or args["failed_phase"]):
-        phase, message = phase_of(args["failed_action"], args["failed_phase"], migration), args["failure"]
-    return phase, message, decide.thaw_failure(args["phases"], phase)
+def failure_of(sources):
+    """``(phase, message, thaw failure)``: the cut-over phase that failed first (its ``phases``), else the task
+    the role's rescue caught, and a failed release of the maintenance lock beside it."""
+    phase, message = decide.first_failure(sources["phases"])
+    failure = sources["failure"]
+    if phase is None and failure:
+        phase, message = phase_of(failure), failure.get("msg") or "failed"
+    return phase, message, decide.thaw_failure(sources["phases"], phase)
+
+
+def phase_sources(args):
+    """What the preflight, the cut-over and the rescue registered, by the names the outcome is measured from."""
+    preflight, cutover = args["preflight"] or {}, args["cutover"] or {}
+    phases = cutover.get("phases") or {}
+    checkout = preflight.get("checkout") or {}
+    return {
+        "migration": preflight.get("migration") or {},
+        "stage": preflight.get("stage") or {},
+        "phases": phases,
+        "failure": args["failure"] or {},
+        "rewrite": phases.get("rewrite") or preflight.get("rewrite") or {},
+        "published": (phases.get("publish") or {}).get("published") or {},
+        "record": phases.get("record") or {},
+        "digests": phases.get("digests") or {},
+        "root": checkout.get("root_path") or args["root"],
+    }
 
 
 def failed_reason(reason, left, thaw_failed, workspaces):
@@ -145,54 +153,45 @@ def registered(result, connection, rewrite=None):
 class ActionModule(RootAction):
     USES_AWS = False
     ARGUMENT_SPEC = dict(
-        migration=dict(type="dict", default={}),
+        # The registered results of the role's root_preflight and root_cutover, and what its rescue caught.
+        preflight=dict(type="dict", default={}),
+        cutover=dict(type="dict", default={}),
+        failure=dict(type="dict", default={}),
         root=dict(type="str"),
         root_name=dict(type="str"),
         target=dict(type="str", required=True),
         init_args=dict(type="list", elements="str", default=[]),
-        failed_action=dict(type="str"),
-        failed_phase=dict(type="str"),
-        failure=dict(type="str"),
-        failure_cause=dict(type="str"),
-        failure_detail=dict(type="dict", default={}),
-        rewrite=dict(type="dict", default={}),
-        published=dict(type="dict", default={}),
-        verification=dict(type="dict", default={}),
-        record=dict(type="dict", default={}),
         verify=dict(type="bool", default=True),
         fail_on_stopped=dict(type="bool", default=True),
         fail_on_unsupported=dict(type="bool", default=False),
-        stage=dict(type="dict", default={}),
-        # The cut-over phases' registered results (migration.CUTOVER_PHASES names): what failed first, what was left.
-        phases=dict(type="dict", default={}),
         dual_grace=dict(type="str"),
-        digests=dict(type="dict", default={}),
     )
 
     def phase(self, args, task_vars):
-        migration = args["migration"] or {}
-        failed_phase, failure, thaw_failed = failure_of(args, migration)
-        if args["stage"].get("result") and failed_phase is None:
+        sources = phase_sources(args)
+        migration = sources["migration"]
+        failed_phase, failure, thaw_failed = failure_of(sources)
+        if sources["stage"].get("result") and failed_phase is None:
             # migrate_target=auto left the root at its stage: root_stage measured its row (nothing was cut over).
-            return registered(args["stage"]["result"], None)
+            return registered(sources["stage"]["result"], None)
         action = migration.get("action")
-        root = migration.get("root") or args["root"]
+        root = migration.get("root") or sources["root"]
         files_mode, init_mode, place, settings = measured_backend(root, args["init_args"])
-        status, left, resumed = self._outcome(args, migration, failed_phase, files_mode, init_mode)
+        status, left, resumed = self._outcome(args, sources, failed_phase, files_mode, init_mode)
         reason = outcome_reason(root_reason(failure, migration, status, files_mode, init_mode), status, left,
                                 thaw_failed, resumed, migration, self.check_mode)
         unsupported = status == decide.UNSUPPORTED
-        rewrite_files = rewritten_files(args)
+        rewrite_files = rewritten_files(sources)
         command = migration.get("reinit_command") if unsupported else None
         if unsupported and not self.check_mode:
             rewrite_files = []  # the rewrite was only shown (check mode), nothing was written
         # A preflight that stopped hands over no `migration`: the lock mode before is the files' (nothing changed).
         before = migration.get("lock_mode_before") or (files_mode if failed_phase == "preflight" else None)
         measured = decide.lock_mode_after(files_mode, init_mode) if files_mode else None
-        detail = dict(args["failure_detail"], reinit=migration.get("reinit"), auto="stage" in args["stage"],
-                      grace=args["dual_grace"])
-        next_step = decide.next_step(status, reason, args["target"], failed_phase, command, args["failure_cause"],
-                                     detail)
+        cause = sources["failure"].get("cause") or None
+        detail = dict(sources["failure"].get("cause_detail") or {}, reinit=migration.get("reinit"),
+                      auto="stage" in sources["stage"], grace=args["dual_grace"])
+        next_step = decide.next_step(status, reason, args["target"], failed_phase, command, cause, detail)
         if status == decide.FAILED and decide.left_anything(left):
             next_step = decide.failed_next_step(left)
         result = {
@@ -202,7 +201,7 @@ class ActionModule(RootAction):
             "status": status,
             "phase": failed_phase,
             "reason": reason,
-            "cause": args["failure_cause"] or None,
+            "cause": cause,
             "next_step": next_step,
             "check_mode": self.check_mode,
             "fails_root": decide.fails_root(status, args["fail_on_stopped"], args["fail_on_unsupported"]),
@@ -222,20 +221,21 @@ class ActionModule(RootAction):
             "left": left if decide.left_anything(left) else None,
             "thaw_failure": thaw_failed,
         }
-        result.update(where_and_who(migration, settings), **table_and_digests(migration, args["digests"]))
-        result.update(self._evidence(args, migration, verification_of(args), unsupported, rewrite_files))
-        return registered(result, migration.get("identity"), args["rewrite"])
+        result.update(where_and_who(migration, settings), **table_and_digests(migration, sources["digests"]))
+        result.update(self._evidence(sources, migration, verification_of(sources), unsupported, rewrite_files))
+        return registered(result, migration.get("identity"), sources["rewrite"])
 
-    def _outcome(self, args, migration, failed_phase, files_mode, init_mode):
+    def _outcome(self, args, sources, failed_phase, files_mode, init_mode):
         """``(status, left, resumed)``: the status from what the run left (measured) and whom it took over from."""
+        migration = sources["migration"]
         action = migration.get("action")
-        verification = verification_of(args)
+        verification = verification_of(sources)
         verified = (not args["verify"]) or (verification.get("locked_plan_refused") is True
                                             and verification.get("plan_ok") is True)
-        phases = args["phases"]
+        phases = sources["phases"]
         left = None
         if migration.get("run_id") and not self.check_mode:
-            left = decide.what_was_left(migration, files_mode, init_mode, rewritten_files(args),
+            left = decide.what_was_left(migration, files_mode, init_mode, rewritten_files(sources),
                                         decide.lock_still_held(phases.get("freeze"), phases.get("thaw")),
                                         rewrite_ran=phase_ran(phases.get("rewrite")),
                                         reinit_ran=phase_ran(phases.get("reinit")))
@@ -247,17 +247,17 @@ class ActionModule(RootAction):
                                     resumed=resumed is not None)
         return status, left, resumed
 
-    def _evidence(self, args, migration, verification, unsupported, rewrite_files):
+    def _evidence(self, sources, migration, verification, unsupported, rewrite_files):
         """The row's fields of what the cut-over did: files, diff, branch, digests, record, proof, times."""
         return {
             "workspaces": migration.get("workspaces") or [],
             "files_changed": rewrite_files,
             # The diff the root would get (check mode), or needs by hand (an unsupported root, in any mode).
-            "files_diff": unified_diff(args["rewrite"].get("diff")) if self.check_mode or unsupported else None,
-            "branch": args["published"].get("branch") or "",
-            "digests_removed": len(args["record"].get("digests") or []),
-            "cutover_time": (args["record"].get("record") or {}).get("cutover_time") or "",
-            "lifted_pin": args["record"].get("lifted_pin"),  # the rollback's pin this explicit run moved the root off
+            "files_diff": unified_diff(sources["rewrite"].get("diff")) if self.check_mode or unsupported else None,
+            "branch": sources["published"].get("branch") or "",
+            "digests_removed": len(sources["record"].get("digests") or []),
+            "cutover_time": (sources["record"].get("record") or {}).get("cutover_time") or "",
+            "lifted_pin": sources["record"].get("lifted_pin"),  # the rollback's pin this explicit run moved the root off
             "verification": {
                 "locked_plan_refused": verification.get("locked_plan_refused"),
                 "plan_ok": verification.get("plan_ok"),
@@ -283,14 +283,14 @@ def phase_ran(registered):
     return bool(registered) and not registered.get("skipped")
 
 
-def rewritten_files(args):
-    return [entry.get("path") for entry in args["rewrite"].get("files") or [] if entry.get("changed", True)]
+def rewritten_files(sources):
+    return [entry.get("path") for entry in sources["rewrite"].get("files") or [] if entry.get("changed", True)]
 
 
-def verification_of(args):
-    """The two proofs (frozen plan refused, plan after the thaw), from the phases' results or the old option."""
-    phases = args["phases"]
-    verification = dict(args["verification"])
+def verification_of(sources):
+    """The two proofs (frozen plan refused, plan after the thaw), from the phases' results."""
+    phases = sources["phases"]
+    verification = {}
     for name in ("locked", "planned"):
         verification.update({key: value for key, value in (phases.get(name) or {}).items()
                              if key in ("locked_plan_refused", "plan_ok", "matches_baseline")})

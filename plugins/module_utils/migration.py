@@ -587,7 +587,8 @@ def root_status(action, failed_phase, check_mode, verified, target=None, left=No
 
 # The phases of a cut-over in the order they run, by the name of the result each registers in the role.
 CUTOVER_PHASES = (("freeze", "freeze"), ("digests", "digests"), ("object_lock", "object_lock"), ("rewrite", "rewrite"),
-                  ("reinit", "reinit"), ("verify", "locked"), ("thaw", "thaw"), ("verify", "planned"), ("record", "record"))
+                  ("reinit", "reinit"), ("verify", "locked"), ("thaw", "thaw"), ("verify", "planned"), ("publish", "publish"),
+                  ("record", "record"))
 
 
 def first_failure(results):

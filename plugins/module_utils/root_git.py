@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 from urllib.parse import unquote
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
@@ -520,3 +521,22 @@ def publish_root(run, host, root_path, files, branch, message, push=False, versi
             "before": {"branch": branch, "commit": before_tip},
             "after": {"branch": branch, "commit": published["commit"] if published["branch"] else before_tip,
                       "files": published["files"], "pushed": published["pushed"]}}
+
+
+def run_here(argv, cwd, env=None):
+    """``(rc, stdout, stderr)`` of a git command on this machine, ``env`` added to the environment: the
+    runner of the action plugins (the modules use ``AnsibleModule.run_command``)."""
+    try:
+        done = subprocess.run(argv, cwd=cwd, env=dict(os.environ, **(env or {})), stdin=subprocess.DEVNULL,
+                              capture_output=True, check=False)
+    except OSError as exc:
+        return 127, "", "%s: %s" % (argv[0], exc)
+    return done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
+
+
+def git_binary():
+    """The git on the PATH; a GitError when there is none."""
+    found = shutil.which("git")
+    if not found:
+        raise GitError("git is not installed on this machine (not on the PATH).")
+    return found

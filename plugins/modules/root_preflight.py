@@ -88,9 +88,34 @@ description:
 options:
   root:
     description:
-      - The Terraform root's directory on the controller.
+      - The Terraform root's directory on the controller. One of O(root) and O(repo_url) is required.
     type: path
-    required: true
+  repo_url:
+    description:
+      - The root's git repository. The phase first brings this host's clone of it in O(workdir) to O(repo_version)
+        (or to the unmerged work branch O(git_branch) an earlier run left), tracked files reset, as the
+        C(tfstate.s3_backend.tfstate) role's C(checkout) entry point does (M(tfstate.s3_backend.root_checkout)),
+        also in check mode; the root is the clone plus O(repo_subdir) (RV(checkout)). Credentials in it are never
+        returned. A clone that fails stops the root in the phase C(checkout).
+    type: str
+  repo_version:
+    description:
+      - The branch, tag or commit of O(repo_url); default the remote's default branch.
+    type: str
+  repo_subdir:
+    description:
+      - The root's folder inside O(repo_url).
+    type: str
+  workdir:
+    description:
+      - Where the clones of O(repo_url) are kept (one per inventory host).
+    type: path
+    default: ~/.cache/tfstate-s3-backend/work
+  git_branch:
+    description:
+      - The work branch an earlier run committed on; a clone continues on it while it is not merged.
+    type: str
+    default: tfstate/s3-native-locking
   root_name:
     description:
       - How reports and migration records name the root, for example its repository URL, instead of its directory.
@@ -139,9 +164,17 @@ options:
         hash key; that proves C(dynamodb:CreateTable)), then C(dynamodb:PutItem) and C(dynamodb:DeleteItem) on it
         are proven with a probe item and C(s3:GetObject) on every workspace's state with a one-byte read, before
         any lock is taken.
+      - V(auto) (the role's C(migrate_target=auto)) first chooses the one stage the root moves this run, as
+        M(tfstate.s3_backend.root_stage) does with O(dual_grace) (RV(stage)); a root that stays where it is is not
+        read further (RV(target) is empty and RV(stage) holds its row).
     type: str
-    choices: [dual, lockfile, dynamodb]
+    choices: [dual, lockfile, dynamodb, auto]
     default: dual
+  dual_grace:
+    description:
+      - With O(target=auto), how long a root stays in dual (M(tfstate.s3_backend.root_stage)'s option).
+    type: str
+    default: 7d
   dynamodb_table:
     description:
       - With O(target=dynamodb), the DynamoDB table to roll back to (the rollback role's C(rollback_table)).
@@ -248,6 +281,28 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+target:
+  description: The lock mode the root moves to this run - O(target), or the stage O(target=auto) chose (empty when the root stays).
+  returned: success
+  type: str
+  sample: dual
+stage:
+  description: With O(target=auto), the result of M(tfstate.s3_backend.root_stage) for the root; else V({}).
+  returned: success
+  type: dict
+checkout:
+  description:
+    - The root's directory (C(root_path)), and with O(repo_url) this host's clone (C(clone)), its repository without
+      credentials (C(repo_url)), C(commit) and C(branch).
+  returned: success
+  type: dict
+  sample: {"root_path": "/srv/repos/network", "clone": null, "repo_url": null, "commit": null, "branch": null}
+rewrite:
+  description:
+    - For a root the role does not migrate (RV(migration.action) V(unsupported)), the rewrite it needs, as
+      M(tfstate.s3_backend.root_rewrite) computes it in check mode (its C(files) and C(diff)); nothing is written.
+  returned: when RV(migration.action) is V(unsupported)
+  type: dict
 migration:
   description:
     - What the later phases need to know about the root, and what the report says about it before the change.

@@ -41,23 +41,42 @@ description:
     and a release of the maintenance lock that failed too; for a root that changed but whose proof is missing,
     it says how far the cut-over got, C(the cut-over did not complete: the files lock with <mode> and the last
     terraform init with <mode>); for a V(resumed) root, the run it took over, the lock it released and why.
-  - The failed phase is the first phase in O(phases) whose result failed (in the order the phases run; the release
-    of the maintenance lock, which runs after any failure, only when nothing failed before it - else it is
-    reported beside it, RV(thaw_failure)); else it comes from O(failed_phase), else from O(failed_action)
-    (C(tfstate.s3_backend.root_freeze) is V(freeze), M(ansible.builtin.include_role) is V(checkout) before the
-    preflight and V(publish) after it, any other action V(other)).
+  - The failed phase is the first phase in the cut-over's C(phases) whose result failed (in the order the phases
+    run; the release of the maintenance lock, which runs after any failure, only when nothing failed before it -
+    else it is reported beside it, RV(thaw_failure)); else the phase O(failure) names (V(checkout) for a clone
+    that failed), else its task's action (M(tfstate.s3_backend.root_preflight) is V(preflight),
+    M(tfstate.s3_backend.root_cutover) V(cutover), any other V(other)).
   - This phase never fails, so that every root gets its row; the role fails a stopped or failed root afterwards.
     It changes nothing (C(changed=false)).
 options:
-  migration:
+  preflight:
     description:
-      - The RV(tfstate.s3_backend.root_preflight#module:migration) result of M(tfstate.s3_backend.root_preflight),
-        or V({}) when the root stopped before (a failed checkout, an unreadable root).
+      - The registered result of M(tfstate.s3_backend.root_preflight), failed or not, or V({}) when it did not run.
+        Its C(migration) is the root as read; its C(stage) (C(migrate_target=auto)), when it holds a C(result)
+        (the root stays at its stage this run) and nothing failed, is the root's result, as the stage measured
+        it; its C(rewrite) (an unsupported root's) gives RV(files_diff); its C(checkout) the root's directory.
+    type: dict
+    default: {}
+  cutover:
+    description:
+      - The registered result of M(tfstate.s3_backend.root_cutover), or V({}) when it did not run. Its C(phases)
+        say which phase failed first, whether the maintenance lock may still be held (the freeze ran and no
+        release succeeded), the files changed (C(rewrite)), the proof (C(locked), C(planned)), the branch
+        (C(publish)), the record and the digests.
+    type: dict
+    default: {}
+  failure:
+    description:
+      - What the role's rescue caught (C(ansible_failed_result) with the task's C(action)), or V({}). Its C(msg)
+        becomes RV(reason); its C(cause) (V(root_missing), V(credentials), V(bucket_missing), V(lock_held) or
+        V(versioning), decided where the failure was found) chooses RV(next_step) and becomes RV(cause); its
+        C(cause_detail) (for example the bucket of the last C(terraform init) or the lock's holder) is named
+        there. Given at all, it marks the root as stopped or failed.
     type: dict
     default: {}
   root:
     description:
-      - The root's directory, read back when O(migration) does not name it.
+      - The root's directory, read back when neither the preflight's C(migration) nor its C(checkout) names it.
     type: str
   root_name:
     description:
@@ -66,9 +85,9 @@ options:
     type: str
   target:
     description:
-      - The lock mode the root should end in, V(dual) or V(lockfile) (the role's C(migrate_target)), or V(dynamodb)
-        (the rollback role). It chooses RV(next_step), and for V(dynamodb) the statuses V(rolled_back) and
-        V(would_roll_back) instead of V(migrated) and V(would_migrate).
+      - The lock mode the root should end in, V(dual) or V(lockfile) (the role's C(migrate_target), or the stage
+        C(auto) chose), or V(dynamodb) (the rollback role). It chooses RV(next_step), and for V(dynamodb) the
+        statuses V(rolled_back) and V(would_roll_back) instead of V(migrated) and V(would_migrate).
     type: str
     required: true
   init_args:
@@ -77,60 +96,11 @@ options:
     type: list
     elements: str
     default: []
-  failed_action:
-    description:
-      - The action of the task that failed (C(ansible_failed_task.action)), when one did.
-    type: str
-  failed_phase:
-    description:
-      - The phase that failed, when the action does not say it (the role passes V(checkout) for a failed clone).
-    type: str
-  failure:
-    description:
-      - The message of the task that failed (C(ansible_failed_result.msg)); it becomes RV(reason). Given at all,
-        even empty, it marks the root as failed.
-    type: str
-  failure_cause:
-    description:
-      - Why the failed task failed, as it decided where the failure was found (its C(cause)), one of
-        V(root_missing), V(credentials), V(bucket_missing), V(lock_held) or V(versioning). It chooses
-        RV(next_step) and becomes RV(cause).
-    type: str
-  failure_detail:
-    description:
-      - What the failed task knew about the cause (its C(cause_detail)), for example the bucket of the last
-        C(terraform init) or the lock's holder; RV(next_step) names it.
-    type: dict
-    default: {}
   dual_grace:
     description:
-      - The role's C(migrate_dual_grace); with O(stage) from a C(migrate_target=auto) run, RV(next_step) says when
-        the next scheduled run moves the root on.
+      - The role's C(migrate_dual_grace); in a C(migrate_target=auto) run, RV(next_step) says when the next
+        scheduled run moves the root on.
     type: str
-  rewrite:
-    description:
-      - The registered result of M(tfstate.s3_backend.root_rewrite); its C(files) give RV(files_changed) and, in
-        check mode, its C(diff) RV(files_diff) (as unified diff text).
-    type: dict
-    default: {}
-  published:
-    description:
-      - What the publish step of the C(tfstate.s3_backend.tfstate) role reported (C(tfstate_published)); its
-        C(branch) gives RV(branch).
-    type: dict
-    default: {}
-  verification:
-    description:
-      - The registered results of M(tfstate.s3_backend.root_verify) combined (C(locked_plan_refused), C(plan_ok),
-        C(matches_baseline)). With O(verify=true), a root that changed counts as migrated only when both
-        C(locked_plan_refused) and C(plan_ok) are V(true).
-    type: dict
-    default: {}
-  record:
-    description:
-      - The registered result of M(tfstate.s3_backend.root_record); gives RV(digests_removed), RV(cutover_time) and RV(lifted_pin).
-    type: dict
-    default: {}
   verify:
     description:
       - Whether the cut-over had to be proven with terraform (the role's C(migrate_verify)). When V(false), the
@@ -149,30 +119,6 @@ options:
         By default it is reported with its next step (and a warning) without failing the run.
     type: bool
     default: false
-  phases:
-    description:
-      - The registered results of the cut-over's phases, by name - C(freeze), C(digests) (a rollback's),
-        C(object_lock), C(rewrite), C(reinit), C(locked) (the frozen proof), C(thaw) (the release of the
-        maintenance lock), C(planned) (the plan after it), C(record) - as the role registers them. They say which
-        phase failed first and whether the maintenance lock may still be held (the freeze ran and no release
-        succeeded).
-    type: dict
-    default: {}
-    version_added: 0.1.0
-  stage:
-    description:
-      - The registered result of M(tfstate.s3_backend.root_stage) (C(migrate_target=auto)). When it holds a
-        C(result) (the root stays at its stage this run) and nothing failed, that row, measured by the stage, is
-        the root's result; otherwise it is ignored.
-    type: dict
-    default: {}
-    version_added: 0.1.0
-  digests:
-    description:
-      - The registered result of M(tfstate.s3_backend.root_digests) (a rollback); gives RV(digests_synced) and
-        RV(table_created).
-    type: dict
-    default: {}
 attributes:
   action:
     support: full
@@ -205,28 +151,25 @@ EXAMPLES = r"""
         root: /srv/repos/network
       register: preflight
 
-    - name: Rewrite the backend configuration
-      tfstate.s3_backend.root_rewrite:
+    - name: Cut the root over
+      tfstate.s3_backend.root_cutover:
         migration: "{{ preflight.migration }}"
-      register: rewrite
-      when: preflight.migration.action == 'rewrite'
+      register: cutover
+      failed_when: cutover.phases is not defined  # a failed phase is measured below
+      when: preflight.migration.action not in ['none', 'unsupported', 'ahead']
 
   rescue:
-    - name: Keep the failed task and its message
+    - name: Keep the failed task's result
       ansible.builtin.set_fact:
-        failure:
-          action: "{{ ansible_failed_task.action }}"
-          msg: "{{ ansible_failed_result.msg | default('failed') }}"
+        failure: "{{ ansible_failed_result | combine({'action': ansible_failed_task.action}) }}"
 
 - name: Measure the root's outcome
   tfstate.s3_backend.root_result:
-    migration: "{{ preflight.migration | default({}) }}"
+    preflight: "{{ preflight | default({}) }}"
+    cutover: "{{ cutover | default({}) }}"
+    failure: "{{ failure | default({}) }}"
     root: /srv/repos/network
     target: dual
-    failed_action: "{{ failure.action | default(omit) }}"
-    failure: "{{ failure.msg | default(omit) }}"
-    rewrite: "{{ rewrite | default({}) }}"
-    verify: false
   register: result
 
 - name: Write the run report
@@ -291,7 +234,7 @@ next_step:
   sample: run again with migrate_target=lockfile once every pipeline of this root uses the dual configuration
 cause:
   description:
-    - Why the root stopped, as decided where the failure was found (O(failure_cause)); null when not known.
+    - Why the root stopped, as decided where the failure was found (the C(cause) of O(failure)); null when not known.
   returned: always
   type: str
   sample: lock_held

@@ -93,18 +93,27 @@ class RootAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        self.check_mode = bool(self._task.check_mode)
+        self._phase_warnings = []
+        result.update(self.run_phase(self._task.args, task_vars or {}))
+        if self._phase_warnings:
+            result["warnings"] = list(result.get("warnings") or []) + self._phase_warnings
+        return result
+
+    def run_phase(self, raw_args, task_vars):
+        """The phase's task result for ``raw_args`` (validated here): a PhaseFailed, an AWS or a terraform error
+        is a failed result whose ``msg`` is the reason, never an exception."""
         spec = dict(self.ARGUMENT_SPEC)
         if self.USES_AWS:
             spec.update(AWS_ARGUMENT_SPEC)
         if self.RESOLVES_IDENTITY:
             spec.update(IDENTITY_SPEC)
-        validation = ArgumentSpecValidator(spec).validate(self._task.args)
+        validation = ArgumentSpecValidator(spec).validate(raw_args)
         if validation.error_messages:
-            return dict(result, failed=True, msg="; ".join(validation.error_messages))
-        self.check_mode = bool(self._task.check_mode)
-        self._phase_warnings = []
+            return dict(failed=True, changed=False, msg="; ".join(validation.error_messages))
+        result = {}
         try:
-            result.update(self.phase(validation.validated_parameters, task_vars or {}))
+            result.update(self.phase(validation.validated_parameters, task_vars))
         except PhaseFailed as exc:
             result.update(exc.result)
             result.update(failed=True, msg=exc.message)
@@ -117,11 +126,23 @@ class RootAction(ActionBase):
                 result.update(cause=cause, cause_detail={"profile": validation.validated_parameters.get("profile")})
         except TerraformFailed as exc:
             result.update(failed=True, msg=str(exc), rc=exc.rc)
-        if self._phase_warnings:
-            result["warnings"] = list(result.get("warnings") or []) + self._phase_warnings
         result.setdefault("changed", False)
         result["check_mode"] = self.check_mode
         return result
+
+    def compose(self, action_class, raw_args, task_vars, check_mode=None):
+        """Run another phase (a RootAction class) inside this task, in its check mode (or ``check_mode``), with its
+        warnings: the pipeline of one root is Python calling phases, not YAML passing their results along."""
+        other = action_class(self._task, self._connection, self._play_context, self._loader, self._templar,
+                             self._shared_loader_obj)
+        other.check_mode = self.check_mode if check_mode is None else check_mode
+        other._phase_warnings = self._phase_warnings
+        return other.run_phase(raw_args, task_vars)
+
+    @staticmethod
+    def aws_options(args):
+        """The task's AWS options (as given to this phase), to hand to a composed phase."""
+        return dict((name, args[name]) for name in AWS_ARGUMENT_SPEC if args.get(name) is not None)
 
     def phase(self, args, task_vars):
         raise NotImplementedError

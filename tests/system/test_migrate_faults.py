@@ -11,7 +11,6 @@ behind a fault proxy of our own on 127.0.0.1 (tests/testbed/fault_proxy.py: Http
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -19,7 +18,7 @@ import time
 
 import pytest
 
-from tests.testbed.collection import ROOT, ansible_env, run_playbook
+from tests.testbed.collection import ROOT, ansible_env, kill_playbook, playbook_processes, run_playbook
 from tests.testbed.fault_proxy import HttpFaultProxy
 from tests.testbed.fleet import fleet_inventory, root_hosts
 from tests.testbed.terraform import wait_for
@@ -212,44 +211,9 @@ def _playbook_process(inventory):
                             text=True, start_new_session=True)
 
 
-def _descendants(pid):
-    """The PIDs of every process under ``pid`` (Ansible's workers start their own sessions: setsid)."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _kill_run(proc):
-    """SIGKILL the playbook's process group and every process under it, as a killed CI runner ends."""
-    tree = _descendants(proc.pid)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    for pid in tree:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    proc.communicate(timeout=30)
-
-
 def _reinit_running(pid):
     """Whether a ``terraform init`` runs under the playbook process ``pid``."""
-    for child in _descendants(pid):
+    for child in playbook_processes(pid):
         try:
             with open("/proc/%d/cmdline" % child, "rb") as handle:
                 argv = handle.read().split(b"\0")
@@ -278,7 +242,7 @@ def test_a_rerun_after_a_killed_run_is_resumed_naming_the_dead_run_and_the_lock_
     try:
         wait_for(lambda: KILL_POINTS[point](s3, state_bucket, root, proc.pid), timeout=60, interval=0.02, what=point)
     finally:
-        _kill_run(proc)
+        kill_playbook(proc)
     body = json.loads(s3.get_object(Bucket=state_bucket, Key="app/terraform.tfstate.tflock")["Body"].read())
     assert "run=" in body["Info"] and "-%d-" % proc.pid in body["Info"], body
 

@@ -21,8 +21,8 @@ from tests.system.test_rollback import (
     write_migration_record,
 )
 from tests.system.test_rollback_overlap import ENV, assert_dynamodb_locking, freeze_run, inventory, row
-from tests.testbed.collection import run_playbook, start_playbook
-from tests.testbed.terraform import kill_process_group, wait_for
+from tests.testbed.collection import kill_playbook, run_playbook, start_playbook
+from tests.testbed.terraform import wait_for
 
 pytestmark = pytest.mark.terraform
 
@@ -64,7 +64,7 @@ def test_a_rollback_killed_in_any_phase_converges_when_run_again(
                  what="the rollback's %s phase" % phase)
         assert killed.poll() is None, "the run ended before %s: %s" % (phase, (killed_dir / "run.log").read_text()[-3000:])
     finally:
-        kill_process_group(killed)
+        kill_playbook(killed)
 
     rerun = run_playbook(PLAYBOOK, inventory=inventory(rerun_dir, moto_server, root, terraform_bin), env=ENV)
     assert rerun.returncode == 0, rerun.stdout[-4000:]

@@ -13,9 +13,9 @@ import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import parse_freeze_info
 from tests.system.test_rollback import KEY, PLAYBOOK, lock_items, lock_objects, trapped_root, write_migration_record
-from tests.testbed.collection import ROOT, run_playbook, start_playbook
+from tests.testbed.collection import ROOT, kill_playbook, run_playbook, start_playbook
 from tests.testbed.fleet import fleet_inventory
-from tests.testbed.terraform import kill_process_group, wait_for
+from tests.testbed.terraform import wait_for
 
 pytestmark = pytest.mark.terraform
 
@@ -66,7 +66,7 @@ def finish(process, log):
     try:
         assert process.wait(timeout=300) == 0, log.read_text()[-4000:]
     finally:
-        kill_process_group(process)
+        kill_playbook(process)
 
 
 def assert_dynamodb_locking(root, dynamodb, table, bucket):

@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -113,3 +114,39 @@ def start_playbook(playbook, inventory, log_path, env=None, args=()):
     with open(str(log_path), "w") as log:
         return subprocess.Popen(cmd, cwd=ROOT, env=ansible_env(env), stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+
+
+def playbook_processes(pid):
+    """The PIDs of every process under ``pid`` (Ansible's workers start their own sessions: setsid)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_playbook(proc):
+    """SIGKILL the playbook's process group and every process under it, as a killed CI runner ends: a worker
+    runs in a session of its own, and killing only the group would let it finish its task (a whole cut-over)."""
+    tree = playbook_processes(proc.pid)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.communicate(timeout=30)
