@@ -59,6 +59,7 @@ def report_row(result):
 
 
 class ActionModule(RootAction):
+    PHASE = "report"
     ARGUMENT_SPEC = dict(
         results=dict(type="list", elements="dict", required=True),
         name=dict(type="str", default="migrate"),

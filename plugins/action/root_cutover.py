@@ -43,6 +43,7 @@ PUBLISH_SPEC = dict(
 
 
 class ActionModule(RootAction):
+    PHASE = "cutover"
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
         init_args=dict(type="list", elements="str", default=[]),
@@ -61,13 +62,13 @@ class ActionModule(RootAction):
 
     def phase(self, args, task_vars):
         self._args, self._task_vars, self._phases = args, task_vars, {}
-        migration = args["migration"]
+        migration = self.migration_of(args)
         terraform = dict(terraform_env=args["terraform_env"], terraform_timeout=args["terraform_timeout"])
         try:
             frozen = (self._step("freeze", Freeze)
-                      and (migration.get("target") != decide.DYNAMODB or self._step("digests", Digests))
+                      and (migration.target != decide.DYNAMODB or self._step("digests", Digests))
                       and (not args["enable_object_lock"] or self._object_lock(migration))
-                      and (migration.get("action") != decide.ACTION_REWRITE or self._step(
+                      and (migration.action != decide.ACTION_REWRITE or self._step(
                           "rewrite", Rewrite, backup_dir=args["backup_dir"], backup_clean_git=args["backup_clean_git"],
                           backup_keep=args["backup_keep"]))
                       and self._step("reinit", Reinit, init_args=args["init_args"], **terraform)
@@ -96,9 +97,9 @@ class ActionModule(RootAction):
 
     def _object_lock(self, migration):
         """Object Lock on the state bucket (asked for; irreversible), as the root's identity."""
-        bucket = migration["backend"]["settings"]["bucket"]
+        bucket = migration.settings["bucket"]
         try:
-            s3 = self.connection(self._args, migration.get("region")).client("s3")
+            s3 = self.connection(self._args, migration.region).client("s3")
             changed, _before, after = ensure_object_lock(s3, bucket, enable_versioning=True,
                                                          check_mode=self.check_mode)
             result = dict(changed=changed, object_lock={"enabled": after["object_lock_enabled"],
@@ -117,8 +118,8 @@ class ActionModule(RootAction):
                                            published=nothing_published("tfstate_git_commit is false"))
             return True
         try:
-            done = publish_root(run_here, self._task_vars.get("inventory_hostname"), migration["root"],
-                                migration["backend"]["config_files"],
+            done = publish_root(run_here, self._task_vars.get("inventory_hostname"), migration.root,
+                                migration.backend["config_files"],
                                 publish["branch"] or PUBLISH_SPEC["branch"]["default"],
                                 publish["commit_message"] or PUBLISH_SPEC["commit_message"]["default"],
                                 push=publish["push"], version=publish["version"] or None,

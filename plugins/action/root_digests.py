@@ -19,23 +19,24 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 
 
 class ActionModule(RootAction):
+    PHASE = "digests"
     ARGUMENT_SPEC = dict(migration=MIGRATION_OPTION)
 
     def phase(self, args, task_vars):
-        migration = args["migration"]
-        if migration.get("target") != DYNAMODB:
+        migration = self.migration_of(args)
+        if migration.target != DYNAMODB:
             raise PhaseFailed("root_digests is the phase of a rollback (target dynamodb), not of target %s"
-                              % migration.get("target"))
-        settings = migration["backend"]["settings"]
-        table = migration["dynamodb_table"]
-        connection = self.connection(args, migration.get("region"))
+                              % migration.target)
+        settings = migration.settings
+        table = migration.dynamodb_table
+        connection = self.connection(args, migration.region)
         dynamodb = connection.client("dynamodb")
         try:
             created, before, after = ensure_table(dynamodb, table, check_mode=self.check_mode)
         except TableRefused as exc:
             raise PhaseFailed("%s; nothing was changed" % exc)
         selection = StateSelection(settings["bucket"], named_state_keys(
-            key=settings["key"], workspaces=migration["workspaces"],
+            key=settings["key"], workspaces=migration.workspaces,
             workspace_key_prefix=settings.get("workspace_key_prefix")))
         # A table this check-mode run would create has no items yet.
         items = selection.read_items(dynamodb, table) if before["exists"] else {}
@@ -45,4 +46,4 @@ class ActionModule(RootAction):
             raise PhaseFailed(str(exc), changed=created)
         synced = [change for change in changes if change["action"] != "none"]
         return dict(changed=created or bool(synced), lock_table=after,
-                    table_created=bool(created or migration.get("table_created")), digests=synced)
+                    table_created=bool(created or migration.table_created), digests=synced)

@@ -8,6 +8,7 @@ import os
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import Migration
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
     LockTarget,
@@ -151,6 +152,7 @@ def decide_from_files(backend, migration, args, unsupported):
 
 
 class ActionModule(RootAction):
+    PHASE = "preflight"
     RESOLVES_IDENTITY = True
     ARGUMENT_SPEC = dict(
         root=dict(type="path"),
@@ -221,33 +223,33 @@ class ActionModule(RootAction):
         identity = decide.run_identity()
         env = terraform_env(extra=args["terraform_env"])
         backend, migration = self._read_root(args, task_vars.get("inventory_hostname"), identity, started, env)
-        if migration["action"] is not None:
+        if migration.action is not None:
             # A root past the target, or a Terragrunt root the role cannot re-initialise: decided from its files
             # alone, no AWS read.
-            return dict(changed=False, migration=migration,
-                        msg="%s: %s (%s)" % (migration["host"], migration["action"], migration["why"]))
+            return dict(changed=False, migration=migration.to_dict(),
+                        msg="%s: %s (%s)" % (migration.host, migration.action, migration.why))
         settings = backend["settings"]
         # A failure here keeps the reason alone: root_result reads the root's bucket and key back from its files.
-        connection, migration["identity"] = self.root_connection(args, backend, identity["run_id"])
+        connection, migration.identity = self.root_connection(args, backend, identity["run_id"])
         s3 = connection.client("s3")
         bucket = read_bucket(s3, settings["bucket"])
-        blockers = decide.preflight_blockers(backend, migration["terraform"], args["target"], bucket,
+        blockers = decide.preflight_blockers(backend, migration.terraform, args["target"], bucket,
                                              args["enable_versioning"])
-        blockers += decide.region_blockers(backend, migration["region"] or connection.region, bucket)
+        blockers += decide.region_blockers(backend, migration.region or connection.region, bucket)
         if blockers:
             # The reason alone (not the `migration` read so far): a failed task prints its whole result.
-            cause = bucket_cause(backend, bucket, migration["identity"], args["enable_versioning"])
+            cause = bucket_cause(backend, bucket, migration.identity, args["enable_versioning"])
             raise PhaseFailed("; ".join(blockers), **cause)
-        migration["account"] = migration["identity"]["account"]
+        migration.account = migration.identity["account"]
         self._read_state_side(connection, s3, backend, migration, identity, started, args)
-        action = migration["action"]
+        action = migration.action
         changed = False
         if action != decide.ACTION_NONE and not self.check_mode:
             if args["baseline_plan"] and action == decide.ACTION_REWRITE:
-                migration["baseline_rc"] = self._baseline(migration, args, env)
+                migration.baseline_rc = self._baseline(migration, args, env)
             changed = self._prepare(connection, s3, bucket, settings, migration, args)
-        return dict(changed=changed, migration=migration,
-                    msg="%s: %s (%s)" % (migration["host"], action, migration["why"]))
+        return dict(changed=changed, migration=migration.to_dict(),
+                    msg="%s: %s (%s)" % (migration.host, action, migration.why))
 
     @staticmethod
     def _read_root(args, host, identity, started, env):
@@ -275,27 +277,26 @@ class ActionModule(RootAction):
                 raise PhaseFailed(str(exc))
             terraform["binary"] = args["terraform_bin"]
         check_loadable(root, terraform, backend, unreadable)
-        migration = {
-            "host": host,
-            "root": backend["root"],
+        migration = Migration(
+            host=host,
+            root=backend["root"],
             # What reports and records call the root: its repository URL (without credentials) or its path.
-            "root_name": redact_url(args["root_name"] or backend["root"]),
-            "target": args["target"],
-            "backend": backend_view(backend),
-            "terraform": terraform,
-            "region": backend["settings"].get("region") or args.get("region"),
-            "run_id": identity["run_id"],
-            "job_id": identity["job_id"],
-            "controller": identity["controller"],
-            "started": decide.utc_text(started),
-            "lock_mode_before": backend["lock_mode"],
-            "initialised_lock_mode_before": backend["initialised_lock_mode"],
+            root_name=redact_url(args["root_name"] or backend["root"]),
+            target=args["target"],
+            backend=backend_view(backend),
+            terraform=terraform,
+            region=backend["settings"].get("region") or args.get("region"),
+            run_id=identity["run_id"],
+            job_id=identity["job_id"],
+            controller=identity["controller"],
+            started=decide.utc_text(started),
+            lock_mode_before=backend["lock_mode"],
+            initialised_lock_mode_before=backend["initialised_lock_mode"],
             # The binary that re-initialises and plans a Terragrunt root the role migrates; None for any other.
-            "terragrunt_bin": args["terragrunt_bin"] if decide.is_terragrunt(backend) and unsupported is None else None,
-            "action": None,
-        }
+            terragrunt_bin=args["terragrunt_bin"] if decide.is_terragrunt(backend) and unsupported is None else None,
+        )
         if decide.is_terragrunt(backend) and unsupported is None:
-            migration["terragrunt"] = terragrunt_version(args["terragrunt_bin"], env)
+            migration.terragrunt = terragrunt_version(args["terragrunt_bin"], env)
         decide_from_files(backend, migration, args, unsupported)
         return backend, migration
 
@@ -304,13 +305,13 @@ class ActionModule(RootAction):
         settings = backend["settings"]
         lease = args["freeze_lease"]
         record = read_record(s3, settings["bucket"], settings["key"])
-        if migration["target"] == decide.DYNAMODB:
+        if migration.target == decide.DYNAMODB:
             table = self._rollback_table(connection, backend, record, args["dynamodb_table"], migration)
         else:
             table = decide.lock_table_of(backend, record)
         states = list_states(s3, settings["bucket"], settings["key"], settings.get("workspace_key_prefix"))
         workspaces = [state["workspace"] for state in states] or ["default"]
-        locks, table_exists = self._find_locks(connection, settings, table, migration["region"], workspaces)
+        locks, table_exists = self._find_locks(connection, settings, table, migration.region, workspaces)
         stale, held = self._judge(identity["run_id"], started, lease, record, locks)
         if held:
             holders = [lock for _why, lock in held if lock is not None]
@@ -318,9 +319,9 @@ class ActionModule(RootAction):
                       else {"holder": decide.describe_run(record["pending"]), "stale": False})
             raise PhaseFailed("; ".join(why for why, _lock in held), cause=decide.CAUSE_LOCK_HELD, cause_detail=detail)
         intent_why = decide.classify_intent((record or {}).get("pending"), identity["run_id"], started, lease)[1]
-        interrupted = decide.interruption_evidence(backend, migration["target"], record,
+        interrupted = decide.interruption_evidence(backend, migration.target, record,
                                                    sorted(set(entry["why"] for entry in stale)), intent_why)
-        action, why = decide.choose_action(backend, migration["target"], record, interrupted)
+        action, why = decide.choose_action(backend, migration.target, record, interrupted)
         migration.update(
             workspaces=workspaces,
             dynamodb_table=table,
@@ -330,9 +331,9 @@ class ActionModule(RootAction):
             interrupted=interrupted,
             action=action,
             why=why,
-            freeze={"lock_id": decide.freeze_lock_id(identity["run_id"], migration["host"]),
+            freeze={"lock_id": decide.freeze_lock_id(identity["run_id"], migration.host),
                     "info": decide.freeze_info(identity, started, lease)},
-            intent=decide.new_intent(identity, started, lease, migration["target"], table),
+            intent=decide.new_intent(identity, started, lease, migration.target, table),
         )
 
     @staticmethod
@@ -364,7 +365,7 @@ class ActionModule(RootAction):
         blockers = decide.rollback_blockers(backend, table, explicit, record)
         if not blockers:
             summary = table_summary(table, describe_table(connection.client("dynamodb"), table))
-            migration["table_existed"] = summary["exists"]
+            migration.table_existed = summary["exists"]
             blockers = decide.rollback_blockers(backend, table, explicit, record, summary)
         if blockers:
             raise PhaseFailed("; ".join(blockers))
@@ -376,13 +377,13 @@ class ActionModule(RootAction):
         A rollback (target dynamodb) creates its missing table here - the proof of CreateTable, and where the
         maintenance lock's DynamoDB item goes - and proves it can read every workspace's state (the digests).
         """
-        if migration["target"] == decide.DYNAMODB:
+        if migration.target == decide.DYNAMODB:
             return self._prepare_rollback(connection, s3, settings, migration)
         # The table first: its probe leaves nothing behind when a right is missing (the S3 probe leaves versions).
-        if migration["freeze_table"]:
-            self._probe_table(connection.client("dynamodb"), migration["freeze_table"], settings)
-        if args["probe"] and migration["action"] in (decide.ACTION_REWRITE, decide.ACTION_INIT):
-            self._probe(s3, settings, migration["freeze"]["lock_id"])
+        if migration.freeze_table:
+            self._probe_table(connection.client("dynamodb"), migration.freeze_table, settings)
+        if args["probe"] and migration.action in (decide.ACTION_REWRITE, decide.ACTION_INIT):
+            self._probe(s3, settings, migration.freeze["lock_id"])
         if bucket["versioning"] == "Enabled":
             return False
         call(s3, "put_bucket_versioning", resource=settings["bucket"], Bucket=settings["bucket"],
@@ -391,16 +392,16 @@ class ActionModule(RootAction):
 
     def _prepare_rollback(self, connection, s3, settings, migration):
         dynamodb = connection.client("dynamodb")
-        table = migration["dynamodb_table"]
+        table = migration.dynamodb_table
         changed = False
-        if not migration["freeze_table"]:
+        if not migration.freeze_table:
             try:
                 changed = ensure_table(dynamodb, table)[0]
             except TableRefused as exc:
                 raise PhaseFailed(str(exc))
             migration.update(freeze_table=table, table_created=changed)
         self._probe_table(dynamodb, table, settings)
-        for workspace in migration["workspaces"]:
+        for workspace in migration.workspaces:
             key = state_key(settings["key"], workspace, settings.get("workspace_key_prefix"))
             # One byte of each state proves s3:GetObject: the digest phase reads every state's bytes.
             call(s3, "get_object", resource="%s/%s" % (settings["bucket"], key),
@@ -450,13 +451,13 @@ class ActionModule(RootAction):
     def _baseline(migration, args, env):
         """``terraform plan -detailed-exitcode`` with the current backend: 0 no changes, 2 changes."""
         endpoint = args.get("endpoint_url")
-        binary, extra = runner(migration)
+        binary, extra = runner(migration.to_dict())
         env = dict(env, **extra)
-        rc, out, err = run(init_argv(binary, args["init_args"], endpoint), migration["root"], env,
+        rc, out, err = run(init_argv(binary, args["init_args"], endpoint), migration.root, env,
                            args["terraform_timeout"])
         if rc != 0:
             raise PhaseFailed("terraform init with the current backend failed: %s" % first_error(err or out))
-        rc, out, err = run(plan_argv(binary, "60s", detailed=True), migration["root"],
+        rc, out, err = run(plan_argv(binary, "60s", detailed=True), migration.root,
                            dict(env, TF_WORKSPACE="default"), args["terraform_timeout"])
         if rc not in (0, 2):
             raise PhaseFailed("the baseline terraform plan failed: %s" % first_error(err or out))

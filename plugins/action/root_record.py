@@ -29,13 +29,14 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 def measured_mode(migration, init_args):
     """The lock mode read back from the files and from terraform's initialised backend."""
     try:
-        backend = resolve_root(migration["root"], init_args, terragrunt=True)
+        backend = resolve_root(migration.root, init_args, terragrunt=True)
     except RootError as exc:
         raise PhaseFailed("after the cut-over the backend cannot be read back: %s" % exc)
     return backend["lock_mode"], backend["initialised_lock_mode"]
 
 
 class ActionModule(RootAction):
+    PHASE = "record"
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
         init_args=dict(type="list", elements="str", default=[]),
@@ -45,24 +46,24 @@ class ActionModule(RootAction):
     )
 
     def phase(self, args, task_vars):
-        migration = args["migration"]
-        target = migration["target"]
+        migration = self.migration_of(args)
+        target = migration.target
         if self.check_mode:
             return dict(changed=False, msg="check mode: no record written")
         files_mode, init_mode = measured_mode(migration, args["init_args"])
         if files_mode != target or init_mode != target:
             raise PhaseFailed("after the cut-over the files say %s and the last terraform init %s, not %s: "
                               "nothing recorded" % (files_mode, init_mode or "nothing", target))
-        settings = migration["backend"]["settings"]
-        connection = self.connection(args, migration.get("region"))
+        settings = migration.settings
+        connection = self.connection(args, migration.region)
         s3 = connection.client("s3")
         now = decide.utc_text(decide.utc_now())
-        provenance = {"host": migration["host"], "bucket": settings["bucket"], "key": settings["key"],
-                      "workspaces": migration["workspaces"], "run_id": migration["run_id"],
-                      "job_id": migration.get("job_id"), "recorded_time": now}
+        provenance = {"host": migration.host, "bucket": settings["bucket"], "key": settings["key"],
+                      "workspaces": migration.workspaces, "run_id": migration.run_id,
+                      "job_id": migration.job_id, "recorded_time": now}
         current = read_record(s3, settings["bucket"], settings["key"])
-        record = wanted_record(current, files_mode, migration.get("dynamodb_table"), now,
-                               redact_url(args["root_name"] or migration.get("root_name") or migration["root"]),
+        record = wanted_record(current, files_mode, migration.dynamodb_table, now,
+                               redact_url(args["root_name"] or migration.root_name or migration.root),
                                COLLECTION_VERSION,
                                provenance)
         write_record(s3, settings["bucket"], settings["key"], record, bool(settings.get("encrypt")),
@@ -71,11 +72,11 @@ class ActionModule(RootAction):
         result = dict(changed=True, record=record, record_key=record_key(settings["key"]), digests=[],
                       lock_mode_after=files_mode, initialised_lock_mode_after=init_mode,
                       ledger_key=ledger_key, lifted_pin=lifted)
-        table = migration.get("freeze_table")
+        table = migration.freeze_table
         if target == decide.LOCKFILE and args["remove_digests"] and table:
             dynamodb = connection.client("dynamodb")
             selection = StateSelection(settings["bucket"], named_state_keys(
-                key=settings["key"], workspaces=migration["workspaces"],
+                key=settings["key"], workspaces=migration.workspaces,
                 workspace_key_prefix=settings.get("workspace_key_prefix")))
             changes = remove_digests(dynamodb, table, selection, selection.read_items(dynamodb, table))
             result["digests"] = [change for change in changes if change["action"] != "none"]
@@ -94,10 +95,10 @@ class ActionModule(RootAction):
             raise PhaseFailed(str(exc))
         pin = ledger.pin_of(existing) if stage != ledger.DYNAMODB else None
         entry = ledger.new_entry(
-            stage, moment, settings["bucket"], settings["key"], table=migration.get("dynamodb_table"),
-            workspace_key_prefix=settings.get("workspace_key_prefix"), workspaces=migration["workspaces"],
-            account=migration.get("account"), region=migration.get("region"), root=record.get("root"),
-            host=migration["host"], run_id=migration["run_id"], job_id=migration.get("job_id"),
+            stage, moment, settings["bucket"], settings["key"], table=migration.dynamodb_table,
+            workspace_key_prefix=settings.get("workspace_key_prefix"), workspaces=migration.workspaces,
+            account=migration.account, region=migration.region, root=record.get("root"),
+            host=migration.host, run_id=migration.run_id, job_id=migration.job_id,
             version=COLLECTION_VERSION, reason=reason, lifted_pin=pin)
         key = ledger.record_stage(s3, entry, bool(settings.get("encrypt")), settings.get("kms_key_id"), existing=existing)
         return key, pin if key else None

@@ -22,6 +22,7 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 
 
 class ActionModule(RootAction):
+    PHASE = "reinit"
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
         init_args=dict(type="list", elements="str", default=[]),
@@ -30,11 +31,11 @@ class ActionModule(RootAction):
     )
 
     def phase(self, args, task_vars):
-        migration = args["migration"]
-        root = migration["root"]
-        binary, extra = runner(migration)
+        migration = self.migration_of(args)
+        root = migration.root
+        binary, extra = runner(args["migration"])
         argv = init_argv(binary, args["init_args"], args.get("endpoint_url"))
-        command = "%s init -reconfigure" % ("terragrunt" if migration.get("terragrunt_bin") else "terraform")
+        command = "%s init -reconfigure" % ("terragrunt" if migration.terragrunt_bin else "terraform")
         if self.check_mode:
             return dict(changed=True, cmd=argv, initialised_lock_mode=None,
                         msg="check mode: %s would run in %s" % (command, root))
@@ -43,6 +44,6 @@ class ActionModule(RootAction):
         if rc != 0:
             raise PhaseFailed("%s failed in %s: %s" % (command, root, first_error(err or out)), rc=rc, cmd=argv)
         # terragrunt may run terraform in a copy of the root under .terragrunt-cache: read its init there.
-        workdir = terragrunt_working_dir(root) if migration.get("terragrunt_bin") else root
+        workdir = terragrunt_working_dir(root) if migration.terragrunt_bin else root
         initialised = initialised_backend(workdir) or {}
         return dict(changed=True, cmd=argv, initialised_lock_mode=initialised.get("lock_mode"))

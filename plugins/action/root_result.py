@@ -151,6 +151,7 @@ def registered(result, connection, rewrite=None):
 
 
 class ActionModule(RootAction):
+    PHASE = "result"
     USES_AWS = False
     ARGUMENT_SPEC = dict(
         # The registered results of the role's root_preflight and root_cutover, and what its rescue caught.

@@ -53,11 +53,11 @@ def _safe(part):
 def backup_folder(migration):
     """The folder naming the root: ``<bucket>/<state key>`` of its backend (one per state, whichever inventory or
     host migrates it), else its inventory host."""
-    settings = (migration.get("backend") or {}).get("settings") or {}
+    settings = migration.settings
     if settings.get("bucket") and settings.get("key"):
         return os.path.join(_safe(settings["bucket"]),
                             *[_safe(part) for part in settings["key"].split("/") if part not in ("", ".")])
-    return _safe(migration.get("host") or "root")
+    return _safe(migration.host or "root")
 
 
 def backup_path(backup_dir, folder, root, path, now):
@@ -118,6 +118,7 @@ def restore(written):
 
 
 class ActionModule(RootAction):
+    PHASE = "rewrite"
     USES_AWS = False
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
@@ -127,16 +128,16 @@ class ActionModule(RootAction):
     )
 
     def phase(self, args, task_vars):
-        migration = args["migration"]
+        migration = self.migration_of(args)
         if args["backup_keep"] < 0:
             raise PhaseFailed("backup_keep must be 0 (keep every backup) or more, got %s" % args["backup_keep"])
-        files = migration["backend"]["config_files"]
+        files = migration.backend["config_files"]
         try:
             # A rollback names its table again (target dynamodb); migrate keeps the files' own table.
-            table = migration.get("dynamodb_table") if migration["target"] == DYNAMODB else None
+            table = migration.dynamodb_table if migration.target == DYNAMODB else None
             # The preflight stops a root whose merged configuration does not lock; here a file's own
             # use_lockfile = false (a partial configuration completing a block's table) follows the target.
-            results = rewrite_paths(files, migration["target"], table, [], leave_unlocked=False)
+            results = rewrite_paths(files, migration.target, table, [], leave_unlocked=False)
         except RewriteError as exc:
             raise PhaseFailed("nothing was written: %s" % exc)
         # A file already in the target form (one of several) is fine; anything else left untouched
@@ -149,7 +150,7 @@ class ActionModule(RootAction):
         changed = [result for result in results if result.changed]
         entries = [{"path": result.path, "changed": True} for result in changed]
         if not self.check_mode:
-            backup_dir, commit = backup_needed(args["backup_dir"], args["backup_clean_git"], migration["root"],
+            backup_dir, commit = backup_needed(args["backup_dir"], args["backup_clean_git"], migration.root,
                                                [result.path for result in changed])
             self._write(changed, entries, backup_dir, migration)
             for entry in entries:
@@ -172,7 +173,7 @@ class ActionModule(RootAction):
         try:
             for result, entry in zip(changed, entries):
                 if backup_dir:
-                    entry["backup_file"] = backup_path(backup_dir, backup_folder(migration), migration["root"],
+                    entry["backup_file"] = backup_path(backup_dir, backup_folder(migration), migration.root,
                                                        os.path.realpath(result.path), now)
                     os.makedirs(os.path.dirname(entry["backup_file"]), exist_ok=True)
                     shutil.copy2(os.path.realpath(result.path), entry["backup_file"])
@@ -182,4 +183,4 @@ class ActionModule(RootAction):
         except OSError as exc:
             restore(written)
             raise PhaseFailed("cannot write the backend files of %s (%s: %s); nothing was changed" % (
-                migration["root"], getattr(exc, "filename", None) or "?", exc.strerror or exc))
+                migration.root, getattr(exc, "filename", None) or "?", exc.strerror or exc))

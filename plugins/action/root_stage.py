@@ -26,6 +26,7 @@ NEXT_STEPS = {
 
 
 class ActionModule(RootAction):
+    PHASE = "stage"
     ARGUMENT_SPEC = dict(
         root=dict(type="path", required=True),
         root_name=dict(type="str"),

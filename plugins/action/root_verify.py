@@ -21,6 +21,7 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 
 
 class ActionModule(RootAction):
+    PHASE = "verify"
     USES_AWS = False
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
@@ -30,10 +31,10 @@ class ActionModule(RootAction):
     )
 
     def phase(self, args, task_vars):
-        migration = args["migration"]
+        migration = self.migration_of(args)
         if self.check_mode:
             return dict(changed=False, verified=None, msg="check mode: terraform was not run")
-        binary, extra = runner(migration)
+        binary, extra = runner(args["migration"])
         env = dict(terraform_env(extra=args["terraform_env"]), TF_WORKSPACE="default", **extra)
         if args["expect"] == "refused":
             return self._refused(binary, migration, env, args["terraform_timeout"])
@@ -42,17 +43,17 @@ class ActionModule(RootAction):
     @staticmethod
     def _refused(binary, migration, env, timeout):
         """A plan while the maintenance lock is held must be refused by the .tflock object (PutObject)."""
-        lock_id = migration["freeze"]["lock_id"]
-        rc, out, err = run(plan_argv(binary, "0s"), migration["root"], env, timeout)
+        lock_id = migration.freeze["lock_id"]
+        rc, out, err = run(plan_argv(binary, "0s"), migration.root, env, timeout)
         # A rollback (target dynamodb) must be refused by the maintenance lock's DynamoDB item, migrate by the object.
-        rollback = migration.get("target") == DYNAMODB
+        rollback = migration.target == DYNAMODB
         if not (refused_by_lock_item if rollback else refused_by_lockfile)(rc, err, lock_id):
-            settings = migration["backend"]["settings"]
-            where = ("the DynamoDB lock item in table %s" % migration.get("dynamodb_table") if rollback
+            settings = migration.settings
+            where = ("the DynamoDB lock item in table %s" % migration.dynamodb_table if rollback
                      else "the .tflock object")
             raise PhaseFailed("terraform in %s was not refused through %s of %s/%s while the "
                               "maintenance lock %s was held: %s" % (
-                                  migration["root"], where, settings["bucket"], settings["key"], lock_id,
+                                  migration.root, where, settings["bucket"], settings["key"], lock_id,
                                   first_error(err or out) if rc else "the plan succeeded"),
                               verified=False, rc=rc)
         return dict(changed=False, verified=True, locked_plan_refused=True)
@@ -60,10 +61,10 @@ class ActionModule(RootAction):
     @staticmethod
     def _planned(binary, migration, env, timeout):
         """A plan without the maintenance lock must succeed (and match the baseline's exit code when taken)."""
-        baseline = migration.get("baseline_rc")
-        rc, out, err = run(plan_argv(binary, "60s", detailed=baseline is not None), migration["root"], env, timeout)
+        baseline = migration.baseline_rc
+        rc, out, err = run(plan_argv(binary, "60s", detailed=baseline is not None), migration.root, env, timeout)
         if rc not in ((0, 2) if baseline is not None else (0,)):
             raise PhaseFailed("terraform plan failed in %s after the cut-over: %s" % (
-                migration["root"], first_error(err or out)), verified=False, rc=rc)
+                migration.root, first_error(err or out)), verified=False, rc=rc)
         return dict(changed=False, verified=True, plan_ok=True,
                     matches_baseline=(rc == baseline) if baseline is not None else None)

@@ -19,6 +19,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import HAS_BOTO3, AwsConnection, AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AWS_ARGUMENT_SPEC
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import PHASE_KEY, Migration
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import (
     IdentityError,
     connection_params,
@@ -86,6 +87,8 @@ class RootAction(ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
+    # The phase's name, stamped into its result under contract.PHASE_KEY (``phase_name``) by run_phase.
+    PHASE = None
     ARGUMENT_SPEC: dict = {}
     USES_AWS = True
     # The phase reads the root's backend and decides its identity (documented by the backend_identity fragment).
@@ -110,7 +113,8 @@ class RootAction(ActionBase):
             spec.update(IDENTITY_SPEC)
         validation = ArgumentSpecValidator(spec).validate(raw_args)
         if validation.error_messages:
-            return dict(failed=True, changed=False, msg="; ".join(validation.error_messages))
+            return {"failed": True, "changed": False, "msg": "; ".join(validation.error_messages),
+                    PHASE_KEY: self.phase_label(raw_args)}
         result = {}
         try:
             result.update(self.phase(validation.validated_parameters, task_vars))
@@ -128,7 +132,17 @@ class RootAction(ActionBase):
             result.update(failed=True, msg=str(exc), rc=exc.rc)
         result.setdefault("changed", False)
         result["check_mode"] = self.check_mode
+        result[PHASE_KEY] = self.phase_label(validation.validated_parameters)
         return result
+
+    def phase_label(self, args):
+        """The name stamped into this phase's result (its PHASE; a class that runs as two phases says which)."""
+        return self.PHASE
+
+    @staticmethod
+    def migration_of(args):
+        """The preflight's ``migration`` option read through the contract (contract.Migration)."""
+        return Migration.from_dict(args.get("migration"))
 
     def compose(self, action_class, raw_args, task_vars, check_mode=None):
         """Run another phase (a RootAction class) inside this task, in its check mode (or ``check_mode``), with its
@@ -155,7 +169,7 @@ class RootAction(ActionBase):
         profile, region, endpoints and role over the task's options), as the preflight did.
         """
         params = dict((name, args.get(name)) for name in AWS_ARGUMENT_SPEC)
-        identity = (args.get("migration") or {}).get("identity")
+        identity = Migration.from_dict(args.get("migration")).identity
         params, role = connection_params(params, identity)
         if region:
             params["region"] = region

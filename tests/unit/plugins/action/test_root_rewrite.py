@@ -5,12 +5,13 @@ import os
 import stat
 
 from ansible_collections.tfstate.s3_backend.plugins.action import root_rewrite
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import Migration
 
 NOW = datetime.datetime(2026, 11, 29, 20, 0, 0, tzinfo=datetime.timezone.utc)
 
 
 def test_backup_path_is_outside_the_root_in_a_folder_naming_the_roots_bucket_and_key(tmp_path):
-    migration = {"host": "team/app", "backend": {"settings": {"bucket": "acme-state", "key": "apps/app/terraform.tfstate"}}}
+    migration = Migration(host="team/app", backend={"settings": {"bucket": "acme-state", "key": "apps/app/terraform.tfstate"}})
     folder = root_rewrite.backup_folder(migration)
     assert folder == os.path.join("acme-state", "apps", "app", "terraform.tfstate")
     path = root_rewrite.backup_path(str(tmp_path / "backups"), folder, "/srv/app", "/srv/app/env/backend.tf", NOW)
@@ -19,9 +20,9 @@ def test_backup_path_is_outside_the_root_in_a_folder_naming_the_roots_bucket_and
 
 
 def test_a_backup_folder_never_climbs_out_and_falls_back_to_the_host():
-    climbing = {"backend": {"settings": {"bucket": "b", "key": "../../etc/./x y.tfstate"}}}
+    climbing = Migration(backend={"settings": {"bucket": "b", "key": "../../etc/./x y.tfstate"}})
     assert root_rewrite.backup_folder(climbing) == os.path.join("b", "_..", "_..", "etc", "x_y.tfstate")
-    assert root_rewrite.backup_folder({"host": "team/app", "backend": {"settings": {}}}) == "team_app"
+    assert root_rewrite.backup_folder(Migration(host="team/app", backend={"settings": {}})) == "team_app"
 
 
 def test_only_this_collections_older_backups_of_the_same_file_beyond_the_count_are_pruned():
@@ -70,7 +71,7 @@ def test_a_failed_write_restores_the_files_already_written(tmp_path):
     missing = tmp_path / "gone" / "prod.tfbackend"  # its directory is missing: the write fails
     changed = [_Result(str(first), "before\n", "after\n"), _Result(str(missing), "x", "y")]
     entries = [{"path": r.path} for r in changed]
-    migration = {"host": "app", "root": str(tmp_path)}
+    migration = Migration(host="app", root=str(tmp_path))
     try:
         root_rewrite.ActionModule._write(changed, entries, None, migration)
     except root_rewrite.PhaseFailed as exc:
