@@ -13,6 +13,7 @@ from ansible.utils.vars import load_extra_vars
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger, reports, role_variables
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import PHASE_KEY
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import run_identity, utc_now, utc_text
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
 
@@ -47,7 +48,9 @@ def extra_variable_warnings(loader):
 
 # Task fields of a registered result that are not part of a report row.
 # ``connection`` (root_result's: how the root's calls connected) is used to read its bucket, never reported.
-_TASK_FIELDS = ("changed", "failed", "msg", "skipped", "skip_reason", "false_condition", "diff", "connection")
+# ``phase_name`` (contract.PHASE_KEY) names the task's phase (root_result), not where the root stopped (``phase``).
+_TASK_FIELDS = ("changed", "failed", "msg", "skipped", "skip_reason", "false_condition", "diff", "connection",
+                PHASE_KEY)
 
 
 def report_row(result):

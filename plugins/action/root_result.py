@@ -6,6 +6,8 @@
 import difflib
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import PHASE_KEY, Migration
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import RootAction
@@ -22,6 +24,8 @@ def phase_of(failure):
     preflight), else its task's action (``tfstate.s3_backend.root_preflight`` -> ``preflight``)."""
     if failure.get("phase"):
         return failure["phase"]
+    if failure.get(PHASE_KEY) in PHASE_OF_ACTION.values():
+        return failure[PHASE_KEY]
     return PHASE_OF_ACTION.get((failure.get("action") or "").rsplit(".", 1)[-1], "other")
 
 
@@ -41,7 +45,7 @@ def phase_sources(args):
     phases = cutover.get("phases") or {}
     checkout = preflight.get("checkout") or {}
     return {
-        "migration": preflight.get("migration") or {},
+        "migration": Migration.from_dict(preflight.get("migration")),
         "stage": preflight.get("stage") or {},
         "phases": phases,
         "failure": args["failure"] or {},
@@ -89,8 +93,8 @@ def measured_backend(root, init_args):
 def root_reason(failure, migration, status, files_mode, init_mode):
     """Why the root is where it is: the failure, the preflight's why (verify, unsupported), or what was measured."""
     reason = (failure or "").strip()
-    if not reason and migration.get("action") in (decide.ACTION_VERIFY, decide.ACTION_UNSUPPORTED, decide.ACTION_AHEAD):
-        reason = migration.get("why") or ""
+    if not reason and migration.action in (decide.ACTION_VERIFY, decide.ACTION_UNSUPPORTED, decide.ACTION_AHEAD):
+        reason = migration.why or ""
     if status == decide.FAILED and not reason:
         reason = ("the cut-over did not complete: the files lock with %s and the last terraform init with %s"
                   % (files_mode, init_mode or "nothing"))
@@ -102,17 +106,16 @@ def where_and_who(migration, settings=None):
 
     ``settings``: the backend read back now, for a root whose preflight stopped before its ``migration`` was whole.
     """
-    settings = dict(settings or {}, **((migration.get("backend") or {}).get("settings") or {}))
-    identity = migration.get("identity") or {}
+    settings = dict(settings or {}, **migration.settings)
+    identity = migration.identity
     return {
         "bucket": settings.get("bucket"),
         "key": settings.get("key"),
-        "region": migration.get("region") or settings.get("region"),
-        "account": migration.get("account"),
+        "region": migration.region or settings.get("region"),
+        "account": migration.account,
+        "dynamodb_table": migration.dynamodb_table or settings.get("dynamodb_table"),
         # The STS caller ARN, and whether the backend said who to be.
-        "principal": identity.get("principal"),
-        "identity": ("backend" if identity.get("use_backend") else "options") if identity else None,
-        "dynamodb_table": migration.get("dynamodb_table") or settings.get("dynamodb_table"),
+        **reports.identity_fields(identity)
     }
 
 
@@ -131,7 +134,7 @@ def check_mode_changed(result, rewrite):
 def table_and_digests(migration, digests):
     """A rollback's table and digests (root_digests): the states whose digest was set, and whether it made the table."""
     return {"digests_synced": [change["state_path"] for change in digests.get("digests") or []],
-            "table_created": bool(digests.get("table_created") or migration.get("table_created"))}
+            "table_created": bool(digests.get("table_created") or migration.table_created)}
 
 
 def registered(result, connection, rewrite=None):
@@ -175,22 +178,22 @@ class ActionModule(RootAction):
         if sources["stage"].get("result") and failed_phase is None:
             # migrate_target=auto left the root at its stage: root_stage measured its row (nothing was cut over).
             return registered(sources["stage"]["result"], None)
-        action = migration.get("action")
-        root = migration.get("root") or sources["root"]
+        action = migration.action
+        root = migration.root or sources["root"]
         files_mode, init_mode, place, settings = measured_backend(root, args["init_args"])
         status, left, resumed = self._outcome(args, sources, failed_phase, files_mode, init_mode)
         reason = outcome_reason(root_reason(failure, migration, status, files_mode, init_mode), status, left,
                                 thaw_failed, resumed, migration, self.check_mode)
         unsupported = status == decide.UNSUPPORTED
         rewrite_files = rewritten_files(sources)
-        command = migration.get("reinit_command") if unsupported else None
+        command = migration.reinit_command if unsupported else None
         if unsupported and not self.check_mode:
             rewrite_files = []  # the rewrite was only shown (check mode), nothing was written
         # A preflight that stopped hands over no `migration`: the lock mode before is the files' (nothing changed).
-        before = migration.get("lock_mode_before") or (files_mode if failed_phase == "preflight" else None)
+        before = migration.lock_mode_before or (files_mode if failed_phase == "preflight" else None)
         measured = decide.lock_mode_after(files_mode, init_mode) if files_mode else None
         cause = sources["failure"].get("cause") or None
-        detail = dict(sources["failure"].get("cause_detail") or {}, reinit=migration.get("reinit"),
+        detail = dict(sources["failure"].get("cause_detail") or {}, reinit=migration.reinit,
                       auto="stage" in sources["stage"], grace=args["dual_grace"])
         next_step = decide.next_step(status, reason, args["target"], failed_phase, command, cause, detail)
         if status == decide.FAILED and decide.left_anything(left):
@@ -206,7 +209,7 @@ class ActionModule(RootAction):
             "next_step": next_step,
             "check_mode": self.check_mode,
             "fails_root": decide.fails_root(status, args["fail_on_stopped"], args["fail_on_unsupported"]),
-            "unsupported": migration.get("unsupported") if unsupported else None,
+            "unsupported": migration.unsupported if unsupported else None,
             "reinit_command": command,
             "action": action,
             "target": args["target"],
@@ -217,33 +220,33 @@ class ActionModule(RootAction):
             else measured,
             "files_lock_mode_after": files_mode,
             "initialised_lock_mode_after": init_mode,
-            "interrupted": migration.get("interrupted") or [],
+            "interrupted": migration.interrupted or [],
             "resumed_from": resumed,
             "left": left if decide.left_anything(left) else None,
             "thaw_failure": thaw_failed,
         }
         result.update(where_and_who(migration, settings), **table_and_digests(migration, sources["digests"]))
         result.update(self._evidence(sources, migration, verification_of(sources), unsupported, rewrite_files))
-        return registered(result, migration.get("identity"), sources["rewrite"])
+        return registered(reports.root_row(**result), migration.identity, sources["rewrite"])
 
     def _outcome(self, args, sources, failed_phase, files_mode, init_mode):
         """``(status, left, resumed)``: the status from what the run left (measured) and whom it took over from."""
         migration = sources["migration"]
-        action = migration.get("action")
+        action = migration.action
         verification = verification_of(sources)
         verified = (not args["verify"]) or (verification.get("locked_plan_refused") is True
                                             and verification.get("plan_ok") is True)
         phases = sources["phases"]
         left = None
-        if migration.get("run_id") and not self.check_mode:
-            left = decide.what_was_left(migration, files_mode, init_mode, rewritten_files(sources),
+        if migration.run_id and not self.check_mode:
+            left = decide.what_was_left(migration.to_dict(), files_mode, init_mode, rewritten_files(sources),
                                         decide.lock_still_held(phases.get("freeze"), phases.get("thaw")),
                                         rewrite_ran=phase_ran(phases.get("rewrite")),
                                         reinit_ran=phase_ran(phases.get("reinit")))
         resumed = None
         if action in (decide.ACTION_REWRITE, decide.ACTION_INIT, decide.ACTION_VERIFY):
-            resumed = decide.resumption(migration.get("run_id"), migration.get("stale_freezes"),
-                                        migration.get("record_before"), (phases.get("freeze") or {}).get("released"))
+            resumed = decide.resumption(migration.run_id, migration.stale_freezes,
+                                        migration.record_before, (phases.get("freeze") or {}).get("released"))
         status = decide.root_status(action, failed_phase, self.check_mode, verified, args["target"], left=left,
                                     resumed=resumed is not None)
         return status, left, resumed
@@ -251,7 +254,7 @@ class ActionModule(RootAction):
     def _evidence(self, sources, migration, verification, unsupported, rewrite_files):
         """The row's fields of what the cut-over did: files, diff, branch, digests, record, proof, times."""
         return {
-            "workspaces": migration.get("workspaces") or [],
+            "workspaces": migration.workspaces or [],
             "files_changed": rewrite_files,
             # The diff the root would get (check mode), or needs by hand (an unsupported root, in any mode).
             "files_diff": unified_diff(sources["rewrite"].get("diff")) if self.check_mode or unsupported else None,
@@ -264,8 +267,8 @@ class ActionModule(RootAction):
                 "plan_ok": verification.get("plan_ok"),
                 "matches_baseline": verification.get("matches_baseline"),
             },
-            "run_id": migration.get("run_id") or decide.run_identity()["run_id"],
-            "started": migration.get("started"),
+            "run_id": migration.run_id or decide.run_identity()["run_id"],
+            "started": migration.started,
             "time": decide.utc_text(decide.utc_now()),
         }
 
@@ -273,7 +276,7 @@ class ActionModule(RootAction):
 def outcome_reason(reason, status, left, thaw_failed, resumed, migration, check_mode):
     """The row's reason: a failure's with what it left and a failed release, or whom a resumed root took over from."""
     if status in (decide.FAILED, decide.STOPPED):
-        return failed_reason(reason, left, thaw_failed, migration.get("workspaces") or [])
+        return failed_reason(reason, left, thaw_failed, migration.workspaces or [])
     if resumed and status in (decide.RESUMED, decide.WOULD_RESUME):
         return decide.resumed_reason(resumed, preview=check_mode)
     return reason

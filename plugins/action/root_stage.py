@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION, AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import find_locks
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
@@ -45,7 +46,7 @@ class ActionModule(RootAction):
         settings = backend["settings"]
         region = settings.get("region") or args.get("region")
         # As the principal terraform runs as, like the preflight (the stage reads the ledger and the locks).
-        connection, _identity = self.root_connection(dict(args, region=region), backend,
+        connection, identity = self.root_connection(dict(args, region=region), backend,
                                                      decide.run_identity()["run_id"])
         s3 = connection.client("s3")
         try:
@@ -75,7 +76,8 @@ class ActionModule(RootAction):
         result = dict(changed=changed, stage=stage, target=step["target"],
                       msg="%s: %s (%s)" % (host, step["status"], step["why"]))
         if step["target"] is None:
-            result["result"] = self._row(host, root_name, backend, region, table, workspaces, step, now)
+            result["result"] = self._row(host, root_name, backend, identity, step, now, region=region,
+                                         dynamodb_table=table, workspaces=workspaces)
         return result
 
     def _evidence(self, connection, s3, settings, table, region):
@@ -94,22 +96,19 @@ class ActionModule(RootAction):
             locks = find_locks(connection.client, [request])
         return ledger.old_client_evidence(locks), workspaces
 
-    def _row(self, host, root_name, backend, region, table, workspaces, step, now):
-        """The report row of a root that stays where it is (the migrate role's root_result shape)."""
+    def _row(self, host, root_name, backend, identity, step, now, **where):
+        """The report row of a root that stays where it is (reports.root_row, as root_result's rows)."""
         settings = backend["settings"]
-        return {
-            "host": host, "root": root_name, "backend_file": "%s:%s" % (backend["file"], backend["line"]),
-            "status": step["status"], "phase": None, "reason": step["why"], "next_step": NEXT_STEPS[step["status"]],
-            "check_mode": self.check_mode, "fails_root": False, "action": decide.ACTION_NONE,
-            "target": "auto", "lock_mode_before": backend["lock_mode"],
-            "lock_mode_after": decide.lock_mode_after(backend["lock_mode"], backend.get("initialised_lock_mode")),
-            "files_lock_mode_after": backend["lock_mode"],
-            "initialised_lock_mode_after": backend.get("initialised_lock_mode"), "interrupted": [],
-            "bucket": settings.get("bucket"), "key": settings.get("key"), "region": region, "account": None,
-            "dynamodb_table": table, "workspaces": workspaces, "files_changed": [], "files_diff": None,
-            "branch": "", "digests_removed": 0, "cutover_time": "", "verification": {},
-            "held_back": step["evidence"] if step["status"] == "held" else [],
+        return reports.root_row(
+            host=host, root=root_name, backend_file="%s:%s" % (backend["file"], backend["line"]),
+            status=step["status"], reason=step["why"], next_step=NEXT_STEPS[step["status"]],
+            check_mode=self.check_mode, action=decide.ACTION_NONE, target="auto",
+            lock_mode_before=backend["lock_mode"],
+            lock_mode_after=decide.lock_mode_after(backend["lock_mode"], backend.get("initialised_lock_mode")),
+            files_lock_mode_after=backend["lock_mode"],
+            initialised_lock_mode_after=backend.get("initialised_lock_mode"),
+            bucket=settings.get("bucket"), key=settings.get("key"), account=identity.get("account"),
+            held_back=step["evidence"] if step["status"] == "held" else [],
             # A rolled-back root migrate_target=auto leaves on DynamoDB: when, by which run and why.
-            "pinned": step.get("pin"),
-            "run_id": decide.run_identity()["run_id"], "started": None, "time": ledger.utc_text(now),
-        }
+            pinned=step.get("pin"), run_id=decide.run_identity()["run_id"], time=ledger.utc_text(now),
+            **dict(where, **reports.identity_fields(identity)))

@@ -631,7 +631,7 @@ def what_was_left(migration, files_mode, init_mode, files, lock_held, rewrite_ra
     rewritten = rewrite_ran and bool(files_mode) and files_mode != migration.get("lock_mode_before")
     reinitialised = reinit_ran and bool(files_mode) and init_mode != migration.get("initialised_lock_mode_before")
     return {
-        "files_rewritten": (list(files) or ["%s (%s)" % (migration.get("backend", {}).get("file"), files_mode)])
+        "files_rewritten": (list(files) or ["%s (%s)" % ((migration.get("backend") or {}).get("file"), files_mode)])
         if rewritten else [],
         "last_init": init_mode if reinitialised else None,
         "lock_held": (migration.get("freeze") or {}).get("lock_id") if lock_held else None,

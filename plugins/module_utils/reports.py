@@ -31,6 +31,48 @@ SUMMARY_TEXT = 240
 ARTIFACT_DROPPED = ("files_diff", "diff", "verification", "interrupted", "workspaces", "durations", "record")
 
 
+# The one key set of a root's report row, for every status of the migrate and rollback roles (root_result, and
+# root_stage's row of a root migrate_target=auto leaves at its stage), with the value a field has when nothing
+# says otherwise. A list or dict default is copied per row.
+ROW_DEFAULTS = (
+    ("host", None), ("root", None), ("backend_file", ""), ("status", None),
+    ("phase", None),  # where the root stopped or failed (None when it did not)
+    ("reason", ""), ("cause", None), ("next_step", ""), ("check_mode", False), ("fails_root", False),
+    ("unsupported", None), ("reinit_command", None), ("action", None), ("target", None), ("skipped_dual", False),
+    ("lock_mode_before", None), ("lock_mode_after", None), ("files_lock_mode_after", None),
+    ("initialised_lock_mode_after", None), ("interrupted", []), ("resumed_from", None), ("left", None),
+    ("thaw_failure", None),
+    ("bucket", None), ("key", None), ("region", None), ("account", None), ("principal", None), ("identity", None),
+    ("dynamodb_table", None), ("digests_synced", []), ("table_created", False),
+    ("workspaces", []), ("files_changed", []), ("files_diff", None), ("branch", ""), ("digests_removed", 0),
+    ("cutover_time", ""), ("lifted_pin", None), ("verification", {}),
+    ("held_back", []),  # migrate_target=auto: the old-client evidence that keeps the root in dual
+    ("pinned", None),  # migrate_target=auto: the rollback's pin that leaves the root on DynamoDB
+    ("run_id", None), ("started", None), ("time", None),
+)
+ROW_FIELDS = tuple(name for name, _default in ROW_DEFAULTS)
+
+
+def root_row(**fields):
+    """One root's report row: every ROW_FIELDS key, in that order, ``fields`` over the defaults.
+
+    A name outside ROW_FIELDS is a ValueError: a row field is added here, for every status and role at once.
+    """
+    unknown = sorted(set(fields) - set(ROW_FIELDS))
+    if unknown:
+        raise ValueError("not report row fields: %s" % ", ".join(unknown))
+    return {name: fields[name] if name in fields else json.loads(json.dumps(default))
+            for name, default in ROW_DEFAULTS}
+
+
+def identity_fields(identity):
+    """A row's ``principal`` (the STS caller ARN) and ``identity`` (whether the backend said who to be: ``backend``,
+    else ``options``) from a described identity (RootAction.root_connection, no secrets); Nones without one."""
+    identity = identity or {}
+    return {"principal": identity.get("principal"),
+            "identity": ("backend" if identity.get("use_backend") else "options") if identity else None}
+
+
 def file_stamp(utc_text):
     """``2026-11-29T20:05:36Z`` -> ``20261129T200536Z`` (a file name part)."""
     return utc_text.replace("-", "").replace(":", "")

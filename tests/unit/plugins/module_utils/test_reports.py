@@ -192,3 +192,37 @@ def test_the_artifacts_stay_bounded_when_every_root_stopped_with_a_long_reason()
     assert len(json.dumps(stats)) <= 64 * 1024
     listed = len(stats["tfstate_migrate_results"])
     assert 0 < listed < 100 and stats["tfstate_migrate_results_omitted"] == 1000 - listed
+
+
+# Every status of every role (root_result's rows, root_stage's held/waiting/done/pinned rows) has these keys.
+ROW_KEYS = {
+    "host", "root", "backend_file", "status", "phase", "reason", "cause", "next_step", "check_mode", "fails_root",
+    "unsupported", "reinit_command", "action", "target", "skipped_dual", "lock_mode_before", "lock_mode_after",
+    "files_lock_mode_after", "initialised_lock_mode_after", "interrupted", "resumed_from", "left", "thaw_failure",
+    "bucket", "key", "region", "account", "principal", "identity", "dynamodb_table", "digests_synced",
+    "table_created", "workspaces", "files_changed", "files_diff", "branch", "digests_removed", "cutover_time",
+    "lifted_pin", "verification", "held_back", "pinned", "run_id", "started", "time",
+}
+
+
+def test_a_root_row_has_the_one_key_set_whatever_it_is_given():
+    held = reports.root_row(host="a", status="held", held_back=[{"who": "old"}])
+    migrated = reports.root_row(host="b", status="migrated", principal="arn:aws:iam::1:user/x", identity="backend")
+    assert set(held) == set(migrated) == set(reports.ROW_FIELDS) == ROW_KEYS
+    assert held["held_back"] == [{"who": "old"}] and migrated["held_back"] == []
+    # Defaults are copies: one row's list is not another's.
+    held["workspaces"].append("x")
+    assert reports.root_row()["workspaces"] == []
+
+
+def test_a_root_row_refuses_a_field_outside_the_key_set():
+    import pytest
+    with pytest.raises(ValueError, match="holder"):
+        reports.root_row(host="a", holder="x")
+
+
+def test_identity_fields_name_the_principal_and_who_chose_it():
+    assert reports.identity_fields(None) == {"principal": None, "identity": None}
+    assert reports.identity_fields({"principal": "arn:p", "use_backend": True}) == {"principal": "arn:p",
+                                                                                    "identity": "backend"}
+    assert reports.identity_fields({"principal": None, "use_backend": False})["identity"] == "options"
