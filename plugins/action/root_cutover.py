@@ -80,7 +80,8 @@ class ActionModule(RootAction):
                                                                           **terraform))
         if proven and self._publish(migration, args["publish"]):
             self._step("record", Record, init_args=args["init_args"], remove_digests=args["remove_digests"],
-                       root_name=args["root_name"], reason=args["reason"])
+                       root_name=args["root_name"], reason=args["reason"],
+                       rewritten=(self._phases.get("rewrite") or {}).get("files") or [])
         changed = any(result.get("changed") for result in self._phases.values()) and not self.check_mode
         failed_phase, message = decide.first_failure(self._phases)
         if failed_phase is not None:

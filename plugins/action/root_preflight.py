@@ -25,7 +25,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_recor
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import state_key
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import (
     RootError,
-    resolve_root,
+    read_root,
     terraform_facts,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_objects import list_states
@@ -105,9 +105,11 @@ def held_detail(locks, now):
 
 
 def backend_view(backend):
-    """The part of terraform_root_info's backend a later phase and the report need."""
+    """The part of root_backend.read_root's backend a later phase and the report need: the resolved root that
+    travels in the contract (later phases re-read only the files that changed, root_backend.backend_now)."""
     keep = ("root", "file", "line", "form", "config_files", "partial_config_files", "settings", "lock_mode",
-            "initialised_lock_mode", "initialised", "required_version", "working_dir")
+            "initialised_lock_mode", "initialised", "required_version", "working_dir", "unresolved_settings",
+            "lock_sources", "init_lock_settings")
     return {name: backend.get(name) for name in keep}
 
 
@@ -126,6 +128,19 @@ def check_loadable(root, terraform, backend, unreadable):
     blockers = decide.unloadable_file_blockers(load_problems(backend["partial_config_files"]), terraform)
     if blockers:
         raise PhaseFailed("; ".join(blockers))
+
+
+def read_backend(root, init_args, host):
+    """``(backend, None)`` of the root's files and last init (root_backend.read_root), or ``(None, RootError)``
+    when they cannot be read (check_loadable names a file terraform cannot load first); a missing root stops."""
+    path = os.path.abspath(os.path.expanduser(root))
+    if not os.path.isdir(path):
+        raise PhaseFailed("the root's directory %s does not exist" % path, cause=decide.CAUSE_ROOT_MISSING,
+                          cause_detail={"root": path, "host": host})
+    try:
+        return read_root(root, init_args, terragrunt=True), None
+    except RootError as exc:
+        return None, exc
 
 
 def decide_from_files(backend, migration, args, unsupported):
@@ -181,11 +196,14 @@ class ActionModule(RootAction):
         """Check the root out, choose its stage (``auto``), then read it; an unsupported root's rewrite is shown."""
         checkout = self._checkout(args, task_vars.get("inventory_hostname"))
         args = dict(args, root=checkout["root_path"], root_name=args["root_name"] or checkout["repo_url"])
+        # The one parse of the root's backend files in this run: the stage, the preflight and (through the
+        # contract's backend) every later phase use it.
+        resolved = read_backend(args["root"], args["init_args"], task_vars.get("inventory_hostname"))
         stage = {}
         if args["target"] == AUTO:
             stage = self.compose(Stage, dict(self.aws_options(args), root=args["root"], root_name=args["root_name"],
                                              init_args=args["init_args"], dual_grace=args["dual_grace"],
-                                             backend_identity=args["backend_identity"]), task_vars)
+                                             backend_identity=args["backend_identity"]), task_vars, resolved=resolved)
             if stage.get("failed"):
                 raise PhaseFailed(stage["msg"], **dict((key, stage[key]) for key in ("cause", "cause_detail")
                                                        if key in stage))
@@ -193,7 +211,7 @@ class ActionModule(RootAction):
                 # The root stays at its stage: root_stage measured its row; nothing else is read.
                 return dict(changed=stage["changed"], stage=stage, target="", checkout=checkout, msg=stage["msg"])
             args = dict(args, target=stage["target"])
-        result = self._read(args, task_vars)
+        result = self._read(args, task_vars, resolved)
         result.update(stage=stage, target=args["target"], checkout=checkout)
         if result["migration"]["action"] == decide.ACTION_UNSUPPORTED:
             # Shown, never written: the report carries the diff a person applies.
@@ -217,12 +235,13 @@ class ActionModule(RootAction):
                               "tfstate_repo_url)" % host, phase="checkout")
         return dict(root_path=args["root"], clone=None, repo_url=None, commit=None, branch=None, changed=False)
 
-    def _read(self, args, task_vars):
-        """Read the root, its bucket and its locks; decide what it needs and prepare the bucket and table."""
+    def _read(self, args, task_vars, resolved):
+        """Read the root's bucket and locks; decide what it needs and prepare the bucket and table."""
         started = decide.utc_now()
         identity = decide.run_identity()
         env = terraform_env(extra=args["terraform_env"])
-        backend, migration = self._read_root(args, task_vars.get("inventory_hostname"), identity, started, env)
+        backend, migration = self._read_root(args, task_vars.get("inventory_hostname"), identity, started, env,
+                                             resolved)
         if migration.action is not None:
             # A root past the target, or a Terragrunt root the role cannot re-initialise: decided from its files
             # alone, no AWS read.
@@ -252,20 +271,14 @@ class ActionModule(RootAction):
                     msg="%s: %s (%s)" % (migration.host, action, migration.why))
 
     @staticmethod
-    def _read_root(args, host, identity, started, env):
-        """The root's backend (files and .terraform) and binary; the start of the ``migration`` result.
+    def _read_root(args, host, identity, started, env, resolved):
+        """The root's backend (``resolved``: read_backend's) and binary; the start of the ``migration`` result.
 
         ``action`` is None (decided later, from S3) except for a Terragrunt root the role cannot
         re-initialise: ``unsupported``, or ``none`` when its files and last init already say the target.
         """
         root = os.path.abspath(os.path.expanduser(args["root"]))
-        if not os.path.isdir(root):
-            raise PhaseFailed("the root's directory %s does not exist" % root, cause=decide.CAUSE_ROOT_MISSING,
-                              cause_detail={"root": root, "host": host})
-        try:
-            backend, unreadable = resolve_root(args["root"], args["init_args"], terragrunt=True), None
-        except RootError as exc:
-            backend, unreadable = None, exc
+        backend, unreadable = resolved
         unsupported = None
         if backend is not None and decide.is_terragrunt(backend):
             unsupported = decide.terragrunt_unsupported(backend, args["terragrunt_bin"])

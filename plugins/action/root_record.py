@@ -18,7 +18,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_recor
     wanted_record,
     write_record,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, backend_now
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
     MIGRATION_OPTION,
     PhaseFailed,
@@ -26,13 +26,14 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 )
 
 
-def measured_mode(migration, init_args):
-    """The lock mode read back from the files and from terraform's initialised backend."""
+def measured_mode(migration, init_args, rewritten=()):
+    """The lock mode measured now from the files and from terraform's initialised backend: a file is parsed again
+    only when its bytes are neither the preflight's nor those this run's rewrite wrote (root_backend.backend_now)."""
     try:
-        backend = resolve_root(migration.root, init_args, terragrunt=True)
+        now = backend_now(migration.backend, init_args, rewritten)
     except RootError as exc:
         raise PhaseFailed("after the cut-over the backend cannot be read back: %s" % exc)
-    return backend["lock_mode"], backend["initialised_lock_mode"]
+    return now["lock_mode"], now["initialised_lock_mode"]
 
 
 class ActionModule(RootAction):
@@ -40,6 +41,7 @@ class ActionModule(RootAction):
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
         init_args=dict(type="list", elements="str", default=[]),
+        rewritten=dict(type="list", elements="dict", default=[]),
         remove_digests=dict(type="bool", default=True),
         root_name=dict(type="str"),
         reason=dict(type="str"),
@@ -50,7 +52,7 @@ class ActionModule(RootAction):
         target = migration.target
         if self.check_mode:
             return dict(changed=False, msg="check mode: no record written")
-        files_mode, init_mode = measured_mode(migration, args["init_args"])
+        files_mode, init_mode = measured_mode(migration, args["init_args"], args["rewritten"])
         if files_mode != target or init_mode != target:
             raise PhaseFailed("after the cut-over the files say %s and the last terraform init %s, not %s: "
                               "nothing recorded" % (files_mode, init_mode or "nothing", target))

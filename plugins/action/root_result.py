@@ -9,7 +9,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils import migratio
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import PHASE_KEY, Migration
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, backend_now, resolve_root
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import RootAction
 
 # The phase a failed task belongs to, by its action (the role's tasks; a user's own tasks count as "other").
@@ -78,16 +78,21 @@ def unified_diff(diffs):
     return "".join(chunks)
 
 
-def measured_backend(root, init_args):
-    """``(files lock mode, initialised lock mode, file:line, settings)`` read back now; Nones when unreadable."""
+def measured_backend(root, init_args, backend=None, rewritten=()):
+    """``(files lock mode, initialised lock mode, file:line, settings)`` measured now; Nones when unreadable.
+
+    ``backend``: the contract's (the preflight's read of this run): only a file whose bytes are neither those nor
+    those this run's rewrite wrote (``rewritten``) is parsed again, and ``.terraform`` is read now
+    (root_backend.backend_now); without it (the preflight stopped) the root is read again.
+    """
     if not root:
         return None, None, "", {}
     try:
-        backend = resolve_root(root, init_args, terragrunt=True)
+        now = backend_now(backend, init_args, rewritten) if backend else resolve_root(root, init_args, terragrunt=True)
     except RootError:
         return None, None, "", {}
-    return (backend["lock_mode"], backend["initialised_lock_mode"], "%s:%s" % (backend["file"], backend["line"]),
-            backend.get("settings") or {})
+    return (now["lock_mode"], now["initialised_lock_mode"], "%s:%s" % (now["file"], now["line"]),
+            now.get("settings") or {})
 
 
 def root_reason(failure, migration, status, files_mode, init_mode):
@@ -180,7 +185,8 @@ class ActionModule(RootAction):
             return registered(sources["stage"]["result"], None)
         action = migration.action
         root = migration.root or sources["root"]
-        files_mode, init_mode, place, settings = measured_backend(root, args["init_args"])
+        files_mode, init_mode, place, settings = measured_backend(root, args["init_args"], migration.backend,
+                                                                  sources["rewrite"].get("files"))
         status, left, resumed = self._outcome(args, sources, failed_phase, files_mode, init_mode)
         reason = outcome_reason(root_reason(failure, migration, status, files_mode, init_mode), status, left,
                                 thaw_failed, resumed, migration, self.check_mode)

@@ -11,6 +11,7 @@ import tempfile
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite import RewriteError, rewrite_paths
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import DYNAMODB
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import fingerprint, lock_settings
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import Git, committed_in
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import run
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
@@ -153,6 +154,11 @@ class ActionModule(RootAction):
             backup_dir, commit = backup_needed(args["backup_dir"], args["backup_clean_git"], migration.root,
                                                [result.path for result in changed])
             self._write(changed, entries, backup_dir, migration)
+            for result, entry in zip(changed, entries):
+                # What was written, as its checked parse read it: a later phase that finds these bytes on disk
+                # measures the file from this (root_backend.backend_now) instead of parsing it again.
+                entry.update(fingerprint=fingerprint(result.path),
+                             lock_settings_after=[lock_settings(settings) for settings in result.settings_after])
             for entry in entries:
                 if entry.get("backup_file"):
                     entry["backups_pruned"] = prune_backups(entry["backup_file"], args["backup_keep"])

@@ -35,10 +35,13 @@ class ActionModule(RootAction):
         dual_grace=dict(type="str", default=ledger.DEFAULT_DUAL_GRACE),
     )
     RESOLVES_IDENTITY = True
+    # ``(backend, RootError or None)`` of the root as root_preflight read it in this task (RootAction.compose):
+    # the stage is chosen from that read, not from a second parse; None when the stage runs on its own.
+    resolved = None
 
     def phase(self, args, task_vars):
         try:
-            backend = resolve_root(args["root"], args["init_args"])
+            backend = self._backend(args)
             now = ledger.clock()
             grace = ledger.parse_duration(args["dual_grace"])
         except (RootError, ledger.LedgerError) as exc:
@@ -79,6 +82,18 @@ class ActionModule(RootAction):
             result["result"] = self._row(host, root_name, backend, identity, step, now, region=region,
                                          dynamodb_table=table, workspaces=workspaces)
         return result
+
+    def _backend(self, args):
+        """The root's backend: root_preflight's read of it, else read here; a Terragrunt root is refused, named."""
+        if self.resolved is None:
+            return resolve_root(args["root"], args["init_args"])
+        backend, unreadable = self.resolved
+        if unreadable is not None:
+            raise unreadable
+        if backend["form"].startswith("terragrunt"):
+            raise RootError("%s:%s: the %s form is not a Terraform root's backend block (Terragrunt roots are "
+                            "migrated by the migrate role only)" % (backend["file"], backend["line"], backend["form"]))
+        return backend
 
     def _evidence(self, connection, s3, settings, table, region):
         """Old-client evidence in the root's locks of every workspace, and the workspaces."""

@@ -778,6 +778,23 @@ def _scan_json(scan, text):
                       'resource "aws_dynamodb_table" is a table, not a backend setting')
 
 
+# Set to a file path, each backend file read from disk and parsed (scan_file, scan_paths, backend_rewrite) is
+# appended to it, one path a line: a test counts a run's parses with it.
+PARSE_LOG_VARIABLE = "TFSTATE_PARSE_LOG"
+
+
+def note_parse(path):
+    """Append ``path`` to the parse log when TFSTATE_PARSE_LOG names one (a no-op otherwise)."""
+    log = os.environ.get(PARSE_LOG_VARIABLE)
+    if not log:
+        return
+    handle = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(handle, (os.path.abspath(path) + "\n").encode("utf-8", "surrogateescape"))
+    finally:
+        os.close(handle)
+
+
 def scan_file(path, explicit=False, kind=None):
     """Read, prefilter and scan one file; None when the cheap scan rules it out."""
     kind = kind or file_kind(os.path.basename(path), explicit=explicit)
@@ -786,6 +803,7 @@ def scan_file(path, explicit=False, kind=None):
     text_file = TextFile.read(path)
     if not explicit and not is_candidate(kind, text_file.data):
         return None
+    note_parse(path)
     return scan_text(path, text_file, kind)
 
 
@@ -875,6 +893,7 @@ def scan_paths(paths, exclude=()):
             tree.version_files.setdefault(os.path.dirname(path), []).append(path)
         if not explicit and not is_candidate(kind, text_file.data):
             continue
+        note_parse(path)
         scan = scan_text(path, text_file, kind)
         scan.release()
         tree.add(scan)

@@ -61,6 +61,7 @@ class FileRewrite:
         self.untouched = []    # {file, line, kind, reason}
         self.locals = []       # locals a removed dynamodb_table came from
         self.explicit = False  # named in paths (not found by walking a directory)
+        self.settings_after = None  # each backend's settings as the checked new text reads (a file that changes)
 
     @property
     def changed(self):
@@ -129,8 +130,9 @@ def rewrite_scan(scan, kind, mode, dynamodb_table=None, leave_unlocked=True):
     new_scan = None
     if syntax.aligns:
         new_text, new_scan = _align(scan, kind, new_text, placed, planned)
-    _verify(scan, kind, new_text, planned, mode, new_scan)
+    new_scan = _verify(scan, kind, new_text, planned, mode, new_scan)
     result.after = new_text
+    result.settings_after = [dict(backend.settings) for backend in new_scan.backends]
     for backend, ops, warnings in planned:
         _record_change(result, scan.path, new_text, backend, ops, warnings, mode)
     return result
@@ -206,7 +208,7 @@ def _align(scan, kind, new_text, placed, planned):
 
 
 def _verify(scan, kind, new_text, planned, mode, new_scan=None):
-    """The edited text parses, and every backend reads back exactly as expected."""
+    """The edited text parses, and every backend reads back exactly as expected; returns the text's scan."""
     if new_scan is None:
         new_scan = _rescan(scan, kind, new_text, planned[0][0].line)
     expected = {backend.index: expected_settings(backend, ops) for backend, ops, _w in planned}
@@ -218,6 +220,7 @@ def _verify(scan, kind, new_text, planned, mode, new_scan=None):
         if old.index in expected and new.lock_mode != mode:
             raise RewriteError(scan.path, old.line, "the edited backend is in lock mode %s, not %s"
                                % (new.lock_mode, mode))
+    return new_scan
 
 
 def rewrite_paths(paths, mode, dynamodb_table=None, exclude=(), leave_unlocked=True):
@@ -244,6 +247,7 @@ def rewrite_paths(paths, mode, dynamodb_table=None, exclude=(), leave_unlocked=T
         text_file = disc.TextFile.read(path)
         if not explicit and not disc.is_candidate(kind, text_file.data):
             continue
+        disc.note_parse(path)
         result = rewrite_scan(disc.scan_text(path, text_file, kind), kind, mode, dynamodb_table, leave_unlocked)
         result.explicit = explicit
         if not explicit:

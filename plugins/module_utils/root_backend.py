@@ -8,6 +8,7 @@ by the ``-backend-config`` files and ``key=value`` arguments of its init command
 order (later wins), as Terraform does.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import re
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import (
     LOCK_SETTINGS,
     describe,
+    file_kind,
     opentofu_view,
     UnreadableFile,
     scan_file,
@@ -135,18 +137,37 @@ def _root_backend_block(root, tree, failures, terragrunt=False):
     return _one(blocks, root, "backend \"s3\" blocks")
 
 
-def _merged_settings(block, files, pairs):
+def _partial_scan(path, tree):
+    """The scan of a ``-backend-config`` file: the root's walk's when it parsed the file as a named file would be
+    (each file is parsed once), else the file read now; raises RootError when it cannot be read."""
+    name = os.path.basename(path)
+    if path in tree.parsed and file_kind(name) == file_kind(name, explicit=True):
+        return tree.by_path.get(path) or _NO_BACKEND
+    try:
+        return scan_file(path, explicit=True)
+    except UnreadableFile as exc:
+        raise RootError("%s: cannot be read: %s" % (path, exc.reason))
+
+
+class _NoBackend:
+    """A parsed file that holds nothing of a backend (what the walk does not keep)."""
+    failure = None
+    backends = ()
+
+
+_NO_BACKEND = _NoBackend()
+
+
+def _merged_settings(block, files, pairs, tree):
     """``(settings, [(file, line, settings)], unresolved names)``: the block's, then -backend-config files', then
     key=value pairs."""
     merged = dict(block.settings)
     sources = [(block.path, block.line, dict(block.settings))]
+    indexes = [block.index]
     where = setting_places(block)
     unresolved = set(block.unresolved)  # a Terragrunt file's expressions (a plain block's stop the root)
     for path in files:
-        try:
-            scan = scan_file(path, explicit=True)
-        except UnreadableFile as exc:
-            raise RootError("%s: cannot be read: %s" % (path, exc.reason))
+        scan = _partial_scan(path, tree)
         if scan is None or scan.failure:
             failure = scan.failure if scan else {"line": 1, "reason": "not a partial configuration"}
             raise RootError("%s:%s: cannot be parsed: %s" % (path, failure["line"], failure["reason"]))
@@ -157,6 +178,7 @@ def _merged_settings(block, files, pairs):
         where.update(setting_places(partials[0]))
         unresolved.update(partials[0].unresolved)
         sources.append((path, partials[0].line, dict(partials[0].settings)))
+        indexes.append(partials[0].index)
     for name, value in pairs:
         merged[name] = _kv_value(value)
         where[name] = "-backend-config=%s=... (init arguments)" % name
@@ -166,7 +188,7 @@ def _merged_settings(block, files, pairs):
             raise RootError("%s:%s: the backend has no %s (not in the %s, the -backend-config files or arguments)"
                             % (block.path, block.line, name,
                                "Terragrunt config" if block.form.startswith("terragrunt") else "block"))
-    return merged, sources, unresolved, where
+    return merged, sources, unresolved, where, indexes
 
 
 def setting_places(backend):
@@ -198,6 +220,23 @@ def resolve_root(root, init_args=(), terragrunt=False):
     Terragrunt file's, and its last init is read where terragrunt ran terraform (terragrunt_working_dir).
     Anything else refuses it, naming the file.
     """
+    return _resolve(root, init_args, terragrunt)[0]
+
+
+def read_root(root, init_args=(), terragrunt=False):
+    """resolve_root's dict with what a later phase needs to measure the root again without parsing it again:
+    ``lock_sources`` (each file that sets the backend, in merge order: its path, the backend's ordinal in it, its
+    lock settings and its fingerprint) and ``init_lock_settings`` (the lock settings of ``key=value`` init
+    arguments). See :func:`backend_now`."""
+    backend, sources, pairs = _resolve(root, init_args, terragrunt)
+    backend["lock_sources"] = [{"file": path, "index": index, "lock_settings": lock_settings(settings),
+                                "fingerprint": fingerprint(path)} for path, index, settings in sources]
+    backend["init_lock_settings"] = lock_settings(dict((name, _kv_value(value)) for name, value in pairs))
+    return backend
+
+
+def _resolve(root, init_args, terragrunt):
+    """``(backend fact, [(file, backend ordinal, settings)] in merge order, init key=value pairs)``."""
     root = os.path.abspath(os.path.expanduser(root))
     if not os.path.isdir(root):
         raise RootError("Terraform root %s does not exist or is not a directory" % root)
@@ -210,12 +249,66 @@ def resolve_root(root, init_args=(), terragrunt=False):
     if block.unresolved and not grunt:
         raise RootError("%s:%s: backend settings %s are not literal values" % (
             block.path, block.line, ", ".join(sorted(block.unresolved))))
-    merged, sources, unresolved, where = _merged_settings(block, files, pairs)
-
-    return backend_fact(root, block.path, block.line, block.form, sources, merged, files,
+    merged, sources, unresolved, where, indexes = _merged_settings(block, files, pairs, tree)
+    fact = backend_fact(root, block.path, block.line, block.form, sources, merged, files,
                         described.get("required_version"), described.get("admits_use_lockfile"), failures,
                         unresolved=block.unresolved if grunt else (), identity_unresolved=unresolved,
                         identity_elsewhere=_identity_elsewhere(root, tree, files), setting_lines=where)
+    return fact, [(path, index, settings) for (path, _line, settings), index in zip(sources, indexes)], pairs
+
+
+def lock_settings(settings):
+    """The settings a lock mode is read from (LOCK_SETTINGS), and only those: never a credential."""
+    return {name: settings[name] for name in LOCK_SETTINGS if name in settings}
+
+
+def fingerprint(path):
+    """``{"size", "sha256"}`` of a file's bytes now (None when it cannot be read): whether a parse still holds."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def initialised_now(backend):
+    """``(initialised settings or None, working dir)`` of a root read_root read, from its ``.terraform`` now (JSON):
+    a Terragrunt root's working dir is looked for again (a re-init may have made a new one)."""
+    workdir = terragrunt_working_dir(backend["root"]) if backend["form"].startswith("terragrunt") else backend["root"]
+    return initialised_backend(workdir), workdir
+
+
+def backend_now(backend, init_args=(), written=()):
+    """The root's backend as it is now, for a root read_root read earlier in this run (``backend``).
+
+    A backend file whose bytes are those read_root parsed keeps that parse; one whose bytes are those a rewrite of
+    this run wrote and checked (``written``: root_rewrite's file entries, with ``fingerprint`` and
+    ``lock_settings_after``) keeps the rewrite's; the last init is read from ``.terraform`` now. Any other change
+    (another run rewrote a file, a file is gone) reads the whole root again (resolve_root). Returns
+    ``{lock_mode, initialised_lock_mode, initialised, file, line, settings, reparsed}``; raises RootError.
+    """
+    after = dict((entry["path"], entry) for entry in written or () if entry.get("fingerprint"))
+    merged, fresh = {}, True
+    for source in backend.get("lock_sources") or [{"file": backend["file"], "fingerprint": None}]:
+        now = fingerprint(source["file"])
+        if now is not None and now == source.get("fingerprint"):
+            merged.update(source["lock_settings"])
+        elif now is not None and source["file"] in after and now == after[source["file"]]["fingerprint"]:
+            merged.update((after[source["file"]]["lock_settings_after"] or [{}])[source["index"]])
+        else:
+            fresh = False
+            break
+    if not fresh:
+        again = resolve_root(backend["root"], init_args, terragrunt=True)
+        return dict(lock_mode=again["lock_mode"], initialised_lock_mode=again["initialised_lock_mode"],
+                    initialised=again["initialised"], file=again["file"], line=again["line"],
+                    settings=again["settings"], reparsed=True)
+    merged.update(backend.get("init_lock_settings") or {})
+    initialised, _workdir = initialised_now(backend)
+    return dict(lock_mode=settings_lock_mode(merged, backend.get("unresolved_settings") or (), backend["form"]),
+                initialised_lock_mode=initialised["lock_mode"] if initialised else None, initialised=initialised,
+                file=backend["file"], line=backend["line"], settings=backend["settings"], reparsed=False)
 
 
 def backend_fact(root, path, line, form, sources, merged, partial_config_files, required_version,

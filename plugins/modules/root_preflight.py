@@ -307,10 +307,9 @@ migration:
   description:
     - What the later phases need to know about the root, and what the report says about it before the change.
       Pass it unchanged as O(tfstate.s3_backend.root_freeze#module:migration) to the other phases.
-    - On a failure that stopped the root after its backend was read (a blocker or a held lock), only the keys
-      read so far (RV(migration.host) to RV(migration.initialised_lock_mode_before), and RV(migration.account)
-      for a held lock).
-  returned: success, and on a failure after the backend was read
+    - The contract between the phases (C(Migration) in C(plugins/module_utils/contract.py)) serialised: every key
+      below is always there, null when it does not apply to the root.
+  returned: success
   type: dict
   contains:
     host:
@@ -389,6 +388,27 @@ migration:
               C(.terragrunt-cache) when the root itself has none.
           type: str
           sample: /srv/repos/network
+        unresolved_settings:
+          description: The settings given as expressions (a Terragrunt file's), kept as their source text.
+          type: list
+          elements: str
+          sample: []
+        lock_sources:
+          description:
+            - Each file that sets the backend, in the order terraform merges them (the block's first, then the
+              C(-backend-config) files) - C(file), C(index) (the backend's ordinal in the file), C(lock_settings)
+              (its C(dynamodb_table), C(lock_table), C(use_lockfile), C(dynamodb_endpoint), no other setting) and
+              C(fingerprint) (C(size) and C(sha256) of the bytes parsed).
+            - A later phase measures the root again from these while the files hold the same bytes, and parses
+              only a file that changed.
+          type: list
+          elements: dict
+          sample: [{"file": "/srv/repos/network/backend.tf", "index": 0, "lock_settings": {"dynamodb_table": "locks"},
+                    "fingerprint": {"size": 182, "sha256": "9f2c0e6d0b1d4c8e7a5b3f1e2d4c6b8a0f9e7d5c3b1a2f4e6d8c0b9a7f5e3d1c"}}]
+        init_lock_settings:
+          description: The lock settings of the C(-backend-config=key=value) arguments of O(init_args).
+          type: dict
+          sample: {}
     terraform:
       description: The terraform binary; null for a V(unsupported) root (not run).
       type: dict

@@ -52,6 +52,16 @@ options:
     type: list
     elements: str
     default: []
+  rewritten:
+    description:
+      - The C(files) M(tfstate.s3_backend.root_rewrite) returned in this run, with their C(fingerprint) and
+        C(lock_settings_after).
+      - The lock mode is measured now. A backend file whose bytes are those the preflight parsed (the contract's
+        C(backend.lock_sources)) or those listed here keeps that parse; any other file makes the root be read
+        again. The last init is read from C(.terraform) now.
+    type: list
+    elements: dict
+    default: []
   remove_digests:
     description:
       - After a V(lockfile) cut-over, delete the digest items of the root's states from the old lock table.

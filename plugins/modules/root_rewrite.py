@@ -143,6 +143,20 @@ files:
       type: str
       returned: with O(backup_dir), not in check mode, when the root's git checkout holds the files unchanged
       sample: 3f1c2b7a9d0e4f5a6b7c8d9e0f1a2b3c4d5e6f70
+    fingerprint:
+      description:
+        - The size and SHA-256 of the bytes written, read back from the file.
+        - A later phase that finds these bytes measures the file from RV(files[].lock_settings_after) instead of
+          parsing it again.
+      type: dict
+      returned: not in check mode
+      sample: {"size": 182, "sha256": "9f2c0e6d0b1d4c8e7a5b3f1e2d4c6b8a0f9e7d5c3b1a2f4e6d8c0b9a7f5e3d1c"}
+    lock_settings_after:
+      description: Each backend of the file (in file order), its lock settings as the checked new text reads them.
+      type: list
+      elements: dict
+      returned: not in check mode
+      sample: [{"use_lockfile": true}]
 changes:
   description: One entry per backend that changed (or would change in check mode).
   returned: success

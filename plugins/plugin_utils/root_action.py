@@ -144,13 +144,16 @@ class RootAction(ActionBase):
         """The preflight's ``migration`` option read through the contract (contract.Migration)."""
         return Migration.from_dict(args.get("migration"))
 
-    def compose(self, action_class, raw_args, task_vars, check_mode=None):
+    def compose(self, action_class, raw_args, task_vars, check_mode=None, **given):
         """Run another phase (a RootAction class) inside this task, in its check mode (or ``check_mode``), with its
-        warnings: the pipeline of one root is Python calling phases, not YAML passing their results along."""
+        warnings: the pipeline of one root is Python calling phases, not YAML passing their results along.
+        ``given``: attributes the other phase reads instead of reading them again (root_stage's ``resolved``)."""
         other = action_class(self._task, self._connection, self._play_context, self._loader, self._templar,
                              self._shared_loader_obj)
         other.check_mode = self.check_mode if check_mode is None else check_mode
         other._phase_warnings = self._phase_warnings
+        for name, value in given.items():
+            setattr(other, name, value)
         return other.run_phase(raw_args, task_vars)
 
     @staticmethod
