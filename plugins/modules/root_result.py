@@ -462,6 +462,25 @@ verification:
       description: The plan's exit code equals the baseline plan's; null without a baseline.
       type: bool
       sample: null
+held_back:
+  description:
+    - With C(migrate_target=auto), the evidence (locks) that keeps a V(held) root in dual
+      (RV(tfstate.s3_backend.root_stage#module:result)); V([]) otherwise.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+pinned:
+  description:
+    - With C(migrate_target=auto), the rollback's pin that leaves a V(pinned) root on DynamoDB; null otherwise.
+  returned: always
+  type: dict
+  sample: null
+phase_name:
+  description: V(result), the phase this result comes from (every phase's result names its phase); not a row field.
+  returned: always
+  type: str
+  sample: result
 run_id:
   description: The ID of the run.
   returned: always

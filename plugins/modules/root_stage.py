@@ -148,7 +148,8 @@ stage:
       sample: "2026-12-08T00:00:00Z"
 result:
   description:
-    - The root's report row when it stays where it is (the shape of M(tfstate.s3_backend.root_result)'s result),
+    - The root's report row when it stays where it is (C(reports.root_row), with the keys of
+      M(tfstate.s3_backend.root_result)'s result, whatever the status),
       with C(status) V(waiting), V(held), V(pinned) or V(done), C(reason), C(next_step), C(held_back) (the
       evidence) and C(pinned) (RV(stage.pin), or null).
   returned: when RV(target) is null
