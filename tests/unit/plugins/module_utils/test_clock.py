@@ -43,11 +43,10 @@ def test_every_clock_of_the_collection_moves_with_tfstate_now(monkeypatch):
 
 
 def test_terraforms_created_format_with_nanoseconds_and_offsets():
-    assert clock.parse_time("2026-11-27T10:27:34.131593493Z") == datetime.datetime(2026, 11, 27, 10, 27, 34, 131593,
-                                                                                  tzinfo=UTC)
+    created = datetime.datetime(2026, 11, 27, 10, 27, 34, 131593, tzinfo=UTC)
+    assert clock.parse_time("2026-11-27T10:27:34.131593493Z") == created
     assert clock.parse_time("2026-01-01T12:00:00+02:00") == datetime.datetime(2026, 1, 1, 10, tzinfo=UTC)
-    assert clock.parse_time("2026-01-01T12:00:00.5-03:30") == datetime.datetime(2026, 1, 1, 15, 30, 0, 500000,
-                                                                               tzinfo=UTC)
+    assert clock.parse_time("2026-01-01T12:00:00.5-03:30") == datetime.datetime(2026, 1, 1, 15, 30, 0, 500000, tzinfo=UTC)
     # Terraform's Created as this collection writes it reads back to the microsecond.
     moment = datetime.datetime(2026, 11, 27, 10, 27, 34, 131593, tzinfo=UTC)
     assert clock.parse_time(lock_info.format_created(moment)) == moment

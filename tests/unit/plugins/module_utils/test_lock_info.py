@@ -28,4 +28,3 @@ def test_new_lock_round_trips():
     again = li.parse_lock(li.dump_lock(lock))
     assert again == lock
     assert li.lock_age_seconds(again) < 5
-
