@@ -5,6 +5,7 @@
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import LockTarget, acquire, release
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION
@@ -82,7 +83,7 @@ class ActionModule(RootAction):
         """The locks that refused the freeze, each naming the run of this collection that holds it when one does."""
         settings = migration.settings
         record = read_record(s3, settings["bucket"], settings["key"])
-        now = decide.utc_now()
+        now = clock.now()
         return "; ".join(decide.lock_holder(holder, migration.run_id, now, record)[1] for holder in holders)
 
     @staticmethod
@@ -95,12 +96,12 @@ class ActionModule(RootAction):
         """
         settings = migration.settings
         current = read_record(s3, settings["bucket"], settings["key"])
-        why = decide.freeze_recheck(migration.record_before, current, migration.run_id, decide.utc_now())
+        why = decide.freeze_recheck(migration.record_before, current, migration.run_id, clock.now())
         if why:
             raise PhaseFailed(why, changed=True)
         provenance = {"host": migration.host, "bucket": settings["bucket"], "key": settings["key"],
                       "workspaces": migration.workspaces, "run_id": migration.run_id,
-                      "job_id": migration.job_id, "recorded_time": decide.utc_text(decide.utc_now())}
+                      "job_id": migration.job_id, "recorded_time": clock.utc_text(clock.now())}
         pending = migration.intent or {
             "target": migration.target, "run_id": migration.run_id, "started": migration.started,
             "dynamodb_table": migration.dynamodb_table}

@@ -5,6 +5,7 @@
 
 import difflib
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import PHASE_KEY, Migration
@@ -275,7 +276,7 @@ class ActionModule(RootAction):
             },
             "run_id": migration.run_id or decide.run_identity()["run_id"],
             "started": migration.started,
-            "time": decide.utc_text(decide.utc_now()),
+            "time": clock.utc_text(clock.now()),
         }
 
 

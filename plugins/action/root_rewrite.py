@@ -3,12 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_rewrite: the root's format-preserving rewrite (docs in plugins/modules)."""
 
-import datetime
 import os
 import re
 import shutil
 import tempfile
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite import RewriteError, rewrite_paths
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import DYNAMODB
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import fingerprint, lock_settings
@@ -40,8 +40,7 @@ def backup_needed(backup_dir, backup_clean_git, root, paths):
     return (None, commit) if commit else (backup_dir, None)
 
 
-# A backup this collection wrote: "<file name>.<UTC time>~" (only those are ever pruned).
-BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
+# A backup this collection wrote: "<file name>.<UTC time>~" (clock.compact_text; only those are ever pruned).
 _BACKUP_NAME = re.compile(r"^(?P<name>.+)\.\d{8}T\d{6}Z~$")
 
 
@@ -67,7 +66,7 @@ def backup_path(backup_dir, folder, root, path, now):
     relative = os.path.relpath(path, root)
     if relative.startswith(".."):
         relative = path.lstrip(os.sep)
-    return os.path.join(backup_dir, folder, "%s.%s~" % (relative, now.strftime(BACKUP_STAMP)))
+    return os.path.join(backup_dir, folder, "%s.%s~" % (relative, clock.compact_text(now)))
 
 
 def prunable(names, backup_name, keep):
@@ -174,7 +173,7 @@ class ActionModule(RootAction):
     @staticmethod
     def _write(changed, entries, backup_dir, migration):
         """Back up, then write every changed file; on any error, restore those already written."""
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = clock.now()
         written = []
         try:
             for result, entry in zip(changed, entries):

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
@@ -42,9 +43,9 @@ class ActionModule(RootAction):
     def phase(self, args, task_vars):
         try:
             backend = self._backend(args)
-            now = ledger.clock()
-            grace = ledger.parse_duration(args["dual_grace"])
-        except (RootError, ledger.LedgerError) as exc:
+            now = clock.now()
+            grace = clock.parse_duration(args["dual_grace"])
+        except (RootError, ValueError) as exc:
             raise PhaseFailed(str(exc))
         settings = backend["settings"]
         region = settings.get("region") or args.get("region")
@@ -75,7 +76,7 @@ class ActionModule(RootAction):
             ledger.record_stage(s3, held, bool(settings.get("encrypt")), settings.get("kms_key_id"), existing=entries)
             changed = True
         stage = dict(step, lock_mode=backend["lock_mode"], bucket=settings["bucket"], key=settings["key"],
-                     dynamodb_table=table, time=ledger.utc_text(now))
+                     dynamodb_table=table, time=clock.utc_text(now))
         result = dict(changed=changed, stage=stage, target=step["target"],
                       msg="%s: %s (%s)" % (host, step["status"], step["why"]))
         if step["target"] is None:
@@ -125,5 +126,5 @@ class ActionModule(RootAction):
             bucket=settings.get("bucket"), key=settings.get("key"), account=identity.get("account"),
             held_back=step["evidence"] if step["status"] == "held" else [],
             # A rolled-back root migrate_target=auto leaves on DynamoDB: when, by which run and why.
-            pinned=step.get("pin"), run_id=decide.run_identity()["run_id"], time=ledger.utc_text(now),
+            pinned=step.get("pin"), run_id=decide.run_identity()["run_id"], time=clock.utc_text(now),
             **dict(where, **reports.identity_fields(identity)))

@@ -73,11 +73,6 @@ def identity_fields(identity):
             "identity": ("backend" if identity.get("use_backend") else "options") if identity else None}
 
 
-def file_stamp(utc_text):
-    """``2026-11-29T20:05:36Z`` -> ``20261129T200536Z`` (a file name part)."""
-    return utc_text.replace("-", "").replace(":", "")
-
-
 def counts(rows):
     """``{dimension: {value: number}}`` over the rows (per status, lock mode, stage, bucket, table, account)."""
     result = {}

@@ -17,6 +17,7 @@ import os
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import HAS_BOTO3, AwsConnection, AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AWS_ARGUMENT_SPEC
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import PHASE_KEY, Migration
@@ -115,6 +116,10 @@ class RootAction(ActionBase):
         if validation.error_messages:
             return {"failed": True, "changed": False, "msg": "; ".join(validation.error_messages),
                     PHASE_KEY: self.phase_label(raw_args)}
+        try:
+            clock.simulated()  # a TFSTATE_NOW that cannot be read fails here, named, not in the middle of a phase
+        except ValueError as exc:
+            return {"failed": True, "changed": False, "msg": str(exc), PHASE_KEY: self.phase_label(raw_args)}
         result = {}
         try:
             result.update(self.phase(validation.validated_parameters, task_vars))
