@@ -46,7 +46,6 @@ class ActionModule(RootAction):
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
         init_args=dict(type="list", elements="str", default=[]),
-        terraform_env=dict(type="dict", default={}),
         terraform_timeout=dict(type="int", default=900),
         verify=dict(type="bool", default=True),
         enable_object_lock=dict(type="bool", default=False),
@@ -62,7 +61,7 @@ class ActionModule(RootAction):
     def phase(self, args, task_vars):
         self._args, self._task_vars, self._phases = args, task_vars, {}
         migration = args["migration"]
-        terraform = dict(terraform_env=args["terraform_env"], terraform_timeout=args["terraform_timeout"])
+        terraform = dict(terraform_timeout=args["terraform_timeout"])
         try:
             frozen = (self._step("freeze", Freeze)
                       and (migration.get("target") != decide.DYNAMODB or self._step("digests", Digests))
