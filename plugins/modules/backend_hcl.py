@@ -137,9 +137,9 @@ attributes:
     description: Edits files on the target host.
 notes:
   - Files are written through a temporary file in the same directory and an atomic rename, so a reader never sees
-    half a file; the mode is kept, and the owner where the user running the module may keep it. All or nothing: when
-    a file cannot be backed up or written, the files already written get their previous content back, the backups of
-    that run are removed, and the task fails naming the file.
+    half a file; the mode is kept, and the owner where the user running the module may keep it.
+  - All or nothing - when a file cannot be backed up or written, the files already written get their previous
+    content back, the backups of that run are removed, and the task fails naming the file.
   - After the change every working directory needs C(terraform init -reconfigure) (the state stays where it is).
   - Rolling back to DynamoDB after applies in lockfile mode needs the DynamoDB digest items fixed too; see the
     collection's migration documentation.
