@@ -74,8 +74,7 @@ class ActionModule(RootAction):
         finally:
             # Released whatever happened before, also after a freeze that failed midway.
             thawed = self._step("thaw", Freeze, state="absent")
-        proven = frozen and thawed and (not args["verify"] or self._step("planned", Verify, expect="planned",
-                                                                          **terraform))
+        proven = frozen and thawed and (not args["verify"] or self._step("planned", Verify, expect="planned", **terraform))
         if proven and self._publish(migration, args["publish"]):
             self._step("record", Record, init_args=args["init_args"], remove_digests=args["remove_digests"],
                        root_name=args["root_name"], reason=args["reason"])

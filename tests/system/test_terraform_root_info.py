@@ -61,8 +61,7 @@ def test_init_args_come_after_backend_config_files_as_terraform_reads_them(tf_ro
     assert result["backend"]["settings"]["bucket"] == recorded_backend(root)["bucket"] == state_bucket
 
 
-def test_the_init_argv_and_terraform_env_it_builds_initialise_the_root(tf_root, state_bucket, terraform_bin,
-                                                                        moto_server):
+def test_the_init_argv_and_terraform_env_it_builds_initialise_the_root(tf_root, state_bucket, terraform_bin, moto_server):
     root = tf_root("app")
     root.write("backend.tf", PARTIAL_BACKEND)
     root.write("prod.tfbackend", 'bucket = "%s"\nkey    = "app/terraform.tfstate"\n' % state_bucket)
