@@ -11,9 +11,9 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.yaml import yaml_load
 from ansible.utils.vars import load_extra_vars
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger, reports, role_variables
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock, ledger, reports, role_variables
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import run_identity, utc_now, utc_text
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import run_identity
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
 
 # The collection's root: the roles' argument specs and defaults, the playbooks (what the roles read).
@@ -81,14 +81,14 @@ class ActionModule(RootAction):
         directory = args["report_dir"]
         os.makedirs(directory, exist_ok=True)
         run = run_identity()
-        generated = utc_text(utc_now())
+        generated = clock.utc_text(clock.now())
         name = args["name"]
         written = []
         # One lock per directory: serial batches, job slices and separate runs sharing it merge in turn.
         with open(os.path.join(directory, ".%s-report.lock" % name), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             kind = "preview" if self.check_mode else "run"
-            stem = "%s-%s%s" % (name, "preview-" if self.check_mode else "", reports.file_stamp(run["started"]))
+            stem = "%s-%s%s" % (name, "preview-" if self.check_mode else "", clock.compact_text(clock.parse_time(run["started"])))
             previous = reports.read_json(os.path.join(directory, stem + ".json"))
             document = reports.run_document(name, rows, run, generated, self.check_mode, previous)
             fleet = None

@@ -5,6 +5,7 @@
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import LockTarget, acquire, release
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION
@@ -77,7 +78,7 @@ class ActionModule(RootAction):
         """The locks that refused the freeze, each naming the run of this collection that holds it when one does."""
         settings = migration["backend"]["settings"]
         record = read_record(s3, settings["bucket"], settings["key"])
-        now = decide.utc_now()
+        now = clock.now()
         return "; ".join(decide.lock_holder(holder, migration["run_id"], now, record)[1] for holder in holders)
 
     @staticmethod
@@ -90,12 +91,12 @@ class ActionModule(RootAction):
         """
         settings = migration["backend"]["settings"]
         current = read_record(s3, settings["bucket"], settings["key"])
-        why = decide.freeze_recheck(migration.get("record_before"), current, migration["run_id"], decide.utc_now())
+        why = decide.freeze_recheck(migration.get("record_before"), current, migration["run_id"], clock.now())
         if why:
             raise PhaseFailed(why, changed=True)
         provenance = {"host": migration["host"], "bucket": settings["bucket"], "key": settings["key"],
                       "workspaces": migration["workspaces"], "run_id": migration["run_id"],
-                      "job_id": migration.get("job_id"), "recorded_time": decide.utc_text(decide.utc_now())}
+                      "job_id": migration.get("job_id"), "recorded_time": clock.utc_text(clock.now())}
         pending = migration.get("intent") or {
             "target": migration["target"], "run_id": migration["run_id"], "started": migration["started"],
             "dynamodb_table": migration.get("dynamodb_table")}

@@ -5,6 +5,7 @@
 
 import os
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call
@@ -215,7 +216,7 @@ class ActionModule(RootAction):
 
     def _read(self, args, task_vars):
         """Read the root, its bucket and its locks; decide what it needs and prepare the bucket and table."""
-        started = decide.utc_now()
+        started = clock.now()
         identity = decide.run_identity()
         env = self.terraform_env(args)
         backend, migration = self._read_root(args, task_vars.get("inventory_hostname"), identity, started, env)
@@ -285,7 +286,7 @@ class ActionModule(RootAction):
             "run_id": identity["run_id"],
             "job_id": identity["job_id"],
             "controller": identity["controller"],
-            "started": decide.utc_text(started),
+            "started": clock.utc_text(started),
             "lock_mode_before": backend["lock_mode"],
             "initialised_lock_mode_before": backend["initialised_lock_mode"],
             # The binary that re-initialises and plans a Terragrunt root the role migrates; None for any other.

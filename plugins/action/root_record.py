@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_record: record the measured cut-over (docs in plugins/modules)."""
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import (
@@ -56,7 +57,7 @@ class ActionModule(RootAction):
         settings = migration["backend"]["settings"]
         connection = self.connection(args, migration.get("region"))
         s3 = connection.client("s3")
-        now = decide.utc_text(decide.utc_now())
+        now = clock.utc_text(clock.now())
         provenance = {"host": migration["host"], "bucket": settings["bucket"], "key": settings["key"],
                       "workspaces": migration["workspaces"], "run_id": migration["run_id"],
                       "job_id": migration.get("job_id"), "recorded_time": now}
@@ -88,7 +89,7 @@ class ActionModule(RootAction):
         ``(key or None, lifted pin or None)``: a dual or lockfile stage written over a rollback's pin names it.
         """
         try:
-            moment = ledger.clock()
+            moment = clock.now()
             existing = ledger.read_root_entries(s3, settings["bucket"], settings["key"])
         except ledger.LedgerError as exc:
             raise PhaseFailed(str(exc))

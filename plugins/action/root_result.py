@@ -5,6 +5,7 @@
 
 import difflib
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
@@ -265,7 +266,7 @@ class ActionModule(RootAction):
             },
             "run_id": migration.get("run_id") or decide.run_identity()["run_id"],
             "started": migration.get("started"),
-            "time": decide.utc_text(decide.utc_now()),
+            "time": clock.utc_text(clock.now()),
         }
 
 

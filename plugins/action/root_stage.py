@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION, AwsError
@@ -37,9 +38,9 @@ class ActionModule(RootAction):
     def phase(self, args, task_vars):
         try:
             backend = resolve_root(args["root"], args["init_args"])
-            now = ledger.clock()
-            grace = ledger.parse_duration(args["dual_grace"])
-        except (RootError, ledger.LedgerError) as exc:
+            now = clock.now()
+            grace = clock.parse_duration(args["dual_grace"])
+        except (RootError, ValueError) as exc:
             raise PhaseFailed(str(exc))
         settings = backend["settings"]
         region = settings.get("region") or args.get("region")
@@ -70,7 +71,7 @@ class ActionModule(RootAction):
             ledger.record_stage(s3, held, bool(settings.get("encrypt")), settings.get("kms_key_id"), existing=entries)
             changed = True
         stage = dict(step, lock_mode=backend["lock_mode"], bucket=settings["bucket"], key=settings["key"],
-                     dynamodb_table=table, time=ledger.utc_text(now))
+                     dynamodb_table=table, time=clock.utc_text(now))
         result = dict(changed=changed, stage=stage, target=step["target"],
                       msg="%s: %s (%s)" % (host, step["status"], step["why"]))
         if step["target"] is None:
@@ -110,5 +111,5 @@ class ActionModule(RootAction):
             "held_back": step["evidence"] if step["status"] == "held" else [],
             # A rolled-back root migrate_target=auto leaves on DynamoDB: when, by which run and why.
             "pinned": step.get("pin"),
-            "run_id": decide.run_identity()["run_id"], "started": None, "time": ledger.utc_text(now),
+            "run_id": decide.run_identity()["run_id"], "started": None, "time": clock.utc_text(now),
         }

@@ -420,6 +420,8 @@ def _expires_soon(expiration, now=None):
         return False
     if not isinstance(expiration, datetime.datetime):
         return True
+    # The real time, not clock.now(): STS's expiry is real, and a simulated TFSTATE_NOW must not renew or keep
+    # credentials by it.
     now = now or datetime.datetime.now(datetime.timezone.utc)
     if expiration.tzinfo is None:
         expiration = expiration.replace(tzinfo=datetime.timezone.utc)

@@ -5,6 +5,7 @@
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import (
     HAS_BOTO3,
     AwsConnection,
@@ -51,6 +52,10 @@ class AwsModule:
                 self.module.fail_json(msg="%s must be a positive number of seconds, got %s" % (name, self.params[name]))
         if self.params.get("max_attempts") is not None and self.params["max_attempts"] < 1:
             self.module.fail_json(msg="max_attempts must be at least 1, got %s" % self.params["max_attempts"])
+        try:
+            clock.simulated()  # a TFSTATE_NOW that cannot be read fails here, named, before anything is read
+        except ValueError as exc:
+            self.module.fail_json(msg=str(exc))
         self.check_mode = self.module.check_mode
         self._connection = None
         if not HAS_BOTO3:

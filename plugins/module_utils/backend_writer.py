@@ -15,17 +15,16 @@ unchanged (``committed_in``), unless ``clean_git``.
 """
 
 import collections
-import datetime
 import os
 import re
 import shutil
 import tempfile
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import Git, committed_in
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import run
 
-# A backup this collection wrote: "<file name>.<UTC time>~" (only those are ever pruned).
-BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
+# A backup this collection wrote: "<file name>.<UTC time>~" (clock.compact_text; only those are ever pruned).
 _BACKUP_NAME = re.compile(r"^(?P<name>.+)\.\d{8}T\d{6}Z~$")
 
 # One file to write: its path, its new bytes, the root its backup path is relative to, and the folder
@@ -93,7 +92,7 @@ def backup_path(backup_dir, folder, root, path, now):
     relative = os.path.relpath(path, root)
     if relative.startswith(".."):
         relative = path.lstrip(os.sep)
-    return os.path.join(backup_dir, folder, "%s.%s~" % (relative, now.strftime(BACKUP_STAMP)))
+    return os.path.join(backup_dir, folder, "%s.%s~" % (relative, clock.compact_text(now)))
 
 
 def prunable(names, backup_name, keep):
@@ -197,7 +196,7 @@ def write_files(writes, policy=None, now=None, git=None):
     ``{path, in_git}`` when the root's git checkout holds it instead, else ``{path}``. Raises WriteFailed naming
     the file that could not be backed up or written, after putting back every file already written.
     """
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or clock.now()
     backups, in_git = _plan_backups(writes, policy, now, git)
     made, done, current = [], [], None
     try:

@@ -13,11 +13,9 @@ the ETag is not the MD5 of objects encrypted with KMS or uploaded in parts. Stat
 streamed into the hash and never kept, printed or returned.
 """
 
-import datetime
 import hashlib
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, BotoCoreError, call, paginate
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import CorruptLock, parse_created
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import is_digest_item, read_lock_items, scan_table
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import (
     digest_table_key,
@@ -253,23 +251,6 @@ def remove_digests(dynamodb, table, selection, items, check_mode=False):
 
 # ---------------------------------------------------------------------------
 # Is a client still writing digests after the cut-over?
-
-def parse_time(value):
-    """An aware UTC datetime from RFC 3339 / ISO 8601 text; a time without zone is taken as UTC."""
-    if isinstance(value, datetime.datetime):
-        moment = value
-    else:
-        try:
-            moment = parse_created(value)
-        except CorruptLock:
-            try:
-                moment = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-            except ValueError:
-                raise ValueError("%r is not an ISO 8601 time such as 2026-11-27T10:00:00Z" % (value,))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
-
 
 def versions_written_after(s3, bucket, key, moment):
     """The versions of one object written after ``moment``, newest first (delete markers excluded).

@@ -30,6 +30,7 @@ import os
 import re
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call, paginate
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.clock import parse_time, parse_time_or_none, utc_text
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import FREEZE_MARK, LEGACY_FREEZE_INFO
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import (
@@ -51,54 +52,11 @@ ENTRY_FIELDS = ("stage", "from_stage", "time", "table", "bucket", "key", "worksp
                 "pinned", "lifted_pin")
 # The fields of an entry that differ between two runs that did the same thing.
 RUN_FIELDS = ("time", "run_id", "job_id", "since", "generated")
-NOW_VARIABLE = "TFSTATE_NOW"
 DEFAULT_DUAL_GRACE = "7d"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNITS = {"": 86400, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class LedgerError(ValueError):
-    """A ledger value that cannot be used (a clock or duration that cannot be read)."""
-
-
-# ---------------------------------------------------------------------------
-# Time: the clock, with a hook for tests and simulations.
-
-def utc_text(moment):
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text):
-    """An aware UTC datetime from ISO 8601 text with a zone (``Z`` or ``+00:00``); LedgerError otherwise."""
-    try:
-        moment = datetime.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise LedgerError("%r is not an ISO 8601 time" % (text,))
-    if moment.tzinfo is None:
-        raise LedgerError("%r has no time zone (write it in UTC, e.g. 2026-12-01T00:00:00Z)" % (text,))
-    return moment.astimezone(datetime.timezone.utc)
-
-
-def clock(environ=None):
-    """Now, in UTC; ``TFSTATE_NOW`` (ISO 8601 UTC) replaces it, for tests and simulations only."""
-    environ = os.environ if environ is None else environ
-    value = environ.get(NOW_VARIABLE)
-    if value:
-        try:
-            return parse_time(value)
-        except LedgerError as exc:
-            raise LedgerError("%s: %s" % (NOW_VARIABLE, exc))
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def parse_duration(value):
-    """Seconds of ``7d``, ``36h``, ``90m``, ``2w``, ``600s`` or a plain number of days."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value) * 86400
-    match = _DURATION.match(str(value))
-    if not match:
-        raise LedgerError("%r is not a duration (a number and s, m, h, d or w, e.g. 7d)" % (value,))
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    """A ledger value or request that cannot be used."""
 
 
 # ---------------------------------------------------------------------------
@@ -145,10 +103,7 @@ def new_entry(stage, moment, bucket, key, table=None, from_stage=None, workspace
 
 
 def _entry_time(entry):
-    try:
-        return parse_time(entry.get("time"))
-    except LedgerError:
-        return None
+    return parse_time_or_none(entry.get("time"))
 
 
 def root_entries(entries, bucket, key):
@@ -507,7 +462,7 @@ def parse_entry(body, bucket, object_key, parsed):
         return None, "%s says stage %r, its name %r" % (where, data.get("stage"), parsed[1])
     try:
         parse_time(data.get("time"))
-    except LedgerError as exc:
+    except ValueError as exc:
         return None, "%s: time %s" % (where, exc)
     entry = {field: data.get(field) for field in ENTRY_FIELDS}
     entry.update(bucket=bucket, key=parsed[0])

@@ -9,36 +9,18 @@ Pure functions, no Ansible or boto3 imports.
 import datetime
 import getpass
 import json
-import re
 import socket
 import uuid
+
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 
 # Terraform's field order, kept so the JSON we write reads like Terraform's own.
 LOCK_FIELDS = ("ID", "Operation", "Info", "Who", "Version", "Created", "Path")
 CONTENT_TYPE = "application/json"
 
-_CREATED = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$")
-
 
 class CorruptLock(ValueError):
     """A lock body that is empty or not Terraform's lock JSON."""
-
-
-def parse_created(value):
-    """Parse Terraform's ``Created`` (RFC 3339, nanoseconds) into an aware UTC datetime."""
-    match = _CREATED.match(value or "")
-    if not match:
-        raise CorruptLock("Created %r is not an RFC 3339 time" % (value,))
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    stamp = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro,
-                              tzinfo=datetime.timezone.utc)
-    if zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        offset = datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-        stamp -= sign * offset
-    return stamp
 
 
 def format_created(moment):
@@ -71,12 +53,13 @@ def parse_lock(body):
 
 
 def lock_age_seconds(lock, now=None):
-    """Seconds since the lock's ``Created``; None when Created cannot be read."""
+    """Seconds since the lock's ``Created`` at ``now`` (default: the collection's clock); None when Created cannot
+    be read."""
     try:
-        created = parse_created(lock.get("Created"))
-    except CorruptLock:
+        created = clock.parse_time(lock.get("Created"))
+    except ValueError:
         return None
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or clock.now()
     return max(0.0, (now - created).total_seconds())
 
 
@@ -97,7 +80,7 @@ def new_lock(path, operation, info="", who=None, version="", now=None):
         "Info": info or "",
         "Who": who or default_who(),
         "Version": version or "",
-        "Created": format_created(now or datetime.datetime.now(datetime.timezone.utc)),
+        "Created": format_created(now or clock.now()),
         "Path": path,
     }
 

@@ -9,8 +9,8 @@ A table is retired only when no lock item exists and no digest item shows a clie
 has ``dynamodb_table`` writing a state after the cut-over.
 """
 
-import datetime
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, BotoCoreError, call
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import current_digests
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
@@ -114,7 +114,7 @@ def group_by_state(table, items, now=None):
     Returns ``(states, unrecognised)``: ``states`` is a list sorted by path of
     ``{"state_path", "bucket", "key", "lock": lock record or None, "digest": hex MD5 or None}``.
     """
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or clock.now()
     states = {}
     unrecognised = []
     for item in items:
@@ -249,8 +249,7 @@ def create_backup(dynamodb, table, backup_name, wait_timeout=600):
 
 
 def default_backup_name(table, now=None):
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return "%s-before-delete-%s" % (table, now.strftime("%Y%m%dT%H%M%SZ"))
+    return "%s-before-delete-%s" % (table, clock.compact_text(now or clock.now()))
 
 
 def ensure_table_absent(s3, dynamodb, table, cutover=None, backup=False, backup_name=None,

@@ -8,10 +8,10 @@ modules, the migration role and other module_utils can share them.
 """
 
 import concurrent.futures
-import datetime
 import os
 import time
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call, paginate
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import (
     CONTENT_TYPE,
@@ -127,7 +127,7 @@ def lock_record(store, bucket, state_object_key, body, table=None, workspace=Non
     ``body`` None means the body was not read (``corrupt`` is then None). ``age_seconds`` comes
     from the lock's ``Created``, else from the object's LastModified (``age_source`` says which).
     """
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or clock.now()
     record = {
         "store": store,
         "bucket": bucket,
@@ -397,7 +397,7 @@ def find_locks(client_for, requests, read_bodies=True, stale_after=None, now=Non
     ``workspace_key_prefix`` and ``workspaces`` (None: all), ``dynamodb_table`` and ``region``.
     A request with only ``dynamodb_table`` covers every lock item of that table.
     """
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or clock.now()
     clients = {}
 
     def client(service, region):

@@ -16,6 +16,9 @@ import shlex
 import socket
 import uuid
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.clock import parse_time_or_none, utc_text
+
 # Lock modes, as backend_discovery names them.
 LOCKFILE = "lockfile"
 DUAL = "dual"
@@ -72,28 +75,6 @@ LEGACY_FREEZE_INFO = "Backend migration to S3 native locking by tfstate.s3_backe
 _FREEZE_FIELDS = re.compile(r"(\w+)=(\S+)")
 
 
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def utc_text(moment):
-    """RFC 3339 in UTC with ``Z``, to the second: how every time in a result or report is written."""
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_utc(text):
-    """An aware datetime from ``utc_text`` output (or any ISO 8601 time with a zone); None if unreadable."""
-    if not text:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(datetime.timezone.utc)
-
-
 # ---------------------------------------------------------------------------
 # Run identity and the maintenance lock that freezes a root's states while its backend changes.
 
@@ -130,8 +111,9 @@ def run_identity(controller_pid=None, environ=None):
     controller = socket.gethostname()
     ticks = _process_start(pid)
     boot = _boot_time()
-    started = utc_now()
-    if ticks is not None and boot is not None:
+    # The playbook process's start; the collection's clock when it is simulated (TFSTATE_NOW) or unknown.
+    started = clock.now(environ)
+    if ticks is not None and boot is not None and clock.simulated(environ) is None:
         started = datetime.datetime.fromtimestamp(boot + int(ticks) / os.sysconf("SC_CLK_TCK"),
                                                   datetime.timezone.utc)
     job = environ.get("JOB_ID") or environ.get("AWX_JOB_ID") or environ.get("TOWER_JOB_ID") or ""
@@ -210,8 +192,8 @@ def parse_freeze_info(info):
         "pid": fields.get("pid"),
         "pid_start": fields.get("pid_start"),
         "job_id": fields.get("job"),
-        "started": parse_utc(fields.get("started")),
-        "lease_until": parse_utc(fields.get("lease_until")),
+        "started": parse_time_or_none(fields.get("started")),
+        "lease_until": parse_time_or_none(fields.get("lease_until")),
         "legacy": False,
     }
 
@@ -268,8 +250,8 @@ def classify_intent(pending, run_id, now, legacy_lease_seconds=3600):
         return "none", ""
     if pending.get("run_id") and pending.get("run_id") == run_id:
         return "ours", "this run's own cut-over to %s" % pending.get("target")
-    holder = dict(pending, lease_until=parse_utc(pending.get("lease_until")))
-    started = parse_utc(pending.get("started"))
+    holder = dict(pending, lease_until=parse_time_or_none(pending.get("lease_until")))
+    started = parse_time_or_none(pending.get("started"))
     if holder["lease_until"] is None and not pending.get("controller"):
         # Nothing to judge but its start (none: it cannot be a live run's).
         holder["lease_until"] = (started + datetime.timedelta(seconds=int(legacy_lease_seconds)) if started
@@ -283,12 +265,12 @@ def classify_intent(pending, run_id, now, legacy_lease_seconds=3600):
 
 def lock_in_window(lock, pending, now):
     """Whether a lock was taken while ``pending``'s run was in its cut-over window (its start to its lease)."""
-    started = parse_utc((pending or {}).get("started"))
+    started = parse_time_or_none((pending or {}).get("started"))
     age = lock.get("age_seconds")
     if started is None or age is None:
         return started is not None  # a lock of unknown age during a live intent: the run's, as far as can be told
     taken = now - datetime.timedelta(seconds=int(age))
-    lease = parse_utc(pending.get("lease_until"))
+    lease = parse_time_or_none(pending.get("lease_until"))
     # A few seconds of slack: the run's start is its playbook's, a lock's time a client's clock.
     return taken >= started - datetime.timedelta(seconds=5) and (lease is None or taken <= lease)
 

@@ -31,11 +31,6 @@ SUMMARY_TEXT = 240
 ARTIFACT_DROPPED = ("files_diff", "diff", "verification", "interrupted", "workspaces", "durations", "record")
 
 
-def file_stamp(utc_text):
-    """``2026-11-29T20:05:36Z`` -> ``20261129T200536Z`` (a file name part)."""
-    return utc_text.replace("-", "").replace(":", "")
-
-
 def counts(rows):
     """``{dimension: {value: number}}`` over the rows (per status, lock mode, stage, bucket, table, account)."""
     result = {}

@@ -14,7 +14,7 @@ import os
 import re
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import IDENTITY_SETTINGS
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import parse_time
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.clock import parse_time, utc_text
 
 
 def sort_findings(table, roots, findings):
@@ -82,13 +82,13 @@ def last_cutover(records, configured=None):
     times = []
     problems = []
     if configured:
-        times.append((parse_time(configured), configured))
+        times.append((parse_time(configured, assume_utc=True), configured))
     for root, record in records:
         value = record.get("cutover_time")
         if not value:
             continue
         try:
-            times.append((parse_time(value), value))
+            times.append((parse_time(value, assume_utc=True), value))
         except ValueError as exc:
             problems.append("the migration record of root %s has a cut-over time that cannot be read, so the grace "
                             "period cannot be judged: %s" % (root, exc))
@@ -160,7 +160,7 @@ def _grace_refusals(cutover_time, cutover_moment, grace_period_days, now):
     left = cutover_moment + grace - now
     if left <= datetime.timedelta(0):
         return []
-    over = (cutover_moment + grace).astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    over = utc_text(cutover_moment + grace)
     return [refusal(
         "the grace period of %g day(s) after the last cut-over (%s) is not over: %s hour(s) left" % (
             float(grace_period_days), cutover_time, round(left.total_seconds() / 3600, 1)),

@@ -144,6 +144,7 @@ generated:
   sample: "2026-12-08T00:00:00Z"
 """
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
@@ -158,18 +159,18 @@ def main():
         ),
         supports_check_mode=True,
     )
+    now = clock.now()
     try:
-        now = ledger.clock()
-        grace = ledger.parse_duration(module.params["retire_grace"])
-    except ledger.LedgerError as exc:
-        module.fail_json(msg=str(exc))
+        grace = clock.parse_duration(module.params["retire_grace"])
+    except ValueError as exc:
+        module.fail_json(msg="retire_grace: %s" % exc)
     unreadable = []
     try:
         view = ledger.read_fleet(module.client("s3"), module.params["buckets"], module.params["page_size"], unreadable)
     except AwsError as exc:
         module.fail_aws(exc)
     retirable, kept = ledger.retirable_tables(view, now, grace)
-    generated = ledger.utc_text(now)
+    generated = clock.utc_text(now)
     missing = set(item["bucket"] for item in unreadable)
     module.exit_json(changed=False, fleet=view, retirable_tables=retirable, kept_tables=kept, generated=generated,
                      markdown=ledger.fleet_markdown(view, generated, retirable, kept), unreadable_buckets=unreadable,

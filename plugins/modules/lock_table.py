@@ -248,12 +248,12 @@ blockers:
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.clock import parse_time
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import (
     DigestConflict,
     STATE_SELECTION_EXCLUSIVE,
     STATE_SELECTION_REQUIRED_BY,
     STATE_SELECTION_SPEC,
-    parse_time,
     remove_digests,
     state_selection,
     sync_digests,
@@ -345,7 +345,7 @@ def main():
     cutover = None
     if params["cutover_time"]:
         try:
-            cutover = parse_time(params["cutover_time"])
+            cutover = parse_time(params["cutover_time"], assume_utc=True)
         except ValueError as exc:
             module.fail_json(msg="cutover_time: %s" % exc)
     try:

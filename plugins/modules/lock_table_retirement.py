@@ -194,6 +194,7 @@ roots_examined:
   sample: 2
 """
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
@@ -280,10 +281,7 @@ def main():
     )
     params = module.params
     table = params["table"]
-    try:
-        now = ledger.clock()
-    except ledger.LedgerError as exc:
-        module.fail_json(msg=str(exc))
+    now = clock.now()
     sorted_roots = sort_findings(table, params["roots"], params["findings"])
     principal = act_as_table_principal(module, table, params["findings"])
     try:

@@ -136,8 +136,7 @@ ledger_key:
   sample: tfstate-s3-backend-ledger/network/terraform.tfstate/dynamodb.json
 """
 
-import datetime
-
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION, AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
@@ -157,10 +156,7 @@ def shown(record):
 
 def ledger_stage(module, s3, params, record):
     """The root's stage in the fleet's ledger, written when it is news (not in check mode); its key or None."""
-    try:
-        moment = ledger.clock()
-    except ledger.LedgerError as exc:
-        module.fail_json(msg=str(exc))
+    moment = clock.now()
     existing = ledger.read_root_entries(s3, params["bucket"], params["key"])
     if not ledger.needs_write(existing, params["mode"]):
         return None
@@ -209,7 +205,7 @@ def main():
         if identity:
             result["identity"] = identity
         if params["mode"]:
-            now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            now = clock.utc_text(clock.now())
             wanted = wanted_record(current, params["mode"], params["dynamodb_table"], params["cutover_time"] or now,
                                    redact_url(params["root"]), COLLECTION_VERSION)
             if wanted != current:

@@ -17,6 +17,7 @@ import os
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import HAS_BOTO3, AwsConnection, AwsError
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AWS_ARGUMENT_SPEC
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import (
@@ -111,6 +112,10 @@ class RootAction(ActionBase):
         validation = ArgumentSpecValidator(spec).validate(raw_args)
         if validation.error_messages:
             return dict(failed=True, changed=False, msg="; ".join(validation.error_messages))
+        try:
+            clock.simulated()  # a TFSTATE_NOW that cannot be read fails here, named, not in the middle of a phase
+        except ValueError as exc:
+            return dict(failed=True, changed=False, msg=str(exc))
         result = {}
         try:
             result.update(self.phase(validation.validated_parameters, task_vars))

@@ -20,7 +20,7 @@ from tests.testbed.collection import ROOT, ansible_env, run_playbook
 from tests.testbed.moto_server import MotoServer
 from tests.testbed.terraform import TerraformRoot
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock, ledger
 
 MIGRATE = os.path.join(ROOT, "playbooks", "migrate.yml")
 RETIRE = os.path.join(ROOT, "playbooks", "retire.yml")
@@ -209,7 +209,7 @@ def test_auto_moves_each_root_one_stage_a_run_and_holds_a_root_with_an_old_clien
     start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
     def run(days):
-        env = dict(CREDENTIALS, TFSTATE_NOW=ledger.utc_text(start + datetime.timedelta(days=days)))
+        env = dict(CREDENTIALS, TFSTATE_NOW=clock.utc_text(start + datetime.timedelta(days=days)))
         proc = run_playbook(MIGRATE, inventory=inventory, env=env)
         assert proc.returncode == 0, proc.stdout[-5000:]
         with open(os.path.join(fleet.base, "reports", "migrate-report.json")) as handle:
@@ -225,7 +225,7 @@ def test_auto_moves_each_root_one_stage_a_run_and_holds_a_root_with_an_old_clien
     # A client of "legacy" that still has only dynamodb_table holds a lock: an item, no .tflock.
     lock_id = "%s/legacy/terraform.tfstate" % fleet.bucket("bkt")
     info = {"ID": str(uuid.uuid4()), "Operation": "OperationTypeApply", "Info": "", "Who": "old-ci@runner-7",
-            "Version": "1.11.4", "Created": ledger.utc_text(start), "Path": lock_id}
+            "Version": "1.11.4", "Created": clock.utc_text(start), "Path": lock_id}
     fleet.dynamodb.put_item(TableName=fleet.table("tbl-b"),
                             Item={"LockID": {"S": lock_id}, "Info": {"S": json.dumps(info)}})
 
@@ -244,7 +244,7 @@ def test_auto_moves_each_root_one_stage_a_run_and_holds_a_root_with_an_old_clien
     # Run 3, sixteen days in: nothing moves; the fleet view says tbl-a may go, and the retire job removes it.
     rows = run(16)
     assert rows["app"]["status"] == "done" and rows["legacy"]["status"] == "held"
-    now = ledger.utc_text(start + datetime.timedelta(days=16))
+    now = clock.utc_text(start + datetime.timedelta(days=16))
     view = fleet.fleet_view(os.path.join(fleet.base, "fleet"), now=now)
     assert view["retirable_tables"] == {fleet.table("tbl-a"): view["retirable_tables"][fleet.table("tbl-a")]}
     assert [row["host"] for row in view["fleet"]["held_back"]] == ["legacy"]
@@ -335,7 +335,7 @@ def test_a_rollback_stays_rolled_back_until_an_explicit_run_moves_it_on(tmp_path
     start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
     def run(playbook, days, extra=None, limit=None):
-        env = dict(CREDENTIALS, TFSTATE_NOW=ledger.utc_text(start + datetime.timedelta(days=days)))
+        env = dict(CREDENTIALS, TFSTATE_NOW=clock.utc_text(start + datetime.timedelta(days=days)))
         proc = run_playbook(playbook, extra, inventory=inventory, env=env, args=["--limit", limit] if limit else [])
         assert proc.returncode == 0, proc.stdout[-5000:]
         if playbook != MIGRATE:

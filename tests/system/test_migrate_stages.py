@@ -6,7 +6,7 @@ import socket
 import subprocess
 
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock, migration
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, lockfile
 from tests.testbed.collection import ROOT, run_module, run_playbook
 from tests.testbed.fleet import fleet_inventory, root_hosts
@@ -22,7 +22,7 @@ def _dead_run_freeze_info():
     gone = subprocess.Popen(["true"])
     gone.wait()
     identity = {"run_id": "killed-run", "controller": socket.gethostname(), "pid": gone.pid, "pid_start": "1"}
-    return migration.freeze_info(identity, migration.utc_now(), 3600)
+    return migration.freeze_info(identity, clock.now(), 3600)
 
 
 def _inventory(tmp_path, moto_server, terraform_bin, roots, **extra):

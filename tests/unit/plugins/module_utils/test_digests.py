@@ -1,12 +1,9 @@
-import datetime
 import hashlib
 import io
 
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import digests as dg
-
-UTC = datetime.timezone.utc
 
 
 def test_named_state_keys_covers_keys_and_workspaces():
@@ -43,22 +40,6 @@ def test_digest_change_actions(before, after, action):
     change = dg.digest_change("b", "k", before, after, "why")
     assert change["action"] == action
     assert change["digest_table_key"] == "b/k-md5" and "digest_lock_id" not in change and change["state_path"] == "b/k"
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("2026-11-27T10:00:00Z", datetime.datetime(2026, 11, 27, 10, 0, tzinfo=UTC)),
-    ("2026-11-27T10:27:34.131593493Z", datetime.datetime(2026, 11, 27, 10, 27, 34, 131593, tzinfo=UTC)),
-    ("2026-11-27T12:00:00+02:00", datetime.datetime(2026, 11, 27, 10, 0, tzinfo=UTC)),
-    ("2026-11-27 10:00:00", datetime.datetime(2026, 11, 27, 10, 0, tzinfo=UTC)),
-    ("2026-11-27", datetime.datetime(2026, 11, 27, tzinfo=UTC)),
-])
-def test_parse_time(text, expected):
-    assert dg.parse_time(text) == expected
-
-
-def test_parse_time_refuses_garbage():
-    with pytest.raises(ValueError, match="ISO 8601"):
-        dg.parse_time("last tuesday")
 
 
 class StreamingBody:

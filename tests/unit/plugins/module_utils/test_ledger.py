@@ -39,17 +39,6 @@ def test_new_entry_takes_the_awx_job_from_the_environment_and_redacts_the_root()
     assert made["workspaces"] == ["default"]
 
 
-def test_clock_hook_and_durations():
-    assert ledger.clock({"TFSTATE_NOW": "2026-12-08T00:00:00Z"}) == at(7)
-    with pytest.raises(ledger.LedgerError, match="TFSTATE_NOW"):
-        ledger.clock({"TFSTATE_NOW": "2026-12-08T00:00:00"})
-    assert ledger.parse_duration("7d") == 7 * DAY
-    assert ledger.parse_duration("36h") == 36 * 3600
-    assert ledger.parse_duration(2) == 2 * DAY
-    with pytest.raises(ledger.LedgerError):
-        ledger.parse_duration("a week")
-
-
 def test_current_stage_is_the_latest_and_a_rerun_writes_nothing():
     entries = [entry("dual", 0), entry("lockfile", 8)]
     assert ledger.current(entries)["stage"] == "lockfile"

@@ -27,14 +27,6 @@ def identity(run_id="run-a", controller="ctl", pid=1, pid_start="42"):
     return {"run_id": run_id, "controller": controller, "pid": pid, "pid_start": pid_start}
 
 
-def test_utc_text_is_utc_with_z():
-    moment = datetime.datetime(2026, 11, 29, 21, 0, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
-    assert m.utc_text(moment) == "2026-11-29T20:00:00Z"
-    assert m.parse_utc("2026-11-29T20:00:00Z") == NOW
-    assert m.parse_utc("2026-11-29T20:00:00") is None  # no zone: unreadable rather than guessed
-    assert m.parse_utc("soon") is None
-
-
 def test_run_identity_is_the_same_in_every_worker_of_a_run():
     first = m.run_identity(controller_pid=1, environ={})
     again = m.run_identity(controller_pid=1, environ={})
