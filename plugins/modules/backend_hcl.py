@@ -348,6 +348,8 @@ def write_changed(module, changed_results, params):
                                 backup_folder(result.settings, root)))
     try:
         return write_files(writes, policy)
+    except ValueError as exc:  # a TFSTATE_NOW that is not a time (clock.now)
+        module.fail_json(msg="nothing was written: %s" % exc)
     except WriteFailed as exc:
         module.fail_json(msg="cannot write %s: %s; %s" % (
             exc.path, exc.reason, "nothing was written" if exc.restored else "NOT ALL FILES WERE PUT BACK"),
