@@ -47,7 +47,6 @@ class ActionModule(RootAction):
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
         init_args=dict(type="list", elements="str", default=[]),
-        terraform_env=dict(type="dict", default={}),
         terraform_timeout=dict(type="int", default=900),
         verify=dict(type="bool", default=True),
         enable_object_lock=dict(type="bool", default=False),
@@ -63,7 +62,7 @@ class ActionModule(RootAction):
     def phase(self, args, task_vars):
         self._args, self._task_vars, self._phases = args, task_vars, {}
         migration = self.migration_of(args)
-        terraform = dict(terraform_env=args["terraform_env"], terraform_timeout=args["terraform_timeout"])
+        terraform = dict(terraform_timeout=args["terraform_timeout"])
         try:
             frozen = (self._step("freeze", Freeze)
                       and (migration.target != decide.DYNAMODB or self._step("digests", Digests))
@@ -76,8 +75,7 @@ class ActionModule(RootAction):
         finally:
             # Released whatever happened before, also after a freeze that failed midway.
             thawed = self._step("thaw", Freeze, state="absent")
-        proven = frozen and thawed and (not args["verify"] or self._step("planned", Verify, expect="planned",
-                                                                          **terraform))
+        proven = frozen and thawed and (not args["verify"] or self._step("planned", Verify, expect="planned", **terraform))
         if proven and self._publish(migration, args["publish"]):
             self._step("record", Record, init_args=args["init_args"], remove_digests=args["remove_digests"],
                        root_name=args["root_name"], reason=args["reason"],

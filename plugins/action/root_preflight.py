@@ -37,7 +37,6 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli i
     plan_argv,
     run,
     runner,
-    terraform_env,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.ledger import DEFAULT_DUAL_GRACE
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import (
@@ -182,7 +181,6 @@ class ActionModule(RootAction):
         init_args=dict(type="list", elements="str", default=[]),
         terraform_bin=dict(type="str", default="terraform"),
         terragrunt_bin=dict(type="str"),
-        terraform_env=dict(type="dict", default={}),
         target=dict(type="str", choices=[decide.DUAL, decide.LOCKFILE, decide.DYNAMODB, AUTO], default=decide.DUAL),
         dual_grace=dict(type="str", default=DEFAULT_DUAL_GRACE),
         dynamodb_table=dict(type="str"),
@@ -240,7 +238,7 @@ class ActionModule(RootAction):
         """Read the root's bucket and locks; decide what it needs and prepare the bucket and table."""
         started = clock.now()
         identity = decide.run_identity()
-        env = terraform_env(extra=args["terraform_env"])
+        env = self.terraform_env(args)
         backend, migration = self._read_root(args, task_vars.get("inventory_hostname"), identity, started, env,
                                              resolved)
         if migration.action is not None:

@@ -12,7 +12,6 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli i
     init_argv,
     run,
     runner,
-    terraform_env,
 )
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
     MIGRATION_OPTION,
@@ -26,7 +25,6 @@ class ActionModule(RootAction):
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
         init_args=dict(type="list", elements="str", default=[]),
-        terraform_env=dict(type="dict", default={}),
         terraform_timeout=dict(type="int", default=900),
     )
 
@@ -39,7 +37,7 @@ class ActionModule(RootAction):
         if self.check_mode:
             return dict(changed=True, cmd=argv, initialised_lock_mode=None,
                         msg="check mode: %s would run in %s" % (command, root))
-        rc, out, err = run(argv, root, dict(terraform_env(extra=args["terraform_env"]), **extra),
+        rc, out, err = run(argv, root, self.terraform_env(args, **extra),
                            args["terraform_timeout"])
         if rc != 0:
             raise PhaseFailed("%s failed in %s: %s" % (command, root, first_error(err or out)), rc=rc, cmd=argv)

@@ -11,7 +11,6 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli i
     refused_by_lockfile,
     run,
     runner,
-    terraform_env,
 )
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
     MIGRATION_OPTION,
@@ -22,11 +21,9 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 
 class ActionModule(RootAction):
     PHASE = "verify"
-    USES_AWS = False
     ARGUMENT_SPEC = dict(
         migration=MIGRATION_OPTION,
         expect=dict(type="str", choices=["refused", "planned"], required=True),
-        terraform_env=dict(type="dict", default={}),
         terraform_timeout=dict(type="int", default=900),
     )
 
@@ -35,7 +32,7 @@ class ActionModule(RootAction):
         if self.check_mode:
             return dict(changed=False, verified=None, msg="check mode: terraform was not run")
         binary, extra = runner(args["migration"])
-        env = dict(terraform_env(extra=args["terraform_env"]), TF_WORKSPACE="default", **extra)
+        env = self.terraform_env(args, TF_WORKSPACE="default", **extra)
         if args["expect"] == "refused":
             return self._refused(binary, migration, env, args["terraform_timeout"])
         return self._planned(binary, migration, env, args["terraform_timeout"])

@@ -61,6 +61,7 @@ class FileRewrite:
         self.untouched = []    # {file, line, kind, reason}
         self.locals = []       # locals a removed dynamodb_table came from
         self.explicit = False  # named in paths (not found by walking a directory)
+        self.settings = {}     # the settings of its first backend naming a bucket and key (its backups' folder)
         self.settings_after = None  # each backend's settings as the checked new text reads (a file that changes)
 
     @property
@@ -117,6 +118,7 @@ def rewrite_scan(scan, kind, mode, dynamodb_table=None, leave_unlocked=True):
     result = FileRewrite(scan.path, scan.file)
     if _skip_unscannable(scan, result):
         return result
+    result.settings = next((dict(b.settings) for b in scan.backends if b.settings.get("bucket") and b.settings.get("key")), {})
     text = scan.file.text
     syntax = SYNTAXES[scan.backends[0].syntax]
     editor = Editor(text, scan.backends[0].lines, syntax)

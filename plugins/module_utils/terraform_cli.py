@@ -53,6 +53,16 @@ def terraform_env(base=None, extra=None):
     return env
 
 
+# The AWS options of this collection's modules (the group/tfstate.s3_backend.aws defaults) as terraform reads them.
+AWS_ENV = (("profile", "AWS_PROFILE"), ("region", "AWS_REGION"), ("endpoint_url", "AWS_ENDPOINT_URL"),
+           ("aws_ca_bundle", "AWS_CA_BUNDLE"))
+
+
+def aws_env(options):
+    """The environment variables that give terraform the task's AWS ``options`` (unset ones left out)."""
+    return dict((variable, options[name]) for name, variable in AWS_ENV if options.get(name) not in (None, ""))
+
+
 def terragrunt_env(env, terraform_bin):
     """``env`` for a terragrunt run: terragrunt starts ``terraform_bin`` (the binary the preflight checked) and
     never prompts. Both spellings of each variable: ``TG_*`` (terragrunt 0.73 and later) and ``TERRAGRUNT_*``."""

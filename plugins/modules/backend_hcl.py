@@ -95,9 +95,35 @@ options:
     default: []
   backup:
     description:
-      - Keep a time-stamped copy of each file before it is changed.
+      - Keep a copy of each file's previous content before it is changed, in O(backup_dir) (required then), as
+        C(<backup_dir>/<bucket>/<state key>/<file name>.<UTC time>~) - the bucket and state key of the file's
+        backend name its folder; a file that names no bucket and key (a partial configuration) goes to a folder
+        named after its directory. Backups are kept outside the repository, never beside the files, so that none
+        lands in a commit; the policy is the C(tfstate.s3_backend.migrate) role's (M(tfstate.s3_backend.root_rewrite)).
+      - No backup is made when the file's directory is in a git checkout whose tracked files have no change
+        (untracked files do not count) and every file to rewrite there is tracked, so that C(HEAD) holds their
+        previous content (RV(files[].in_git)); unless O(backup_clean_git).
     type: bool
     default: false
+  backup_dir:
+    description:
+      - Where O(backup=true) keeps the previous content of each changed file; created when missing.
+    type: path
+    version_added: 0.1.0
+  backup_keep:
+    description:
+      - How many backups of each file to keep in its folder of O(backup_dir); after a new backup, the older ones
+        beyond this count are deleted (RV(files[].backups_pruned)). Only this collection's backups of that file
+        (C(<name>.<UTC time>~)) are ever deleted. V(0) keeps every backup.
+    type: int
+    default: 10
+    version_added: 0.1.0
+  backup_clean_git:
+    description:
+      - With O(backup=true), back up also the files that are tracked and unchanged in their git checkout.
+    type: bool
+    default: false
+    version_added: 0.1.0
 attributes:
   check_mode:
     support: full
@@ -111,7 +137,9 @@ attributes:
     description: Edits files on the target host.
 notes:
   - Files are written through a temporary file in the same directory and an atomic rename, so a reader never sees
-    half a file; owner and mode are kept.
+    half a file; the mode is kept, and the owner where the user running the module may keep it.
+  - All or nothing - when a file cannot be backed up or written, the files already written get their previous
+    content back, the backups of that run are removed, and the task fails naming the file.
   - After the change every working directory needs C(terraform init -reconfigure) (the state stays where it is).
   - Rolling back to DynamoDB after applies in lockfile mode needs the DynamoDB digest items fixed too; see the
     collection's migration documentation.
@@ -150,6 +178,7 @@ EXAMPLES = r"""
       - "*/examples/*"
     lock_mode: lockfile
     backup: true
+    backup_dir: /var/backups/tfstate
 
 - name: Roll back to DynamoDB locking
   tfstate.s3_backend.backend_hcl:
@@ -227,9 +256,21 @@ files:
       type: str
       sample: /srv/repos/app/backend.tf
     backup_file:
-      description: The backup copy, when O(backup=true) and the file was written.
+      description: The backup copy of its previous content.
       type: str
-      sample: /srv/repos/app/backend.tf.12345.2026-11-27@10:27:34~
+      returned: with O(backup=true), not in check mode, unless RV(files[].in_git)
+      sample: /var/backups/tfstate/acme-state/app/terraform.tfstate/backend.tf.20261127T102734Z~
+    backups_pruned:
+      description: The older backups of the file deleted after this one (O(backup_keep)).
+      type: list
+      elements: str
+      returned: with RV(files[].backup_file)
+      sample: [/var/backups/tfstate/acme-state/app/terraform.tfstate/backend.tf.20261101T080000Z~]
+    in_git:
+      description: The commit that holds the file's previous content, when that is why no backup was made.
+      type: str
+      returned: with O(backup=true), not in check mode, when the file's git checkout holds it unchanged
+      sample: 4f2d0c1e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d
 untouched:
   description:
     - Backends and files left as they are, with the reason. C(kind) is one of C(already) (already in
@@ -275,7 +316,6 @@ diff:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -287,21 +327,33 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite
     rewrite_paths,
     untouched_failures,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_writer import (
+    BackupPolicy,
+    FileWrite,
+    WriteFailed,
+    backup_folder,
+    write_files,
+)
 
 
-def write_atomically(module, result, backup):
-    """Write a FileRewrite's text through a temp file beside it; returns the backup path or None."""
-    path = os.path.realpath(result.path)  # a symlink stays a symlink; its target gets the new text
-    backup_file = module.backup_local(path) if backup else None
-    handle, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or ".")
+def write_changed(module, changed_results, params):
+    """Write the changed files through the one writer (all or nothing); ``files`` entries. A file's root is its
+    directory, named in the backup directory by its backend's bucket and state key, else by that directory."""
+    policy = BackupPolicy(params["backup_dir"] if params["backup"] else None, params["backup_keep"],
+                          params["backup_clean_git"])
+    writes = []
+    for result in changed_results:
+        root = os.path.dirname(os.path.abspath(result.path))
+        writes.append(FileWrite(result.path, result.file.encode(result.after), root,
+                                backup_folder(result.settings, root)))
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(result.file.encode(result.after))
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return backup_file
+        return write_files(writes, policy)
+    except ValueError as exc:  # a TFSTATE_NOW that is not a time (clock.now)
+        module.fail_json(msg="nothing was written: %s" % exc)
+    except WriteFailed as exc:
+        module.fail_json(msg="cannot write %s: %s; %s" % (
+            exc.path, exc.reason, "nothing was written" if exc.restored else "NOT ALL FILES WERE PUT BACK"),
+            file=exc.path)
 
 
 def main():
@@ -313,10 +365,16 @@ def main():
             dynamodb_table=dict(type="str"),
             exclude=dict(type="list", elements="str", default=[]),
             backup=dict(type="bool", default=False),
+            backup_dir=dict(type="path"),
+            backup_keep=dict(type="int", default=10),
+            backup_clean_git=dict(type="bool", default=False),
         ),
+        required_if=[("backup", True, ["backup_dir"])],
         supports_check_mode=True,
     )
     params = module.params
+    if params["backup_keep"] < 0:
+        module.fail_json(msg="backup_keep must be 0 (keep every backup) or more, got %s" % params["backup_keep"])
     missing = [path for path in params["path"] if not os.path.exists(path)]
     if missing:
         module.fail_json(msg="path does not exist: %s" % ", ".join(missing))
@@ -334,14 +392,10 @@ def main():
                          untouched=untouched)
 
     changed_results = [result for result in results if result.changed]
-    files = []
-    for result in changed_results:
-        entry = {"path": result.path}
-        if not module.check_mode:
-            backup_file = write_atomically(module, result, params["backup"])
-            if backup_file:
-                entry["backup_file"] = backup_file
-        files.append(entry)
+    if module.check_mode:
+        files = [{"path": result.path} for result in changed_results]
+    else:
+        files = write_changed(module, changed_results, params)
     output = dict(
         changed=bool(changed_results),
         changes=[change for result in results for change in result.changes],

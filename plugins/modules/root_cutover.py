@@ -40,11 +40,6 @@ options:
     type: list
     elements: str
     default: []
-  terraform_env:
-    description:
-      - Environment variables added to terraform's (M(tfstate.s3_backend.root_reinit), M(tfstate.s3_backend.root_verify)).
-    type: dict
-    default: {}
   terraform_timeout:
     description:
       - The longest one terraform command may run, in seconds.

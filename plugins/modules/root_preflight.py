@@ -142,13 +142,6 @@ options:
       - Unset, a Terragrunt root is not migrated - RV(migration.action) is V(unsupported).
       - Fails the phase when C(<terragrunt_bin> --version) does not run.
     type: str
-  terraform_env:
-    description:
-      - Extra environment variables of the terraform runs (the baseline), on top of the controller's environment.
-        Empty values are left out, so unset AWS settings can be passed as empty strings.
-      - C(TF_IN_AUTOMATION=1), C(TF_INPUT=0) and C(CHECKPOINT_DISABLE=1) are always set.
-    type: dict
-    default: {}
   target:
     description:
       - The lock mode the root should end in. V(dual) sets C(use_lockfile) and keeps C(dynamodb_table), so clients
@@ -270,8 +263,6 @@ EXAMPLES = r"""
   tfstate.s3_backend.root_preflight:
     root: /srv/repos/payments
     terraform_bin: tofu
-    terraform_env:
-      AWS_PROFILE: payments-prod
     target: lockfile
     enable_versioning: true
     baseline_plan: true

@@ -15,8 +15,10 @@ description:
     (RV(tfstate.s3_backend.root_preflight#module:migration.root)), with the binary the preflight checked
     (RV(tfstate.s3_backend.root_preflight#module:migration.terraform.binary)). With O(endpoint_url) set (an
     S3-compatible endpoint), C(-backend-config=use_path_style=true) is added unless O(init_args) has it.
-  - The command's environment is the controller's, with O(terraform_env) on top (empty values left out),
-    C(TF_IN_AUTOMATION=1), C(TF_INPUT=0) and C(CHECKPOINT_DISABLE=1), and no standard input, so it never prompts.
+  - The command's environment is the controller's, with the task's AWS options as terraform reads them (O(profile)
+    as C(AWS_PROFILE), O(region) as C(AWS_REGION), O(endpoint_url) as C(AWS_ENDPOINT_URL), O(aws_ca_bundle) as
+    C(AWS_CA_BUNDLE); unset ones left out), C(TF_IN_AUTOMATION=1), C(TF_INPUT=0) and C(CHECKPOINT_DISABLE=1), and no
+    standard input, so it never prompts.
   - C(-reconfigure) only changes the backend settings recorded in C(.terraform/terraform.tfstate); the state
     stays where it is (same bucket and key), so nothing is migrated. Afterwards the lock mode recorded there is
     read back and returned as RV(initialised_lock_mode).
@@ -40,12 +42,6 @@ options:
     type: list
     elements: str
     default: []
-  terraform_env:
-    description:
-      - Extra environment variables of the command, on top of the controller's environment, for example the
-        root's C(AWS_PROFILE) and C(AWS_REGION). Empty values are left out.
-    type: dict
-    default: {}
   terraform_timeout:
     description:
       - The longest the command may run, in seconds.
@@ -61,8 +57,9 @@ attributes:
     support: N/A
     membership: [tfstate.s3_backend.aws]
     description:
-      - Use C(group/tfstate.s3_backend.aws) in C(module_defaults) to set the AWS options once. Of those, only
-        O(endpoint_url) is used here; terraform reads its credentials from its environment (O(terraform_env)).
+      - Use C(group/tfstate.s3_backend.aws) in C(module_defaults) to set the AWS options once. Of those,
+        O(profile), O(region), O(endpoint_url) and O(aws_ca_bundle) are given to terraform (its environment), and
+        O(endpoint_url) adds C(-backend-config=use_path_style=true); no AWS call is made here.
   check_mode:
     support: full
     description: Returns the command that would run, without running it (RV(initialised_lock_mode) is null).
@@ -89,8 +86,7 @@ EXAMPLES = r"""
     root: /srv/repos/network
     init_args:
       - -backend-config=backend.hcl
-    terraform_env:
-      AWS_PROFILE: network-prod
+    profile: network-prod
   register: preflight
 
 - name: Rewrite the backend configuration
@@ -103,8 +99,7 @@ EXAMPLES = r"""
     migration: "{{ preflight.migration }}"
     init_args:
       - -backend-config=backend.hcl
-    terraform_env:
-      AWS_PROFILE: network-prod
+    profile: network-prod
     terraform_timeout: 600
   register: reinit
   when: preflight.migration.action in ['rewrite', 'init']

@@ -25,8 +25,10 @@ description:
     C(-detailed-exitcode), exit codes 0 and 2 both count as success, and RV(matches_baseline) says whether the exit
     code is the baseline's.
   - The plans run in the C(default) workspace (C(TF_WORKSPACE=default)), with the binary the preflight checked, in
-    the controller's environment with O(terraform_env) on top (empty values left out), C(TF_IN_AUTOMATION=1),
-    C(TF_INPUT=0) and C(CHECKPOINT_DISABLE=1). A plan changes nothing; nothing is applied.
+    the controller's environment with the task's AWS options as terraform reads them (O(profile) as C(AWS_PROFILE),
+    O(region) as C(AWS_REGION), O(endpoint_url) as C(AWS_ENDPOINT_URL), O(aws_ca_bundle) as C(AWS_CA_BUNDLE); unset
+    ones left out), C(TF_IN_AUTOMATION=1), C(TF_INPUT=0) and C(CHECKPOINT_DISABLE=1). A plan changes nothing;
+    nothing is applied.
   - >-
     The task fails with C(terraform in <root> was not refused through the .tflock object of <bucket>/<key> while the
     maintenance lock <id> was held: <terraform's first error, or "the plan succeeded">) (O(expect=refused)) or
@@ -47,21 +49,24 @@ options:
     type: str
     choices: [refused, planned]
     required: true
-  terraform_env:
-    description:
-      - Extra environment variables of the plan, on top of the controller's environment, for example the root's
-        C(AWS_PROFILE) and C(AWS_REGION). Empty values are left out.
-    type: dict
-    default: {}
   terraform_timeout:
     description:
       - The longest the plan may run, in seconds.
     type: int
     default: 900
+extends_documentation_fragment:
+  - tfstate.s3_backend.aws
 attributes:
   action:
     support: full
     description: An action plugin; the whole phase runs on the controller, terraform included.
+  action_group:
+    support: N/A
+    membership: [tfstate.s3_backend.aws]
+    description:
+      - Use C(group/tfstate.s3_backend.aws) in C(module_defaults) to set the AWS options once. Of those,
+        O(profile), O(region), O(endpoint_url) and O(aws_ca_bundle) are given to terraform (its environment); no AWS
+        call is made here.
   check_mode:
     support: full
     description:
@@ -74,7 +79,7 @@ attributes:
     support: full
     description:
       - Runs on the controller whatever the target host is, and needs no connection to it. Terraform runs on the
-        controller and talks to the root's backend with its own credentials (O(terraform_env)).
+        controller and talks to the root's backend with the credentials its environment gives.
 seealso:
   - module: tfstate.s3_backend.root_freeze
   - module: tfstate.s3_backend.root_reinit
@@ -120,8 +125,7 @@ EXAMPLES = r"""
   tfstate.s3_backend.root_verify:
     migration: "{{ preflight.migration }}"
     expect: planned
-    terraform_env:
-      AWS_PROFILE: network-prod
+    profile: network-prod
   register: planned
 
 - name: Show whether the plan after the cut-over has the baseline's exit code

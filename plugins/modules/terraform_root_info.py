@@ -49,6 +49,28 @@ options:
       - The alias C(binary_path) is M(community.general.terraform)'s name for this option.
     type: str
     aliases: [binary_path]
+  profile:
+    description:
+      - The AWS profile terraform uses in this root; RV(terraform_env) gives it as C(AWS_PROFILE).
+    type: str
+    version_added: 0.1.0
+  region:
+    description:
+      - The AWS region terraform uses when the backend names none; RV(terraform_env) gives the backend's region, else
+        this one, as C(AWS_REGION).
+    type: str
+    version_added: 0.1.0
+  endpoint_url:
+    description:
+      - A custom AWS endpoint (an S3-compatible store); RV(terraform_env) gives it as C(AWS_ENDPOINT_URL), and
+        RV(init_argv) then adds C(-backend-config=use_path_style=true).
+    type: str
+    version_added: 0.1.0
+  aws_ca_bundle:
+    description:
+      - The CA bundle of the endpoint; RV(terraform_env) gives it as C(AWS_CA_BUNDLE).
+    type: path
+    version_added: 0.1.0
 attributes:
   platform:
     platforms: posix
@@ -146,6 +168,26 @@ backend:
       description: Other files of the root that could not be parsed (file, line, reason).
       type: list
       elements: dict
+terraform_env:
+  description:
+    - The environment variables every terraform process of this root needs on top of the host's - C(AWS_PROFILE),
+      C(AWS_REGION), C(AWS_ENDPOINT_URL), C(AWS_CA_BUNDLE) (from O(profile), the backend's region or O(region),
+      O(endpoint_url), O(aws_ca_bundle); unset ones left out), C(TF_IN_AUTOMATION=1), C(TF_INPUT=0) and
+      C(CHECKPOINT_DISABLE=1) - for a task's C(environment).
+  returned: always
+  type: dict
+  sample: {"AWS_PROFILE": "network-prod", "AWS_REGION": "eu-west-1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0",
+           "CHECKPOINT_DISABLE": "1"}
+  version_added: 0.1.0
+init_argv:
+  description:
+    - The root's C(terraform init -reconfigure) command line - O(terraform_bin) (C(terraform) when unset), the
+      O(backend_config_files) and O(init_args), and C(-backend-config=use_path_style=true) with O(endpoint_url).
+  returned: always
+  type: list
+  elements: str
+  sample: [terraform, init, -no-color, -input=false, -reconfigure, -backend-config=prod.tfbackend]
+  version_added: 0.1.0
 terraform:
   description: What O(terraform_bin) is; empty when it is unset.
   returned: always
@@ -160,6 +202,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend im
     resolve_root,
     terraform_facts,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import aws_env, init_argv, terraform_env
 
 
 def main():
@@ -169,6 +212,10 @@ def main():
             backend_config_files=dict(type="list", elements="path", default=[]),
             init_args=dict(type="list", elements="str", default=[]),
             terraform_bin=dict(type="str", aliases=["binary_path"]),
+            profile=dict(type="str"),
+            region=dict(type="str"),
+            endpoint_url=dict(type="str"),
+            aws_ca_bundle=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -185,7 +232,11 @@ def main():
             terraform = terraform_facts(out, params["terraform_bin"])
     except RootError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, backend=backend, terraform=terraform)
+    # The backend's own region first: terraform and the modules talk to the same account and region.
+    options = dict(params, region=(backend.get("settings") or {}).get("region") or params["region"])
+    module.exit_json(changed=False, backend=backend, terraform=terraform,
+                     terraform_env=terraform_env(base={}, extra=aws_env(options)),
+                     init_argv=init_argv(params["terraform_bin"] or "terraform", init_args, params["endpoint_url"]))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identit
     effective_identity,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import CAUSE_CREDENTIALS, aws_cause
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import TerraformFailed
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import TerraformFailed, aws_env, terraform_env
 
 # What every phase after the preflight receives: the preflight's `migration` result.
 MIGRATION_OPTION = dict(type="dict", required=True)
@@ -168,6 +168,12 @@ class RootAction(ActionBase):
 
     def phase(self, args, task_vars):
         raise NotImplementedError
+
+    @staticmethod
+    def terraform_env(args, **extra):
+        """The environment of the root's terraform runs: the controller's, with the task's AWS options (profile,
+        region, endpoint_url, aws_ca_bundle) as terraform reads them, no prompts, and ``extra``."""
+        return dict(terraform_env(extra=aws_env(args)), **extra)
 
     @staticmethod
     def connection(args, region=None):

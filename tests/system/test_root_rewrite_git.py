@@ -1,8 +1,8 @@
-"""root_rewrite's backup decision against a real git checkout (the rest: tests/unit/plugins/action/test_root_rewrite.py)."""
+"""The backup policy of the one writer of backend files against a real git checkout (the rest: tests/unit/plugins/module_utils/test_backend_writer.py)."""
 
 import subprocess
 
-from ansible_collections.tfstate.s3_backend.plugins.action import root_rewrite
+from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_writer import backup_needed
 
 
 def test_no_backup_when_git_holds_the_files_unless_asked(tmp_path, monkeypatch):
@@ -14,13 +14,13 @@ def test_no_backup_when_git_holds_the_files_unless_asked(tmp_path, monkeypatch):
     backend.write_text("old\n")
     backups = str(tmp_path / "backups")
     # Not a git checkout: backed up as before.
-    assert root_rewrite.backup_needed(backups, False, str(root), [str(backend)]) == (backups, None)
+    assert backup_needed(backups, False, str(root), [str(backend)]) == (backups, None)
     for args in (["init", "--quiet"], ["add", "backend.tf"], ["commit", "--quiet", "-m", "seed"]):
         subprocess.run(["git"] + args, cwd=str(root), check=True, capture_output=True)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=str(root), check=True, capture_output=True,
                           text=True).stdout.strip()
-    assert root_rewrite.backup_needed(backups, False, str(root), [str(backend)]) == (None, head)
-    assert root_rewrite.backup_needed(backups, True, str(root), [str(backend)]) == (backups, None)
-    assert root_rewrite.backup_needed(None, False, str(root), [str(backend)]) == (None, None)
+    assert backup_needed(backups, False, str(root), [str(backend)]) == (None, head)
+    assert backup_needed(backups, True, str(root), [str(backend)]) == (backups, None)
+    assert backup_needed(None, False, str(root), [str(backend)]) == (None, None)
     backend.write_text("edited by hand\n")  # a dirty root is backed up
-    assert root_rewrite.backup_needed(backups, False, str(root), [str(backend)]) == (backups, None)
+    assert backup_needed(backups, False, str(root), [str(backend)]) == (backups, None)

@@ -59,3 +59,24 @@ def test_init_args_come_after_backend_config_files_as_terraform_reads_them(tf_ro
                                                   init_args=["-backend-config=key=other/terraform.tfstate"]))
     assert result["backend"]["settings"]["key"] == "other/terraform.tfstate"
     assert result["backend"]["settings"]["bucket"] == recorded_backend(root)["bucket"] == state_bucket
+
+
+def test_the_init_argv_and_terraform_env_it_builds_initialise_the_root(tf_root, state_bucket, terraform_bin, moto_server):
+    root = tf_root("app")
+    root.write("backend.tf", PARTIAL_BACKEND)
+    root.write("prod.tfbackend", 'bucket = "%s"\nkey    = "app/terraform.tfstate"\n' % state_bucket)
+    result = run_module(terraform_root_info, dict(root=root.path, init_args=["-backend-config=prod.tfbackend"],
+                                                  terraform_bin=terraform_bin, region="eu-west-3",
+                                                  endpoint_url=moto_server.url))
+    # The backend's region wins over the option's; an endpoint adds path-style addressing.
+    assert result["terraform_env"] == {"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_server.url,
+                                       "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+    assert result["init_argv"] == [terraform_bin, "init", "-no-color", "-input=false", "-reconfigure",
+                                   "-backend-config=prod.tfbackend", "-backend-config=use_path_style=true"]
+    # terraform, given only the credentials and what the module built, initialises the root against moto.
+    env = dict((name, value) for name, value in root.env.items()
+               if not name.startswith(("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "TF_")))
+    env.update(result["terraform_env"], TF_CLI_CONFIG_FILE=root.env["TF_CLI_CONFIG_FILE"])
+    done = subprocess.run(result["init_argv"], cwd=root.path, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert recorded_backend(root)["bucket"] == state_bucket and recorded_backend(root)["use_path_style"] is True

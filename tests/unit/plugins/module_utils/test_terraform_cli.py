@@ -18,6 +18,14 @@ def test_terraform_env_drops_empty_values_and_accepts_awx_security_token():
     assert "AWS_PROFILE" not in env and env["TF_INPUT"] == "0"
 
 
+def test_aws_env_gives_terraform_the_tasks_aws_options_and_leaves_out_unset_ones():
+    options = {"profile": "prod", "region": "eu-west-1", "endpoint_url": None, "aws_ca_bundle": "",
+               "connect_timeout": 5, "access_key": "AKIA"}
+    assert cli.aws_env(options) == {"AWS_PROFILE": "prod", "AWS_REGION": "eu-west-1"}
+    assert cli.aws_env({"endpoint_url": "http://x", "aws_ca_bundle": "/ca.pem"}) == {
+        "AWS_ENDPOINT_URL": "http://x", "AWS_CA_BUNDLE": "/ca.pem"}
+
+
 def test_argv():
     assert cli.init_argv("tofu", ["-backend-config=a"], "http://x")[-1] == "-backend-config=use_path_style=true"
     assert "-backend-config=use_path_style=true" not in cli.init_argv("terraform", [], None)

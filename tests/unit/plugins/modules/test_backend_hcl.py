@@ -6,7 +6,7 @@ import os
 import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite, backend_writer
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
 from tests.testbed.collection import run_module
 
@@ -210,3 +210,20 @@ def test_an_unreadable_tf_in_the_root_stops_the_rewrite_naming_it(tmp_path):
     assert result.get("failed") and str(root / "zero.tf") in result["msg"], result
     assert "not a regular file" in result["msg"]
     assert (root / "backend.tf").read_text() == text
+
+
+def test_a_file_that_cannot_be_written_puts_back_the_ones_written_before(tmp_path, monkeypatch):
+    first = make(tmp_path, "a/backend.tf")
+    second = make(tmp_path, "b/backend.tf")
+    real = backend_writer.write_atomically
+
+    def second_fails(path, data):
+        if path == str(second):
+            raise OSError(28, "No space left on device", path)
+        real(path, data)
+    monkeypatch.setattr(backend_writer, "write_atomically", second_fails)
+    result = run_module(backend_hcl, dict(path=[str(tmp_path)], lock_mode="lockfile"))
+    assert result["failed"] is True and result["file"] == str(second)
+    assert result["msg"] == "cannot write %s: No space left on device (%s); nothing was written" % (second, second)
+    assert first.read_text() == DYNAMODB and second.read_text() == DYNAMODB
+    assert run_module(backend_info, dict(path=[str(tmp_path)]))["backends"][0]["lock_mode"] == "dynamodb"
