@@ -32,6 +32,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend im
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_objects import list_states
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_files import load_problems, loaded_files
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
+    binary_version,
     first_error,
     init_argv,
     plan_argv,
@@ -57,8 +58,8 @@ STALE_AFTER = 3600
 
 
 def terraform_version(binary, env):
-    """``<binary> version`` output (each task runs in a fresh worker: nothing to cache)."""
-    rc, out, err = run([binary, "version"], cwd=None, env=env, timeout=60)
+    """``<binary> version`` output (remembered per binary file: terraform_cli.binary_version)."""
+    rc, out, err = binary_version(binary, env)
     if rc != 0:
         raise PhaseFailed("%s version failed (rc=%s): %s" % (binary, rc, first_error(err or out)))
     return out
@@ -66,7 +67,7 @@ def terraform_version(binary, env):
 
 def terragrunt_version(binary, env):
     """The first line of ``<terragrunt> --version``: the binary runs, before anything changes."""
-    rc, out, err = run([binary, "--version"], cwd=None, env=env, timeout=60)
+    rc, out, err = binary_version(binary, env, ("--version",))
     if rc != 0:
         raise PhaseFailed("%s --version failed (rc=%s): %s (tfstate_terragrunt_bin)"
                           % (binary, rc, first_error(err or out)))

@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Running terraform (or tofu) in a root, and reading what it said. No Ansible imports."""
 
+import hashlib
 import os
 import re
+import shutil
 import subprocess
 
 # Terraform's diagnostics: "Error: <summary>" then, for a file, "  on <file> line <n>".
@@ -121,3 +123,46 @@ def refused_by_lock_item(rc, stderr, lock_id):
     """Whether a plan was refused by the DynamoDB lock item holding ``lock_id`` (not by a ``.tflock`` object)."""
     return (rc != 0 and "Error acquiring the state lock" in stderr and lock_id in stderr
             and "PutObject" not in stderr)
+
+
+# Where a binary's version answer is remembered (one small file per binary file and question).
+VERSION_CACHE = os.path.join("~", ".cache", "tfstate-s3-backend", "versions")
+
+
+def version_cache_key(path, stat, argv_tail):
+    """The name a binary file's answer is kept under: its real path, size and modification time, and the question."""
+    text = "\0".join([os.path.realpath(path), str(stat.st_size), str(stat.st_mtime_ns)] + list(argv_tail))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def binary_version(binary, env, argv_tail=("version",), cache_dir=VERSION_CACHE, runner=None):
+    """``(rc, stdout, stderr)`` of ``<binary> <argv_tail>``, remembered per binary file: every root's preflight runs
+    in a fresh worker, and what one unchanged binary file answers does not change (a replaced binary is asked
+    again). Only a successful answer is kept; a remembered one comes back as stdout."""
+    runner = runner or run
+    path = shutil.which(binary, path=(env or {}).get("PATH", os.environ.get("PATH")))
+    cache = None
+    if path:
+        try:
+            key = version_cache_key(path, os.stat(path), argv_tail)
+            cache = os.path.join(os.path.expanduser(cache_dir), key)
+            with open(cache) as handle:
+                return 0, handle.read(), ""
+        except OSError:
+            pass
+    rc, out, err = runner([binary] + list(argv_tail), None, env, 60)
+    if rc == 0 and cache:
+        _keep(cache, out or err)  # some binaries (older terragrunt) answer on stderr
+    return rc, out, err
+
+
+def _keep(path, text):
+    """Write ``text`` to ``path`` through a temp file and a rename (concurrent workers write the same answer)."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temp = "%s.%d.tmp" % (path, os.getpid())
+        with open(temp, "w") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next preflight one more run

@@ -62,3 +62,40 @@ def test_refused_by_lock_item_is_the_dynamodb_item_not_the_lock_object():
     assert not refused_by_lock_item(0, item, "abc-1")
     assert not refused_by_lock_item(1, "Error acquiring the state lock: operation error S3: PutObject ... ID: abc-1",
                                     "abc-1")
+
+
+def test_a_binary_is_asked_its_version_once_until_the_file_changes(tmp_path):
+    binary = tmp_path / "terraform"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    env = {"PATH": str(tmp_path)}
+    asked = []
+
+    def runner(argv, cwd, run_env, timeout):
+        asked.append(argv)
+        return 0, "Terraform v1.11.4\non linux_amd64\n", ""
+
+    cache = str(tmp_path / "cache")
+    first = cli.binary_version("terraform", env, cache_dir=cache, runner=runner)
+    again = cli.binary_version("terraform", env, cache_dir=cache, runner=runner)
+    assert first == again == (0, "Terraform v1.11.4\non linux_amd64\n", "") and len(asked) == 1
+    # Another question of the same file, and the same file replaced, are asked again.
+    cli.binary_version("terraform", env, ("--version",), cache_dir=cache, runner=runner)
+    binary.write_text("#!/bin/sh\n# a newer build\n")
+    cli.binary_version("terraform", env, cache_dir=cache, runner=runner)
+    assert len(asked) == 3
+
+
+def test_a_failed_answer_is_not_remembered(tmp_path):
+    binary = tmp_path / "tofu"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    answers = [(1, "", "broken"), (0, "OpenTofu v1.10.2\n", "")]
+
+    def runner(argv, cwd, run_env, timeout):
+        return answers.pop(0)
+
+    cache = str(tmp_path / "cache")
+    assert cli.binary_version("tofu", {"PATH": str(tmp_path)}, cache_dir=cache, runner=runner)[0] == 1
+    assert cli.binary_version("tofu", {"PATH": str(tmp_path)}, cache_dir=cache, runner=runner)[0] == 0
+    assert answers == []
