@@ -332,8 +332,11 @@ class Measured:
         return self
 
     def tail(self, lines=40):
+        """The end of the run's output, from its summary on when it printed one (the reasons of a failed run)."""
         with open(self.log_path, errors="replace") as handle:
-            return "".join(handle.readlines()[-lines:])
+            text = handle.readlines()
+        starts = [index for index, line in enumerate(text) if line.startswith("TASK [") and "Summary]" in line]
+        return "".join(text[starts[-1]:] if starts else text[-lines:])
 
 
 def configured_forks(env):
