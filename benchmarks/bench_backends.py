@@ -39,8 +39,8 @@ import tracemalloc
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".ansible", "collections"))
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc  # noqa: E402
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite as rewrite  # noqa: E402
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import discovery as disc  # noqa: E402
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import rewrite  # noqa: E402
 
 # Share of backend-holding files per form (a partial root holds two: the empty block and the .tfbackend).
 FORMS = (("block", 0.50), ("json", 0.10), ("partial", 0.15), ("terragrunt", 0.15), ("generate", 0.05),

@@ -38,9 +38,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, ".ansible", "collections"))
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsConnection  # noqa: E402
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock  # noqa: E402
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import find_locks  # noqa: E402
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsConnection  # noqa: E402
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import dump_lock, new_lock  # noqa: E402
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.finding import find_locks  # noqa: E402
 
 BUCKET = "bench-locks"
 STATE_NAME = "terraform.tfstate"

@@ -11,10 +11,14 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.yaml import yaml_load
 from ansible.utils.vars import load_extra_vars
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock, ledger, reports, role_variables
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import PHASE_KEY
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import run_identity
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger_store
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import reports
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import role_variables
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.contract import PHASE_KEY
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.runs import run_identity
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
 
 # The collection's root: the roles' argument specs and defaults, the playbooks (what the roles read).
@@ -138,7 +142,7 @@ class ActionModule(RootAction):
         for bucket, region in sorted(regions.items()):
             try:
                 s3 = self.connection(dict(args, migration={"identity": connections.get(bucket)}), region).client("s3")
-                found, bad = ledger.read_ledger(s3, bucket)
+                found, bad = ledger_store.read_ledger(s3, bucket)
             except (AwsError, PhaseFailed) as exc:
                 unread[bucket] = str(exc)
                 continue

@@ -15,9 +15,13 @@ from ansible_collections.tfstate.s3_backend.plugins.action.root_record import Ac
 from ansible_collections.tfstate.s3_backend.plugins.action.root_reinit import ActionModule as Reinit
 from ansible_collections.tfstate.s3_backend.plugins.action.root_rewrite import ActionModule as Rewrite
 from ansible_collections.tfstate.s3_backend.plugins.action.root_verify import ActionModule as Verify
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.object_lock import ObjectLockRefused, ensure_object_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import outcome
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import vocabulary as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.object_lock import (
+    ObjectLockRefused,
+    ensure_object_lock,
+)
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import (
     GitError,
     git_binary,
@@ -81,7 +85,7 @@ class ActionModule(RootAction):
                        root_name=args["root_name"], reason=args["reason"],
                        rewritten=(self._phases.get("rewrite") or {}).get("files") or [])
         changed = any(result.get("changed") for result in self._phases.values()) and not self.check_mode
-        failed_phase, message = decide.first_failure(self._phases)
+        failed_phase, message = outcome.first_failure(self._phases)
         if failed_phase is not None:
             raise PhaseFailed(message, changed=changed, phases=self._phases, failed_phase=failed_phase)
         return dict(changed=changed, phases=self._phases, failed_phase=None)

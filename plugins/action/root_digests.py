@@ -3,14 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_digests: the lock table and its digests before a rollback (docs in plugins/modules)."""
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.digests import (
     DigestConflict,
     StateSelection,
     named_state_keys,
     sync_digests,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table import TableRefused, ensure_table
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import DYNAMODB
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_table import TableRefused, ensure_table
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.vocabulary import DYNAMODB
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
     MIGRATION_OPTION,
     PhaseFailed,

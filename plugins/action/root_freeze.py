@@ -3,18 +3,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_freeze: the maintenance lock on every workspace (docs in plugins/modules)."""
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import LockTarget, acquire, release
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.holding import LockTarget, acquire, release
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import runs as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import COLLECTION_VERSION
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet.migration_record import (
     pending_record,
     read_record,
     write_record,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import state_key
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.state_keys import state_key
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
     MIGRATION_OPTION,
     PhaseFailed,

@@ -6,31 +6,37 @@
 import os
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import blockers as decide_blockers
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import outcome
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import runs
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import vocabulary as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError, call
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import Migration
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError, call
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.contract import Migration
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.holding import (
     LockTarget,
-    find_locks,
     probe_conditional_writes,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.finding import find_locks
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_table import (
     TableRefused,
     describe_table,
     ensure_table,
     table_summary,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import read_record
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_keys import state_key
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet.migration_record import read_record
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.state_keys import state_key
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import (
     RootError,
     read_root,
     terraform_facts,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_objects import list_states
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_files import load_problems, loaded_files
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.state_objects import list_states
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.terraform_files import (
+    load_problems,
+    loaded_files,
+)
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
     binary_version,
     first_error,
@@ -39,7 +45,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli i
     run,
     runner,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.ledger import DEFAULT_DUAL_GRACE
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet.ledger import DEFAULT_DUAL_GRACE
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import (
     GitError,
     checkout_remote,
@@ -81,7 +87,7 @@ def read_bucket(s3, name):
         return {"exists": False, "versioning": None, "region": None}
     location = call(s3, "get_bucket_location", resource="bucket %s" % name, Bucket=name)
     return {"exists": True, "versioning": versioning.get("Status"),
-            "region": decide.location_region(location.get("LocationConstraint"))}
+            "region": decide_blockers.location_region(location.get("LocationConstraint"))}
 
 
 def bucket_cause(backend, bucket, identity, enable_versioning):
@@ -106,8 +112,8 @@ def held_detail(locks, now):
 
 
 def backend_view(backend):
-    """The part of root_backend.read_root's backend a later phase and the report need: the resolved root that
-    travels in the contract (later phases re-read only the files that changed, root_backend.backend_now)."""
+    """The part of root.read_root's backend a later phase and the report need: the resolved root that
+    travels in the contract (later phases re-read only the files that changed, root.backend_now)."""
     keep = ("root", "file", "line", "form", "config_files", "partial_config_files", "settings", "lock_mode",
             "initialised_lock_mode", "initialised", "required_version", "working_dir", "unresolved_settings",
             "lock_sources", "init_lock_settings")
@@ -121,18 +127,18 @@ def check_loadable(root, terraform, backend, unreadable):
     (``unreadable``: the RootError resolve_root raised, else None).
     """
     product = terraform["product"] if terraform else "terraform"
-    blockers = decide.unloadable_file_blockers(load_problems(loaded_files(root, product)), terraform)
+    blockers = decide_blockers.unloadable_file_blockers(load_problems(loaded_files(root, product)), terraform)
     if blockers:
         raise PhaseFailed("; ".join(blockers))
     if unreadable is not None:
         raise PhaseFailed(str(unreadable))
-    blockers = decide.unloadable_file_blockers(load_problems(backend["partial_config_files"]), terraform)
+    blockers = decide_blockers.unloadable_file_blockers(load_problems(backend["partial_config_files"]), terraform)
     if blockers:
         raise PhaseFailed("; ".join(blockers))
 
 
 def read_backend(root, init_args, host):
-    """``(backend, None)`` of the root's files and last init (root_backend.read_root), or ``(None, RootError)``
+    """``(backend, None)`` of the root's files and last init (root.read_root), or ``(None, RootError)``
     when they cannot be read (check_loadable names a file terraform cannot load first); a missing root stops."""
     path = os.path.abspath(os.path.expanduser(root))
     if not os.path.isdir(path):
@@ -150,21 +156,21 @@ def decide_from_files(backend, migration, args, unsupported):
     A root past the target is ``ahead`` (a stage-1 rerun after stage 2 leaves it as it is); a Terragrunt root the
     role cannot re-initialise is ``unsupported`` (``none`` when its files and last init already say the target).
     """
-    ahead = decide.ahead_of(backend, args["target"])
+    ahead = outcome.ahead_of(backend, args["target"])
     if ahead is not None:
         migration.update(action=decide.ACTION_AHEAD, why=ahead, workspaces=[],
                          reinit=backend["initialised_lock_mode"] != decide.LOCKFILE)
         return
     if unsupported is None:
         return
-    blockers = decide.file_blockers(backend, None, args["target"])
+    blockers = decide_blockers.file_blockers(backend, None, args["target"])
     if blockers:
         raise PhaseFailed("; ".join(blockers))
-    action, why = decide.choose_action(backend, args["target"], None, [])
+    action, why = decide_blockers.choose_action(backend, args["target"], None, [])
     if action != decide.ACTION_NONE:
         action, why = decide.ACTION_UNSUPPORTED, unsupported
     migration.update(action=action, why=why, unsupported=decide.TERRAGRUNT, workspaces=[],
-                     reinit_command=decide.reinit_command(backend["root"], "terragrunt", args["init_args"]))
+                     reinit_command=decide_blockers.reinit_command(backend["root"], "terragrunt", args["init_args"]))
 
 
 class ActionModule(RootAction):
@@ -238,7 +244,7 @@ class ActionModule(RootAction):
     def _read(self, args, task_vars, resolved):
         """Read the root's bucket and locks; decide what it needs and prepare the bucket and table."""
         started = clock.now()
-        identity = decide.run_identity()
+        identity = runs.run_identity()
         env = self.terraform_env(args)
         backend, migration = self._read_root(args, task_vars.get("inventory_hostname"), identity, started, env,
                                              resolved)
@@ -252,9 +258,9 @@ class ActionModule(RootAction):
         connection, migration.identity = self.root_connection(args, backend, identity["run_id"])
         s3 = connection.client("s3")
         bucket = read_bucket(s3, settings["bucket"])
-        blockers = decide.preflight_blockers(backend, migration.terraform, args["target"], bucket,
-                                             args["enable_versioning"])
-        blockers += decide.region_blockers(backend, migration.region or connection.region, bucket)
+        blockers = decide_blockers.preflight_blockers(backend, migration.terraform, args["target"], bucket,
+                                                      args["enable_versioning"])
+        blockers += decide_blockers.region_blockers(backend, migration.region or connection.region, bucket)
         if blockers:
             # The reason alone (not the `migration` read so far): a failed task prints its whole result.
             cause = bucket_cause(backend, bucket, migration.identity, args["enable_versioning"])
@@ -280,8 +286,8 @@ class ActionModule(RootAction):
         root = os.path.abspath(os.path.expanduser(args["root"]))
         backend, unreadable = resolved
         unsupported = None
-        if backend is not None and decide.is_terragrunt(backend):
-            unsupported = decide.terragrunt_unsupported(backend, args["terragrunt_bin"])
+        if backend is not None and decide_blockers.is_terragrunt(backend):
+            unsupported = decide_blockers.terragrunt_unsupported(backend, args["terragrunt_bin"])
         terraform = None
         if unsupported is None:
             try:
@@ -306,9 +312,9 @@ class ActionModule(RootAction):
             lock_mode_before=backend["lock_mode"],
             initialised_lock_mode_before=backend["initialised_lock_mode"],
             # The binary that re-initialises and plans a Terragrunt root the role migrates; None for any other.
-            terragrunt_bin=args["terragrunt_bin"] if decide.is_terragrunt(backend) and unsupported is None else None,
+            terragrunt_bin=args["terragrunt_bin"] if decide_blockers.is_terragrunt(backend) and unsupported is None else None,
         )
-        if decide.is_terragrunt(backend) and unsupported is None:
+        if decide_blockers.is_terragrunt(backend) and unsupported is None:
             migration.terragrunt = terragrunt_version(args["terragrunt_bin"], env)
         decide_from_files(backend, migration, args, unsupported)
         return backend, migration
@@ -321,7 +327,7 @@ class ActionModule(RootAction):
         if migration.target == decide.DYNAMODB:
             table = self._rollback_table(connection, backend, record, args["dynamodb_table"], migration)
         else:
-            table = decide.lock_table_of(backend, record)
+            table = decide_blockers.lock_table_of(backend, record)
         states = list_states(s3, settings["bucket"], settings["key"], settings.get("workspace_key_prefix"))
         workspaces = [state["workspace"] for state in states] or ["default"]
         locks, table_exists = self._find_locks(connection, settings, table, migration.region, workspaces)
@@ -329,12 +335,12 @@ class ActionModule(RootAction):
         if held:
             holders = [lock for _why, lock in held if lock is not None]
             detail = (held_detail(holders, started) if holders
-                      else {"holder": decide.describe_run(record["pending"]), "stale": False})
+                      else {"holder": runs.describe_run(record["pending"]), "stale": False})
             raise PhaseFailed("; ".join(why for why, _lock in held), cause=decide.CAUSE_LOCK_HELD, cause_detail=detail)
-        intent_why = decide.classify_intent((record or {}).get("pending"), identity["run_id"], started, lease)[1]
-        interrupted = decide.interruption_evidence(backend, migration.target, record,
-                                                   sorted(set(entry["why"] for entry in stale)), intent_why)
-        action, why = decide.choose_action(backend, migration.target, record, interrupted)
+        intent_why = runs.classify_intent((record or {}).get("pending"), identity["run_id"], started, lease)[1]
+        interrupted = decide_blockers.interruption_evidence(backend, migration.target, record,
+                                                            sorted(set(entry["why"] for entry in stale)), intent_why)
+        action, why = decide_blockers.choose_action(backend, migration.target, record, interrupted)
         migration.update(
             workspaces=workspaces,
             dynamodb_table=table,
@@ -344,9 +350,9 @@ class ActionModule(RootAction):
             interrupted=interrupted,
             action=action,
             why=why,
-            freeze={"lock_id": decide.freeze_lock_id(identity["run_id"], migration.host),
-                    "info": decide.freeze_info(identity, started, lease)},
-            intent=decide.new_intent(identity, started, lease, migration.target, table),
+            freeze={"lock_id": runs.freeze_lock_id(identity["run_id"], migration.host),
+                    "info": runs.freeze_info(identity, started, lease)},
+            intent=runs.new_intent(identity, started, lease, migration.target, table),
         )
 
     @staticmethod
@@ -357,16 +363,16 @@ class ActionModule(RootAction):
         Another run's live intent stops the root (named, with the locks it holds), like its live
         maintenance lock; an intent proven dead is resumed (interruption_evidence).
         """
-        intent, intent_why = decide.classify_intent((record or {}).get("pending"), run_id, now, lease)
+        intent, intent_why = runs.classify_intent((record or {}).get("pending"), run_id, now, lease)
         stale, held = [], [(intent_why, None)] if intent == "live" else []
         for lock in locks:
-            kind, why = decide.lock_holder(lock, run_id, now, record, lease)
+            kind, why = runs.lock_holder(lock, run_id, now, record, lease)
             if kind in ("stale_freeze", "ours"):
                 stale.append({"workspace": lock.get("workspace") or "default", "store": lock["store"],
                               "id": lock["id"], "why": why,
-                              "run_id": (decide.parse_freeze_info(lock.get("info")) or {}).get("run_id")})
-            elif intent == "live" and decide.lock_run(lock, now, record) == record["pending"].get("run_id"):
-                held.append(("its lock: %s" % decide.describe_lock(lock), lock))
+                              "run_id": (runs.parse_freeze_info(lock.get("info")) or {}).get("run_id")})
+            elif intent == "live" and runs.lock_run(lock, now, record) == record["pending"].get("run_id"):
+                held.append(("its lock: %s" % runs.describe_lock(lock), lock))
             else:
                 held.append((why, lock))
         return stale, held
@@ -374,12 +380,12 @@ class ActionModule(RootAction):
     @staticmethod
     def _rollback_table(connection, backend, record, explicit, migration):
         """The table a rollback goes back to, with its blockers checked (its key schema read when it exists)."""
-        table = decide.rollback_table(backend, record, explicit)
-        blockers = decide.rollback_blockers(backend, table, explicit, record)
+        table = decide_blockers.rollback_table(backend, record, explicit)
+        blockers = decide_blockers.rollback_blockers(backend, table, explicit, record)
         if not blockers:
             summary = table_summary(table, describe_table(connection.client("dynamodb"), table))
             migration.table_existed = summary["exists"]
-            blockers = decide.rollback_blockers(backend, table, explicit, record, summary)
+            blockers = decide_blockers.rollback_blockers(backend, table, explicit, record, summary)
         if blockers:
             raise PhaseFailed("; ".join(blockers))
         return table

@@ -4,22 +4,23 @@
 """Action for tfstate.s3_backend.root_record: record the measured cut-over (docs in plugins/modules)."""
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import vocabulary as decide
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.digests import (
     StateSelection,
     named_state_keys,
     remove_digests,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import COLLECTION_VERSION
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger_store
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet.migration_record import (
     read_record,
     record_key,
     wanted_record,
     write_record,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, backend_now
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import RootError, backend_now
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
     MIGRATION_OPTION,
     PhaseFailed,
@@ -29,7 +30,7 @@ from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action imp
 
 def measured_mode(migration, init_args, rewritten=()):
     """The lock mode measured now from the files and from terraform's initialised backend: a file is parsed again
-    only when its bytes are neither the preflight's nor those this run's rewrite wrote (root_backend.backend_now)."""
+    only when its bytes are neither the preflight's nor those this run's rewrite wrote (root.backend_now)."""
     try:
         now = backend_now(migration.backend, init_args, rewritten)
     except RootError as exc:
@@ -87,13 +88,13 @@ class ActionModule(RootAction):
 
     @staticmethod
     def _ledger(s3, migration, settings, stage, record, reason):
-        """The root's stage in the fleet's ledger (module_utils/ledger.py), written when it is news.
+        """The root's stage in the fleet's ledger (module_utils/_fleet/ledger.py), written when it is news.
 
         ``(key or None, lifted pin or None)``: a dual or lockfile stage written over a rollback's pin names it.
         """
         try:
             moment = clock.now()
-            existing = ledger.read_root_entries(s3, settings["bucket"], settings["key"])
+            existing = ledger_store.read_root_entries(s3, settings["bucket"], settings["key"])
         except ledger.LedgerError as exc:
             raise PhaseFailed(str(exc))
         pin = ledger.pin_of(existing) if stage != ledger.DYNAMODB else None
@@ -103,5 +104,5 @@ class ActionModule(RootAction):
             account=migration.account, region=migration.region, root=record.get("root"),
             host=migration.host, run_id=migration.run_id, job_id=migration.job_id,
             version=COLLECTION_VERSION, reason=reason, lifted_pin=pin)
-        key = ledger.record_stage(s3, entry, bool(settings.get("encrypt")), settings.get("kms_key_id"), existing=existing)
+        key = ledger_store.record_stage(s3, entry, bool(settings.get("encrypt")), settings.get("kms_key_id"), existing=existing)
         return key, pin if key else None

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_reinit: terraform init -reconfigure, read back (docs in plugins/modules)."""
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import (
     initialised_backend,
     terragrunt_working_dir,
 )

@@ -6,11 +6,17 @@
 import difflib
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import PHASE_KEY, Migration
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import outcome
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import runs
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import vocabulary as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import reports
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.contract import PHASE_KEY, Migration
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, backend_now, resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import (
+    RootError,
+    backend_now,
+    resolve_root,
+)
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import RootAction
 
 # The phase a failed task belongs to, by its action (the role's tasks; a user's own tasks count as "other").
@@ -33,11 +39,11 @@ def phase_of(failure):
 def failure_of(sources):
     """``(phase, message, thaw failure)``: the cut-over phase that failed first (its ``phases``), else the task
     the role's rescue caught, and a failed release of the maintenance lock beside it."""
-    phase, message = decide.first_failure(sources["phases"])
+    phase, message = outcome.first_failure(sources["phases"])
     failure = sources["failure"]
     if phase is None and failure:
         phase, message = phase_of(failure), failure.get("msg") or "failed"
-    return phase, message, decide.thaw_failure(sources["phases"], phase)
+    return phase, message, outcome.thaw_failure(sources["phases"], phase)
 
 
 def phase_sources(args):
@@ -61,8 +67,8 @@ def phase_sources(args):
 def failed_reason(reason, left, thaw_failed, workspaces):
     """A failure's reason, with what it left and a release of the maintenance lock that failed after it."""
     parts = [reason] if reason else []
-    if decide.left_anything(left):
-        parts.append("left: %s" % decide.describe_left(left, workspaces))
+    if outcome.left_anything(left):
+        parts.append("left: %s" % outcome.describe_left(left, workspaces))
     if thaw_failed:
         parts.append("the release of the maintenance lock failed too: %s" % thaw_failed)
     return "; ".join(parts)
@@ -84,7 +90,7 @@ def measured_backend(root, init_args, backend=None, rewritten=()):
 
     ``backend``: the contract's (the preflight's read of this run): only a file whose bytes are neither those nor
     those this run's rewrite wrote (``rewritten``) is parsed again, and ``.terraform`` is read now
-    (root_backend.backend_now); without it (the preflight stopped) the root is read again.
+    (root.backend_now); without it (the preflight stopped) the root is read again.
     """
     if not root:
         return None, None, "", {}
@@ -198,13 +204,13 @@ class ActionModule(RootAction):
             rewrite_files = []  # the rewrite was only shown (check mode), nothing was written
         # A preflight that stopped hands over no `migration`: the lock mode before is the files' (nothing changed).
         before = migration.lock_mode_before or (files_mode if failed_phase == "preflight" else None)
-        measured = decide.lock_mode_after(files_mode, init_mode) if files_mode else None
+        measured = outcome.lock_mode_after(files_mode, init_mode) if files_mode else None
         cause = sources["failure"].get("cause") or None
         detail = dict(sources["failure"].get("cause_detail") or {}, reinit=migration.reinit,
                       auto="stage" in sources["stage"], grace=args["dual_grace"])
-        next_step = decide.next_step(status, reason, args["target"], failed_phase, command, cause, detail)
-        if status == decide.FAILED and decide.left_anything(left):
-            next_step = decide.failed_next_step(left)
+        next_step = outcome.next_step(status, reason, args["target"], failed_phase, command, cause, detail)
+        if status == decide.FAILED and outcome.left_anything(left):
+            next_step = outcome.failed_next_step(left)
         result = {
             "host": task_vars.get("inventory_hostname"),
             "root": redact_url(args["root_name"] or root or ""),
@@ -215,21 +221,21 @@ class ActionModule(RootAction):
             "cause": cause,
             "next_step": next_step,
             "check_mode": self.check_mode,
-            "fails_root": decide.fails_root(status, args["fail_on_stopped"], args["fail_on_unsupported"]),
+            "fails_root": outcome.fails_root(status, args["fail_on_stopped"], args["fail_on_unsupported"]),
             "unsupported": migration.unsupported if unsupported else None,
             "reinit_command": command,
             "action": action,
             "target": args["target"],
-            "skipped_dual": decide.skipped_dual(before, args["target"], status),
+            "skipped_dual": outcome.skipped_dual(before, args["target"], status),
             "lock_mode_before": before,
             # Check mode: the mode the root would have (its rewrite was computed and read back), else the measured one.
-            "lock_mode_after": decide.lock_mode_would_be(status, args["target"], measured) if self.check_mode
+            "lock_mode_after": outcome.lock_mode_would_be(status, args["target"], measured) if self.check_mode
             else measured,
             "files_lock_mode_after": files_mode,
             "initialised_lock_mode_after": init_mode,
             "interrupted": migration.interrupted or [],
             "resumed_from": resumed,
-            "left": left if decide.left_anything(left) else None,
+            "left": left if outcome.left_anything(left) else None,
             "thaw_failure": thaw_failed,
         }
         result.update(where_and_who(migration, settings), **table_and_digests(migration, sources["digests"]))
@@ -246,16 +252,16 @@ class ActionModule(RootAction):
         phases = sources["phases"]
         left = None
         if migration.run_id and not self.check_mode:
-            left = decide.what_was_left(migration.to_dict(), files_mode, init_mode, rewritten_files(sources),
-                                        decide.lock_still_held(phases.get("freeze"), phases.get("thaw")),
-                                        rewrite_ran=phase_ran(phases.get("rewrite")),
-                                        reinit_ran=phase_ran(phases.get("reinit")))
+            left = outcome.what_was_left(migration.to_dict(), files_mode, init_mode, rewritten_files(sources),
+                                         outcome.lock_still_held(phases.get("freeze"), phases.get("thaw")),
+                                         rewrite_ran=phase_ran(phases.get("rewrite")),
+                                         reinit_ran=phase_ran(phases.get("reinit")))
         resumed = None
         if action in (decide.ACTION_REWRITE, decide.ACTION_INIT, decide.ACTION_VERIFY):
-            resumed = decide.resumption(migration.run_id, migration.stale_freezes,
-                                        migration.record_before, (phases.get("freeze") or {}).get("released"))
-        status = decide.root_status(action, failed_phase, self.check_mode, verified, args["target"], left=left,
-                                    resumed=resumed is not None)
+            resumed = outcome.resumption(migration.run_id, migration.stale_freezes,
+                                         migration.record_before, (phases.get("freeze") or {}).get("released"))
+        status = outcome.root_status(action, failed_phase, self.check_mode, verified, args["target"], left=left,
+                                     resumed=resumed is not None)
         return status, left, resumed
 
     def _evidence(self, sources, migration, verification, unsupported, rewrite_files):
@@ -274,7 +280,7 @@ class ActionModule(RootAction):
                 "plan_ok": verification.get("plan_ok"),
                 "matches_baseline": verification.get("matches_baseline"),
             },
-            "run_id": migration.run_id or decide.run_identity()["run_id"],
+            "run_id": migration.run_id or runs.run_identity()["run_id"],
             "started": migration.started,
             "time": clock.utc_text(clock.now()),
         }
@@ -285,7 +291,7 @@ def outcome_reason(reason, status, left, thaw_failed, resumed, migration, check_
     if status in (decide.FAILED, decide.STOPPED):
         return failed_reason(reason, left, thaw_failed, migration.workspaces or [])
     if resumed and status in (decide.RESUMED, decide.WOULD_RESUME):
-        return decide.resumed_reason(resumed, preview=check_mode)
+        return outcome.resumed_reason(resumed, preview=check_mode)
     return reason
 
 

@@ -3,16 +3,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_rewrite: the root's format-preserving rewrite (docs in plugins/modules)."""
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite import RewriteError, rewrite_paths
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_writer import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.rewrite import RewriteError, rewrite_paths
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.writer import (
     BackupPolicy,
     FileWrite,
     WriteFailed,
     backup_folder,
     write_files,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import DYNAMODB
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import fingerprint, lock_settings
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.vocabulary import DYNAMODB
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import fingerprint, lock_settings
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import (
     MIGRATION_OPTION,
     PhaseFailed,
@@ -34,7 +34,7 @@ def write_root(migration, changed, policy):
             migration.root, exc, "nothing was changed" if exc.restored else "NOT ALL WERE PUT BACK"))
     for result, entry in zip(changed, entries):
         # What was written, as its checked parse read it: a later phase that finds these bytes on disk measures
-        # the file from this (root_backend.backend_now) instead of parsing it again.
+        # the file from this (root.backend_now) instead of parsing it again.
         entry.update(changed=True, fingerprint=fingerprint(result.path),
                      lock_settings_after=[lock_settings(settings) for settings in result.settings_after])
     return entries

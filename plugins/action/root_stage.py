@@ -6,14 +6,19 @@
 from __future__ import annotations
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as decide
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION, AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import find_locks
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import auto
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger_store
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import blockers
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import outcome
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import runs
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import vocabulary as decide
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import reports
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import COLLECTION_VERSION, AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.finding import find_locks
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.redact import redact_url
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_objects import list_states
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import RootError, resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.state_objects import list_states
 from ansible_collections.tfstate.s3_backend.plugins.plugin_utils.root_action import PhaseFailed, RootAction
 
 # What a root that stays where it is tells a person.
@@ -51,18 +56,18 @@ class ActionModule(RootAction):
         region = settings.get("region") or args.get("region")
         # As the principal terraform runs as, like the preflight (the stage reads the ledger and the locks).
         connection, identity = self.root_connection(dict(args, region=region), backend,
-                                                     decide.run_identity()["run_id"])
+                                                    runs.run_identity()["run_id"])
         s3 = connection.client("s3")
         try:
-            entries = ledger.read_root_entries(s3, settings["bucket"], settings["key"])
+            entries = ledger_store.read_root_entries(s3, settings["bucket"], settings["key"])
         except ledger.LedgerError as exc:
             raise PhaseFailed("the ledger of this root cannot be read: %s" % exc)
-        table = decide.lock_table_of(backend)
+        table = blockers.lock_table_of(backend)
         evidence, workspaces = [], ["default"]
         if backend["lock_mode"] == decide.DUAL:
             evidence, workspaces = self._evidence(connection, s3, settings, table, region)
         try:
-            step = ledger.auto_step(backend["lock_mode"], entries, now, grace, evidence)
+            step = auto.auto_step(backend["lock_mode"], entries, now, grace, evidence)
         except ledger.LedgerError as exc:
             raise PhaseFailed("%s:%s: %s" % (backend["file"], backend["line"], exc))
         host = task_vars.get("inventory_hostname")
@@ -71,9 +76,9 @@ class ActionModule(RootAction):
         if step["evidence"] and evidence and not self.check_mode:
             held = ledger.new_entry(ledger.HELD, now, settings["bucket"], settings["key"], table=table,
                                     workspace_key_prefix=settings.get("workspace_key_prefix"), workspaces=workspaces,
-                                    region=region, root=root_name, host=host, run_id=decide.run_identity()["run_id"],
+                                    region=region, root=root_name, host=host, run_id=runs.run_identity()["run_id"],
                                     version=COLLECTION_VERSION, evidence=evidence)
-            ledger.record_stage(s3, held, bool(settings.get("encrypt")), settings.get("kms_key_id"), existing=entries)
+            ledger_store.record_stage(s3, held, bool(settings.get("encrypt")), settings.get("kms_key_id"), existing=entries)
             changed = True
         stage = dict(step, lock_mode=backend["lock_mode"], bucket=settings["bucket"], key=settings["key"],
                      dynamodb_table=table, time=clock.utc_text(now))
@@ -110,7 +115,7 @@ class ActionModule(RootAction):
                 raise
             request["dynamodb_table"] = None
             locks = find_locks(connection.client, [request])
-        return ledger.old_client_evidence(locks), workspaces
+        return auto.old_client_evidence(locks), workspaces
 
     def _row(self, host, root_name, backend, identity, step, now, **where):
         """The report row of a root that stays where it is (reports.root_row, as root_result's rows)."""
@@ -120,11 +125,11 @@ class ActionModule(RootAction):
             status=step["status"], reason=step["why"], next_step=NEXT_STEPS[step["status"]],
             check_mode=self.check_mode, action=decide.ACTION_NONE, target="auto",
             lock_mode_before=backend["lock_mode"],
-            lock_mode_after=decide.lock_mode_after(backend["lock_mode"], backend.get("initialised_lock_mode")),
+            lock_mode_after=outcome.lock_mode_after(backend["lock_mode"], backend.get("initialised_lock_mode")),
             files_lock_mode_after=backend["lock_mode"],
             initialised_lock_mode_after=backend.get("initialised_lock_mode"),
             bucket=settings.get("bucket"), key=settings.get("key"), account=identity.get("account"),
             held_back=step["evidence"] if step["status"] == "held" else [],
             # A rolled-back root migrate_target=auto leaves on DynamoDB: when, by which run and why.
-            pinned=step.get("pin"), run_id=decide.run_identity()["run_id"], time=clock.utc_text(now),
+            pinned=step.get("pin"), run_id=runs.run_identity()["run_id"], time=clock.utc_text(now),
             **dict(where, **reports.identity_fields(identity)))

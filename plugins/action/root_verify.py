@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for tfstate.s3_backend.root_verify: prove the new locking with terraform (docs in plugins/modules)."""
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import DYNAMODB
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.vocabulary import DYNAMODB
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
     first_error,
     plan_argv,

@@ -106,8 +106,10 @@ except ImportError:  # ansible-core before 2.19 templates inventory variables wi
     def trust_as_template(value):
         return value
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import backend_fact, setting_places
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import discovery
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import files
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import settings as disc
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import backend_fact, setting_places
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -137,7 +139,7 @@ def root_hosts(top, tree, include=(), warn=None):
     roots = {}
     grunt = set(os.path.dirname(b.path) for b in tree.backends
                 if b.form.startswith("terragrunt") and not b.templated)
-    for backend in disc.opentofu_view(tree.backends):
+    for backend in files.opentofu_view(tree.backends):
         if backend.templated or backend.form == "partial":
             continue
         root = os.path.dirname(backend.path)
@@ -152,7 +154,7 @@ def root_hosts(top, tree, include=(), warn=None):
         if include and not _matches(include, rel_root):
             continue
         roots[root] = backend
-        entry = disc.describe(tree, backend, version_cache, partial_cache)
+        entry = discovery.describe(tree, backend, version_cache, partial_cache)
         entry["setting_lines"] = setting_places(backend)
         places = dict((found.path, setting_places(found)) for found in partial_cache.get(root, []))
         for partial in entry["partial_configs"]:
@@ -179,7 +181,7 @@ def _host_vars(entry, partial):
         sources.append((partial_file, 1, partial["settings"]))
         init_args = ["-backend-config=%s" % os.path.relpath(partial_file, entry["root"])]
     lines = dict(entry["setting_lines"], **(partial["setting_lines"] if partial is not None else {}))
-    lock_mode = disc.effective_lock_mode(entry["settings"], partial["settings"]) if partial else entry["lock_mode"]
+    lock_mode = discovery.effective_lock_mode(entry["settings"], partial["settings"]) if partial else entry["lock_mode"]
     backend = backend_fact(entry["root"], entry["file"], entry["line"], entry["form"], sources, settings,
                            [partial_file] if partial_file else [], entry["required_version"],
                            entry["admits_use_lockfile"], [], entry["unresolved_settings"], lock_mode,
@@ -234,7 +236,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             interpreter = trust_as_template("{{ ansible_playbook_python }}")
         strict = self.get_option("strict")
         for top in tops:
-            tree = disc.scan_paths([top], self.get_option("exclude"))
+            tree = discovery.scan_paths([top], self.get_option("exclude"))
             for skipped in tree.skipped:
                 self.display.warning("terraform_roots: skipped %s: %s" % (skipped["file"], skipped["reason"]))
             for failure in tree.failures:

@@ -320,14 +320,14 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.rewrite import (
     MODES,
     RewriteError,
     describe_failures,
     rewrite_paths,
     untouched_failures,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_writer import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.writer import (
     BackupPolicy,
     FileWrite,
     WriteFailed,

@@ -233,7 +233,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import report
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.discovery import report
 
 
 def main():

@@ -123,7 +123,7 @@ policy:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import PolicyError, backend_policy
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.iam_policy import PolicyError, backend_policy
 
 
 def main():

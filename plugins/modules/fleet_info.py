@@ -145,9 +145,10 @@ generated:
 """
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger_store
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AwsModule
 
 
 def main():
@@ -166,7 +167,7 @@ def main():
         module.fail_json(msg="retire_grace: %s" % exc)
     unreadable = []
     try:
-        view = ledger.read_fleet(module.client("s3"), module.params["buckets"], module.params["page_size"], unreadable)
+        view = ledger_store.read_fleet(module.client("s3"), module.params["buckets"], module.params["page_size"], unreadable)
     except AwsError as exc:
         module.fail_aws(exc)
     retirable, kept = ledger.retirable_tables(view, now, grace)

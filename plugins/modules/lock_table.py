@@ -246,10 +246,10 @@ blockers:
             "id": "6a0bd7c4-2f2e-4c1e-9a9e-7d9f3c2a1b00", "who": "ci@runner"}]
 """
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AwsModule
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.clock import parse_time
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.digests import (
     DigestConflict,
     STATE_SELECTION_EXCLUSIVE,
     STATE_SELECTION_REQUIRED_BY,
@@ -258,7 +258,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import 
     state_selection,
     sync_digests,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_table import (
     TableRefused,
     ensure_table,
     ensure_table_absent,

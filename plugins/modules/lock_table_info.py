@@ -162,15 +162,15 @@ unrecognised_items:
   sample: []
 """
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.digests import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.digests import (
     STATE_SELECTION_EXCLUSIVE,
     STATE_SELECTION_REQUIRED_BY,
     STATE_SELECTION_SPEC,
     state_selection,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table import table_info
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_table import table_info
 
 
 def main():

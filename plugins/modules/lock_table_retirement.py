@@ -195,18 +195,19 @@ roots_examined:
 """
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_table import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import auto
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger_store
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_table import (
     TableRefused,
     describe_table,
     ensure_table_absent,
     table_summary,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import scan_table
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.retirement import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.records import scan_table
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import RootError, resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet.retirement import (
     find_declarations,
     last_cutover,
     retirement_blockers,
@@ -244,13 +245,13 @@ def ledger_check(module, table, exists, findings):
     play_states = set((finding.get("bucket"), finding.get("key")) for finding in findings
                       if not finding.get("error") and finding.get("bucket"))
     buckets = set(module.params["ledger_buckets"]) | set(bucket for bucket, key in play_states)
-    buckets |= set(ledger.buckets_of_items(items))
-    view = ledger.read_fleet(module.client("s3"), buckets)
-    backends = ledger.ledger_backends(view, table, play_states, readable_backend)
-    reasons = ledger.table_users(table, view, items, play_states, backends) + view["problems"]
+    buckets |= set(auto.buckets_of_items(items))
+    view = ledger_store.read_fleet(module.client("s3"), buckets)
+    backends = ledger_store.ledger_backends(view, table, play_states, readable_backend)
+    reasons = auto.table_users(table, view, items, play_states, backends) + view["problems"]
     roots = [{name: row[name] for name in ("bucket", "key", "host", "root", "stage", "since")}
              for row in view["roots"] if row["table"] == table]
-    return reasons, roots, ledger.last_lockfile_time(view, table)
+    return reasons, roots, auto.last_lockfile_time(view, table)
 
 
 def act_as_table_principal(module, table, findings):

@@ -203,15 +203,13 @@ kept:
       kept_reason: held under another lock ID
 """
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import new_lock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
-    LOCK_TARGET_SPEC,
-    STORE_DYNAMODB,
-    STORE_S3,
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.unlocking import LOCK_TARGET_SPEC, lock_target
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.records import STORE_DYNAMODB, STORE_S3
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.holding import (
     acquire,
-    lock_target,
     read_target_locks,
     release,
 )

@@ -249,9 +249,12 @@ skipped_backends:
       reason: "not literal: bucket"
 """
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import find_locks, requests_from_backends
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.finding import (
+    find_locks,
+    requests_from_backends,
+)
 
 
 def build_requests(params):

@@ -70,8 +70,12 @@ conditional_writes:
   sample: true
 """
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import LOCK_TARGET_SPEC, lock_target, probe_result
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.unlocking import (
+    LOCK_TARGET_SPEC,
+    lock_target,
+    probe_result,
+)
 
 
 def main():

@@ -137,10 +137,11 @@ ledger_key:
 """
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import COLLECTION_VERSION, AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration_record import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger_store
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import COLLECTION_VERSION, AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet.migration_record import (
     read_record,
     record_key,
     wanted_record,
@@ -157,7 +158,7 @@ def shown(record):
 def ledger_stage(module, s3, params, record):
     """The root's stage in the fleet's ledger, written when it is news (not in check mode); its key or None."""
     moment = clock.now()
-    existing = ledger.read_root_entries(s3, params["bucket"], params["key"])
+    existing = ledger_store.read_root_entries(s3, params["bucket"], params["key"])
     if not ledger.needs_write(existing, params["mode"]):
         return None
     try:
@@ -171,7 +172,7 @@ def ledger_stage(module, s3, params, record):
                              run_id=params["run_id"], reason=params["reason"])
     if module.check_mode:
         return ledger.entry_key(params["key"], params["mode"])
-    return ledger.record_stage(s3, entry, params["encrypt"], params["kms_key_id"], existing=existing)
+    return ledger_store.record_stage(s3, entry, params["encrypt"], params["kms_key_id"], existing=existing)
 
 
 def main():

@@ -124,7 +124,7 @@ policy:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.iam_policy import (
     OPERATOR_JOBS,
     PolicyError,
     operator_policy,

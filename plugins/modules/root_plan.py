@@ -100,7 +100,7 @@ rc:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AWS_ARGUMENT_SPEC
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AWS_ARGUMENT_SPEC
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
     aws_env,
     first_error,

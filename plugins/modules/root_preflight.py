@@ -298,7 +298,7 @@ migration:
   description:
     - What the later phases need to know about the root, and what the report says about it before the change.
       Pass it unchanged as O(tfstate.s3_backend.root_freeze#module:migration) to the other phases.
-    - The contract between the phases (C(Migration) in C(plugins/module_utils/contract.py)), serialised. Every key
+    - The contract between the phases (C(Migration) in C(plugins/module_utils/_migration/contract.py)), serialised. Every key
       below is always there, null when it does not apply to the root.
   returned: success
   type: dict

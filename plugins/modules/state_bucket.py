@@ -266,9 +266,9 @@ changes:
   sample: ["created", "public_access_block", "versioning", "encryption", "policy"]
 """
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_bucket import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.state_bucket import (
     BucketConverger,
     BucketError,
     BucketSpec,

@@ -197,7 +197,7 @@ terraform:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import (
     RootError,
     resolve_root,
     terraform_facts,

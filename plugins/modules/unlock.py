@@ -169,9 +169,9 @@ lock_id_not_released:
     stale_after 3600 s): a running terraform may hold it; release it anyway with force."
 """
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AwsModule
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.locks import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AwsModule
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.unlocking import (
     UnlockRequestError,
     lock_id_not_released,
     unlock_criteria,

@@ -18,16 +18,17 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import HAS_BOTO3, AwsConnection, AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws_module import AWS_ARGUMENT_SPEC
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import PHASE_KEY, Migration
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import HAS_BOTO3, AwsConnection, AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.module import AWS_ARGUMENT_SPEC
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.contract import PHASE_KEY, Migration
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.identity import (
     IdentityError,
     connection_params,
     describe_identity,
     effective_identity,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import CAUSE_CREDENTIALS, aws_cause
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.vocabulary import CAUSE_CREDENTIALS
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.outcome import aws_cause
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import TerraformFailed, aws_env, terraform_env
 
 # What every phase after the preflight receives: the preflight's `migration` result.

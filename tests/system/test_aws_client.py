@@ -3,12 +3,12 @@ errors, and AWX's AWS_SECURITY_TOKEN; checked through a proxy or a black hole on
 
 import time
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import (
     USER_AGENT_EXTRA,
     AwsConnection,
     call,
-    worst_case_seconds,
 )
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.retries import worst_case_seconds
 from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info, state_info
 from tests.testbed.collection import run_module
 from tests.testbed.fault_proxy import BlackHole, FaultProxy

@@ -10,7 +10,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import backend_policy
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.iam_policy import backend_policy
 from tests.testbed.aws import ALLOW_ALL, keyed_client, user_with_policy
 from tests.testbed.terraform import TerraformRoot, kill_process_group, wait_for
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import RootError, resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import RootError, resolve_root
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
 from tests.testbed.collection import run_module
 from tests.unit.plugins.modules.test_backend_shapes import (

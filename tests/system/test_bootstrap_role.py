@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import backend_policy
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.iam_policy import backend_policy
 from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.moto_aws_faithful import start_faithful_server
 from tests.testbed.terraform import MAIN_TF, terraform_env

@@ -20,7 +20,9 @@ from tests.testbed.collection import ROOT, ansible_env, run_playbook
 from tests.testbed.moto_server import MotoServer
 from tests.testbed.terraform import TerraformRoot
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock, ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger_store
 
 MIGRATE = os.path.join(ROOT, "playbooks", "migrate.yml")
 RETIRE = os.path.join(ROOT, "playbooks", "retire.yml")
@@ -273,10 +275,10 @@ def test_the_fleet_summary_reads_the_ledger_and_nothing_else(tmp_path):
         start = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
         for stage, host, days in (("dual", "app", 0), ("lockfile", "app", 8), ("dual", "net", 1),
                                   ("held", "net", 9)):
-            ledger.write_entry(s3, ledger.new_entry(stage, start + datetime.timedelta(days=days), "state",
-                                                    "%s/terraform.tfstate" % host, table="locks", host=host,
-                                                    account="123456789012", evidence=["lock L"] * (stage == "held"),
-                                                    environ={}))
+            ledger_store.write_entry(s3, ledger.new_entry(stage, start + datetime.timedelta(days=days), "state",
+                                                          "%s/terraform.tfstate" % host, table="locks", host=host,
+                                                          account="123456789012", evidence=["lock L"] * (stage == "held"),
+                                                          environ={}))
         before = log.read_text().count("\n")
         report_dir = str(tmp_path / "fleet")
         proc = run_playbook(FLEET, {"fleet_buckets": ["state"], "tfstate_aws_endpoint_url": server.url,

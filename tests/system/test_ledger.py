@@ -3,7 +3,8 @@
 import datetime
 import json
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger_store
 
 T0 = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
 
@@ -15,15 +16,15 @@ def entry(stage, bucket, key, days=0, **extra):
 
 def test_read_ledger_pages_through_every_entry_and_names_a_bad_object(s3, state_bucket):
     for number in range(5):
-        ledger.write_entry(s3, entry("dual", state_bucket, "root%d/terraform.tfstate" % number, host="r%d" % number))
-    ledger.write_entry(s3, entry("lockfile", state_bucket, "root0/terraform.tfstate", days=8, host="r0"))
+        ledger_store.write_entry(s3, entry("dual", state_bucket, "root%d/terraform.tfstate" % number, host="r%d" % number))
+    ledger_store.write_entry(s3, entry("lockfile", state_bucket, "root0/terraform.tfstate", days=8, host="r0"))
     # Not entries: a stranger's object under the prefix is skipped, a broken entry is a problem.
     s3.put_object(Bucket=state_bucket, Key=ledger.LEDGER_PREFIX + "README", Body=b"x")
     s3.put_object(Bucket=state_bucket, Key=ledger.entry_key("broken/terraform.tfstate", "dual"), Body=b"{")
     s3.put_object(Bucket=state_bucket, Key="root0/terraform.tfstate", Body=b"{}")
     listings = []
     s3.meta.events.register("before-call.s3.ListObjectsV2", lambda **kwargs: listings.append(1))
-    entries, problems = ledger.read_ledger(s3, state_bucket, page_size=2)
+    entries, problems = ledger_store.read_ledger(s3, state_bucket, page_size=2)
     assert len(listings) == 4  # 8 objects under the prefix, 2 a page
     view = ledger.fleet_view(entries, problems)
     assert [(row["host"], row["stage"]) for row in view["roots"]] == [
@@ -35,12 +36,12 @@ def test_read_ledger_pages_through_every_entry_and_names_a_bad_object(s3, state_
 
 def test_record_stage_writes_only_news(s3, state_bucket):
     key = "app/terraform.tfstate"
-    assert ledger.record_stage(s3, entry("dual", state_bucket, key)) == ledger.entry_key(key, "dual")
+    assert ledger_store.record_stage(s3, entry("dual", state_bucket, key)) == ledger.entry_key(key, "dual")
     first = s3.head_object(Bucket=state_bucket, Key=ledger.entry_key(key, "dual"))["ETag"]
-    assert ledger.record_stage(s3, entry("dual", state_bucket, key, days=1)) is None
+    assert ledger_store.record_stage(s3, entry("dual", state_bucket, key, days=1)) is None
     assert s3.head_object(Bucket=state_bucket, Key=ledger.entry_key(key, "dual"))["ETag"] == first
-    ledger.record_stage(s3, entry("lockfile", state_bucket, key, days=8))
-    written = ledger.read_root_entries(s3, state_bucket, key)
+    ledger_store.record_stage(s3, entry("lockfile", state_bucket, key, days=8))
+    written = ledger_store.read_root_entries(s3, state_bucket, key)
     assert [(item["stage"], item["from_stage"]) for item in written] == [("dual", "dynamodb"), ("lockfile", "dual")]
 
 
@@ -57,7 +58,7 @@ def test_terraform_never_sees_the_ledger_as_a_workspace(s3, state_bucket, tf_roo
         root.apply(serial="1")
     for key in ("app/terraform.tfstate", "terraform.tfstate", "env:/staging/app/terraform.tfstate"):
         for stage in ledger.OBJECT_NAMES:
-            ledger.write_entry(s3, entry(stage, state_bucket, key))
+            ledger_store.write_entry(s3, entry(stage, state_bucket, key))
     listed = set(item["Key"] for item in s3.list_objects_v2(Bucket=state_bucket)["Contents"])
     assert ledger.entry_key("terraform.tfstate", "dual") in listed
     for root in (plain, odd):
@@ -70,7 +71,7 @@ def test_migration_record_puts_a_rollback_in_the_ledger_once(s3, state_bucket, a
     from tests.testbed.collection import run_module
 
     key = "app/terraform.tfstate"
-    ledger.write_entry(s3, entry("lockfile", state_bucket, key, days=8, host="app"))
+    ledger_store.write_entry(s3, entry("lockfile", state_bucket, key, days=8, host="app"))
     monkeypatch.setenv("TFSTATE_NOW", "2026-12-12T00:00:00Z")
     args = dict(aws_params, bucket=state_bucket, key=key, mode="dynamodb", dynamodb_table="locks", ledger=True)
     checked = run_module(migration_record, args, check_mode=True)

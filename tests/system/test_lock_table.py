@@ -76,7 +76,7 @@ def test_create_check_mode_then_create_then_idempotent(aws_params, dynamodb, tab
 
 def test_a_table_created_meanwhile_by_a_parallel_run_is_adopted(aws_params, dynamodb, table_name, monkeypatch):
     """Race: several roots roll back to the same deleted table at once; another run creates it first."""
-    from ansible_collections.tfstate.s3_backend.plugins.module_utils import lock_table as lock_table_utils
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import lock_table as lock_table_utils
 
     original = lock_table_utils.describe_table
     raced = []
@@ -292,7 +292,7 @@ def test_rollback_creates_the_table_and_syncs_digests_in_one_task(aws_params, dy
 def test_sync_never_overwrites_a_digest_terraform_wrote_meanwhile(
         aws_params, dynamodb, s3, table, bucket_name, monkeypatch):
     """Race: Terraform writes a new state and digest between our hash and our write."""
-    from ansible_collections.tfstate.s3_backend.plugins.module_utils import digests
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import digests
 
     s3.create_bucket(Bucket=bucket_name)
     key = "app/terraform.tfstate"

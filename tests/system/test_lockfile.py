@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import holding as locks
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import dump_lock, new_lock
 from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info, lockfile_probe
 from tests.testbed.collection import run_module
 from tests.testbed.fault_proxy import FaultProxy
@@ -208,7 +208,7 @@ def test_probe_proves_conditional_writes_and_leaves_nothing_behind(state_bucket,
 
 def test_probe_fails_on_a_store_that_ignores_conditional_writes(state_bucket, s3, aws_params, monkeypatch):
     """A store without conditional writes (If-None-Match dropped before the request is built) fails the probe."""
-    from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsConnection
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsConnection
 
     real_client = AwsConnection.client
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import holding as locks
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import dump_lock, new_lock
 from ansible_collections.tfstate.s3_backend.plugins.modules import lockfile, lockfile_info
 from tests.testbed.collection import run_module
 from tests.testbed.terraform import lock_info_shown, wait_for

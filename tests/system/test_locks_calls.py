@@ -2,8 +2,8 @@
 
 import collections
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import finding as locks
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import dump_lock, new_lock
 
 
 def count_calls(client):

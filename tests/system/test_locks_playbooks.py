@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import dump_lock, new_lock
 from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.terraform import wait_for
 

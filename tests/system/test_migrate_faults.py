@@ -176,7 +176,7 @@ def test_one_request_in_three_answered_503_500_or_reset_and_every_root_of_three_
 
 def test_an_endpoint_that_throttles_everything_stops_the_root_within_the_budget_naming_the_code_and_request_id(
         tmp_path, moto_server, tf_root, s3, state_bucket, lock_table, terraform_bin):
-    from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import BACKOFF_CAP
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.retries import BACKOFF_CAP
 
     roots = _roots(tf_root, state_bucket, lock_table, ["app"])
     backend_before = open(os.path.join(roots["app"].path, "backend.tf")).read()

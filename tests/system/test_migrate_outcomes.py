@@ -10,7 +10,9 @@ import os
 
 import yaml
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock, migration
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import runs
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import vocabulary as migration
 from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.fleet import fleet_inventory, play_recap, root_hosts
 
@@ -183,8 +185,8 @@ def test_a_live_migration_run_on_the_root_stops_the_second_run_and_nothing_is_de
     roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["app"])
     # Run A, alive (this very process), froze the root a moment ago.
     run_a = {"run_id": "run-a", "controller": migration.socket.gethostname(), "pid": os.getpid(),
-             "pid_start": migration._process_start(os.getpid())}
-    lock_id = _freeze(aws_params, state_bucket, lock_table, "app", migration.freeze_info(run_a, clock.now(), 3600))
+             "pid_start": runs._process_start(os.getpid())}
+    lock_id = _freeze(aws_params, state_bucket, lock_table, "app", runs.freeze_info(run_a, clock.now(), 3600))
 
     second = run_playbook(PLAYBOOK, inventory=_inventory(tmp_path, moto_server, terraform_bin, roots), env=ENV)
     assert second.returncode == 2, second.stdout[-4000:]
@@ -211,7 +213,7 @@ def test_a_run_killed_before_the_thaw_is_resumed_and_both_stores_are_released(
     gone = __import__("subprocess").Popen(["true"])
     gone.wait()
     dead = {"run_id": "run-killed", "controller": migration.socket.gethostname(), "pid": gone.pid, "pid_start": "1"}
-    _freeze(aws_params, state_bucket, lock_table, "app", migration.freeze_info(dead, clock.now(), 3600))
+    _freeze(aws_params, state_bucket, lock_table, "app", runs.freeze_info(dead, clock.now(), 3600))
     s3.put_object(Bucket=state_bucket, Key="app/terraform.tfstate.tfstate-s3-backend.json", Body=json.dumps({
         "mode": "dynamodb", "dynamodb_table": lock_table, "cutover_time": None, "root": root.path,
         "pending": {"target": "lockfile", "run_id": "run-killed", "started": "2026-11-29T20:00:00Z",
@@ -275,7 +277,7 @@ def test_a_black_hole_endpoint_fails_its_root_within_the_configured_timeouts_and
     import subprocess
     import sys
 
-    from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import worst_case_seconds
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.retries import worst_case_seconds
     from tests.testbed.collection import ansible_env
     from tests.testbed.fault_proxy import BlackHole
 

@@ -6,7 +6,8 @@ import socket
 import subprocess
 
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock, migration
+from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import runs as migration
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, lockfile
 from tests.testbed.collection import ROOT, run_module, run_playbook
 from tests.testbed.fleet import fleet_inventory, root_hosts

@@ -17,7 +17,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import operator_policy
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.iam_policy import operator_policy
 from tests.testbed.aws import ALLOW_ALL, keyed_client, user_with_policy
 from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.terraform import TerraformRoot

@@ -14,8 +14,8 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import freeze_info
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import dump_lock, new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.runs import freeze_info
 from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.terraform import kill_process_group, wait_for
 

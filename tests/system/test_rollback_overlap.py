@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.migration import parse_freeze_info
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.runs import parse_freeze_info
 from tests.system.test_rollback import KEY, PLAYBOOK, lock_items, lock_objects, trapped_root, write_migration_record
 from tests.testbed.collection import ROOT, kill_playbook, run_playbook, start_playbook
 from tests.testbed.fleet import fleet_inventory

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_writer import backup_needed
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.writer import backup_needed
 
 
 def test_no_backup_when_git_holds_the_files_unless_asked(tmp_path, monkeypatch):

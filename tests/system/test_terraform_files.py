@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import terraform_files as tf
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import terraform_files as tf
 from tests.unit.plugins.module_utils.test_terraform_files import SAMPLES
 
 

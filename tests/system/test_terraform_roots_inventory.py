@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import resolve_root
 from tests.testbed.collection import CORPUS_DIR, ansible_env
 
 BIN = os.path.dirname(sys.executable)

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import dump_lock, new_lock
 from tests.system.test_rollback_accounts import BUCKET, ROLE_ARN, TABLE
 from tests.system.test_rollback_accounts import accounts  # noqa: F401 pylint: disable=unused-import
 from tests.testbed.aws import keyed_client

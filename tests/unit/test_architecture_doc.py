@@ -13,7 +13,18 @@ def _doc():
 
 
 def _files():
-    return sorted(name for name in os.listdir(MODULE_UTILS) if name.endswith(".py") and name != "__init__.py")
+    """Every module_utils file as the doc names it: ``clock.py``, ``_backend/discovery.py``."""
+    found = []
+    for directory, _dirs, names in os.walk(MODULE_UTILS):
+        for name in names:
+            if name.endswith(".py") and name != "__init__.py":
+                found.append(os.path.relpath(os.path.join(directory, name), MODULE_UTILS))
+    return sorted(found)
+
+
+def test_no_module_utils_file_is_much_over_500_lines():
+    sizes = dict((name, sum(1 for _line in open(os.path.join(MODULE_UTILS, name)))) for name in _files())
+    assert sorted(name for name, size in sizes.items() if size > 560) == [], sizes
 
 
 def test_every_module_utils_file_is_named():
@@ -30,5 +41,5 @@ def test_every_file_of_the_decision_table_exists():
         if not line.startswith("| "):
             break
         rows.append(line)
-    named = set(re.findall(r"`(\w+\.py)`", "\n".join(row.rsplit(" | ", 1)[-1] for row in rows)))
+    named = set(re.findall(r"`([\w/]+\.py)`", "\n".join(row.rsplit(" | ", 1)[-1] for row in rows)))
     assert named and sorted(named - set(_files())) == []

@@ -7,7 +7,8 @@ import yaml
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import aws
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws import client as aws
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws import retries
 from tests.testbed.collection import ROOT
 
 
@@ -19,19 +20,19 @@ def test_collection_version_is_galaxy_version():
 
 
 def test_default_limits_fail_a_dead_endpoint_within_a_minute():
-    worst = aws.worst_case_seconds(aws.DEFAULT_CONNECT_TIMEOUT, aws.DEFAULT_READ_TIMEOUT, aws.DEFAULT_MAX_ATTEMPTS)
+    worst = retries.worst_case_seconds(retries.DEFAULT_CONNECT_TIMEOUT, retries.DEFAULT_READ_TIMEOUT, retries.DEFAULT_MAX_ATTEMPTS)
     assert worst <= 55
     # botocore's own defaults (60 s + 60 s, legacy 5 attempts) would not.
-    assert aws.worst_case_seconds(60, 60, 5) > 60
+    assert retries.worst_case_seconds(60, 60, 5) > 60
     # No try starts after the retry budget: the budget and one try bound it too.
-    assert aws.worst_case_seconds(5, 12, 10, retry_budget=20) == 37
-    assert aws.worst_case_seconds(5, 12, 3, retry_budget=aws.DEFAULT_RETRY_BUDGET) == worst
+    assert retries.worst_case_seconds(5, 12, 10, retry_budget=20) == 37
+    assert retries.worst_case_seconds(5, 12, 3, retry_budget=retries.DEFAULT_RETRY_BUDGET) == worst
 
 
 def test_client_config_defaults():
     config = aws.client_config()
     # botocore makes one attempt: the collection's RetryPolicy retries.
-    assert config == {"connect_timeout": aws.DEFAULT_CONNECT_TIMEOUT, "read_timeout": aws.DEFAULT_READ_TIMEOUT,
+    assert config == {"connect_timeout": retries.DEFAULT_CONNECT_TIMEOUT, "read_timeout": retries.DEFAULT_READ_TIMEOUT,
                       "retries": {"mode": "standard", "total_max_attempts": 1},
                       "user_agent_extra": aws.USER_AGENT_EXTRA}
     assert aws.client_config(path_style=True)["s3"] == {"addressing_style": "path"}
@@ -40,7 +41,7 @@ def test_client_config_defaults():
 def test_client_config_precedence_option_over_aws_config_over_default():
     user = {"connect_timeout": 30, "retries": {"max_attempts": 9, "mode": "adaptive"}, "user_agent_extra": "acme/1"}
     config = aws.client_config(user)
-    assert config["connect_timeout"] == 30 and config["read_timeout"] == aws.DEFAULT_READ_TIMEOUT
+    assert config["connect_timeout"] == 30 and config["read_timeout"] == retries.DEFAULT_READ_TIMEOUT
     assert config["retries"] == {"mode": "adaptive", "total_max_attempts": 1}
     assert config["user_agent_extra"] == "acme/1 " + aws.USER_AGENT_EXTRA
     config = aws.client_config(user, connect_timeout=2, read_timeout=3)
@@ -51,7 +52,7 @@ def test_client_config_precedence_option_over_aws_config_over_default():
     assert aws.max_attempts_setting(user) == 10
     assert aws.max_attempts_setting(user, 1) == 1
     assert aws.max_attempts_setting({"retries": {"total_max_attempts": 4}}) == 4
-    assert aws.max_attempts_setting() == aws.DEFAULT_MAX_ATTEMPTS
+    assert aws.max_attempts_setting() == retries.DEFAULT_MAX_ATTEMPTS
 
 
 def test_every_client_carries_the_settings():
@@ -61,7 +62,7 @@ def test_every_client_carries_the_settings():
         client = connection.client(service)
         config = client.meta.config
         assert aws.USER_AGENT_EXTRA in config.user_agent_extra
-        assert (config.connect_timeout, config.read_timeout) == (aws.DEFAULT_CONNECT_TIMEOUT, 7)
+        assert (config.connect_timeout, config.read_timeout) == (retries.DEFAULT_CONNECT_TIMEOUT, 7)
         assert config.retries["total_max_attempts"] == 1
         assert (client.tfstate_retry.max_attempts, client.tfstate_retry.budget) == (2, 9)
 
@@ -85,15 +86,15 @@ def test_every_client_carries_the_settings():
     (None, None, "ParamValidationError", None),
 ])
 def test_retry_kind_retries_what_aws_asks_to_retry(code, status, exception, kind):
-    assert aws.retry_kind(code, status, exception) == kind
+    assert retries.retry_kind(code, status, exception) == kind
 
 
 def test_backoff_is_exponential_capped_and_jittered():
-    assert aws.backoff_seconds(1, rand=lambda: 0.0) == aws.BACKOFF_BASE / 2
-    assert aws.backoff_seconds(1, rand=lambda: 1.0) == aws.BACKOFF_BASE
-    assert aws.backoff_seconds(3, rand=lambda: 1.0) == aws.BACKOFF_BASE * 4
-    assert aws.backoff_seconds(30, rand=lambda: 1.0) == aws.BACKOFF_CAP
-    assert aws.BACKOFF_CAP / 2 <= aws.backoff_seconds(30) <= aws.BACKOFF_CAP
+    assert retries.backoff_seconds(1, rand=lambda: 0.0) == retries.BACKOFF_BASE / 2
+    assert retries.backoff_seconds(1, rand=lambda: 1.0) == retries.BACKOFF_BASE
+    assert retries.backoff_seconds(3, rand=lambda: 1.0) == retries.BACKOFF_BASE * 4
+    assert retries.backoff_seconds(30, rand=lambda: 1.0) == retries.BACKOFF_CAP
+    assert retries.BACKOFF_CAP / 2 <= retries.backoff_seconds(30) <= retries.BACKOFF_CAP
 
 
 def test_retry_delay_spends_the_budget_for_answers_and_counts_tries_without_answer():
@@ -101,13 +102,13 @@ def test_retry_delay_spends_the_budget_for_answers_and_counts_tries_without_answ
         return 0.5
 
     # An answer to retry: retried past max_attempts, while the wait ends inside the budget.
-    assert aws.retry_delay("budget", 10, 5.0, 60, 3, half) == aws.backoff_seconds(10, half)
-    assert aws.retry_delay("budget", 10, 58.0, 60, 3, half) is None
+    assert retries.retry_delay("budget", 10, 5.0, 60, 3, half) == retries.backoff_seconds(10, half)
+    assert retries.retry_delay("budget", 10, 58.0, 60, 3, half) is None
     # No answer: max_attempts tries in all, and never past the budget either.
-    assert aws.retry_delay("attempts", 2, 1.0, 60, 3, half) == aws.backoff_seconds(2, half)
-    assert aws.retry_delay("attempts", 3, 1.0, 60, 3, half) is None
-    assert aws.retry_delay("attempts", 1, 59.9, 60, 3, half) is None
-    assert aws.retry_delay(None, 1, 0.0, 60, 3, half) is None
+    assert retries.retry_delay("attempts", 2, 1.0, 60, 3, half) == retries.backoff_seconds(2, half)
+    assert retries.retry_delay("attempts", 3, 1.0, 60, 3, half) is None
+    assert retries.retry_delay("attempts", 1, 59.9, 60, 3, half) is None
+    assert retries.retry_delay(None, 1, 0.0, 60, 3, half) is None
 
 
 def test_retry_policy_retries_throttled_answers_until_the_budget_is_spent():
@@ -118,7 +119,7 @@ def test_retry_policy_retries_throttled_answers_until_the_budget_is_spent():
         status_code = 503
 
     now = [100.0]
-    policy = aws.RetryPolicy(max_attempts=3, budget=5, clock=lambda: now[0])
+    policy = retries.RetryPolicy(max_attempts=3, budget=5, clock=lambda: now[0])
     context = {}
     policy.started(context=context)
     attempts, waits = 1, []
@@ -249,7 +250,7 @@ def test_cached_role_credentials_are_renewed_five_minutes_before_they_expire():
 def test_an_access_denial_names_the_missing_iam_action():
     from botocore.exceptions import ClientError
 
-    from ansible_collections.tfstate.s3_backend.plugins.module_utils import aws
+    from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws import client as aws
 
     denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"},
                           "ResponseMetadata": {"HTTPStatusCode": 403, "RequestId": "R1"}}, "ListObjectsV2")

@@ -5,7 +5,9 @@ import os
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import discovery
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import files as disc_files
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import settings as disc
 
 BLOCK = 'terraform {\n  backend "s3" {\n    bucket         = "b"\n    key            = "k"\n    dynamodb_table = "t"\n  }\n}\n'
 
@@ -37,7 +39,7 @@ def test_every_form_is_found(tmp_path):
                                         '    dynamodb_table = "t"\n  }\n}\nEOF\n}\n')
     write(tmp_path, "g/terraform.tfvars", 'terragrunt = {\n  remote_state {\n    backend = "s3"\n    config {\n'
                                           '      dynamodb_table = "t"\n    }\n  }\n}\n')
-    report = disc.report([str(tmp_path)])
+    report = discovery.report([str(tmp_path)])
     forms = sorted((os.path.relpath(b["file"], str(tmp_path)), b["form"], b["lock_mode"], b["line"])
                    for b in report["backends"])
     assert forms == [
@@ -66,7 +68,7 @@ def test_every_form_is_found(tmp_path):
 ])
 def test_lock_modes(tmp_path, settings, mode):
     write(tmp_path, "backend.tf", 'terraform {\n  backend "s3" {\n    %s\n  }\n}\n' % settings)
-    assert disc.report([str(tmp_path)])["backends"][0]["lock_mode"] == mode
+    assert discovery.report([str(tmp_path)])["backends"][0]["lock_mode"] == mode
 
 
 def test_traps_are_notes_not_backends(tmp_path):
@@ -78,7 +80,7 @@ def test_traps_are_notes_not_backends(tmp_path):
                               'terraform {\n  backend "local" {}\n}\n')
     write(tmp_path, "tpl/backend.tf", 'terraform {\n  backend "s3" {\n    bucket = "{{ bucket }}"\n  }\n}\n')
     write(tmp_path, "wrong/backend.tf", 'terraform {\n  backend "s3" {\n    aws_dynamodb_table = "t"\n  }\n}\n')
-    report = disc.report([str(tmp_path)])
+    report = discovery.report([str(tmp_path)])
     notes = sorted((os.path.relpath(n["file"], str(tmp_path)), n["line"], n["kind"]) for n in report["notes"])
     assert notes == [
         ("old.tf", 2, "commented_out"),
@@ -96,7 +98,7 @@ def test_terragrunt_locals_resolve_and_are_reported(tmp_path):
     write(tmp_path, "root.hcl", 'locals {\n  table = "locks"\n  region = local.other\n}\n'
                                 'remote_state {\n  backend = "s3"\n  config = {\n    dynamodb_table = local.table\n'
                                 '    region = local.region\n  }\n}\n')
-    report = disc.report([str(tmp_path)])
+    report = discovery.report([str(tmp_path)])
     backend = report["backends"][0]
     assert backend["settings"]["dynamodb_table"] == "locks"
     assert backend["settings"]["region"] == "local.region"
@@ -108,7 +110,7 @@ def test_failures_name_file_and_line_and_the_scan_goes_on(tmp_path):
     write(tmp_path, "a/backend.tf", 'terraform {\n  backend "s3" {\n    key = "open\n  }\n}\n')
     write(tmp_path, "b/backend.tf", BLOCK)
     write(tmp_path, "c/main.tf", 'resource "x" "y" {\n  broken = = 1\n')   # no backend: never parsed
-    report = disc.report([str(tmp_path)])
+    report = discovery.report([str(tmp_path)])
     assert report["failures"] == [{"file": os.path.join(str(tmp_path), "a/backend.tf"), "line": 3,
                                    "reason": "unterminated string"}]
     assert [b["file"] for b in report["backends"]] == [os.path.join(str(tmp_path), "b/backend.tf")]
@@ -121,7 +123,7 @@ def test_only_candidates_are_parsed(tmp_path):
     write(tmp_path, "vars.tfvars", 'dynamodb_table = "not a backend"\n')
     write(tmp_path, "env.hcl", 'locals {\n  bucket = "x"\n}\n')
     write(tmp_path, "README.md", 'backend "s3" {}')
-    report = disc.report([str(tmp_path)])
+    report = discovery.report([str(tmp_path)])
     assert report["files_scanned"] == 22
     assert report["files_parsed"] == 1          # env.hcl mentions bucket = at line start
     assert report["backends"] == [] and report["failures"] == []
@@ -131,7 +133,7 @@ def test_walk_skips_tool_folders_and_excluded_paths(tmp_path):
     for rel in (".terraform/modules/m/backend.tf", ".git/x/backend.tf", "vendor/m/backend.tf",
                 ".terragrunt-cache/a/backend.tf", "examples/demo/backend.tf", "live/backend.tf"):
         write(tmp_path, rel, BLOCK)
-    report = disc.report([str(tmp_path)], exclude=["examples/*"])
+    report = discovery.report([str(tmp_path)], exclude=["examples/*"])
     assert [os.path.relpath(b["file"], str(tmp_path)) for b in report["backends"]] == ["live/backend.tf"]
 
 
@@ -143,7 +145,7 @@ def test_root_facts_required_version_and_partial_configs(tmp_path):
     write(tmp_path, "new/backend.tf", 'terraform {\n  required_version = "~> 1.11"\n' + BLOCK[len("terraform {\n"):])
     for paths in ([str(tmp_path)], [os.path.join(str(tmp_path), "app/backend.tf"),
                                     os.path.join(str(tmp_path), "new/backend.tf")]):
-        backends = disc.report(paths)["backends"]
+        backends = discovery.report(paths)["backends"]
         app = [b for b in backends if b["root"].endswith("app") and b["form"] == "block"][0]
         new = [b for b in backends if b["root"].endswith("new")][0]
         assert app["required_version"] == ">= 1.5, < 1.10"
@@ -158,19 +160,19 @@ def test_root_facts_required_version_and_partial_configs(tmp_path):
 def test_encodings_are_kept(tmp_path):
     write(tmp_path, "bom/backend.tf", codecs.BOM_UTF8 + BLOCK.encode("utf-8"), mode="wb")
     write(tmp_path, "latin/backend.tf", ("# caf\xe9\n" + BLOCK).encode("latin-1"), mode="wb")
-    files = dict((os.path.basename(os.path.dirname(p)), disc.TextFile.read(p))
-                 for p, _explicit in disc.walk([str(tmp_path)]))
+    files = dict((os.path.basename(os.path.dirname(p)), disc_files.TextFile.read(p))
+                 for p, _explicit in discovery.walk([str(tmp_path)]))
     assert files["bom"].bom and files["bom"].encoding == "utf-8"
     assert files["latin"].encoding == "latin-1"
     for text_file in files.values():
         assert text_file.encode(text_file.text) == text_file.data
-    assert len(disc.report([str(tmp_path)])["backends"]) == 2
+    assert len(discovery.report([str(tmp_path)])["backends"]) == 2
 
 
 def test_named_files_are_always_parsed_whatever_their_name(tmp_path):
     odd = write(tmp_path, "prod.backend-config", 'bucket = "b"\ndynamodb_table = "t"\n')
-    assert disc.report([str(tmp_path)])["backends"] == []
-    backend = disc.report([odd])["backends"][0]
+    assert discovery.report([str(tmp_path)])["backends"] == []
+    backend = discovery.report([odd])["backends"][0]
     assert backend["form"] == "partial" and backend["lock_mode"] == "dynamodb"
 
 
@@ -180,7 +182,7 @@ PROVIDERS_MODULE = ('module "child" {\n  source = "./child"\n  providers = {\n  
 
 def test_a_providers_map_with_dotted_keys_no_longer_hides_the_backend(tmp_path):
     path = write(tmp_path, "main.tf", BLOCK + "\n" + PROVIDERS_MODULE)
-    report = disc.report([str(tmp_path)])
+    report = discovery.report([str(tmp_path)])
     assert report["failures"] == []
     assert [(b["file"], b["line"], b["lock_mode"]) for b in report["backends"]] == [(path, 2, "dynamodb")]
     assert report["notes"] == []
@@ -206,7 +208,7 @@ TERRAGRUNT_LOCALS = ('locals {\n  table  = "locks"\n  lock   = true\n  region = 
 ])
 def test_a_template_wrapping_one_local_reads_as_the_local(tmp_path, config, settings, unresolved, local_line):
     write(tmp_path, "root.hcl", TERRAGRUNT_LOCALS % config)
-    report = disc.report([str(tmp_path)])
+    report = discovery.report([str(tmp_path)])
     backend = report["backends"][0]
     assert backend["settings"] == settings
     assert backend["unresolved_settings"] == unresolved
@@ -217,7 +219,7 @@ def test_a_template_wrapping_one_local_reads_as_the_local(tmp_path, config, sett
 def test_an_expression_key_in_a_terragrunt_config_is_noted(tmp_path):
     write(tmp_path, "terragrunt.hcl", 'remote_state {\n  backend = "s3"\n  config = {\n    bucket = "b"\n'
                                       '    (local.key_name) = "t"\n  }\n}\n')
-    report = disc.report([str(tmp_path)])
+    report = discovery.report([str(tmp_path)])
     assert report["backends"][0]["settings"] == {"bucket": "b"}
     assert [(n["kind"], n["line"]) for n in report["notes"]] == [("expression_setting", 5)]
 
@@ -228,8 +230,8 @@ def test_read_regular_reads_files_and_links_to_them(tmp_path):
     target = tmp_path / "real.tf"
     target.write_bytes(b"x" * 10)
     (tmp_path / "link.tf").symlink_to(target)
-    assert disc.read_regular(str(tmp_path / "link.tf")) == b"x" * 10
-    assert disc.read_regular(str(target), limit=10) == b"x" * 10
+    assert disc_files.read_regular(str(tmp_path / "link.tf")) == b"x" * 10
+    assert disc_files.read_regular(str(target), limit=10) == b"x" * 10
 
 
 @pytest.mark.parametrize("make, reason", [
@@ -243,8 +245,8 @@ def test_read_regular_reads_files_and_links_to_them(tmp_path):
 def test_read_regular_refuses_what_is_not_a_small_regular_file(tmp_path, make, reason):
     path = tmp_path / "bad.tf"
     make(path)
-    with pytest.raises(disc.UnreadableFile) as refused:
-        disc.read_regular(str(path), limit=10)
+    with pytest.raises(disc_files.UnreadableFile) as refused:
+        disc_files.read_regular(str(path), limit=10)
     assert refused.value.path == str(path) and reason in refused.value.reason
 
 
@@ -254,11 +256,11 @@ def test_report_skips_and_names_unreadable_files_and_keeps_the_rest(tmp_path):
     (good / "backend.tf").write_text('terraform {\n  backend "s3" {\n    bucket = "b"\n    key = "k"\n  }\n}\n')
     (good / "zero.tf").symlink_to("/dev/zero")
     (good / "loop.tf").symlink_to("loop.tf")
-    found = disc.report([str(tmp_path)])
+    found = discovery.report([str(tmp_path)])
     assert [b["settings"]["bucket"] for b in found["backends"]] == ["b"]
     assert sorted(os.path.basename(s["file"]) for s in found["skipped_files"]) == ["loop.tf", "zero.tf"]
     # The required_version scan of the root skips them too (it reads the root's .tf files itself).
-    assert disc.required_versions(str(good)) == ([], [
+    assert discovery.required_versions(str(good)) == ([], [
         {"file": str(good / "loop.tf"), "line": None, "reason": "symbolic link loop"},
         {"file": str(good / "zero.tf"), "line": None, "reason": "a character device, not a regular file"}])
 
@@ -284,17 +286,17 @@ def test_settings_lock_mode_is_the_one_rule(settings, unresolved, form, mode):
 
 
 def test_file_kinds_of_opentofu_and_tfvars_names():
-    assert [disc.file_kind(name) for name in ("main.tofu", "main.tofu.json", "MAIN.TOFU")] == ["tf", "tf_json", "tf"]
-    assert [disc.file_kind(name) for name in ("terraform.tfvars", "backend.tfvars", "prod-backend.tfvars")] == [
+    assert [disc_files.file_kind(name) for name in ("main.tofu", "main.tofu.json", "MAIN.TOFU")] == ["tf", "tf_json", "tf"]
+    assert [disc_files.file_kind(name) for name in ("terraform.tfvars", "backend.tfvars", "prod-backend.tfvars")] == [
         "tfvars", "tfvars_backend", "tfvars_backend"]
-    assert disc.file_kind("terraform.tfvars", explicit=True) == "tfvars_partial"
+    assert disc_files.file_kind("terraform.tfvars", explicit=True) == "tfvars_partial"
 
 
 def test_tofu_override_follows_opentofu(tmp_path):
     write(tmp_path, "main.tf", "")
     write(tmp_path, "main.tofu", "")
     write(tmp_path, "data.tf.json", "{}")
-    assert disc.tofu_override(str(tmp_path / "main.tf")) == str(tmp_path / "main.tofu")
-    assert disc.tofu_override(str(tmp_path / "data.tf.json")) is None
-    assert disc.tofu_override("/x/a.tf.json", {"/x/a.tofu.json"}.__contains__) == "/x/a.tofu.json"
-    assert disc.tofu_override("/x/a.tf", {"/x/a.tofu.json"}.__contains__) is None
+    assert disc_files.tofu_override(str(tmp_path / "main.tf")) == str(tmp_path / "main.tofu")
+    assert disc_files.tofu_override(str(tmp_path / "data.tf.json")) is None
+    assert disc_files.tofu_override("/x/a.tf.json", {"/x/a.tofu.json"}.__contains__) == "/x/a.tofu.json"
+    assert disc_files.tofu_override("/x/a.tf", {"/x/a.tofu.json"}.__contains__) is None

@@ -4,14 +4,16 @@ import json
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_hcl_syntax as hcl
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_json_syntax as hjson
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import hcl_syntax as hcl
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import hcl_tokens
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import hcl_tree
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import json_syntax as hjson
 
 
 def error_line(text, **kwargs):
-    with pytest.raises(hcl.HclSyntaxError) as info:
+    with pytest.raises(hcl_tokens.HclSyntaxError) as info:
         hcl.parse(text, **kwargs)
-    return hcl.LineIndex(text).line_of(info.value.offset), info.value
+    return hcl_tokens.LineIndex(text).line_of(info.value.offset), info.value
 
 
 def test_spans_point_at_the_original_text():
@@ -48,7 +50,7 @@ def test_crlf_tabs_and_no_final_newline():
     text = 'terraform {\r\n\tbackend "s3" {\r\n\t\tkey = "k"\r\n\t}\r\n}'
     parsed = hcl.parse(text)
     assert parsed.body.blocks()[0].body.blocks()[0].body.attributes()[0].value.python_value() == "k"
-    lines = hcl.LineIndex(text)
+    lines = hcl_tokens.LineIndex(text)
     assert lines.newline(1) == "\r\n" and lines.newline(5) == ""
     assert text[lines.start(3):lines.content_end(3)] == '\t\tkey = "k"'
 
@@ -67,7 +69,7 @@ def test_template_mode_reads_terragrunt_generate_contents():
     text = 'key = "${path_relative_to_include()}/x"\ntags = ${jsonencode(local.tags)}\n'
     parsed = hcl.parse(text, template=True)
     assert [item.name for item in parsed.body.attributes()] == ["key", "tags"]
-    with pytest.raises(hcl.TemplateDirective):
+    with pytest.raises(hcl_tokens.TemplateDirective):
         hcl.parse('%{ if x }\na = 1\n%{ endif }\n', template=True)
 
 
@@ -99,9 +101,9 @@ def test_errors_name_the_line(text, line, words):
 
 
 def test_template_placeholders_are_reported_as_templates():
-    with pytest.raises(hcl.TemplateDirective):
+    with pytest.raises(hcl_tokens.TemplateDirective):
         hcl.parse('terraform {\n  backend "s3" {\n    {{if .X}}key = "k"{{end}}\n  }\n}\n')
-    with pytest.raises(hcl.TemplateDirective):
+    with pytest.raises(hcl_tokens.TemplateDirective):
         hcl.parse('terraform {\n  %{ if a }\n  x = 1\n  %{ endif }\n}\n')
 
 
@@ -113,9 +115,9 @@ def test_expressions_parse():
 
 
 def test_render_value_escapes_interpolation():
-    assert hcl.render_value(True) == "true"
-    assert hcl.render_value('t"${x}') == '"t\\"$${x}"'
-    parsed = hcl.parse("a = %s\n" % hcl.render_value('t"${x}%{y}\n'))
+    assert hcl_tree.render_value(True) == "true"
+    assert hcl_tree.render_value('t"${x}') == '"t\\"$${x}"'
+    parsed = hcl.parse("a = %s\n" % hcl_tree.render_value('t"${x}%{y}\n'))
     assert parsed.body.attributes()[0].value.python_value() == 't"${x}%{y}\n'
 
 
@@ -130,7 +132,7 @@ def test_json_spans_and_values_match_json_loads():
 
 @pytest.mark.parametrize("text", ['{"a": 1,}', '{"a" 1}', '{"a": "x', '[1 2]', '{"a": 1} x', "{'a': 1}"])
 def test_json_errors(text):
-    with pytest.raises(hcl.HclSyntaxError):
+    with pytest.raises(hcl_tokens.HclSyntaxError):
         hjson.parse(text)
 
 
@@ -200,7 +202,7 @@ def test_hcl2_forms(text, valid):
     if valid:
         hcl.parse(text)
     else:
-        with pytest.raises(hcl.HclSyntaxError):
+        with pytest.raises(hcl_tokens.HclSyntaxError):
             hcl.parse(text)
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identity import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.identity import (
     IdentityError,
     connection_params,
     describe_identity,
@@ -10,7 +10,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_identit
     effective_identity,
     session_name,
 )
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import resolve_root
 
 ROLE = "arn:aws:iam::111122223333:role/terraform-state"
 OPTIONS = {"profile": "inventory", "region": "eu-west-1", "endpoint_url": None, "validate_certs": True}

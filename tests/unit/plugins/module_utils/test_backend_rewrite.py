@@ -6,14 +6,16 @@ import json
 import hcl2
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite as rw
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import files as disc_files
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import scanner
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import hcl_tree
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import rewrite as rw
 
 
 def rewrite(text, mode, name="backend.tf", table=None, data=None):
-    text_file = disc.TextFile(name, data if data is not None else text.encode("utf-8"))
-    kind = disc.file_kind(name, explicit=True)
-    return rw.rewrite_scan(disc.scan_text(name, text_file, kind), kind, mode, dynamodb_table=table)
+    text_file = disc_files.TextFile(name, data if data is not None else text.encode("utf-8"))
+    kind = disc_files.file_kind(name, explicit=True)
+    return rw.rewrite_scan(scanner.scan_text(name, text_file, kind), kind, mode, dynamodb_table=table)
 
 
 def after(text, mode, **kwargs):
@@ -193,7 +195,7 @@ def test_a_verification_failure_names_file_and_line(monkeypatch):
 
 
 def test_an_edit_that_breaks_the_syntax_is_refused(monkeypatch):
-    monkeypatch.setattr(rw.hcl, "render_value", lambda value: '"unterminated')
+    monkeypatch.setattr(hcl_tree, "render_value", lambda value: '"unterminated')
     with pytest.raises(rw.RewriteError) as info:
         rewrite(FMT, "lockfile")
     assert "does not parse" in info.value.reason and info.value.line == 5

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_versions as bv
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import versions as bv
 
 
 @pytest.mark.parametrize("constraint, terraform, opentofu", [

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_writer as bw
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import writer as bw
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import Git
 
 NOW = datetime.datetime(2026, 11, 29, 20, 0, 0, tzinfo=datetime.timezone.utc)

@@ -5,8 +5,8 @@ import datetime
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import lock_info
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import lock_info
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import runs as migration
 
 UTC = datetime.timezone.utc
 AT = datetime.datetime(2026, 12, 8, tzinfo=UTC)

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import reports
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.contract import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import reports
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.contract import (
     FIELD_TYPES,
     FIELDS,
     PHASE_KEY,

@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import digests as dg
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import digests as dg
 
 
 def test_named_state_keys_covers_keys_and_workspaces():

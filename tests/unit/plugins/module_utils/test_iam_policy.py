@@ -1,7 +1,7 @@
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import iam_policy
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.iam_policy import PolicyError, backend_policy
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws import iam_policy
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.iam_policy import PolicyError, backend_policy
 
 ARN = "arn:aws:s3:::b/"
 

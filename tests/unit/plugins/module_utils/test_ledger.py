@@ -4,7 +4,9 @@ import datetime
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import auto
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger_store
 
 T0 = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
 DAY = 86400
@@ -116,46 +118,46 @@ def lock(store, version="1.11.4", info="", path="b1/app/terraform.tfstate"):
 
 def test_old_client_evidence():
     # A dual client holds both: no evidence.
-    assert ledger.old_client_evidence([lock("s3"), lock("dynamodb")]) == []
+    assert auto.old_client_evidence([lock("s3"), lock("dynamodb")]) == []
     # A DynamoDB lock item alone: a client without use_lockfile; named by table and item.
-    found = ledger.old_client_evidence([lock("dynamodb")])
+    found = auto.old_client_evidence([lock("dynamodb")])
     assert len(found) == 1 and "locks item b1/app/terraform.tfstate" in found[0] and "without a matching .tflock" in found[0]
     # Written by Terraform 1.9: old even with both.
-    found = ledger.old_client_evidence([lock("s3", "1.9.8"), lock("dynamodb", "1.9.8")])
+    found = auto.old_client_evidence([lock("s3", "1.9.8"), lock("dynamodb", "1.9.8")])
     assert len(found) == 2 and all("older than 1.10" in line for line in found)
     # This collection's maintenance lock never counts.
-    assert ledger.old_client_evidence([lock("dynamodb", info="tfstate.s3_backend maintenance lock run=x")]) == []
-    assert not ledger.older_than_use_lockfile("1.10.0")
-    assert ledger.older_than_use_lockfile("v0.14.11")
-    assert not ledger.older_than_use_lockfile(None)
+    assert auto.old_client_evidence([lock("dynamodb", info="tfstate.s3_backend maintenance lock run=x")]) == []
+    assert not auto.older_than_use_lockfile("1.10.0")
+    assert auto.older_than_use_lockfile("v0.14.11")
+    assert not auto.older_than_use_lockfile(None)
 
 
 def test_auto_moves_one_stage_per_run():
     week = 7 * DAY
-    assert ledger.auto_step("dynamodb", [], at(0), week, [])["target"] == "dual"
-    step = ledger.auto_step("dual", [entry("dual", 0)], at(3), week, [])
+    assert auto.auto_step("dynamodb", [], at(0), week, [])["target"] == "dual"
+    step = auto.auto_step("dual", [entry("dual", 0)], at(3), week, [])
     assert (step["target"], step["status"]) == (None, "waiting") and "4.0 day(s)" in step["why"]
-    step = ledger.auto_step("dual", [entry("dual", 0)], at(7), week, [])
+    step = auto.auto_step("dual", [entry("dual", 0)], at(7), week, [])
     assert (step["target"], step["status"]) == ("lockfile", "move")
-    step = ledger.auto_step("lockfile", [entry("dual", 0), entry("lockfile", 7)], at(8), week, [])
+    step = auto.auto_step("lockfile", [entry("dual", 0), entry("lockfile", 7)], at(8), week, [])
     assert (step["target"], step["status"]) == (None, "done")
     # Files that say a stage the ledger does not know: recorded, the grace starts then.
-    assert ledger.auto_step("dual", [], at(0), week, [])["target"] == "dual"
-    assert ledger.auto_step("lockfile", [entry("dual", 0)], at(1), week, [])["target"] == "lockfile"
+    assert auto.auto_step("dual", [], at(0), week, [])["target"] == "dual"
+    assert auto.auto_step("lockfile", [entry("dual", 0)], at(1), week, [])["target"] == "lockfile"
     with pytest.raises(ledger.LedgerError):
-        ledger.auto_step("none", [], at(0), week, [])
+        auto.auto_step("none", [], at(0), week, [])
 
 
 def test_auto_holds_a_root_with_an_old_client_and_names_the_lock():
     week = 7 * DAY
-    step = ledger.auto_step("dual", [entry("dual", 0)], at(30), week, ["DynamoDB lock locks item b1/app held by x"])
+    step = auto.auto_step("dual", [entry("dual", 0)], at(30), week, ["DynamoDB lock locks item b1/app held by x"])
     assert (step["target"], step["status"]) == (None, "held")
     assert "b1/app" in step["why"] and step["evidence"] == ["DynamoDB lock locks item b1/app held by x"]
     # Evidence seen by an earlier run holds the root for a grace after it was seen.
     entries = [entry("dual", 0), entry("held", 10, evidence=["lock L"])]
-    step = ledger.auto_step("dual", entries, at(12), week, [])
+    step = auto.auto_step("dual", entries, at(12), week, [])
     assert step["status"] == "held" and "lock L" in step["why"] and "2026-12-18" in step["why"]
-    assert ledger.auto_step("dual", entries, at(17), week, [])["target"] == "lockfile"
+    assert auto.auto_step("dual", entries, at(17), week, [])["target"] == "lockfile"
 
 
 def test_table_users_outside_the_play():
@@ -168,27 +170,27 @@ def test_table_users_outside_the_play():
              {"LockID": "b9/unknown/terraform.tfstate-md5", "Digest": "x"},
              {"LockID": "b1/mine/terraform.tfstate-md5", "Digest": "x"},
              {"LockID": "b1/held/terraform.tfstate", "Info": "{}"}]
-    reasons = ledger.table_users("locks", view, items, {("b1", "mine/terraform.tfstate")})
+    reasons = auto.table_users("locks", view, items, {("b1", "mine/terraform.tfstate")})
     assert len(reasons) == 2
     assert reasons[0].startswith("root net, state s3://b1/net/terraform.tfstate is in stage dual with the table")
     assert "digest item b9/unknown/terraform.tfstate-md5" in reasons[1]
     # The play speaks for its own roots; a backend read now from the ledger's directory wins over the ledger.
-    assert ledger.table_users("locks", view, [], {("b1", "net/terraform.tfstate")}) == []
+    assert auto.table_users("locks", view, [], {("b1", "net/terraform.tfstate")}) == []
     backends = {("b1", "app/terraform.tfstate"): {"file": "/r/app/backend.tf", "line": 2, "lock_mode": "dual",
                                                   "dynamodb_table": "locks"}}
-    reasons = ledger.table_users("locks", view, [], set(), backends)
+    reasons = auto.table_users("locks", view, [], set(), backends)
     assert any("/r/app/backend.tf:2, lock mode dual" in reason for reason in reasons)
-    assert ledger.last_lockfile_time(view, "locks") == "2026-12-09T00:00:00Z"
-    assert ledger.buckets_of_items(items) == ["b1", "b9"]
+    assert auto.last_lockfile_time(view, "locks") == "2026-12-09T00:00:00Z"
+    assert auto.buckets_of_items(items) == ["b1", "b9"]
 
 
 def test_parse_entry_refuses_what_is_not_an_entry():
     parsed = ("app/terraform.tfstate", "dual")
-    assert ledger.parse_entry(b"not json", "b", "k", parsed)[1].startswith("s3://b/k is not a ledger entry")
-    assert "says stage 'lockfile'" in ledger.parse_entry(b'{"stage": "lockfile", "time": "2026-12-01T00:00:00Z"}',
-                                                         "b", "k", parsed)[1]
-    good, problem = ledger.parse_entry(b'{"stage": "dual", "time": "2026-12-01T00:00:00Z", "bucket": "x"}', "b", "k",
-                                       parsed)
+    assert ledger_store.parse_entry(b"not json", "b", "k", parsed)[1].startswith("s3://b/k is not a ledger entry")
+    assert "says stage 'lockfile'" in ledger_store.parse_entry(b'{"stage": "lockfile", "time": "2026-12-01T00:00:00Z"}',
+                                                               "b", "k", parsed)[1]
+    good, problem = ledger_store.parse_entry(b'{"stage": "dual", "time": "2026-12-01T00:00:00Z", "bucket": "x"}', "b", "k",
+                                             parsed)
     assert problem is None and good["bucket"] == "b" and good["key"] == "app/terraform.tfstate"
 
 
@@ -206,13 +208,13 @@ def test_ledger_backends_reads_the_directories_the_ledger_names(tmp_path):
         return {"file": path + "/backend.tf", "line": 3, "lock_mode": "dual",
                 "settings": {"bucket": "b1", "key": "app/terraform.tfstate", "dynamodb_table": "locks"}}
 
-    found = ledger.ledger_backends(view, "locks", set(), resolve)
+    found = ledger_store.ledger_backends(view, "locks", set(), resolve)
     # Only the table's roots whose directory exists here; a directory now holding another state does not count.
     assert seen == [str(here)]
     assert found == {("b1", "app/terraform.tfstate"): {"file": str(here) + "/backend.tf", "line": 3,
                                                        "lock_mode": "dual", "dynamodb_table": "locks"}}
-    assert ledger.ledger_backends(view, "locks", {("b1", "app/terraform.tfstate")}, resolve) == {}
-    assert ledger.ledger_backends(view, "locks", set(), lambda path: None) == {}
+    assert ledger_store.ledger_backends(view, "locks", {("b1", "app/terraform.tfstate")}, resolve) == {}
+    assert ledger_store.ledger_backends(view, "locks", set(), lambda path: None) == {}
 
 
 def test_a_rollback_pins_the_root_until_an_explicit_run_moves_it_on():
@@ -226,14 +228,14 @@ def test_a_rollback_pins_the_root_until_an_explicit_run_moves_it_on():
                    "reason": "INC-4711: lock errors"}
     # auto leaves it on DynamoDB, a month later too, whatever the files say, naming the rollback.
     for files in ("dynamodb", "dual", "lockfile"):
-        step = ledger.auto_step(files, history, at(40), week, [])
+        step = auto.auto_step(files, history, at(40), week, [])
         assert (step["target"], step["status"]) == (None, "pinned") and step["pin"] == pin
         assert "INC-4711" in step["why"] and "run-10" in step["why"] and "AWX job 311" in step["why"]
     # An explicit dual run lifts the pin; the next auto run goes on from dual.
     moved = history + [entry("dual", 41, lifted_pin=pin)]
     assert ledger.pin_of(moved) is None and moved[-1]["lifted_pin"] == pin
-    assert ledger.auto_step("dual", moved, at(42), week, [])["status"] == "waiting"
-    assert ledger.auto_step("dual", moved, at(48), week, [])["target"] == "lockfile"
+    assert auto.auto_step("dual", moved, at(42), week, [])["status"] == "waiting"
+    assert auto.auto_step("dual", moved, at(48), week, [])["target"] == "lockfile"
     # The fleet view names the pin.
     view = ledger.fleet_view(history)
     assert view["roots"][0]["pinned"] == pin and view["pinned"][0]["reason"] == "INC-4711: lock errors"

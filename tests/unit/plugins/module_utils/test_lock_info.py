@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import lock_info as li
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import lock_info as li
 
 TERRAFORM_BODY = ('{"ID":"2f1d0bb5-8c9c-6f54-6f7e-1d1b8f0e2d7a","Operation":"OperationTypeApply","Info":"",'
                   '"Who":"ci@runner","Version":"1.11.4","Created":"2026-11-27T10:27:34.131593493Z",'

@@ -1,6 +1,6 @@
 import datetime
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import lock_table as lt
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import lock_table as lt
 
 TERRAFORM_TABLE = {
     "TableName": "locks", "TableStatus": "ACTIVE", "TableArn": "arn:aws:dynamodb:us-east-1:1:table/locks",

@@ -4,9 +4,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import locks
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.lock_info import dump_lock, new_lock
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import finding
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import holding
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import records as locks
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import unlocking
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks.lock_info import dump_lock, new_lock
 
 NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -20,7 +23,7 @@ def body_created(seconds_ago, lock_id="id-1"):
 # --- which keys a request covers ---------------------------------------------------------------
 
 def test_state_matcher_all_workspaces():
-    matcher = locks.StateKeyMatcher.for_state("net/terraform.tfstate")
+    matcher = finding.StateKeyMatcher.for_state("net/terraform.tfstate")
     assert matcher.prefix == "" and matcher.exact is None
     assert matcher.match("net/terraform.tfstate") == (True, "default")
     assert matcher.match("env:/staging/net/terraform.tfstate") == (True, "staging")
@@ -29,18 +32,18 @@ def test_state_matcher_all_workspaces():
 
 
 def test_state_matcher_named_workspaces_and_custom_prefix():
-    matcher = locks.StateKeyMatcher.for_state("net/terraform.tfstate", "tfws", ["staging", "prod"])
+    matcher = finding.StateKeyMatcher.for_state("net/terraform.tfstate", "tfws", ["staging", "prod"])
     assert matcher.exact == {"tfws/staging/net/terraform.tfstate", "tfws/prod/net/terraform.tfstate"}
     assert matcher.prefix == "tfws/"
     assert matcher.match("tfws/prod/net/terraform.tfstate") == (True, "prod")
     assert matcher.match("net/terraform.tfstate") == (False, None)
-    assert locks.StateKeyMatcher.for_state("k", "tfws").prefix == ""
-    assert locks.StateKeyMatcher.for_state("tfws.tfstate", "tfws").prefix == "tfws"
+    assert finding.StateKeyMatcher.for_state("k", "tfws").prefix == ""
+    assert finding.StateKeyMatcher.for_state("tfws.tfstate", "tfws").prefix == "tfws"
 
 
 def test_combined_matchers_use_the_common_prefix():
-    combined = locks.combine_matchers([locks.StateKeyMatcher.for_prefix("team-a/x"),
-                                       locks.StateKeyMatcher.for_state("team-a/y.tfstate", workspaces=["default"])])
+    combined = finding.combine_matchers([finding.StateKeyMatcher.for_prefix("team-a/x"),
+                                         finding.StateKeyMatcher.for_state("team-a/y.tfstate", workspaces=["default"])])
     assert combined.prefix == "team-a/" and combined.exact is None
     assert combined.match("team-a/y.tfstate") == (True, "default")
     assert combined.match("team-a/x1/terraform.tfstate") == (True, None)
@@ -48,7 +51,7 @@ def test_combined_matchers_use_the_common_prefix():
 
 
 def test_requests_from_backends_reads_settings_loosely():
-    requests, skipped = locks.requests_from_backends([
+    requests, skipped = finding.requests_from_backends([
         {"settings": {"bucket": "b", "key": "k", "dynamodb_table": "", "region": "eu-west-1", "encrypt": True}},
         {"bucket": "c", "key": "k2", "workspace_key_prefix": "ws"},
     ], workspaces=["default"])
@@ -58,7 +61,7 @@ def test_requests_from_backends_reads_settings_loosely():
 
 
 def test_partial_configs_complete_a_backend_and_unlocatable_ones_are_skipped():
-    requests, skipped = locks.requests_from_backends([
+    requests, skipped = finding.requests_from_backends([
         {"file": "/r/a/backend.tf", "line": 2, "settings": {"key": "a.tfstate"},
          "partial_configs": [{"file": "/r/a/dev.tfbackend", "settings": {"bucket": "dev-b", "dynamodb_table": "t"}},
                              {"file": "/r/a/prod.tfbackend", "settings": {"bucket": "prod-b"}}]},
@@ -96,62 +99,62 @@ def test_corrupt_record_ages_from_last_modified():
 
 @pytest.mark.parametrize("args, reason", [
     (dict(lock_id="id-1"), None),
-    (dict(lock_id="id-2"), locks.KEPT_OTHER_ID),
+    (dict(lock_id="id-2"), holding.KEPT_OTHER_ID),
     (dict(stale_after=60), None),
-    (dict(stale_after=600), locks.KEPT_NOT_STALE),
-    (dict(lock_id="id-1", stale_after=600), locks.KEPT_NOT_STALE),
-    (dict(force=True, etag="e"), locks.KEPT_NO_CRITERION),
-    (dict(), locks.KEPT_NO_CRITERION),
+    (dict(stale_after=600), holding.KEPT_NOT_STALE),
+    (dict(lock_id="id-1", stale_after=600), holding.KEPT_NOT_STALE),
+    (dict(force=True, etag="e"), holding.KEPT_NO_CRITERION),
+    (dict(), holding.KEPT_NO_CRITERION),
 ])
 def test_release_decision_for_readable_locks(args, reason):
     record = locks.lock_record("s3", "b", "k", body_created(120), etag='"e"', now=NOW, stale_after=args.get("stale_after"))
-    assert locks.release_decision(record, **args) == reason
+    assert holding.release_decision(record, **args) == reason
 
 
 @pytest.mark.parametrize("store, args, reason", [
-    ("s3", dict(stale_after=0), locks.KEPT_CORRUPT),
-    ("s3", dict(force=True), locks.KEPT_CORRUPT),
-    ("s3", dict(force=True, etag="other"), locks.KEPT_CORRUPT),
+    ("s3", dict(stale_after=0), holding.KEPT_CORRUPT),
+    ("s3", dict(force=True), holding.KEPT_CORRUPT),
+    ("s3", dict(force=True, etag="other"), holding.KEPT_CORRUPT),
     ("s3", dict(force=True, etag="e"), None),
     ("s3", dict(force=True, etag='"e"'), None),
     ("dynamodb", dict(force=True), None),
-    ("dynamodb", dict(lock_id="x"), locks.KEPT_CORRUPT),
+    ("dynamodb", dict(lock_id="x"), holding.KEPT_CORRUPT),
 ])
 def test_release_decision_for_corrupt_locks(store, args, reason):
     record = locks.lock_record(store, "b", "k", "", etag='"e"' if store == "s3" else None, now=NOW)
-    assert locks.release_decision(record, **args) == reason
+    assert holding.release_decision(record, **args) == reason
 
 
 def test_lock_without_readable_created_is_never_stale():
     lock = new_lock("b/k", "init")
     lock["Created"] = "yesterday"
     record = locks.lock_record("s3", "b", "k", dump_lock(lock), now=NOW, stale_after=1)
-    assert record["stale"] is None and locks.release_decision(record, stale_after=1) == locks.KEPT_NO_AGE
+    assert record["stale"] is None and holding.release_decision(record, stale_after=1) == holding.KEPT_NO_AGE
 
 
 # --- 409 ConditionalRequestConflict ------------------------------------------------------------
 
 def test_conflicts_are_retried_with_backoff_then_given_up(monkeypatch):
     sleeps = []
-    monkeypatch.setattr(locks, "_sleep", sleeps.append)
-    answers = [AwsError("busy", code=locks.CONFLICT_CODE)] * 2 + ["done"]
+    monkeypatch.setattr(holding, "_sleep", sleeps.append)
+    answers = [AwsError("busy", code=holding.CONFLICT_CODE)] * 2 + ["done"]
 
     def action():
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return answer
-    assert locks.retry_conflicts(action) == "done"
-    assert sleeps == [locks.CONFLICT_BACKOFF_SECONDS, locks.CONFLICT_BACKOFF_SECONDS * 2]
+    assert holding.retry_conflicts(action) == "done"
+    assert sleeps == [holding.CONFLICT_BACKOFF_SECONDS, holding.CONFLICT_BACKOFF_SECONDS * 2]
 
     calls = []
 
     def always_busy():
         calls.append(1)
-        raise AwsError("busy", code=locks.CONFLICT_CODE)
+        raise AwsError("busy", code=holding.CONFLICT_CODE)
     with pytest.raises(AwsError):
-        locks.retry_conflicts(always_busy)
-    assert len(calls) == locks.CONFLICT_ATTEMPTS
+        holding.retry_conflicts(always_busy)
+    assert len(calls) == holding.CONFLICT_ATTEMPTS
 
 
 def test_other_errors_are_not_retried():
@@ -161,21 +164,21 @@ def test_other_errors_are_not_retried():
         calls.append(1)
         raise AwsError("no", code="AccessDenied")
     with pytest.raises(AwsError):
-        locks.retry_conflicts(denied)
+        holding.retry_conflicts(denied)
     assert calls == [1]
 
 
 def test_put_lock_object_retries_a_409_answer(monkeypatch):
-    monkeypatch.setattr(locks, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(holding, "_sleep", lambda seconds: None)
     s3 = boto3.client("s3", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")  # stubbed
-    target = locks.LockTarget("bucket-a", "k", encrypt=True)
+    target = holding.LockTarget("bucket-a", "k", encrypt=True)
     stubber = Stubber(s3)
     stubber.add_client_error("put_object", service_error_code="ConditionalRequestConflict", http_status_code=409)
     expected = {"Bucket": "bucket-a", "Key": "k.tflock", "Body": b"{}", "IfNoneMatch": "*", "ContentType": "application/json",
                 "ChecksumAlgorithm": "SHA256", "ServerSideEncryption": "AES256"}
     stubber.add_response("put_object", {"ETag": '"abc"'}, expected)
     with stubber:
-        assert locks.put_s3_lock(s3, target, "{}") == '"abc"'
+        assert holding.put_s3_lock(s3, target, "{}") == '"abc"'
     stubber.assert_no_pending_responses()
 
 
@@ -189,16 +192,16 @@ def unlock_record(age, lock_id="id-1", store="s3", corrupt=False, age_source="cr
     (unlock_record(8), dict(lock_id="id-1"), "younger than stale_after (8 s old, stale_after 3600 s)"),
     (unlock_record(8), dict(lock_id="id-1", force=True), None),
     (unlock_record(4000), dict(lock_id="id-1"), None),
-    (unlock_record(4000), dict(lock_id="id-2"), locks.KEPT_OTHER_ID),
+    (unlock_record(4000), dict(lock_id="id-2"), holding.KEPT_OTHER_ID),
     (unlock_record(3600), dict(stale_after=3600), "younger than stale_after (3600 s old"),
     (unlock_record(3601), dict(stale_after=3600), None),
-    (unlock_record(None, age_source="last_modified"), dict(stale_after=0), locks.KEPT_NO_AGE),
+    (unlock_record(None, age_source="last_modified"), dict(stale_after=0), holding.KEPT_NO_AGE),
     (unlock_record(None, age_source=None), dict(lock_id="id-1", force=True), None),
-    (unlock_record(9000, corrupt=True), dict(stale_after=0), locks.KEPT_CORRUPT_UNLOCK),
-    (unlock_record(9000, corrupt=True), dict(lock_id="id-1", force=True), locks.KEPT_CORRUPT_UNLOCK),
+    (unlock_record(9000, corrupt=True), dict(stale_after=0), unlocking.KEPT_CORRUPT_UNLOCK),
+    (unlock_record(9000, corrupt=True), dict(lock_id="id-1", force=True), unlocking.KEPT_CORRUPT_UNLOCK),
 ])
 def test_unlock_reason(record, args, reason):
-    found = locks.unlock_reason(record, **args)
+    found = unlocking.unlock_reason(record, **args)
     if reason is None:
         assert found is None
     else:
@@ -206,26 +209,26 @@ def test_unlock_reason(record, args, reason):
 
 
 def test_young_lock_reason_says_how_to_force_only_when_named():
-    assert locks.unlock_reason(unlock_record(8), lock_id="id-1").endswith("release it anyway with force")
-    assert "force" not in locks.unlock_reason(unlock_record(8), stale_after=60)
+    assert unlocking.unlock_reason(unlock_record(8), lock_id="id-1").endswith("release it anyway with force")
+    assert "force" not in unlocking.unlock_reason(unlock_record(8), stale_after=60)
 
 
 def test_plan_unlock_lists_every_kept_lock_with_why():
     records = [unlock_record(8, "young"), unlock_record(9000, "old"), unlock_record(9000, "bad", corrupt=True)]
-    to_release, kept = locks.plan_unlock(records, stale_after=3600)
+    to_release, kept = unlocking.plan_unlock(records, stale_after=3600)
     assert [r["id"] for r in to_release] == ["old"]
     assert [(r["id"], r["kept_reason"][:12]) for r in kept] == [("young", "younger than"), ("bad", "corrupt lock")]
     assert "kept_reason" not in records[0], "the input records were changed"
 
 
 @pytest.mark.parametrize("args, expected", [
-    (dict(lock_id="x"), locks.DEFAULT_UNLOCK_STALE_AFTER),
+    (dict(lock_id="x"), unlocking.DEFAULT_UNLOCK_STALE_AFTER),
     (dict(lock_id="x", stale_after=60), 60),
-    (dict(lock_id="x", force=True), locks.DEFAULT_UNLOCK_STALE_AFTER),
+    (dict(lock_id="x", force=True), unlocking.DEFAULT_UNLOCK_STALE_AFTER),
     (dict(stale_after=0), 0),
 ])
 def test_unlock_criteria(args, expected):
-    assert locks.unlock_criteria(**args) == expected
+    assert unlocking.unlock_criteria(**args) == expected
 
 
 @pytest.mark.parametrize("args, words", [
@@ -233,15 +236,15 @@ def test_unlock_criteria(args, expected):
     (dict(lock_id="x", stale_after=-1), "0 or more"),
 ])
 def test_unlock_criteria_refusals(args, words):
-    with pytest.raises(locks.UnlockRequestError) as refused:
-        locks.unlock_criteria(**args)
+    with pytest.raises(unlocking.UnlockRequestError) as refused:
+        unlocking.unlock_criteria(**args)
     assert words in str(refused.value)
 
 
 def test_lock_id_not_released():
     kept = dict(unlock_record(8), kept_reason="younger than stale_after (8 s old, stale_after 3600 s)")
-    assert locks.lock_id_not_released({"released": [], "kept": [kept, dict(kept, store="dynamodb")]}, "id-1") == (
+    assert unlocking.lock_id_not_released({"released": [], "kept": [kept, dict(kept, store="dynamodb")]}, "id-1") == (
         "The lock with ID id-1 was kept: younger than stale_after (8 s old, stale_after 3600 s).")
-    assert "No lock with ID id-2" in locks.lock_id_not_released({"released": [], "kept": [kept]}, "id-2")
-    assert locks.lock_id_not_released({"released": [unlock_record(8)], "kept": []}, "id-1") is None
-    assert locks.lock_id_not_released({"released": [], "kept": []}, None) is None
+    assert "No lock with ID id-2" in unlocking.lock_id_not_released({"released": [], "kept": [kept]}, "id-2")
+    assert unlocking.lock_id_not_released({"released": [unlock_record(8)], "kept": []}, "id-1") is None
+    assert unlocking.lock_id_not_released({"released": [], "kept": []}, None) is None

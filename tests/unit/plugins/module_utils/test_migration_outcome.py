@@ -2,7 +2,9 @@
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import migration as m
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import blockers
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import outcome
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import vocabulary as m
 
 MIGRATION = {"run_id": "ctl-2-9", "lock_mode_before": "dynamodb", "initialised_lock_mode_before": "dynamodb",
              "backend": {"file": "/r/backend.tf"}, "freeze": {"lock_id": "L-ours"}, "workspaces": ["default"]}
@@ -13,15 +15,15 @@ def test_the_first_failed_phase_wins_over_a_thaw_that_failed_after_it():
     results = {"freeze": {"changed": True}, "rewrite": {"changed": True},
                "reinit": {"failed": True, "msg": "terraform init failed: no answer "},
                "thaw": {"failed": True, "msg": "DeleteObject failed"}}
-    assert m.first_failure(results) == ("reinit", "terraform init failed: no answer")
-    assert m.thaw_failure(results, "reinit") == "DeleteObject failed"
+    assert outcome.first_failure(results) == ("reinit", "terraform init failed: no answer")
+    assert outcome.thaw_failure(results, "reinit") == "DeleteObject failed"
     # The thaw alone failed: it is the phase, not a failure beside another.
     alone = {"freeze": {"changed": True}, "locked": {"locked_plan_refused": True}, "thaw": {"failed": True, "msg": "x"}}
-    assert m.first_failure(alone) == ("thaw", "x") and m.thaw_failure(alone, "thaw") is None
+    assert outcome.first_failure(alone) == ("thaw", "x") and outcome.thaw_failure(alone, "thaw") is None
     # The plan after the thaw, then the record.
-    assert m.first_failure({"thaw": {"changed": True}, "planned": {"failed": True, "msg": "plan"}}) == ("verify", "plan")
-    assert m.first_failure({"record": {"failed": True, "msg": "r"}}) == ("record", "r")
-    assert m.first_failure({"freeze": {"skipped": True}}) == (None, None)
+    assert outcome.first_failure({"thaw": {"changed": True}, "planned": {"failed": True, "msg": "plan"}}) == ("verify", "plan")
+    assert outcome.first_failure({"record": {"failed": True, "msg": "r"}}) == ("record", "r")
+    assert outcome.first_failure({"freeze": {"skipped": True}}) == (None, None)
 
 
 @pytest.mark.parametrize("frozen, thaw, held", [
@@ -36,19 +38,19 @@ def test_the_first_failed_phase_wins_over_a_thaw_that_failed_after_it():
     ({"changed": True, "frozen": ["b/k"], "check_mode": True}, {}, False),
 ])
 def test_the_lock_is_held_until_a_thaw_succeeds(frozen, thaw, held):
-    assert m.lock_still_held(frozen, thaw) is held
+    assert outcome.lock_still_held(frozen, thaw) is held
 
 
 def test_what_was_left_is_measured_from_files_init_and_lock():
-    assert m.what_was_left(MIGRATION, "dynamodb", "dynamodb", [], False) == NOTHING
-    left = m.what_was_left(MIGRATION, "lockfile", "dynamodb", ["/r/backend.tf"], True)
+    assert outcome.what_was_left(MIGRATION, "dynamodb", "dynamodb", [], False) == NOTHING
+    left = outcome.what_was_left(MIGRATION, "lockfile", "dynamodb", ["/r/backend.tf"], True)
     assert left == {"files_rewritten": ["/r/backend.tf"], "last_init": None, "lock_held": "L-ours"}
-    assert m.left_anything(left) and not m.left_anything(NOTHING) and not m.left_anything(None)
-    left = m.what_was_left(MIGRATION, "lockfile", "lockfile", [], False)
+    assert outcome.left_anything(left) and not outcome.left_anything(NOTHING) and not outcome.left_anything(None)
+    left = outcome.what_was_left(MIGRATION, "lockfile", "lockfile", [], False)
     assert left["files_rewritten"] == ["/r/backend.tf (lockfile)"] and left["last_init"] == "lockfile"
     # Files and init another run changed while this run never reached its rewrite or re-init: not left by it.
-    assert m.what_was_left(MIGRATION, "lockfile", "lockfile", [], False, rewrite_ran=False, reinit_ran=False) == NOTHING
-    text = m.describe_left(dict(left, lock_held="L-ours"), ["default", "staging"])
+    assert outcome.what_was_left(MIGRATION, "lockfile", "lockfile", [], False, rewrite_ran=False, reinit_ran=False) == NOTHING
+    text = outcome.describe_left(dict(left, lock_held="L-ours"), ["default", "staging"])
     assert text == ("the backend files rewritten (/r/backend.tf (lockfile)); the last terraform init on lockfile; "
                     "the maintenance lock L-ours still held on default, staging")
 
@@ -67,22 +69,22 @@ def test_what_was_left_is_measured_from_files_init_and_lock():
 ])
 def test_a_failure_is_failed_when_it_left_anything_and_stopped_only_when_nothing_changed(
         phase, left, check_mode, status):
-    assert m.root_status(m.ACTION_REWRITE, phase, check_mode, False, left=left) == status
+    assert outcome.root_status(m.ACTION_REWRITE, phase, check_mode, False, left=left) == status
 
 
 def test_a_run_that_took_over_an_interrupted_one_is_resumed():
-    assert m.root_status(m.ACTION_REWRITE, None, False, True, left=NOTHING, resumed=True) == m.RESUMED
-    assert m.root_status(m.ACTION_INIT, None, True, None, resumed=True) == m.WOULD_RESUME
-    assert m.root_status(m.ACTION_REWRITE, None, False, True, left=NOTHING) == m.MIGRATED
-    assert m.root_status(m.ACTION_VERIFY, None, False, True) == m.RESUMED
+    assert outcome.root_status(m.ACTION_REWRITE, None, False, True, left=NOTHING, resumed=True) == m.RESUMED
+    assert outcome.root_status(m.ACTION_INIT, None, True, None, resumed=True) == m.WOULD_RESUME
+    assert outcome.root_status(m.ACTION_REWRITE, None, False, True, left=NOTHING) == m.MIGRATED
+    assert outcome.root_status(m.ACTION_VERIFY, None, False, True) == m.RESUMED
     # A rollback that took over an interrupted one is resumed too; one that did not is rolled back.
-    assert m.root_status(m.ACTION_REWRITE, None, False, True, m.DYNAMODB, left=NOTHING, resumed=True) == m.RESUMED
-    assert m.root_status(m.ACTION_REWRITE, None, False, True, m.DYNAMODB, left=NOTHING) == m.ROLLED_BACK
+    assert outcome.root_status(m.ACTION_REWRITE, None, False, True, m.DYNAMODB, left=NOTHING, resumed=True) == m.RESUMED
+    assert outcome.root_status(m.ACTION_REWRITE, None, False, True, m.DYNAMODB, left=NOTHING) == m.ROLLED_BACK
 
 
 def test_the_next_step_of_a_half_done_cutover_is_the_rerun():
-    assert m.failed_next_step(dict(NOTHING, files_rewritten=["f"])) == "rerun: it resumes from the intent it recorded"
-    step = m.failed_next_step(dict(NOTHING, lock_held="L-ours"))
+    assert outcome.failed_next_step(dict(NOTHING, files_rewritten=["f"])) == "rerun: it resumes from the intent it recorded"
+    step = outcome.failed_next_step(dict(NOTHING, lock_held="L-ours"))
     assert step.startswith("rerun: it resumes from the intent it recorded and releases maintenance lock L-ours")
 
 
@@ -92,40 +94,40 @@ def test_resumption_names_the_run_the_lock_it_released_and_why():
              {"workspace": "default", "store": "dynamodb", "id": "L-dead", "run_id": "ctl-1-5",
               "why": "the maintenance lock of run ctl-1-5, whose process on ctl has ended"}]
     pending = {"pending": {"target": "lockfile", "run_id": "ctl-1-5", "started": "2026-12-07T10:00:00Z"}}
-    resumed = m.resumption("ctl-2-9", stale, pending, [{"id": "L-dead"}, {"id": "L-dead"}])
+    resumed = outcome.resumption("ctl-2-9", stale, pending, [{"id": "L-dead"}, {"id": "L-dead"}])
     assert resumed == {"run_id": "ctl-1-5", "lock_ids": ["L-dead"],
                        "why": "the maintenance lock of run ctl-1-5, whose process on ctl has ended",
                        "intent": "a cut-over to lockfile by run ctl-1-5, started 2026-12-07T10:00:00Z"}
-    assert m.resumed_reason(resumed) == (
+    assert outcome.resumed_reason(resumed) == (
         "resumed the cut-over of interrupted run ctl-1-5; released its maintenance lock L-dead (proven stale: the "
         "maintenance lock of run ctl-1-5, whose process on ctl has ended); the migration record held its intent: a "
         "cut-over to lockfile by run ctl-1-5, started 2026-12-07T10:00:00Z")
-    assert m.resumed_reason(resumed, preview=True).startswith("would resume the cut-over of interrupted run ctl-1-5; "
-                                                              "would release")
+    assert outcome.resumed_reason(resumed, preview=True).startswith("would resume the cut-over of interrupted run ctl-1-5; "
+                                                                    "would release")
     # Only the intent (killed after its thaw), only the lock (killed before its intent), or nothing of another run.
-    assert m.resumption("ctl-2-9", [], pending)["lock_ids"] == []
-    assert m.resumption("ctl-2-9", stale, None)["intent"] is None
-    assert m.resumption("ctl-2-9", [dict(stale[0], run_id="ctl-2-9")], {"pending": {"run_id": "ctl-2-9"}}) is None
-    assert m.resumption("ctl-2-9", [], {"mode": "dual"}) is None
+    assert outcome.resumption("ctl-2-9", [], pending)["lock_ids"] == []
+    assert outcome.resumption("ctl-2-9", stale, None)["intent"] is None
+    assert outcome.resumption("ctl-2-9", [dict(stale[0], run_id="ctl-2-9")], {"pending": {"run_id": "ctl-2-9"}}) is None
+    assert outcome.resumption("ctl-2-9", [], {"mode": "dual"}) is None
 
 
 @pytest.mark.parametrize("constraint, region", [(None, "us-east-1"), ("", "us-east-1"), ("EU", "eu-west-1"),
                                                 ("eu-central-1", "eu-central-1")])
 def test_location_constraint_names_the_region(constraint, region):
-    assert m.location_region(constraint) == region
+    assert blockers.location_region(constraint) == region
 
 
 def test_a_backend_naming_another_region_than_its_bucket_stops_naming_the_bucket_and_both_regions():
     backend = {"settings": {"bucket": "acme-state"}, "file": "/r/backend.tf", "line": 2}
-    [reason] = m.region_blockers(backend, "us-east-1", {"exists": True, "region": "eu-west-1"})
+    [reason] = blockers.region_blockers(backend, "us-east-1", {"exists": True, "region": "eu-west-1"})
     assert reason.startswith("state bucket acme-state is in region eu-west-1, but the backend at /r/backend.tf:2 names "
                              "region us-east-1")
-    assert m.region_blockers(backend, "eu-west-1", {"exists": True, "region": "eu-west-1"}) == []
-    assert m.region_blockers(backend, "us-east-1", {"exists": False, "region": None}) == []
+    assert blockers.region_blockers(backend, "eu-west-1", {"exists": True, "region": "eu-west-1"}) == []
+    assert blockers.region_blockers(backend, "us-east-1", {"exists": False, "region": None}) == []
 
 
 def test_an_object_lock_failure_before_a_failed_thaw_is_the_first_failure():
     results = {"freeze": {"changed": True}, "object_lock": {"failed": True, "msg": "PutObjectLockConfiguration"},
                "rewrite": {"skipped": True}, "thaw": {"failed": True, "msg": "dark"}}
-    assert m.first_failure(results) == ("object_lock", "PutObjectLockConfiguration")
-    assert m.thaw_failure(results, "object_lock") == "dark"
+    assert outcome.first_failure(results) == ("object_lock", "PutObjectLockConfiguration")
+    assert outcome.thaw_failure(results, "object_lock") == "dark"

@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import object_lock as ol
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws import object_lock as ol
 
 VERSIONED_NO_LOCK = {"versioning": "Enabled", "object_lock_enabled": False, "default_retention": None}
 GOVERNANCE_30 = {"mode": "GOVERNANCE", "days": 30, "years": None}

@@ -4,7 +4,8 @@ import datetime
 import json
 import os
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import ledger, reports
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import ledger
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import reports
 
 RUN = {"run_id": "run-a", "started": "2026-11-29T20:00:00Z", "job_id": None}
 

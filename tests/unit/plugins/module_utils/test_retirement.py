@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import retirement as rt
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._fleet import retirement as rt
 
 TABLE = "terraform-locks"
 NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.timezone.utc)

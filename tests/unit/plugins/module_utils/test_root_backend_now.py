@@ -7,9 +7,9 @@ The parses are counted through the TFSTATE_PARSE_LOG hook (backend_discovery.not
 import json
 import os
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_discovery import PARSE_LOG_VARIABLE
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.backend_rewrite import rewrite_paths
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.settings import PARSE_LOG_VARIABLE
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.rewrite import rewrite_paths
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import (
     backend_now,
     fingerprint,
     lock_settings,

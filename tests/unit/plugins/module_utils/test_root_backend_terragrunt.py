@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import (
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import (
     RootError,
     resolve_root,
     terragrunt_working_dir,

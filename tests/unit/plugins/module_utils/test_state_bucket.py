@@ -3,11 +3,9 @@ explanation added to S3's refusal of an access log target."""
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import state_bucket as sb
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.aws import AwsError
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.state_bucket import (
-    explain_logging_target_refusal,
-)
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws import state_bucket as sb
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client import AwsError
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.state_bucket import explain_logging_target_refusal
 
 
 def test_cross_region_refusal_is_explained_with_nothing_changed():

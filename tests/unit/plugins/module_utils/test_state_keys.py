@@ -1,4 +1,4 @@
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import state_keys as sk
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._locks import state_keys as sk
 
 
 def test_default_workspace_uses_the_key():

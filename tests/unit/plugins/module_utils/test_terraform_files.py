@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import terraform_files as tf
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import terraform_files as tf
 
 VARIABLE = 'variable "v" {}\n'
 

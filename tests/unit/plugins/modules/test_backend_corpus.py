@@ -21,7 +21,8 @@ import shutil
 import hcl2
 import pytest
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import files
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import scanner
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
 from tests.testbed.collection import CORPUS_DIR, run_module
 
@@ -142,8 +143,8 @@ def count(rows):
 
 def setting_lines(path, data):
     """Lines covered by backend settings, found by scanning ``data`` as the file ``path``."""
-    text_file = disc.TextFile(path, data)
-    scan = disc.scan_text(path, text_file, disc.file_kind(os.path.basename(path), explicit=True))
+    text_file = files.TextFile(path, data)
+    scan = scanner.scan_text(path, text_file, files.file_kind(os.path.basename(path), explicit=True))
     assert scan.failure is None, scan.failure
     lines = set()
     for backend in scan.backends:
@@ -309,8 +310,8 @@ def test_rollback_gives_back_the_settings_lockfile_removed(corpus):
     """lockfile, then dynamodb with the old table: python-hcl2 reads the original settings again."""
     tables = {}
     for entry in corpus:
-        scan = disc.scan_text(entry["copy"], disc.TextFile(entry["copy"], entry["original"]),
-                              disc.file_kind(os.path.basename(entry["copy"]), explicit=True))
+        scan = scanner.scan_text(entry["copy"], files.TextFile(entry["copy"], entry["original"]),
+                                 files.file_kind(os.path.basename(entry["copy"]), explicit=True))
         backends = [b for b in scan.backends if not b.templated]
         if backends and all(b.lock_mode == "dynamodb" and not (b.form == "block" and b.unresolved)
                             and "dynamodb_table" not in b.unresolved and "dynamodb_table" not in b.local_refs

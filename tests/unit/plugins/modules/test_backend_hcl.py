@@ -6,7 +6,8 @@ import os
 import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
 
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite, backend_writer
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import rewrite as backend_rewrite
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import writer as backend_writer
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
 from tests.testbed.collection import run_module
 

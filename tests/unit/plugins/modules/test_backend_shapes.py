@@ -20,9 +20,9 @@ import hcl2
 import pytest
 
 from ansible_collections.tfstate.s3_backend.plugins.inventory.terraform_roots import root_hosts
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_discovery as disc
-from ansible_collections.tfstate.s3_backend.plugins.module_utils import backend_rewrite
-from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_backend import resolve_root
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import discovery as disc
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend import rewrite as backend_rewrite
+from ansible_collections.tfstate.s3_backend.plugins.module_utils._backend.root import resolve_root
 from ansible_collections.tfstate.s3_backend.plugins.modules import backend_hcl, backend_info
 from tests.testbed.collection import run_module
 
