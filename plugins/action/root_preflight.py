@@ -331,13 +331,13 @@ class ActionModule(RootAction):
         states = list_states(s3, settings["bucket"], settings["key"], settings.get("workspace_key_prefix"))
         workspaces = [state["workspace"] for state in states] or ["default"]
         locks, table_exists = self._find_locks(connection, settings, table, migration.region, workspaces)
-        stale, held = self._judge(identity["run_id"], started, lease, record, locks)
+        stale, held = self._judge(identity["run_id"], started, record, locks)
         if held:
             holders = [lock for _why, lock in held if lock is not None]
             detail = (held_detail(holders, started) if holders
                       else {"holder": runs.describe_run(record["pending"]), "stale": False})
             raise PhaseFailed("; ".join(why for why, _lock in held), cause=decide.CAUSE_LOCK_HELD, cause_detail=detail)
-        intent_why = runs.classify_intent((record or {}).get("pending"), identity["run_id"], started, lease)[1]
+        intent_why = runs.classify_intent((record or {}).get("pending"), identity["run_id"], started)[1]
         interrupted = decide_blockers.interruption_evidence(backend, migration.target, record,
                                                             sorted(set(entry["why"] for entry in stale)), intent_why)
         action, why = decide_blockers.choose_action(backend, migration.target, record, interrupted)
@@ -356,17 +356,17 @@ class ActionModule(RootAction):
         )
 
     @staticmethod
-    def _judge(run_id, now, lease, record, locks):
+    def _judge(run_id, now, record, locks):
         """``(stale, held)``: the leftover maintenance locks the freeze may release, and why the root must stop
         (``(why, lock)`` pairs; the lock is None for a live intent).
 
         Another run's live intent stops the root (named, with the locks it holds), like its live
         maintenance lock; an intent proven dead is resumed (interruption_evidence).
         """
-        intent, intent_why = runs.classify_intent((record or {}).get("pending"), run_id, now, lease)
+        intent, intent_why = runs.classify_intent((record or {}).get("pending"), run_id, now)
         stale, held = [], [(intent_why, None)] if intent == "live" else []
         for lock in locks:
-            kind, why = runs.lock_holder(lock, run_id, now, record, lease)
+            kind, why = runs.lock_holder(lock, run_id, now, record)
             if kind in ("stale_freeze", "ours"):
                 stale.append({"workspace": lock.get("workspace") or "default", "store": lock["store"],
                               "id": lock["id"], "why": why,
