@@ -6,6 +6,7 @@
 from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration.vocabulary import DYNAMODB
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.terraform_cli import (
     first_error,
+    lock_named,
     plan_argv,
     refused_by_lock_item,
     refused_by_lockfile,
@@ -61,7 +62,9 @@ class ActionModule(RootAction):
         baseline = migration.baseline_rc
         rc, out, err = run(plan_argv(binary, "60s", detailed=baseline is not None), migration.root, env, timeout)
         if rc not in ((0, 2) if baseline is not None else (0,)):
-            raise PhaseFailed("terraform plan failed in %s after the cut-over: %s" % (
-                migration.root, first_error(err or out)), verified=False, rc=rc)
+            holder = lock_named(err or out)
+            raise PhaseFailed("terraform plan failed in %s after the cut-over: %s%s" % (
+                migration.root, first_error(err or out), ", held by %s" % holder if holder else ""),
+                verified=False, rc=rc)
         return dict(changed=False, verified=True, plan_ok=True,
                     matches_baseline=(rc == baseline) if baseline is not None else None)

@@ -113,6 +113,25 @@ def plan_argv(binary, lock_timeout, detailed=False):
     return argv
 
 
+_LOCK_INFO_FIELD = re.compile(r"^(?:\u2502\s*)?\s*(ID|Operation|Who|Created):\s*(\S.*)$")
+
+
+def lock_named(output):
+    """``"lock ID <id> (<operation>, <who>, created <time>)"`` of the lock terraform says refused it, or ''."""
+    text = output or ""
+    if "Lock Info:" not in text:
+        return ""
+    fields = {}
+    for line in text.split("Lock Info:", 1)[1].splitlines():
+        match = _LOCK_INFO_FIELD.match(line.strip())
+        if match and match.group(1) not in fields:
+            fields[match.group(1)] = match.group(2).strip()
+    if "ID" not in fields:
+        return ""
+    return "lock ID %s (%s, %s, created %s)" % (fields["ID"], fields.get("Operation", "?"), fields.get("Who", "?"),
+                                                  fields.get("Created", "?"))
+
+
 def refused_by_lockfile(rc, stderr, lock_id):
     """Whether a plan was refused by the ``.tflock`` object holding ``lock_id`` (and not by anything else)."""
     return (rc != 0 and "Error acquiring the state lock" in stderr and lock_id in stderr

@@ -99,3 +99,16 @@ def test_a_failed_answer_is_not_remembered(tmp_path):
     assert cli.binary_version("tofu", {"PATH": str(tmp_path)}, cache_dir=cache, runner=runner)[0] == 1
     assert cli.binary_version("tofu", {"PATH": str(tmp_path)}, cache_dir=cache, runner=runner)[0] == 0
     assert answers == []
+
+
+def test_the_lock_that_refused_terraform_is_named():
+    stderr = (
+        "\u2577\n\u2502 Error: Error acquiring the state lock\n\u2502 \n"
+        "\u2502 Error message: operation error DynamoDB: PutItem, ConditionalCheckFailedException\n"
+        "\u2502 Lock Info:\n\u2502   ID:        0b0e2a51-6f3c-4c1e-9d0f-8a7d2f1c3b4e\n"
+        "\u2502   Path:      acme-tfstate/app/terraform.tfstate\n\u2502   Operation: OperationTypeMigrate\n"
+        "\u2502   Who:       tfstate.s3_backend@ctl01\n\u2502   Version:   1.11.4\n"
+        "\u2502   Created:   2026-12-07 18:20:00.123456789 +0000 UTC\n\u2502   Info:      run=r1\n\u2575\n")
+    assert cli.lock_named(stderr) == ("lock ID 0b0e2a51-6f3c-4c1e-9d0f-8a7d2f1c3b4e (OperationTypeMigrate, "
+                                      "tfstate.s3_backend@ctl01, created 2026-12-07 18:20:00.123456789 +0000 UTC)")
+    assert cli.lock_named("Error: something else") == ""
