@@ -7,12 +7,12 @@ own playbook), a --limit run that keeps the fleet view, and a lock mode read bac
 
 import json
 import os
+import socket
 
 import yaml
 
 from ansible_collections.tfstate.s3_backend.plugins.module_utils import clock
 from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import runs
-from ansible_collections.tfstate.s3_backend.plugins.module_utils._migration import vocabulary as migration
 from tests.testbed.collection import ROOT, run_playbook
 from tests.testbed.fleet import fleet_inventory, play_recap, root_hosts
 
@@ -184,7 +184,7 @@ def test_a_live_migration_run_on_the_root_stops_the_second_run_and_nothing_is_de
         tmp_path, moto_server, tf_root, s3, dynamodb, state_bucket, lock_table, terraform_bin, aws_params):
     roots = _fleet(tmp_path, tf_root, state_bucket, lock_table, ["app"])
     # Run A, alive (this very process), froze the root a moment ago.
-    run_a = {"run_id": "run-a", "controller": migration.socket.gethostname(), "pid": os.getpid(),
+    run_a = {"run_id": "run-a", "controller": socket.gethostname(), "pid": os.getpid(),
              "pid_start": runs._process_start(os.getpid())}
     lock_id = _freeze(aws_params, state_bucket, lock_table, "app", runs.freeze_info(run_a, clock.now(), 3600))
 
@@ -212,7 +212,7 @@ def test_a_run_killed_before_the_thaw_is_resumed_and_both_stores_are_released(
     # lock in both stores, and a record that says a cut-over started (the files no longer name the table).
     gone = __import__("subprocess").Popen(["true"])
     gone.wait()
-    dead = {"run_id": "run-killed", "controller": migration.socket.gethostname(), "pid": gone.pid, "pid_start": "1"}
+    dead = {"run_id": "run-killed", "controller": socket.gethostname(), "pid": gone.pid, "pid_start": "1"}
     _freeze(aws_params, state_bucket, lock_table, "app", runs.freeze_info(dead, clock.now(), 3600))
     s3.put_object(Bucket=state_bucket, Key="app/terraform.tfstate.tfstate-s3-backend.json", Body=json.dumps({
         "mode": "dynamodb", "dynamodb_table": lock_table, "cutover_time": None, "root": root.path,
