@@ -128,8 +128,8 @@ def lock_named(output):
             fields[match.group(1)] = match.group(2).strip()
     if "ID" not in fields:
         return ""
-    return "lock ID %s (%s, %s, created %s)" % (fields["ID"], fields.get("Operation", "?"), fields.get("Who", "?"),
-                                                  fields.get("Created", "?"))
+    return "lock ID %s (%s, %s, created %s)" % (
+        fields["ID"], fields.get("Operation", "?"), fields.get("Who", "?"), fields.get("Created", "?"))
 
 
 def refused_by_lockfile(rc, stderr, lock_id):
