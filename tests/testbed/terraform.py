@@ -5,6 +5,7 @@ Only the built-in ``terraform_data`` resource is used, so nothing is downloaded;
 """
 
 import datetime
+import json
 import os
 import re
 import shutil
@@ -113,12 +114,38 @@ class TerraformRoot:
             # had already carried out; terraform then finds its own new lock and gives up, leaving
             # it behind. Only that lock (this command's operation, no Info, created after this
             # process started) is released before trying again; any other lock stands.
-            self.run("force-unlock", "-force", own_lock)
+            self._release_own_lock(own_lock)
         if check and proc.returncode != 0:
             raise AssertionError(
                 "terraform %s failed (rc=%s)\nstdout:\n%s\nstderr:\n%s"
                 % (" ".join(args), proc.returncode, proc.stdout, proc.stderr))
         return proc
+
+    def _release_own_lock(self, lock_id):
+        """terraform force-unlock of this command's own leftover lock; with dual locking, a resent PutItem can
+        leave the DynamoDB item without the .tflock object, which force-unlock refuses (it reads the object
+        first): that item is deleted directly, on condition that it still holds ``lock_id``."""
+        proc = self.run("force-unlock", "-force", lock_id, check=False)
+        if proc.returncode == 0:
+            return
+        if "failed to unlock S3" not in proc.stderr:
+            raise AssertionError("terraform force-unlock -force %s failed (rc=%s)\nstderr:\n%s"
+                                 % (lock_id, proc.returncode, proc.stderr))
+        import boto3
+
+        with open(os.path.join(self.path, ".terraform", "terraform.tfstate")) as handle:
+            config = json.load(handle)["backend"]["config"]
+        dynamodb = boto3.client("dynamodb", endpoint_url=self.env["AWS_ENDPOINT_URL"],
+                                region_name=config.get("region") or self.env["AWS_REGION"],
+                                aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+                                aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+                                verify=self.env.get("AWS_CA_BUNDLE", True))
+        item_key = "%s/%s" % (config["bucket"], config["key"])
+        item = dynamodb.get_item(TableName=config["dynamodb_table"], Key={"LockID": {"S": item_key}}).get("Item")
+        if item and json.loads(item.get("Info", {}).get("S", "{}")).get("ID") == lock_id:
+            dynamodb.delete_item(TableName=config["dynamodb_table"], Key={"LockID": {"S": item_key}},
+                                 ConditionExpression="#info = :info", ExpressionAttributeNames={"#info": "Info"},
+                                 ExpressionAttributeValues={":info": item["Info"]})
 
     def init(self, *extra, reconfigure=False):
         args = ["init", "-no-color", "-backend-config=use_path_style=true"]
