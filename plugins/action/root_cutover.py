@@ -21,6 +21,7 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.client imp
 from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.object_lock import (
     ObjectLockRefused,
     ensure_object_lock,
+    result_of,
 )
 from ansible_collections.tfstate.s3_backend.plugins.module_utils.root_git import (
     GitError,
@@ -68,18 +69,20 @@ class ActionModule(RootAction):
         migration = self.migration_of(args)
         terraform = dict(terraform_timeout=args["terraform_timeout"])
         try:
-            frozen = (self._step("freeze", Freeze)
-                      and (migration.target != decide.DYNAMODB or self._step("digests", Digests))
-                      and (not args["enable_object_lock"] or self._object_lock(migration))
-                      and (migration.action != decide.ACTION_REWRITE or self._step(
-                          "rewrite", Rewrite, backup_dir=args["backup_dir"], backup_clean_git=args["backup_clean_git"],
-                          backup_keep=args["backup_keep"]))
-                      and self._step("reinit", Reinit, init_args=args["init_args"], **terraform)
-                      and (not args["verify"] or self._step("locked", Verify, expect="refused", **terraform)))
+            done_under_lock = (
+                self._step("freeze", Freeze)
+                and (migration.target != decide.DYNAMODB or self._step("digests", Digests))
+                and (not args["enable_object_lock"] or self._object_lock(migration))
+                and (migration.action != decide.ACTION_REWRITE or self._step(
+                    "rewrite", Rewrite, backup_dir=args["backup_dir"], backup_clean_git=args["backup_clean_git"],
+                    backup_keep=args["backup_keep"]))
+                and self._step("reinit", Reinit, init_args=args["init_args"], **terraform)
+                and (not args["verify"] or self._step("locked", Verify, expect="refused", **terraform)))
         finally:
             # Released whatever happened before, also after a freeze that failed midway.
             thawed = self._step("thaw", Freeze, state="absent")
-        proven = frozen and thawed and (not args["verify"] or self._step("planned", Verify, expect="planned", **terraform))
+        proven = done_under_lock and thawed and (
+            not args["verify"] or self._step("planned", Verify, expect="planned", **terraform))
         if proven and self._publish(migration, args["publish"]):
             self._step("record", Record, init_args=args["init_args"], remove_digests=args["remove_digests"],
                        root_name=args["root_name"], reason=args["reason"],
@@ -105,9 +108,7 @@ class ActionModule(RootAction):
             s3 = self.connection(self._args, migration.region).client("s3")
             changed, _before, after = ensure_object_lock(s3, bucket, enable_versioning=True,
                                                          check_mode=self.check_mode)
-            result = dict(changed=changed, object_lock={"enabled": after["object_lock_enabled"],
-                                                        "default_retention": after["default_retention"]},
-                          versioning=after["versioning"])
+            result = dict(changed=changed, **result_of(after))
         except (ObjectLockRefused, AwsError, PhaseFailed) as exc:
             result = dict(changed=False, failed=True, msg="bucket %s: %s" % (bucket, exc))
         self._phases["object_lock"] = result

@@ -149,17 +149,8 @@ from ansible_collections.tfstate.s3_backend.plugins.module_utils._aws.object_loc
     ObjectLockRefused,
     ensure_object_lock,
     ensure_object_lock_absent,
+    result_of,
 )
-
-
-def result_of(configuration):
-    return {
-        "object_lock": {
-            "enabled": configuration["object_lock_enabled"],
-            "default_retention": configuration["default_retention"],
-        },
-        "versioning": configuration["versioning"],
-    }
 
 
 def main():

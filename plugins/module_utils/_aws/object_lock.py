@@ -134,3 +134,14 @@ def ensure_object_lock_absent(s3, bucket):
             "Object Lock is enabled and AWS cannot turn it off (nor suspend the bucket's versioning); "
             "only its default retention can be removed (remove_default_retention: true)")
     return False, current
+
+
+def result_of(configuration):
+    """The task result of a bucket's Object Lock configuration (bucket_object_lock's and the cut-over's)."""
+    return {
+        "object_lock": {
+            "enabled": configuration["object_lock_enabled"],
+            "default_retention": configuration["default_retention"],
+        },
+        "versioning": configuration["versioning"],
+    }
